@@ -1,0 +1,56 @@
+# atelier: `make run` and `make test` do all setup first, idempotently.
+#
+# libtorch comes from the PyPI wheel torch==$(TORCH_VERSION) in a project-local
+# venv (.venv), found by tch through LIBTORCH_USE_PYTORCH=1. Users with their
+# own libtorch set LIBTORCH=/path/to/libtorch and the venv is skipped.
+
+TORCH_VERSION := 2.13.0
+VENV := .venv
+PYTHON ?= python3
+BIN := target/release/atelier
+CARGO ?= cargo
+
+ifdef LIBTORCH
+TORCH_READY :=
+else
+TORCH_READY := $(VENV)/.torch-$(TORCH_VERSION)
+# torch-sys asks the `python3` on PATH where torch lives: the venv's must come first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export LIBTORCH_USE_PYTORCH := 1
+endif
+
+.PHONY: setup build run test bench lint fmt data clean
+
+setup: $(TORCH_READY)
+
+$(VENV)/.torch-$(TORCH_VERSION):
+	@echo "== installing libtorch (PyPI torch==$(TORCH_VERSION), ~4.7 GB) into $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet torch==$(TORCH_VERSION)
+	@touch $@
+
+build: setup
+	$(CARGO) build --release
+
+# Finds the dataset, or downloads it when it is nowhere on this machine.
+data: build
+	@$(BIN) data where >/dev/null 2>&1 || $(BIN) data fetch
+
+run: data
+	$(BIN) $(ARGS)
+
+test: setup
+	$(CARGO) test --release
+
+bench: setup
+	$(CARGO) bench --bench load
+
+lint: setup
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,41 @@
+//! `atelier` with no subcommand: for now, the dataset it found and where.
+
+use std::{path::Path, process::ExitCode, time::Instant};
+
+use atelier::data::{self, FashionMnist, CLASS_NAMES};
+
+pub fn run(data_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let source = data::discover(data_dir)?;
+    let started = Instant::now();
+    let dataset = FashionMnist::load(&source)?;
+    let elapsed = started.elapsed();
+    println!("atelier {}", env!("CARGO_PKG_VERSION"));
+    println!("Fashion-MNIST: {source}");
+    println!(
+        "  {} training and {} test images loaded in {:.0} ms",
+        dataset.train.len(),
+        dataset.test.len(),
+        elapsed.as_secs_f64() * 1000.0
+    );
+    let (train, validation) = dataset.train.keras_validation_split(0.2);
+    println!(
+        "  Keras-style split: {} train / {} validation (last 20%, unshuffled)",
+        train.len(),
+        validation.len()
+    );
+    println!("  classes: {}", CLASS_NAMES.join(", "));
+    println!("  libtorch: {}", device_summary());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn device_summary() -> String {
+    let cuda = tch::Cuda::device_count();
+    if cuda > 0 {
+        format!(
+            "CUDA available ({cuda} device(s)), cuDNN {}",
+            tch::Cuda::cudnn_is_available()
+        )
+    } else {
+        format!("CPU only ({} threads)", tch::get_num_threads())
+    }
+}

@@ -1,0 +1,16 @@
+//! Fashion-MNIST: the readers for both on-disk layouts, discovery, download,
+//! verification and conversion to tensors.
+
+pub mod classes;
+pub mod csv;
+pub mod dataset;
+pub mod discover;
+pub mod error;
+pub mod fetch;
+pub mod idx;
+pub mod verify;
+
+pub use classes::{CLASS_NAMES, NUM_CLASSES};
+pub use dataset::{FashionMnist, Split, IMAGE_PIXELS, IMAGE_SIDE};
+pub use discover::{discover, DataSource, Format, SearchPlace};
+pub use error::DataError;

@@ -1,0 +1,77 @@
+//! The data layer's errors: each names the file (or place) and the problem.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Everything that can go wrong while finding, reading or fetching the dataset.
+#[derive(Debug, Error)]
+pub enum DataError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: file is empty")]
+    Empty { path: PathBuf },
+    #[error("{path}: not a valid gzip stream: {source}")]
+    Gzip {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {problem}")]
+    Format { path: PathBuf, problem: String },
+    #[error("{path}: line {line}: {problem}")]
+    Csv {
+        path: PathBuf,
+        line: u64,
+        problem: String,
+    },
+    #[error("{images} holds {image_count} images but {labels} holds {label_count} labels")]
+    CountMismatch {
+        images: PathBuf,
+        labels: PathBuf,
+        image_count: usize,
+        label_count: usize,
+    },
+    #[error("{}", not_found_message(.tried))]
+    NotFound { tried: Vec<(PathBuf, String)> },
+    #[error("{what}: expected MD5 {expected}, found {found}")]
+    Checksum {
+        what: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{url}: download failed: {reason}")]
+    Download { url: String, reason: String },
+}
+
+impl DataError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn format(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Self::Format {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+fn not_found_message(tried: &[(PathBuf, String)]) -> String {
+    let mut message = String::from("Fashion-MNIST not found. Places tried, in order:\n");
+    for (place, why) in tried {
+        message.push_str(&format!("  - {}: {why}\n", place.display()));
+    }
+    message.push_str(
+        "Ways to get it:\n  \
+         - Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist\n  \
+         - any machine with internet: atelier data fetch\n  \
+         - your own copy (IDX .gz/raw or the Kaggle CSVs): --data-dir DIR or ATELIER_DATA=DIR",
+    );
+    message
+}

@@ -1,0 +1,106 @@
+//! The `atelier` binary end to end: data discovery and bad input give clear
+//! errors that name the file, a non-zero exit, and never a panic.
+
+mod common;
+
+use std::{path::Path, process::Command};
+
+use atelier::data::idx;
+
+fn atelier(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(args)
+        .env_remove("ATELIER_DATA")
+        .output()
+        .expect("the atelier binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "atelier panicked: {stderr}");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr,
+    )
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn data_where_reports_the_flag_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(dir.path(), 20, 10);
+    let (ok, stdout, _) = atelier(&["--data-dir", path_str(dir.path()), "data", "where"]);
+    assert!(ok);
+    assert!(
+        stdout.contains("IDX (gzip)") && stdout.contains("--data-dir"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn overview_loads_a_small_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(dir.path(), 20, 10);
+    let (ok, stdout, stderr) = atelier(&["--data-dir", path_str(dir.path())]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("20 training and 10 test images"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("16 train / 4 validation"), "{stdout}");
+}
+
+#[test]
+fn missing_data_lists_the_place_and_remedies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = atelier(&["--data-dir", path_str(dir.path()), "data", "where"]);
+    assert!(!ok);
+    assert!(stderr.contains(path_str(dir.path())), "{stderr}");
+    assert!(
+        stderr.contains("apt-get install dataset-fashion-mnist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn count_mismatch_names_both_files() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(dir.path(), 20, 10);
+    let labels = dir.path().join(format!("{}.gz", idx::TEST_LABELS));
+    std::fs::write(&labels, common::gzip(&idx::encode_labels(&[1; 9]))).unwrap();
+    let (ok, _, stderr) = atelier(&["--data-dir", path_str(dir.path())]);
+    assert!(!ok);
+    assert!(stderr.contains("holds 10 images but"), "{stderr}");
+    assert!(
+        stderr.contains("t10k-labels-idx1-ubyte.gz holds 9 labels"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn corrupt_file_is_named_with_its_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(dir.path(), 20, 10);
+    let images = dir.path().join(format!("{}.gz", idx::TRAIN_IMAGES));
+    std::fs::write(&images, b"\x1f\x8bnot really gzip").unwrap();
+    let (ok, _, stderr) = atelier(&["--data-dir", path_str(dir.path()), "data", "verify"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("train-images-idx3-ubyte.gz: not a valid gzip stream"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn verify_flags_a_copy_that_is_not_the_official_one() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(dir.path(), 20, 10);
+    let (ok, stdout, _) = atelier(&["--data-dir", path_str(dir.path()), "data", "verify"]);
+    assert!(!ok, "a 20-image copy must not verify");
+    assert!(
+        stdout.contains("training split: expected 60000 images, found 20"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("MISMATCH"), "{stdout}");
+}
