@@ -4,7 +4,15 @@
 //! The library holds everything but the terminal edge, so tests and benches
 //! reach it directly. Each top-level module is one room of the architecture:
 //! - [`data`]: reading, finding, fetching and verifying Fashion-MNIST;
+//! - [`model`]: model specs as data, and the tch networks built from them;
+//! - [`plan`]: experiment plans (the built-in `seed` plan, TOML plan files);
+//! - [`train`]: the trainer thread, its commands and events;
+//! - [`store`]: the run store on disk (`run.json`, `events.jsonl`, checkpoints);
 //! - [`paths`]: where atelier keeps its files on this machine.
 
 pub mod data;
+pub mod model;
 pub mod paths;
+pub mod plan;
+pub mod store;
+pub mod train;

@@ -1,0 +1,1 @@
+//! Keras' default initialisation: Glorot-uniform weights, zero biases.

@@ -1,0 +1,4 @@
+//! The tch network built from a [`super::ModelSpec`].
+
+/// Placeholder until the network lands in this change.
+pub struct Net;

@@ -1,0 +1,292 @@
+//! What a model is, as data: the layer widths of a CNN or an MLP, as the
+//! original notebook built them. Validation and parameter counts need no tch.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
+
+/// Kernel side of every convolution (3×3, valid padding).
+pub const KERNEL: i64 = 3;
+/// Dropout after each conv block, and after each MLP hidden layer but the last.
+pub const DROPOUT_HIDDEN: f64 = 0.25;
+/// Dropout before the output layer.
+pub const DROPOUT_LAST: f64 = 0.5;
+
+/// A network's architecture.
+///
+/// - CNN: for each conv width c: Conv2d(c, 3×3, valid) → ReLU → MaxPool 2×2
+///   → [Dropout 0.25]; then Flatten → Linear(dense) → ReLU → [Dropout 0.5] → Linear(10).
+/// - MLP: Linear(h) → ReLU → [Dropout 0.25] per hidden width, the last one's
+///   dropout being 0.5; then Linear(10).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ModelSpec {
+    /// Convolutional network.
+    Cnn {
+        conv: Vec<i64>,
+        dense: i64,
+        #[serde(default)]
+        dropout: bool,
+    },
+    /// Multi-layer perceptron on the flattened image.
+    Mlp {
+        hidden: Vec<i64>,
+        #[serde(default)]
+        dropout: bool,
+    },
+}
+
+/// Why a spec cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum SpecError {
+    #[error("{field}: width must be positive, found {value}")]
+    NonPositiveWidth { field: String, value: i64 },
+    #[error("{field}: at least one layer is needed")]
+    NoLayers { field: String },
+    #[error(
+        "conv[{layer}] = {width}: the feature map vanishes there ({input}×{input} input is too \
+         small for a 3×3 convolution then 2×2 pooling); use at most {max_depth} conv layers"
+    )]
+    FeatureMapVanishes {
+        layer: usize,
+        width: i64,
+        input: i64,
+        max_depth: usize,
+    },
+}
+
+impl ModelSpec {
+    /// Short family name: "CNN" or "MLP".
+    pub fn family(&self) -> &'static str {
+        match self {
+            Self::Cnn { .. } => "CNN",
+            Self::Mlp { .. } => "MLP",
+        }
+    }
+
+    /// Whether the spec has dropout layers.
+    pub fn has_dropout(&self) -> bool {
+        match self {
+            Self::Cnn { dropout, .. } | Self::Mlp { dropout, .. } => *dropout,
+        }
+    }
+
+    /// Checks widths and that every conv block still has a feature map to work on.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        match self {
+            Self::Cnn { conv, dense, .. } => {
+                check_widths("conv", conv)?;
+                check_width("dense", *dense)?;
+                self.feature_sides().map(|_| ())
+            }
+            Self::Mlp { hidden, .. } => check_widths("hidden", hidden),
+        }
+    }
+
+    /// Side of the feature map after each conv block (conv 3×3 valid, then pool 2×2).
+    fn feature_sides(&self) -> Result<Vec<i64>, SpecError> {
+        let Self::Cnn { conv, .. } = self else {
+            return Ok(Vec::new());
+        };
+        let max_depth = max_conv_depth();
+        let mut side = IMAGE_SIDE as i64;
+        let mut sides = Vec::new();
+        for (layer, &width) in conv.iter().enumerate() {
+            let after = (side - (KERNEL - 1)) / 2;
+            if after < 1 {
+                return Err(SpecError::FeatureMapVanishes {
+                    layer,
+                    width,
+                    input: side,
+                    max_depth,
+                });
+            }
+            side = after;
+            sides.push(side);
+        }
+        Ok(sides)
+    }
+
+    /// Number of trainable parameters (weights and biases), as Keras counts them.
+    ///
+    /// Errors when the spec is invalid.
+    pub fn param_count(&self) -> Result<u64, SpecError> {
+        self.validate()?;
+        let linear = |inputs: i64, outputs: i64| (inputs * outputs + outputs) as u64;
+        let classes = NUM_CLASSES as i64;
+        Ok(match self {
+            Self::Cnn { conv, dense, .. } => {
+                let sides = self.feature_sides()?;
+                let mut channels = 1;
+                let mut total = 0;
+                for &width in conv {
+                    total += (channels * KERNEL * KERNEL * width + width) as u64;
+                    channels = width;
+                }
+                let side = sides.last().copied().unwrap_or(IMAGE_SIDE as i64);
+                total + linear(channels * side * side, *dense) + linear(*dense, classes)
+            }
+            Self::Mlp { hidden, .. } => {
+                let mut inputs = IMAGE_PIXELS as i64;
+                let mut total = 0;
+                for &width in hidden {
+                    total += linear(inputs, width);
+                    inputs = width;
+                }
+                total + linear(inputs, classes)
+            }
+        })
+    }
+
+    /// Width of the flattened features entering the first dense layer.
+    pub fn flat_features(&self) -> Result<i64, SpecError> {
+        match self {
+            Self::Cnn { conv, .. } => {
+                let side = *self.feature_sides()?.last().unwrap_or(&(IMAGE_SIDE as i64));
+                Ok(conv.last().copied().unwrap_or(1) * side * side)
+            }
+            Self::Mlp { .. } => Ok(IMAGE_PIXELS as i64),
+        }
+    }
+}
+
+/// How many conv blocks a 28×28 image supports (three: 28 → 13 → 5 → 1).
+pub fn max_conv_depth() -> usize {
+    let mut side = IMAGE_SIDE as i64;
+    let mut depth = 0;
+    while (side - (KERNEL - 1)) / 2 >= 1 {
+        side = (side - (KERNEL - 1)) / 2;
+        depth += 1;
+    }
+    depth
+}
+
+fn check_widths(field: &str, widths: &[i64]) -> Result<(), SpecError> {
+    if widths.is_empty() {
+        return Err(SpecError::NoLayers {
+            field: field.to_string(),
+        });
+    }
+    for (index, &width) in widths.iter().enumerate() {
+        check_width(&format!("{field}[{index}]"), width)?;
+    }
+    Ok(())
+}
+
+fn check_width(field: &str, value: i64) -> Result<(), SpecError> {
+    if value > 0 {
+        Ok(())
+    } else {
+        Err(SpecError::NonPositiveWidth {
+            field: field.to_string(),
+            value,
+        })
+    }
+}
+
+impl fmt::Display for ModelSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |widths: &[i64]| {
+            widths
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            Self::Cnn { conv, dense, .. } => write!(f, "CNN conv [{}] dense {dense}", list(conv))?,
+            Self::Mlp { hidden, .. } => write!(f, "MLP hidden [{}]", list(hidden))?,
+        }
+        if self.has_dropout() {
+            f.write_str(" + dropout")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cnn(conv: &[i64], dense: i64, dropout: bool) -> ModelSpec {
+        ModelSpec::Cnn {
+            conv: conv.to_vec(),
+            dense,
+            dropout,
+        }
+    }
+
+    #[test]
+    fn parameter_counts_match_the_original_models() {
+        assert_eq!(cnn(&[64], 16, false).param_count(), Ok(173_882));
+        assert_eq!(cnn(&[64], 16, true).param_count(), Ok(173_882));
+        assert_eq!(cnn(&[512], 128, false).param_count(), Ok(11_082_122));
+        assert_eq!(cnn(&[512, 256, 128], 32, true).param_count(), Ok(1_484_522));
+        let mlp = ModelSpec::Mlp {
+            hidden: vec![512, 256, 128],
+            dropout: true,
+        };
+        assert_eq!(mlp.param_count(), Ok(567_434));
+    }
+
+    #[test]
+    fn too_deep_a_conv_stack_names_the_layer() {
+        assert_eq!(max_conv_depth(), 3);
+        let error = cnn(&[8, 8, 8, 8], 16, false).validate().unwrap_err();
+        assert_eq!(
+            error,
+            SpecError::FeatureMapVanishes {
+                layer: 3,
+                width: 8,
+                input: 1,
+                max_depth: 3
+            }
+        );
+        assert!(error
+            .to_string()
+            .starts_with("conv[3] = 8: the feature map vanishes there (1×1 input"));
+    }
+
+    #[test]
+    fn non_positive_and_missing_widths_are_rejected() {
+        let error = cnn(&[64, 0], 16, false).validate().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "conv[1]: width must be positive, found 0"
+        );
+        let error = cnn(&[64], -5, false).validate().unwrap_err();
+        assert_eq!(error.to_string(), "dense: width must be positive, found -5");
+        let error = ModelSpec::Mlp {
+            hidden: vec![],
+            dropout: false,
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(error.to_string(), "hidden: at least one layer is needed");
+    }
+
+    #[test]
+    fn flat_features_and_display() {
+        assert_eq!(cnn(&[64], 16, false).flat_features(), Ok(64 * 13 * 13));
+        assert_eq!(cnn(&[512, 256, 128], 32, true).flat_features(), Ok(128));
+        assert_eq!(
+            cnn(&[512, 256, 128], 32, true).to_string(),
+            "CNN conv [512,256,128] dense 32 + dropout"
+        );
+    }
+
+    #[test]
+    fn serde_form_is_tagged_and_strict() {
+        let spec: ModelSpec = toml::from_str("kind = \"cnn\"\nconv = [64]\ndense = 16\n").unwrap();
+        assert_eq!(spec, cnn(&[64], 16, false));
+        let error = toml::from_str::<ModelSpec>(
+            "kind = \"cnn\"\nconv = [64]\ndense = 16\ndropuot = true\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("unknown field `dropuot`"), "{error}");
+    }
+}

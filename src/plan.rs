@@ -1,0 +1,63 @@
+//! Experiment plans: which runs to train, each with its model and settings.
+//!
+//! A plan is data: a TOML file (format in `assets/plans/seed.toml`, which is
+//! also the built-in `seed` plan reproducing the original notebook).
+
+pub mod file;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{model::ModelSpec, train::DevicePref};
+
+pub use file::{load_plan, parse_plan, seed_plan, PlanError, SEED_PLAN_TOML};
+
+/// A named list of runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// `seed` for the built-in plan, else the file's stem.
+    pub name: String,
+    pub runs: Vec<RunSpec>,
+}
+
+/// Everything needed to train one model, with every default filled in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Short id within the plan, e.g. `M1`.
+    pub name: String,
+    /// The original notebook's label, e.g. `CNN [64,32,16]`, shown beside the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub model: ModelSpec,
+    pub epochs: u32,
+    pub batch_size: u32,
+    pub learning_rate: f64,
+    pub seed: u64,
+    /// Fraction of the training file held out for validation, from its end.
+    pub validation_split: f64,
+    pub device: DevicePref,
+    /// Train on only the first N images of the training split (quick runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_train: Option<usize>,
+    /// What the original notebook reported for this model, for comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+}
+
+/// Published results to compare a run with.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    pub test_accuracy: f64,
+    pub test_loss: f64,
+}
+
+impl RunSpec {
+    /// `M1 · CNN [64,32,16]`, or the name alone when there is no label.
+    pub fn title(&self) -> String {
+        match &self.label {
+            Some(label) => format!("{} · {label}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: the run store; filled in by the store work.

@@ -1,0 +1,152 @@
+//! The contracts between threads and the on-disk log format.
+//!
+//! [`Command`]s go into the trainer thread; [`Event`]s come out of it and are
+//! also, one JSON object per line, the content of each run's `events.jsonl`.
+//! Change these types only compatibly: old logs must still read.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{data::NUM_CLASSES, plan::RunSpec};
+
+/// A run's unique id, also its folder name in the run store
+/// (`20261128-193301-M1`: start time, then the plan's run name).
+pub type RunId = String;
+
+/// A row-major confusion matrix: `matrix[true_class][predicted_class]` counts.
+pub type ConfusionMatrix = [[u32; NUM_CLASSES]; NUM_CLASSES];
+
+/// One run to train.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRequest {
+    pub id: RunId,
+    /// The plan the run came from (`seed`, or a plan file's stem).
+    pub plan: String,
+    pub spec: RunSpec,
+}
+
+/// What the trainer is told to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// Add a run to the queue; it starts when the runs before it are done.
+    Queue(Box<RunRequest>),
+    /// Hold the running run after its current step.
+    Pause,
+    /// Continue a paused run.
+    Resume,
+    /// Stop the given run (running or queued), or the running one when `None`.
+    Cancel { run: Option<RunId> },
+    /// Stop the running run (stored as interrupted), drop the queue, end the thread.
+    Shutdown,
+}
+
+/// What a run is doing before its first training step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading Fashion-MNIST from disk.
+    LoadingData,
+    /// Moving the dataset onto the device.
+    UploadingData,
+    /// Creating layers and optimizer.
+    BuildingModel,
+    /// Running the first steps (kernel selection, allocator warm-up).
+    WarmingUp,
+    /// Measuring the test set after the last epoch.
+    Evaluating,
+}
+
+/// What the trainer reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The run was accepted and waits its turn.
+    Queued { run: RunId, spec: Box<RunSpec> },
+    /// The run is preparing or evaluating rather than training.
+    Phase { run: RunId, phase: Phase },
+    /// Training begins on `device` with a model of `params` parameters.
+    Started {
+        run: RunId,
+        device: String,
+        params: u64,
+        train_samples: usize,
+        validation_samples: usize,
+        steps_per_epoch: usize,
+        epochs: u32,
+    },
+    /// Within-epoch progress (epoch is 1-based), at most about 20 a second.
+    Progress {
+        run: RunId,
+        epoch: u32,
+        step: usize,
+        steps: usize,
+        /// Mean loss and accuracy over the epoch so far (what Keras prints).
+        loss: f64,
+        accuracy: f64,
+        /// Mean loss and accuracy over the steps since the previous progress event.
+        recent_loss: f64,
+        recent_accuracy: f64,
+        samples_per_sec: f64,
+        elapsed_secs: f64,
+    },
+    /// The run holds after a step until resumed.
+    Paused { run: RunId },
+    /// The run continues.
+    Resumed { run: RunId },
+    /// An epoch ended: its training means and the validation metrics.
+    EpochEnd {
+        run: RunId,
+        epoch: u32,
+        epochs: u32,
+        train_loss: f64,
+        train_accuracy: f64,
+        val_loss: f64,
+        val_accuracy: f64,
+        seconds: f64,
+    },
+    /// Test-set results of the final weights.
+    Evaluated {
+        run: RunId,
+        test_loss: f64,
+        test_accuracy: f64,
+        confusion: ConfusionMatrix,
+    },
+    /// The run completed every epoch and its evaluation.
+    Finished {
+        run: RunId,
+        seconds: f64,
+        best_val_accuracy: f64,
+        best_epoch: u32,
+    },
+    /// The run was stopped on request after `epochs_done` complete epochs.
+    Cancelled { run: RunId, epochs_done: u32 },
+    /// The run failed; nothing after this event.
+    Failed { run: RunId, message: String },
+}
+
+impl Event {
+    /// The run this event is about.
+    pub fn run(&self) -> &RunId {
+        match self {
+            Self::Queued { run, .. }
+            | Self::Phase { run, .. }
+            | Self::Started { run, .. }
+            | Self::Progress { run, .. }
+            | Self::Paused { run }
+            | Self::Resumed { run }
+            | Self::EpochEnd { run, .. }
+            | Self::Evaluated { run, .. }
+            | Self::Finished { run, .. }
+            | Self::Cancelled { run, .. }
+            | Self::Failed { run, .. } => run,
+        }
+    }
+
+    /// Whether this event ends its run.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Self::Finished { .. } | Self::Cancelled { .. } | Self::Failed { .. }
+        )
+    }
+}

@@ -1,0 +1,4 @@
+//! The trainer thread.
+
+/// Placeholder handle until the thread lands in this change.
+pub struct Trainer;
