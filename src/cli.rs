@@ -5,6 +5,8 @@
 
 mod data;
 mod overview;
+mod runs;
+mod train;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -17,6 +19,9 @@ pub struct Cli {
     /// Folder holding Fashion-MNIST (IDX .gz/raw or Kaggle CSV); overrides discovery.
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Folder of stored runs [default: ATELIER_RUNS, else the per-user data folder].
+    #[arg(long, global = true, value_name = "DIR")]
+    runs_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -26,6 +31,13 @@ enum Command {
     /// Find, download or check the dataset.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Train a plan's runs without the app, printing Keras-like progress.
+    Train(train::TrainArgs),
+    /// List stored runs, or show one in detail.
+    Runs {
+        #[command(subcommand)]
+        command: Option<runs::RunsCommand>,
+    },
 }
 
 impl Cli {
@@ -35,6 +47,10 @@ impl Cli {
         match self.command {
             None => overview::run(data_dir),
             Some(Command::Data(command)) => command.run(data_dir),
+            Some(Command::Train(args)) => train::run(&args, data_dir, self.runs_dir.as_deref()),
+            Some(Command::Runs { command }) => {
+                runs::run(command.as_ref(), self.runs_dir.as_deref())
+            }
         }
     }
 }

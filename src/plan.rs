@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{model::ModelSpec, train::DevicePref};
 
-pub use file::{load_plan, parse_plan, seed_plan, PlanError, SEED_PLAN_TOML};
+pub use file::{load_plan, parse_plan, seed_plan, Overrides, PlanError, SEED_PLAN_TOML};
 
 /// A named list of runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ pub mod device;
 pub mod fit;
 pub mod messages;
 pub mod metrics;
+pub mod tensors;
 pub mod trainer;
 
 pub use device::DevicePref;

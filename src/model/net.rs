@@ -1,4 +1,226 @@
-//! The tch network built from a [`super::ModelSpec`].
+//! The tch network built from a [`ModelSpec`], layer for layer as Keras built it.
 
-/// Placeholder until the network lands in this change.
-pub struct Net;
+use tch::{
+    nn::{self, ModuleT},
+    Tensor,
+};
+
+use super::{
+    init::{glorot_uniform, ZERO},
+    spec::{ModelSpec, SpecError, DROPOUT_HIDDEN, DROPOUT_LAST, KERNEL},
+};
+use crate::data::NUM_CLASSES;
+
+/// A CNN or MLP whose variables live in the `VarStore` it was built in.
+#[derive(Debug)]
+pub struct Net {
+    spec: ModelSpec,
+    convs: Vec<nn::Conv2D>,
+    hidden: Vec<nn::Linear>,
+    output: nn::Linear,
+}
+
+impl Net {
+    /// Creates the layers under `root`, initialised as Keras does.
+    pub fn new(root: &nn::Path, spec: &ModelSpec) -> Result<Self, SpecError> {
+        spec.validate()?;
+        let mut convs = Vec::new();
+        let mut hidden = Vec::new();
+        let mut inputs = spec.flat_features()?;
+        match spec {
+            ModelSpec::Cnn { conv, dense, .. } => {
+                let mut channels = 1;
+                for (index, &width) in conv.iter().enumerate() {
+                    let area = KERNEL * KERNEL;
+                    let config = nn::ConvConfig {
+                        ws_init: glorot_uniform(channels * area, width * area),
+                        bs_init: ZERO,
+                        ..Default::default()
+                    };
+                    convs.push(nn::conv2d(
+                        root / format!("conv{index}"),
+                        channels,
+                        width,
+                        KERNEL,
+                        config,
+                    ));
+                    channels = width;
+                }
+                hidden.push(linear(root / "dense0", inputs, *dense));
+                inputs = *dense;
+            }
+            ModelSpec::Mlp { hidden: widths, .. } => {
+                for (index, &width) in widths.iter().enumerate() {
+                    hidden.push(linear(root / format!("dense{index}"), inputs, width));
+                    inputs = width;
+                }
+            }
+        }
+        let output = linear(root / "output", inputs, NUM_CLASSES as i64);
+        Ok(Self {
+            spec: spec.clone(),
+            convs,
+            hidden,
+            output,
+        })
+    }
+
+    /// The spec this network was built from.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+}
+
+fn linear(path: nn::Path, inputs: i64, outputs: i64) -> nn::Linear {
+    let config = nn::LinearConfig {
+        ws_init: glorot_uniform(inputs, outputs),
+        bs_init: Some(ZERO),
+        bias: true,
+    };
+    nn::linear(path, inputs, outputs, config)
+}
+
+impl ModuleT for Net {
+    /// Images `N×1×28×28` in, logits `N×10` out; dropout is active only when `train`.
+    fn forward_t(&self, images: &Tensor, train: bool) -> Tensor {
+        let dropout = self.spec.has_dropout();
+        let mut x = images.shallow_clone();
+        for conv in &self.convs {
+            x = x.apply(conv).relu().max_pool2d_default(2);
+            if dropout {
+                x = x.dropout(DROPOUT_HIDDEN, train);
+            }
+        }
+        x = x.flat_view();
+        let last = self.hidden.len().saturating_sub(1);
+        for (index, layer) in self.hidden.iter().enumerate() {
+            x = x.apply(layer).relu();
+            if dropout {
+                // The CNN has one dense layer, which is also the last.
+                let rate = if index == last {
+                    DROPOUT_LAST
+                } else {
+                    DROPOUT_HIDDEN
+                };
+                x = x.dropout(rate, train);
+            }
+        }
+        x.apply(&self.output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tch::{nn::VarStore, Device, Kind};
+
+    use super::*;
+
+    fn built(spec: &ModelSpec) -> (VarStore, Net) {
+        let store = VarStore::new(Device::Cpu);
+        let net = Net::new(&store.root(), spec).unwrap();
+        (store, net)
+    }
+
+    fn seed_specs() -> Vec<(ModelSpec, i64)> {
+        vec![
+            (
+                ModelSpec::Cnn {
+                    conv: vec![64],
+                    dense: 16,
+                    dropout: false,
+                },
+                173_882,
+            ),
+            (
+                ModelSpec::Cnn {
+                    conv: vec![64],
+                    dense: 16,
+                    dropout: true,
+                },
+                173_882,
+            ),
+            (
+                ModelSpec::Cnn {
+                    conv: vec![512],
+                    dense: 128,
+                    dropout: true,
+                },
+                11_082_122,
+            ),
+            (
+                ModelSpec::Cnn {
+                    conv: vec![512, 256, 128],
+                    dense: 32,
+                    dropout: true,
+                },
+                1_484_522,
+            ),
+            (
+                ModelSpec::Mlp {
+                    hidden: vec![512, 256, 128],
+                    dropout: true,
+                },
+                567_434,
+            ),
+        ]
+    }
+
+    #[test]
+    fn built_parameters_match_the_spec_and_the_original() {
+        for (spec, expected) in seed_specs() {
+            let (store, _net) = built(&spec);
+            let count: i64 = store
+                .trainable_variables()
+                .iter()
+                .map(Tensor::numel)
+                .map(|n| n as i64)
+                .sum();
+            assert_eq!(count, expected, "{spec}");
+            assert_eq!(spec.param_count().unwrap(), expected as u64);
+        }
+    }
+
+    #[test]
+    fn output_is_one_logit_per_class() {
+        for (spec, _) in seed_specs() {
+            let (_store, net) = built(&spec);
+            let images = Tensor::rand([3, 1, 28, 28], (Kind::Float, Device::Cpu));
+            assert_eq!(net.forward_t(&images, true).size(), vec![3, 10], "{spec}");
+            assert_eq!(net.forward_t(&images, false).size(), vec![3, 10], "{spec}");
+        }
+    }
+
+    #[test]
+    fn biases_start_at_zero_and_weights_within_the_glorot_limit() {
+        let (store, _net) = built(&ModelSpec::Mlp {
+            hidden: vec![512],
+            dropout: false,
+        });
+        let variables = store.variables();
+        let bias = &variables["dense0.bias"];
+        assert_eq!(bias.abs().sum(Kind::Float).double_value(&[]), 0.0);
+        let limit = (6.0f64 / (784.0 + 512.0)).sqrt();
+        let weight = &variables["dense0.weight"];
+        let max = weight.abs().max().double_value(&[]);
+        assert!(
+            max <= limit && max > limit * 0.9,
+            "max |w| {max} vs limit {limit}"
+        );
+    }
+
+    #[test]
+    fn dropout_only_in_training_mode() {
+        tch::manual_seed(7);
+        let (_store, net) = built(&ModelSpec::Mlp {
+            hidden: vec![64, 32],
+            dropout: true,
+        });
+        let images = Tensor::rand([4, 1, 28, 28], (Kind::Float, Device::Cpu));
+        let eval_a = net.forward_t(&images, false);
+        let eval_b = net.forward_t(&images, false);
+        assert!(eval_a.equal(&eval_b), "evaluation must be deterministic");
+        let train_a = net.forward_t(&images, true);
+        let train_b = net.forward_t(&images, true);
+        assert!(!train_a.equal(&train_b), "training mode must drop units");
+    }
+}

@@ -1,1 +1,318 @@
-//! The training loop of one run.
+//! The training loop of one run: Keras' `fit` and `evaluate`, on tch.
+//!
+//! Faithful to the original: Glorot init (see `model::init`), Adam with
+//! Keras' defaults, mean sparse categorical cross-entropy, a fresh seeded
+//! shuffle each epoch, dropout only while training, validation after each
+//! epoch and the test set after the last.
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use tch::{
+    nn::{self, ModuleT, OptimizerConfig},
+    Device, Kind, Tensor,
+};
+use thiserror::Error;
+
+use super::{
+    device::device_name,
+    messages::{ConfusionMatrix, Event, Phase, RunId},
+    tensors::{DeviceData, Pair},
+};
+use crate::{
+    data::NUM_CLASSES,
+    model::{Net, SpecError},
+    plan::RunSpec,
+};
+
+/// Keras' Adam defaults; libtorch's epsilon is 1e-8, Keras' 1e-7.
+pub const ADAM_BETA1: f64 = 0.9;
+pub const ADAM_BETA2: f64 = 0.999;
+pub const ADAM_EPSILON: f64 = 1e-7;
+/// At most this many progress events a second; each costs one device readback.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
+/// Images per forward pass when evaluating (no gradients, so larger is fine).
+const EVAL_BATCH: i64 = 1000;
+
+/// Whether the loop should go on, asked between steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// What `fit` talks to: where its events go and who may stop it.
+pub trait Supervisor {
+    /// Reports an event (to the store, the UI, a log).
+    fn emit(&mut self, event: Event);
+    /// Called between steps; may block while the run is paused.
+    fn poll(&mut self) -> Flow;
+}
+
+/// How a run ended, when it did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FitOutcome {
+    Finished,
+    Cancelled { epochs_done: u32 },
+}
+
+/// Why a run failed.
+#[derive(Debug, Error)]
+pub enum FitError {
+    #[error("invalid model: {0}")]
+    Spec(#[from] SpecError),
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// Loss, accuracy and confusion matrix of one pass over a split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub confusion: ConfusionMatrix,
+}
+
+/// Trains `spec` on `data`, emitting events as it goes; checkpoints go to
+/// `checkpoints/{best,final}.safetensors` when a folder is given.
+pub fn fit(
+    run: &RunId,
+    spec: &RunSpec,
+    data: &DeviceData,
+    checkpoints: Option<&Path>,
+    supervisor: &mut dyn Supervisor,
+) -> Result<FitOutcome, FitError> {
+    let device = data.key.device;
+    let batch = i64::from(spec.batch_size);
+    if batch < 1 || spec.epochs < 1 || data.train.is_empty() {
+        return Err(FitError::Settings(format!(
+            "need at least one epoch, batch and training image; found epochs {}, batch size {}, {} images",
+            spec.epochs,
+            spec.batch_size,
+            data.train.len()
+        )));
+    }
+    supervisor.emit(Event::Phase {
+        run: run.clone(),
+        phase: Phase::BuildingModel,
+    });
+    tch::manual_seed(spec.seed as i64);
+    let store = nn::VarStore::new(device);
+    let net = Net::new(&store.root(), &spec.model)?;
+    let mut optimizer = nn::Adam {
+        beta1: ADAM_BETA1,
+        beta2: ADAM_BETA2,
+        wd: 0.0,
+        eps: ADAM_EPSILON,
+        amsgrad: false,
+    }
+    .build(&store, spec.learning_rate)?;
+    let params = spec.model.param_count()?;
+    let samples = data.train.len();
+    let steps = samples.div_ceil(spec.batch_size as usize);
+    supervisor.emit(Event::Phase {
+        run: run.clone(),
+        phase: Phase::WarmingUp,
+    });
+    supervisor.emit(Event::Started {
+        run: run.clone(),
+        device: device_name(device),
+        params,
+        train_samples: samples,
+        validation_samples: data.validation.len(),
+        steps_per_epoch: steps,
+        epochs: spec.epochs,
+    });
+    let started = Instant::now();
+    let mut best: Option<(f64, u32)> = None;
+    for epoch in 1..=spec.epochs {
+        let epoch_started = Instant::now();
+        let (images, labels) = shuffled(&data.train, spec.seed, epoch, device);
+        let mut meter = Meter::new(device);
+        for step in 0..steps {
+            if supervisor.poll() == Flow::Stop {
+                return Ok(FitOutcome::Cancelled {
+                    epochs_done: epoch - 1,
+                });
+            }
+            let start = step as i64 * batch;
+            let len = batch.min(samples as i64 - start);
+            let batch_images = images.narrow(0, start, len);
+            let batch_labels = labels.narrow(0, start, len);
+            let logits = net.forward_t(&batch_images, true);
+            let loss = logits.cross_entropy_for_logits(&batch_labels);
+            optimizer.backward_step(&loss);
+            meter.add(&loss, &logits, &batch_labels, len);
+            let last = step + 1 == steps;
+            if last || meter.due() {
+                let (loss, accuracy, recent_loss, recent_accuracy) = meter.read();
+                let elapsed = epoch_started.elapsed().as_secs_f64();
+                supervisor.emit(Event::Progress {
+                    run: run.clone(),
+                    epoch,
+                    step: step + 1,
+                    steps,
+                    loss,
+                    accuracy,
+                    recent_loss,
+                    recent_accuracy,
+                    samples_per_sec: meter.samples as f64 / elapsed.max(1e-9),
+                    elapsed_secs: started.elapsed().as_secs_f64(),
+                });
+            }
+        }
+        let (train_loss, train_accuracy, _, _) = meter.read();
+        let validation = evaluate(&net, &data.validation);
+        if best.is_none_or(|(accuracy, _)| validation.accuracy > accuracy) {
+            best = Some((validation.accuracy, epoch));
+            if let Some(dir) = checkpoints {
+                store.save(dir.join("best.safetensors"))?;
+            }
+        }
+        supervisor.emit(Event::EpochEnd {
+            run: run.clone(),
+            epoch,
+            epochs: spec.epochs,
+            train_loss,
+            train_accuracy,
+            val_loss: validation.loss,
+            val_accuracy: validation.accuracy,
+            seconds: epoch_started.elapsed().as_secs_f64(),
+        });
+    }
+    if let Some(dir) = checkpoints {
+        store.save(dir.join("final.safetensors"))?;
+    }
+    supervisor.emit(Event::Phase {
+        run: run.clone(),
+        phase: Phase::Evaluating,
+    });
+    let test = evaluate(&net, &data.test);
+    supervisor.emit(Event::Evaluated {
+        run: run.clone(),
+        test_loss: test.loss,
+        test_accuracy: test.accuracy,
+        confusion: test.confusion,
+    });
+    let (best_val_accuracy, best_epoch) = best.unwrap_or((0.0, 0));
+    supervisor.emit(Event::Finished {
+        run: run.clone(),
+        seconds: started.elapsed().as_secs_f64(),
+        best_val_accuracy,
+        best_epoch,
+    });
+    Ok(FitOutcome::Finished)
+}
+
+/// Loss (mean), accuracy and confusion matrix of `net` on `split`, in eval mode.
+pub fn evaluate(net: &Net, split: &Pair) -> Evaluation {
+    tch::no_grad(|| {
+        let device = split.images.device();
+        let classes = NUM_CLASSES as i64;
+        let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
+        let mut cells = Tensor::zeros([classes * classes], (Kind::Int64, device));
+        let total = split.len() as i64;
+        let mut start = 0;
+        while start < total {
+            let len = EVAL_BATCH.min(total - start);
+            let images = split.images.narrow(0, start, len);
+            let labels = split.labels.narrow(0, start, len);
+            let logits = net.forward_t(&images, false);
+            let loss = logits
+                .cross_entropy_for_logits(&labels)
+                .to_kind(Kind::Double);
+            loss_sum += loss * len as f64;
+            let predicted = logits.argmax(-1, false);
+            cells += (labels * classes + predicted).bincount::<Tensor>(None, classes * classes);
+            start += len;
+        }
+        // One readback for the whole pass.
+        let cells = Vec::<i64>::try_from(cells.to_device(Device::Cpu)).unwrap_or_default();
+        let mut confusion = [[0u32; NUM_CLASSES]; NUM_CLASSES];
+        for (index, count) in cells.into_iter().enumerate() {
+            confusion[index / NUM_CLASSES][index % NUM_CLASSES] =
+                u32::try_from(count).unwrap_or(u32::MAX);
+        }
+        let denominator = total.max(1) as f64;
+        Evaluation {
+            loss: loss_sum.double_value(&[]) / denominator,
+            accuracy: super::metrics::accuracy(&confusion),
+            confusion,
+        }
+    })
+}
+
+/// The training split in this epoch's order: a permutation drawn from a
+/// generator seeded by (run seed, epoch), so any epoch's order can be
+/// reproduced on its own. One gather on the device; batches are then slices.
+fn shuffled(train: &Pair, seed: u64, epoch: u32, device: Device) -> (Tensor, Tensor) {
+    let mut order: Vec<i64> = (0..train.len() as i64).collect();
+    fastrand::Rng::with_seed(seed ^ u64::from(epoch).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .shuffle(&mut order);
+    let order = Tensor::from_slice(&order).to_device(device);
+    (
+        train.images.index_select(0, &order),
+        train.labels.index_select(0, &order),
+    )
+}
+
+/// Running sums of loss and correct predictions, kept on the device and
+/// read back only when a progress event is due.
+struct Meter {
+    loss_sum: Tensor,
+    correct: Tensor,
+    samples: usize,
+    last_read: Instant,
+    read_loss: f64,
+    read_correct: f64,
+    read_samples: usize,
+}
+
+impl Meter {
+    fn new(device: Device) -> Self {
+        Self {
+            loss_sum: Tensor::zeros([], (Kind::Double, device)),
+            correct: Tensor::zeros([], (Kind::Int64, device)),
+            samples: 0,
+            last_read: Instant::now(),
+            read_loss: 0.0,
+            read_correct: 0.0,
+            read_samples: 0,
+        }
+    }
+
+    fn add(&mut self, loss: &Tensor, logits: &Tensor, labels: &Tensor, len: i64) {
+        tch::no_grad(|| {
+            self.loss_sum += loss.detach().to_kind(Kind::Double) * len as f64;
+            self.correct += logits.argmax(-1, false).eq_tensor(labels).sum(Kind::Int64);
+        });
+        self.samples += len as usize;
+    }
+
+    fn due(&self) -> bool {
+        self.last_read.elapsed() >= PROGRESS_INTERVAL
+    }
+
+    /// Epoch means and the means since the previous read.
+    fn read(&mut self) -> (f64, f64, f64, f64) {
+        let loss = self.loss_sum.double_value(&[]);
+        let correct = self.correct.double_value(&[]);
+        let samples = self.samples.max(1) as f64;
+        let recent_samples = (self.samples - self.read_samples).max(1) as f64;
+        let result = (
+            loss / samples,
+            correct / samples,
+            (loss - self.read_loss) / recent_samples,
+            (correct - self.read_correct) / recent_samples,
+        );
+        self.read_loss = loss;
+        self.read_correct = correct;
+        self.read_samples = self.samples;
+        self.last_read = Instant::now();
+        result
+    }
+}

@@ -1,4 +1,361 @@
-//! The trainer thread.
+//! The trainer thread: the one thread that owns tch. Commands in, events out.
+//!
+//! Channel choice: events go out on an *unbounded* crossbeam channel, so a
+//! send never blocks training. Memory stays bounded anyway because only
+//! lifecycle events (a handful per epoch) are always sent; progress events,
+//! the only frequent kind (at most ~20 a second), are dropped while more than
+//! [`PROGRESS_BACKLOG`] events wait unread: a slow or absent receiver loses
+//! intermediate progress, which the next progress event supersedes, never an
+//! epoch result. Every event still reaches the run store on disk.
 
-/// Placeholder handle until the thread lands in this change.
-pub struct Trainer;
+use std::{
+    collections::VecDeque,
+    panic::{catch_unwind, AssertUnwindSafe},
+    thread::{self, JoinHandle},
+};
+
+use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
+
+use super::{
+    fit::{fit, FitOutcome, Flow, Supervisor},
+    messages::{Command, Event, Phase, RunId, RunRequest},
+    tensors::{DeviceData, UploadKey},
+};
+use crate::{
+    data::{DataSource, FashionMnist},
+    store::{RunStore, RunWriter},
+};
+
+/// Progress events are dropped while this many events wait unread.
+pub const PROGRESS_BACKLOG: usize = 256;
+
+/// A handle on the trainer thread. Dropping it stops the running run
+/// (stored as interrupted) and joins the thread.
+#[derive(Debug)]
+pub struct Trainer {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Trainer {
+    /// Starts the thread; the dataset is read from `source` when the first run starts.
+    pub fn spawn(source: DataSource, store: RunStore) -> std::io::Result<Self> {
+        let (command_tx, command_rx) = unbounded();
+        let (event_tx, event_rx) = unbounded();
+        let worker = Worker {
+            commands: command_rx,
+            events: event_tx,
+            store,
+            source,
+            dataset: None,
+            uploaded: None,
+            queue: VecDeque::new(),
+            current: None,
+            store_failure: None,
+            shutting_down: false,
+        };
+        let thread = thread::Builder::new()
+            .name("trainer".into())
+            .spawn(move || worker.run())?;
+        Ok(Self {
+            commands: command_tx,
+            events: event_rx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Sends a command; false when the thread has ended.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    /// A sender for other threads (a signal handler, say).
+    pub fn commands(&self) -> Sender<Command> {
+        self.commands.clone()
+    }
+
+    /// The events, in order; the receiver never blocks the trainer.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// Stops the running run, drops the queue and waits for the thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Trainer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The run being trained, with its log.
+struct Current {
+    id: RunId,
+    writer: RunWriter,
+}
+
+/// Everything the trainer thread owns.
+struct Worker {
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+    store: RunStore,
+    source: DataSource,
+    dataset: Option<FashionMnist>,
+    uploaded: Option<DeviceData>,
+    queue: VecDeque<(RunRequest, RunWriter)>,
+    current: Option<Current>,
+    store_failure: Option<String>,
+    shutting_down: bool,
+}
+
+/// What a command means for the running run.
+enum Effect {
+    None,
+    Stop,
+    Pause,
+    Resume,
+}
+
+impl Worker {
+    fn run(mut self) {
+        while !self.shutting_down {
+            if let Some((request, writer)) = self.queue.pop_front() {
+                self.train(request, writer);
+                continue;
+            }
+            match self.commands.recv() {
+                Ok(command) => {
+                    self.handle(command, None);
+                }
+                Err(_) => break,
+            }
+        }
+        // Runs still waiting will not start: record them as interrupted.
+        while let Some((request, mut writer)) = self.queue.pop_front() {
+            let event = Event::Cancelled {
+                run: request.id,
+                epochs_done: 0,
+            };
+            let _ = writer.record(&event);
+            self.send(event);
+        }
+    }
+
+    /// Applies a command; `running` is the id of the run in progress, if any.
+    fn handle(&mut self, command: Command, running: Option<&RunId>) -> Effect {
+        match command {
+            Command::Queue(request) => {
+                self.enqueue(*request);
+                Effect::None
+            }
+            Command::Pause if running.is_some() => Effect::Pause,
+            Command::Resume if running.is_some() => Effect::Resume,
+            Command::Pause | Command::Resume => Effect::None,
+            Command::Cancel { run } => match (run, running) {
+                (None, Some(_)) => Effect::Stop,
+                (Some(id), Some(current)) if &id == current => Effect::Stop,
+                (Some(id), _) => {
+                    self.cancel_queued(&id);
+                    Effect::None
+                }
+                (None, None) => Effect::None,
+            },
+            Command::Shutdown => {
+                self.shutting_down = true;
+                Effect::Stop
+            }
+        }
+    }
+
+    fn enqueue(&mut self, request: RunRequest) {
+        let event = Event::Queued {
+            run: request.id.clone(),
+            spec: Box::new(request.spec.clone()),
+        };
+        match self.store.create(&request) {
+            Ok(mut writer) => match writer.record(&event) {
+                Ok(()) => {
+                    self.send(event);
+                    self.queue.push_back((request, writer));
+                }
+                Err(error) => self.fail_before_start(&request.id, error.to_string()),
+            },
+            Err(error) => self.fail_before_start(&request.id, error.to_string()),
+        }
+    }
+
+    fn fail_before_start(&mut self, run: &RunId, message: String) {
+        self.send(Event::Failed {
+            run: run.clone(),
+            message: format!("cannot store the run: {message}"),
+        });
+    }
+
+    fn cancel_queued(&mut self, id: &RunId) {
+        if let Some(index) = self.queue.iter().position(|(request, _)| &request.id == id) {
+            if let Some((request, mut writer)) = self.queue.remove(index) {
+                let event = Event::Cancelled {
+                    run: request.id,
+                    epochs_done: 0,
+                };
+                let _ = writer.record(&event);
+                self.send(event);
+            }
+        }
+    }
+
+    fn train(&mut self, request: RunRequest, writer: RunWriter) {
+        let id = request.id.clone();
+        self.current = Some(Current {
+            id: id.clone(),
+            writer,
+        });
+        self.store_failure = None;
+        let checkpoints = self.current.as_ref().map(|c| c.writer.dir().to_path_buf());
+        let outcome = self.prepare(&request).and_then(|()| {
+            // Taken out for the duration, so `self` can supervise the loop.
+            let data = self.uploaded.take().ok_or("the dataset was not uploaded")?;
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                fit(&id, &request.spec, &data, checkpoints.as_deref(), self)
+            }));
+            self.uploaded = Some(data);
+            result
+                .map_err(|panic| panic_message(&panic))
+                .and_then(|result| result.map_err(|error| error.to_string()))
+        });
+        let end = match (outcome, self.store_failure.take()) {
+            (_, Some(failure)) => Some(Event::Failed {
+                run: id.clone(),
+                message: format!("stopped because the run could not be saved: {failure}"),
+            }),
+            (Ok(FitOutcome::Finished), None) => None,
+            (Ok(FitOutcome::Cancelled { epochs_done }), None) => Some(Event::Cancelled {
+                run: id.clone(),
+                epochs_done,
+            }),
+            (Err(message), None) => Some(Event::Failed {
+                run: id.clone(),
+                message,
+            }),
+        };
+        if let Some(event) = end {
+            self.emit(event);
+        }
+        self.current = None;
+    }
+
+    /// Loads the dataset once and uploads it for this run's device and split.
+    fn prepare(&mut self, request: &RunRequest) -> Result<(), String> {
+        let spec = &request.spec;
+        let device = spec.device.resolve().map_err(|error| error.to_string())?;
+        if self.dataset.is_none() {
+            self.emit_phase(&request.id, Phase::LoadingData);
+            let dataset = FashionMnist::load(&self.source).map_err(|error| error.to_string())?;
+            self.dataset = Some(dataset);
+        }
+        let key = UploadKey {
+            device,
+            validation_split: spec.validation_split,
+            limit_train: spec.limit_train,
+        };
+        if self.uploaded.as_ref().map(|data| data.key) != Some(key) {
+            self.emit_phase(&request.id, Phase::UploadingData);
+            // Free the old upload first: on a GPU both may not fit.
+            self.uploaded = None;
+            let dataset = self.dataset.as_ref().ok_or("the dataset is not loaded")?;
+            let upload = catch_unwind(AssertUnwindSafe(|| DeviceData::upload(dataset, key)))
+                .map_err(|panic| {
+                    format!("uploading the dataset failed: {}", panic_message(&panic))
+                })?;
+            self.uploaded = Some(upload);
+        }
+        Ok(())
+    }
+
+    fn emit_phase(&mut self, run: &RunId, phase: Phase) {
+        self.emit(Event::Phase {
+            run: run.clone(),
+            phase,
+        });
+    }
+
+    /// Sends an event out, dropping progress while the receiver lags.
+    fn send(&self, event: Event) {
+        if matches!(event, Event::Progress { .. }) && self.events.len() >= PROGRESS_BACKLOG {
+            return;
+        }
+        // A receiver that is gone is not an error: the store still has everything.
+        let _ = self.events.send(event);
+    }
+}
+
+impl Supervisor for Worker {
+    fn emit(&mut self, event: Event) {
+        if let Some(current) = self.current.as_mut() {
+            if let Err(error) = current.writer.record(&event) {
+                self.store_failure.get_or_insert(error.to_string());
+            }
+        }
+        self.send(event);
+    }
+
+    fn poll(&mut self) -> Flow {
+        if self.store_failure.is_some() {
+            return Flow::Stop;
+        }
+        let running = self.current.as_ref().map(|current| current.id.clone());
+        let mut paused = false;
+        loop {
+            let command = if paused {
+                match self.commands.recv() {
+                    Ok(command) => command,
+                    Err(_) => return Flow::Stop,
+                }
+            } else {
+                match self.commands.try_recv() {
+                    Ok(command) => command,
+                    Err(TryRecvError::Empty) => return Flow::Continue,
+                    Err(TryRecvError::Disconnected) => {
+                        self.shutting_down = true;
+                        return Flow::Stop;
+                    }
+                }
+            };
+            match self.handle(command, running.as_ref()) {
+                Effect::Stop => return Flow::Stop,
+                Effect::Pause if !paused => {
+                    paused = true;
+                    if let Some(run) = running.clone() {
+                        self.emit(Event::Paused { run });
+                    }
+                }
+                Effect::Resume if paused => {
+                    if let Some(run) = running.clone() {
+                        self.emit(Event::Resumed { run });
+                    }
+                    return Flow::Continue;
+                }
+                Effect::None | Effect::Pause | Effect::Resume => {}
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_string()))
+        .unwrap_or_else(|| "the training thread panicked".to_string())
+}

@@ -1,0 +1,189 @@
+//! `atelier runs`: the stored runs, and one run in detail.
+
+use std::{path::Path, process::ExitCode};
+
+use atelier::{
+    data::CLASS_NAMES,
+    store::{History, RunRecord, RunStore},
+    train::metrics,
+};
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// One run in detail: settings, per-epoch history, test results, confusion matrix.
+    Show {
+        /// Run id, a unique prefix of one, or a run name (its latest run).
+        run: String,
+    },
+}
+
+pub fn run(command: Option<&RunsCommand>, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let store = RunStore::resolve(runs_dir)?;
+    match command {
+        None => list(&store),
+        Some(RunsCommand::Show { run }) => show(&store, run),
+    }
+}
+
+fn list(store: &RunStore) -> anyhow::Result<ExitCode> {
+    let (records, errors) = store.list();
+    for error in &errors {
+        eprintln!("skipped: {error}");
+    }
+    if records.is_empty() {
+        println!("no runs yet in {}", store.dir().display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
+        "RUN", "MODEL", "STATUS", "EPOCHS", "BEST VAL", "TEST ACC", "DEVICE", "TIME"
+    );
+    for record in &records {
+        println!(
+            "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
+            record.id,
+            truncate(&record.spec.title(), 40),
+            status_text(record),
+            format!("{}/{}", record.epochs_done, record.spec.epochs),
+            optional(record.best_val_accuracy),
+            optional(record.test_accuracy),
+            record.device.as_deref().unwrap_or("-"),
+            record.seconds.map_or_else(|| "-".into(), duration),
+        );
+    }
+    println!("{} run(s) in {}", records.len(), store.dir().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(store: &RunStore, query: &str) -> anyhow::Result<ExitCode> {
+    let id = store.find(query)?;
+    let record = store.load(&id)?;
+    let log = store.events(&id)?;
+    let history = History::from_events(&log.events);
+    let spec = &record.spec;
+    println!("{}  {}", record.id, spec.title());
+    println!("  model       {}", spec.model);
+    if let Some(params) = record.params {
+        println!("  parameters  {}", super::train::thousands(params));
+    }
+    println!(
+        "  settings    {} epochs, batch {}, Adam lr {}, seed {}, validation split {}{}",
+        spec.epochs,
+        spec.batch_size,
+        spec.learning_rate,
+        spec.seed,
+        spec.validation_split,
+        spec.limit_train
+            .map_or_else(String::new, |n| format!(", first {n} training images")),
+    );
+    println!(
+        "  status      {} on {} (plan {}, created {}, atelier {})",
+        status_text(&record),
+        record.device.as_deref().unwrap_or("no device yet"),
+        record.plan,
+        record.created_at,
+        record.version
+    );
+    if let Some(error) = &record.error {
+        println!("  error       {error}");
+    }
+    if log.torn_tail {
+        println!("  note        the log's last line was cut short (the writer stopped mid-line) and is skipped");
+    }
+    if !history.epochs.is_empty() {
+        println!(
+            "\n  {:>5} {:>8} {:>9} {:>9} {:>12} {:>8}",
+            "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"
+        );
+        for row in &history.epochs {
+            println!(
+                "  {:>5} {:>8.4} {:>9.4} {:>9.4} {:>12.4} {:>8.1}",
+                row.epoch,
+                row.train_loss,
+                row.train_accuracy,
+                row.val_loss,
+                row.val_accuracy,
+                row.seconds
+            );
+        }
+    }
+    if let Some(test) = &history.test {
+        println!(
+            "\n  test accuracy {:.4}, test loss {:.4}",
+            test.accuracy, test.loss
+        );
+        if let Some(reference) = spec.reference {
+            println!(
+                "  original      {:.4}, test loss {:.4}  (accuracy {:+.2} points)",
+                reference.test_accuracy,
+                reference.test_loss,
+                (test.accuracy - reference.test_accuracy) * 100.0
+            );
+        }
+        print_confusion(&test.confusion);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_confusion(matrix: &atelier::train::messages::ConfusionMatrix) {
+    let short: Vec<String> = CLASS_NAMES.iter().map(|name| truncate(name, 6)).collect();
+    println!("\n  confusion matrix (rows: true class, columns: predicted)");
+    print!("  {:<12}", "");
+    for name in &short {
+        print!(" {name:>6}");
+    }
+    println!("  recall precision");
+    let scores = metrics::class_scores(matrix);
+    for (truth, row) in matrix.iter().enumerate() {
+        print!("  {:<12}", CLASS_NAMES[truth]);
+        for count in row {
+            print!(" {count:>6}");
+        }
+        println!(
+            "  {:>6} {:>9}",
+            optional(scores[truth].recall),
+            optional(scores[truth].precision)
+        );
+    }
+    let top = metrics::top_confusions(matrix, 5);
+    if !top.is_empty() {
+        println!("\n  most frequent confusions");
+        for confusion in top {
+            println!(
+                "    {} → {} {:.1}% ({})",
+                CLASS_NAMES[confusion.truth],
+                CLASS_NAMES[confusion.predicted],
+                confusion.rate * 100.0,
+                confusion.count
+            );
+        }
+    }
+}
+
+fn status_text(record: &RunRecord) -> String {
+    format!("{:?}", record.status).to_lowercase()
+}
+
+fn optional(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |value| format!("{value:.4}"))
+}
+
+fn duration(seconds: f64) -> String {
+    let total = seconds.round() as u64;
+    match total {
+        0..=59 => format!("{total}s"),
+        60..=3599 => format!("{}m{:02}s", total / 60, total % 60),
+        _ => format!("{}h{:02}m", total / 3600, total % 3600 / 60),
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}

@@ -1,0 +1,276 @@
+//! `atelier train`: headless training with Keras-like output.
+//!
+//! On a terminal each epoch gets a progress bar with ETA; otherwise (a log
+//! file, CI) only plain lines are printed. Ctrl-C, SIGTERM and SIGHUP stop
+//! the running run, which is stored as interrupted.
+
+use std::{
+    collections::HashMap,
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::Context;
+use atelier::{
+    data,
+    plan::{self, Overrides, Plan},
+    store::RunStore,
+    train::{Command, DevicePref, Event, Phase, RunRequest, Trainer},
+};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Options shared by `atelier train` and the app: which runs, with what changes.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// `seed` (the original experiment, built in) or a plan file (TOML).
+    #[arg(long, default_value = "seed", value_name = "seed|FILE")]
+    pub plan: String,
+    /// Only these runs of the plan, by name (e.g. M1,M4).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub only: Vec<String>,
+    /// Override every run's epoch count.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<u32>,
+    /// Train on only the first N images of the training split.
+    #[arg(long, value_name = "N")]
+    pub limit_train: Option<usize>,
+    /// auto, cpu, cuda or cuda:N (auto picks CUDA when libtorch sees a GPU).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<DevicePref>,
+}
+
+impl PlanArgs {
+    /// The plan with `--only` and the overrides applied.
+    pub fn resolve(&self) -> anyhow::Result<Plan> {
+        let plan = if self.plan == "seed" {
+            plan::seed_plan()
+        } else {
+            plan::load_plan(Path::new(&self.plan))?
+        };
+        let plan = if self.only.is_empty() {
+            plan
+        } else {
+            plan.only(&self.only)?
+        };
+        Ok(plan.with_overrides(&Overrides {
+            epochs: self.epochs,
+            limit_train: self.limit_train,
+            device: self.device,
+            batch_size: None,
+        }))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+pub fn run(
+    args: &TrainArgs,
+    data_dir: Option<&Path>,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let plan = args.plan.resolve()?;
+    for spec in &plan.runs {
+        spec.device
+            .resolve()
+            .with_context(|| format!("run {}", spec.name))?;
+    }
+    let source = data::discover(data_dir)?;
+    let store = RunStore::resolve(runs_dir)?;
+    let trainer =
+        Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
+    let commands = trainer.commands();
+    ctrlc::set_handler(move || {
+        let _ = commands.send(Command::Shutdown);
+    })
+    .context("cannot install the Ctrl-C handler")?;
+
+    let mut titles = HashMap::new();
+    for spec in &plan.runs {
+        let request = RunRequest {
+            id: store.new_id(&spec.name),
+            plan: plan.name.clone(),
+            spec: spec.clone(),
+        };
+        titles.insert(request.id.clone(), spec.clone());
+        trainer.send(Command::Queue(Box::new(request)));
+    }
+    let mut printer = Printer::new(std::io::stderr().is_terminal(), store.dir().to_path_buf());
+    let mut remaining = plan.runs.len();
+    let mut failed = 0;
+    let mut interrupted = false;
+    while remaining > 0 {
+        let Ok(event) = trainer.events().recv() else {
+            break;
+        };
+        let spec = titles.get(event.run());
+        printer.show(&event, spec);
+        match &event {
+            Event::Failed { .. } => failed += 1,
+            Event::Cancelled { .. } => interrupted = true,
+            _ => {}
+        }
+        if event.is_terminal() {
+            remaining -= 1;
+        }
+    }
+    trainer.shutdown();
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else if interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Turns events into Keras-like lines, with a bar per epoch on a terminal.
+struct Printer {
+    terminal: bool,
+    runs_dir: PathBuf,
+    bar: Option<ProgressBar>,
+    epochs: u32,
+}
+
+impl Printer {
+    fn new(terminal: bool, runs_dir: PathBuf) -> Self {
+        Self {
+            terminal,
+            runs_dir,
+            bar: None,
+            epochs: 0,
+        }
+    }
+
+    fn show(&mut self, event: &Event, spec: Option<&atelier::plan::RunSpec>) {
+        let title = spec.map_or_else(|| event.run().clone(), atelier::plan::RunSpec::title);
+        match event {
+            Event::Queued { run, .. } => println!("queued {title} as {run}"),
+            Event::Phase { phase, .. } => {
+                if self.terminal {
+                    eprintln!("  {}", phase_text(*phase));
+                }
+            }
+            Event::Started {
+                device,
+                params,
+                train_samples,
+                validation_samples,
+                epochs,
+                ..
+            } => {
+                self.epochs = *epochs;
+                println!(
+                    "\n{title}: {} parameters on {device}, {train_samples} training / {validation_samples} validation images",
+                    thousands(*params)
+                );
+            }
+            Event::Progress {
+                epoch,
+                step,
+                steps,
+                loss,
+                accuracy,
+                ..
+            } => {
+                if !self.terminal {
+                    return;
+                }
+                let bar = self.bar.get_or_insert_with(|| {
+                    println!("Epoch {epoch}/{}", self.epochs);
+                    let bar = ProgressBar::new(*steps as u64);
+                    bar.set_style(
+                        ProgressStyle::with_template("{pos}/{len} {bar:30} {elapsed} eta {eta} - {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar
+                });
+                bar.set_position(*step as u64);
+                bar.set_message(format!("accuracy: {accuracy:.4} - loss: {loss:.4}"));
+            }
+            Event::EpochEnd {
+                epoch,
+                epochs,
+                train_loss,
+                train_accuracy,
+                val_loss,
+                val_accuracy,
+                seconds,
+                ..
+            } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                println!(
+                    "Epoch {epoch}/{epochs} - {seconds:.0}s - accuracy: {train_accuracy:.4} - loss: {train_loss:.4} - val_accuracy: {val_accuracy:.4} - val_loss: {val_loss:.4}"
+                );
+            }
+            Event::Evaluated {
+                test_loss,
+                test_accuracy,
+                ..
+            } => {
+                let reference = spec.and_then(|spec| spec.reference).map_or_else(String::new, |r| {
+                    format!(
+                        " (original: accuracy {:.4}, loss {:.4})",
+                        r.test_accuracy, r.test_loss
+                    )
+                });
+                println!("{title}: test accuracy {test_accuracy:.4}, test loss {test_loss:.4}{reference}");
+            }
+            Event::Finished {
+                run,
+                seconds,
+                best_val_accuracy,
+                best_epoch,
+            } => println!(
+                "{title}: done in {seconds:.0}s, best val_accuracy {best_val_accuracy:.4} at epoch {best_epoch}; stored in {}",
+                self.runs_dir.join(run).display()
+            ),
+            Event::Cancelled { run, epochs_done } => {
+                self.clear_bar();
+                println!("{title}: interrupted after {epochs_done} complete epoch(s); stored as {run}");
+            }
+            Event::Failed { message, .. } => {
+                self.clear_bar();
+                eprintln!("{title}: FAILED: {message}");
+            }
+            Event::Paused { .. } => println!("{title}: paused"),
+            Event::Resumed { .. } => println!("{title}: resumed"),
+        }
+    }
+
+    fn clear_bar(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+    }
+}
+
+fn phase_text(phase: Phase) -> &'static str {
+    match phase {
+        Phase::LoadingData => "loading Fashion-MNIST…",
+        Phase::UploadingData => "moving the dataset to the device…",
+        Phase::BuildingModel => "building the model…",
+        Phase::WarmingUp => "warming up…",
+        Phase::Evaluating => "evaluating on the test set…",
+    }
+}
+
+/// `11082122` → `11,082,122`.
+pub fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}

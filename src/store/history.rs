@@ -1,0 +1,70 @@
+//! A run's story told from its events: the per-epoch table and the test result.
+
+use crate::train::{messages::ConfusionMatrix, Event};
+
+/// One epoch's metrics, as Keras' `History` holds them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochRow {
+    pub epoch: u32,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    pub seconds: f64,
+}
+
+/// Test-set results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestResult {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub confusion: ConfusionMatrix,
+}
+
+/// Everything a report needs from one run's events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    pub epochs: Vec<EpochRow>,
+    pub test: Option<TestResult>,
+}
+
+impl History {
+    /// Collects epoch ends and the evaluation from a run's events.
+    pub fn from_events(events: &[Event]) -> Self {
+        let mut history = Self::default();
+        for event in events {
+            match event {
+                Event::EpochEnd {
+                    epoch,
+                    train_loss,
+                    train_accuracy,
+                    val_loss,
+                    val_accuracy,
+                    seconds,
+                    ..
+                } => history.epochs.push(EpochRow {
+                    epoch: *epoch,
+                    train_loss: *train_loss,
+                    train_accuracy: *train_accuracy,
+                    val_loss: *val_loss,
+                    val_accuracy: *val_accuracy,
+                    seconds: *seconds,
+                }),
+                Event::Evaluated {
+                    test_loss,
+                    test_accuracy,
+                    confusion,
+                    ..
+                } => {
+                    history.test = Some(TestResult {
+                        loss: *test_loss,
+                        accuracy: *test_accuracy,
+                        confusion: *confusion,
+                    });
+                }
+                _ => {}
+            }
+        }
+        history
+    }
+}

@@ -1,0 +1,140 @@
+//! `atelier train` end to end on a small synthetic dataset: a plan file,
+//! Keras-like output, the stored run, bad plans, and Ctrl-C.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Command, Stdio},
+};
+
+const PLAN: &str = r#"
+[defaults]
+epochs = 2
+batch_size = 16
+
+[[run]]
+name = "tiny"
+label = "MLP [32]"
+model = { kind = "mlp", hidden = [32] }
+"#;
+
+fn atelier(data: &Path, runs: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atelier"));
+    command
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--runs-dir")
+        .arg(runs)
+        .env_remove("ATELIER_RUNS");
+    command
+}
+
+fn setup() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 1_000, 300);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = data.path().join("tiny.toml");
+    std::fs::write(&plan, PLAN).unwrap();
+    (data, runs, plan)
+}
+
+#[test]
+fn trains_a_plan_file_and_lists_the_run() {
+    let (data, runs, plan) = setup();
+    let output = atelier(data.path(), runs.path())
+        .args(["train", "--plan"])
+        .arg(&plan)
+        .args(["--device", "cpu"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "tiny · MLP [32]: 25,450 parameters on cpu, 800 training / 200 validation images"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Epoch 1/2 - "), "{stdout}");
+    assert!(stdout.contains("- val_accuracy: "), "{stdout}");
+    assert!(stdout.contains("Epoch 2/2 - "), "{stdout}");
+    assert!(
+        stdout.contains("tiny · MLP [32]: test accuracy "),
+        "{stdout}"
+    );
+
+    let listing = atelier(data.path(), runs.path())
+        .arg("runs")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("tiny") && listing.contains("done"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn bad_plan_is_reported_before_training() {
+    let (data, runs, plan) = setup();
+    std::fs::write(&plan, PLAN.replace("hidden = [32]", "hidden = [32, 0]")).unwrap();
+    let output = atelier(data.path(), runs.path())
+        .args(["train", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("tiny.toml")
+            && stderr.contains("hidden[1]: width must be positive, found 0"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_stores_the_run_as_interrupted() {
+    let (data, runs, plan) = setup();
+    let mut child = atelier(data.path(), runs.path())
+        .args(["train", "--epochs", "1000", "--plan"])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Training has begun once the first epoch line is out.
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let started = line.starts_with("Epoch 1/1000");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen:?} {rest:?}");
+    let text = rest.join("\n");
+    assert!(
+        text.contains("interrupted after") && text.contains("complete epoch"),
+        "{text}"
+    );
+    let listing = atelier(data.path(), runs.path())
+        .arg("runs")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("interrupted"), "{listing}");
+}

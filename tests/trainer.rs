@@ -1,0 +1,200 @@
+//! The channel protocol with a live trainer thread: queue, pause, resume,
+//! cancel and shutdown, with no deadlock. Uses a small synthetic dataset, so
+//! it needs no download and runs in seconds.
+
+mod common;
+
+use std::time::Duration;
+
+use atelier::{
+    data::{discover::PlaceKind, DataSource, SearchPlace},
+    model::ModelSpec,
+    plan::RunSpec,
+    store::RunStore,
+    train::{Command, DevicePref, Event, RunRequest, Trainer},
+};
+use crossbeam_channel::RecvTimeoutError;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn source(dir: &std::path::Path) -> DataSource {
+    common::write_idx_dataset(dir, 2_000, 500);
+    atelier::data::discover::discover_in(&[SearchPlace {
+        kind: PlaceKind::Flag,
+        dir: dir.to_path_buf(),
+    }])
+    .unwrap()
+}
+
+fn request(store: &RunStore, name: &str, epochs: u32) -> Command {
+    Command::Queue(Box::new(RunRequest {
+        id: store.new_id(name),
+        plan: "test".into(),
+        spec: RunSpec {
+            name: name.into(),
+            label: None,
+            model: ModelSpec::Mlp {
+                hidden: vec![16],
+                dropout: false,
+            },
+            epochs,
+            batch_size: 8,
+            learning_rate: 1e-3,
+            seed: 1,
+            validation_split: 0.2,
+            device: DevicePref::Cpu,
+            limit_train: None,
+            reference: None,
+        },
+    }))
+}
+
+/// Waits for the first event matching `wanted`, failing the test after a minute.
+fn wait_for(trainer: &Trainer, what: &str, wanted: impl Fn(&Event) -> bool) -> Event {
+    loop {
+        match trainer.events().recv_timeout(WAIT) {
+            Ok(event) if wanted(&event) => return event,
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => panic!("no {what} within {WAIT:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("trainer ended before {what}"),
+        }
+    }
+}
+
+#[test]
+fn queue_pause_resume_cancel_and_shutdown() {
+    let data = tempfile::tempdir().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    let trainer = Trainer::spawn(source(data.path()), store.clone()).unwrap();
+
+    let long = request(&store, "long", 500);
+    let Command::Queue(long_request) = &long else {
+        unreachable!()
+    };
+    let long_id = long_request.id.clone();
+    trainer.send(long);
+    let waiting = request(&store, "waiting", 1);
+    let Command::Queue(waiting_request) = &waiting else {
+        unreachable!()
+    };
+    let waiting_id = waiting_request.id.clone();
+    trainer.send(waiting);
+
+    wait_for(
+        &trainer,
+        "queued event",
+        |e| matches!(e, Event::Queued { run, .. } if *run == waiting_id),
+    );
+    wait_for(&trainer, "progress", |e| {
+        matches!(e, Event::Progress { .. })
+    });
+
+    trainer.send(Command::Pause);
+    wait_for(&trainer, "paused", |e| matches!(e, Event::Paused { .. }));
+    // While paused, no step runs: nothing but what was already in flight arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    while trainer.events().try_recv().is_ok() {}
+    assert!(
+        trainer
+            .events()
+            .recv_timeout(Duration::from_millis(400))
+            .is_err(),
+        "a paused run must not report progress"
+    );
+    // A queued run can be cancelled while the trainer is paused.
+    trainer.send(Command::Cancel {
+        run: Some(waiting_id.clone()),
+    });
+    let cancelled = wait_for(&trainer, "queued run cancelled", |e| {
+        matches!(e, Event::Cancelled { .. })
+    });
+    assert_eq!(
+        cancelled,
+        Event::Cancelled {
+            run: waiting_id.clone(),
+            epochs_done: 0
+        }
+    );
+
+    trainer.send(Command::Resume);
+    wait_for(&trainer, "resumed", |e| matches!(e, Event::Resumed { .. }));
+    wait_for(&trainer, "progress after resume", |e| {
+        matches!(e, Event::Progress { .. })
+    });
+
+    trainer.send(Command::Cancel { run: None });
+    let cancelled = wait_for(&trainer, "running run cancelled", |e| {
+        matches!(e, Event::Cancelled { .. })
+    });
+    assert_eq!(cancelled.run(), &long_id);
+
+    let short = request(&store, "short", 1);
+    trainer.send(short);
+    let finished = wait_for(&trainer, "a finished run", |e| e.is_terminal());
+    assert!(matches!(finished, Event::Finished { .. }), "{finished:?}");
+
+    trainer.shutdown();
+
+    let (records, errors) = store.list();
+    assert!(errors.is_empty(), "{errors:?}");
+    let status = |name: &str| {
+        records
+            .iter()
+            .find(|record| record.spec.name == name)
+            .map(|record| format!("{:?}", record.status).to_lowercase())
+            .unwrap()
+    };
+    assert_eq!(status("long"), "interrupted");
+    assert_eq!(status("waiting"), "interrupted");
+    assert_eq!(status("short"), "done");
+}
+
+#[test]
+fn shutdown_interrupts_the_running_and_queued_runs() {
+    let data = tempfile::tempdir().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    let trainer = Trainer::spawn(source(data.path()), store.clone()).unwrap();
+    trainer.send(request(&store, "first", 500));
+    trainer.send(request(&store, "second", 500));
+    wait_for(&trainer, "progress", |e| {
+        matches!(e, Event::Progress { .. })
+    });
+    let events = trainer.events().clone();
+    trainer.shutdown();
+    let terminal: Vec<Event> = events.try_iter().filter(Event::is_terminal).collect();
+    assert_eq!(terminal.len(), 2, "{terminal:?}");
+    assert!(terminal
+        .iter()
+        .all(|e| matches!(e, Event::Cancelled { epochs_done: 0, .. })));
+    let (records, _) = store.list();
+    assert_eq!(records.len(), 2);
+    assert!(records
+        .iter()
+        .all(|r| format!("{:?}", r.status) == "Interrupted"));
+}
+
+#[test]
+fn a_run_on_a_missing_gpu_fails_cleanly_and_the_next_run_still_trains() {
+    if tch::Cuda::is_available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    let trainer = Trainer::spawn(source(data.path()), store.clone()).unwrap();
+    let Command::Queue(mut gpu) = request(&store, "gpu", 1) else {
+        unreachable!()
+    };
+    gpu.spec.device = DevicePref::Cuda(0);
+    trainer.send(Command::Queue(gpu));
+    let failed = wait_for(&trainer, "failure", Event::is_terminal);
+    let Event::Failed { message, .. } = failed else {
+        panic!("{failed:?}")
+    };
+    assert!(message.contains("cuda:0 requested"), "{message}");
+    trainer.send(request(&store, "cpu", 1));
+    let next = wait_for(&trainer, "next run", Event::is_terminal);
+    assert!(matches!(next, Event::Finished { .. }), "{next:?}");
+}

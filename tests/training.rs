@@ -1,0 +1,238 @@
+//! Real, short training on the CPU: MLP and M1 on a few thousand images.
+//! Needs the real dataset (see tests/real_data.rs for the CI rule).
+
+use atelier::{
+    data::{self, FashionMnist},
+    model::ModelSpec,
+    plan::RunSpec,
+    train::{
+        fit::{fit, FitOutcome, Flow, Supervisor},
+        metrics,
+        tensors::{DeviceData, UploadKey},
+        DevicePref, Event,
+    },
+};
+
+/// libtorch's random generator is global: tests that train must not overlap,
+/// or one test's dropout draws shift the other's.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[derive(Default)]
+struct Recorder {
+    events: Vec<Event>,
+    stop_after_polls: Option<usize>,
+    polls: usize,
+}
+
+impl Supervisor for Recorder {
+    fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    fn poll(&mut self) -> Flow {
+        self.polls += 1;
+        match self.stop_after_polls {
+            Some(limit) if self.polls > limit => Flow::Stop,
+            _ => Flow::Continue,
+        }
+    }
+}
+
+fn dataset() -> Option<FashionMnist> {
+    match data::discover(None) {
+        Ok(source) => Some(FashionMnist::load(&source).unwrap()),
+        Err(error) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("CI=true but the real dataset is missing: {error}")
+        }
+        Err(_) => {
+            eprintln!("skipped: Fashion-MNIST is not installed here");
+            None
+        }
+    }
+}
+
+fn spec(name: &str, model: ModelSpec, epochs: u32, limit: usize) -> RunSpec {
+    RunSpec {
+        name: name.into(),
+        label: None,
+        model,
+        epochs,
+        batch_size: 32,
+        learning_rate: 1e-3,
+        seed: 42,
+        validation_split: 0.2,
+        device: DevicePref::Cpu,
+        limit_train: Some(limit),
+        reference: None,
+    }
+}
+
+fn upload(dataset: &FashionMnist, spec: &RunSpec) -> DeviceData {
+    DeviceData::upload(
+        dataset,
+        UploadKey {
+            device: tch::Device::Cpu,
+            validation_split: spec.validation_split,
+            limit_train: spec.limit_train,
+        },
+    )
+}
+
+fn train_and_check(spec: &RunSpec, dataset: &FashionMnist) -> Vec<Event> {
+    let data = upload(dataset, spec);
+    let checkpoints = tempfile::tempdir().unwrap();
+    let mut recorder = Recorder::default();
+    let outcome = fit(
+        &"test-run".to_string(),
+        spec,
+        &data,
+        Some(checkpoints.path()),
+        &mut recorder,
+    )
+    .unwrap();
+    assert_eq!(outcome, FitOutcome::Finished);
+    assert!(checkpoints.path().join("best.safetensors").is_file());
+    assert!(checkpoints.path().join("final.safetensors").is_file());
+    let events = recorder.events;
+    let epoch_losses: Vec<f64> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::EpochEnd { train_loss, .. } => Some(*train_loss),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(epoch_losses.len(), spec.epochs as usize);
+    assert!(
+        epoch_losses[1] < epoch_losses[0],
+        "loss must fall: {epoch_losses:?}"
+    );
+    let progress_losses: Vec<f64> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Progress {
+                epoch: 1,
+                recent_loss,
+                ..
+            } => Some(*recent_loss),
+            _ => None,
+        })
+        .collect();
+    assert!(progress_losses.len() >= 2);
+    assert!(
+        progress_losses.last() < progress_losses.first(),
+        "{progress_losses:?}"
+    );
+    let Some(Event::Evaluated {
+        test_accuracy,
+        test_loss,
+        confusion,
+        ..
+    }) = events
+        .iter()
+        .find(|event| matches!(event, Event::Evaluated { .. }))
+    else {
+        panic!("no evaluation in {events:?}")
+    };
+    assert_eq!(
+        metrics::total(confusion),
+        10_000,
+        "the confusion matrix counts every test image"
+    );
+    assert!((metrics::accuracy(confusion) - test_accuracy).abs() < 1e-12);
+    assert!(
+        *test_accuracy > 0.70,
+        "{}: test accuracy {test_accuracy}",
+        spec.name
+    );
+    assert!(test_loss.is_finite());
+    assert!(matches!(events.last(), Some(Event::Finished { .. })));
+    events
+}
+
+#[test]
+fn mlp_and_m1_learn_on_a_few_thousand_images() {
+    let _serial = TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dataset) = dataset() else { return };
+    let mlp = spec(
+        "MLP",
+        ModelSpec::Mlp {
+            hidden: vec![512, 256, 128],
+            dropout: true,
+        },
+        2,
+        3000,
+    );
+    let events = train_and_check(&mlp, &dataset);
+    let Some(Event::Started {
+        params,
+        train_samples,
+        validation_samples,
+        steps_per_epoch,
+        ..
+    }) = events
+        .iter()
+        .find(|event| matches!(event, Event::Started { .. }))
+    else {
+        panic!("no start event")
+    };
+    assert_eq!(
+        (*params, *train_samples, *validation_samples),
+        (567_434, 3000, 12_000)
+    );
+    assert_eq!(*steps_per_epoch, 94);
+    let m1 = spec(
+        "M1",
+        ModelSpec::Cnn {
+            conv: vec![64],
+            dense: 16,
+            dropout: false,
+        },
+        2,
+        3000,
+    );
+    train_and_check(&m1, &dataset);
+}
+
+#[test]
+fn same_seed_same_result_and_stop_is_honoured() {
+    let _serial = TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dataset) = dataset() else { return };
+    let small = spec(
+        "tiny",
+        ModelSpec::Mlp {
+            hidden: vec![32],
+            dropout: true,
+        },
+        1,
+        640,
+    );
+    let data = upload(&dataset, &small);
+    let run = || {
+        let mut recorder = Recorder::default();
+        fit(&"a".to_string(), &small, &data, None, &mut recorder).unwrap();
+        recorder.events.into_iter().find_map(|event| match event {
+            Event::EpochEnd {
+                train_loss,
+                val_loss,
+                ..
+            } => Some((train_loss, val_loss)),
+            _ => None,
+        })
+    };
+    assert_eq!(run(), run(), "a fixed seed gives the same epoch on the CPU");
+
+    let mut stopper = Recorder {
+        stop_after_polls: Some(5),
+        ..Recorder::default()
+    };
+    let outcome = fit(&"b".to_string(), &small, &data, None, &mut stopper).unwrap();
+    assert_eq!(outcome, FitOutcome::Cancelled { epochs_done: 0 });
+    assert!(!stopper
+        .events
+        .iter()
+        .any(|event| matches!(event, Event::EpochEnd { .. })));
+}
