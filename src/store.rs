@@ -167,3 +167,232 @@ impl RunStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::{
+        model::ModelSpec,
+        plan::RunSpec,
+        train::{DevicePref, Event},
+    };
+
+    fn request(store: &RunStore, name: &str) -> RunRequest {
+        RunRequest {
+            id: store.new_id(name),
+            plan: "test".into(),
+            spec: RunSpec {
+                name: name.into(),
+                label: Some("MLP [8]".into()),
+                model: ModelSpec::Mlp {
+                    hidden: vec![8],
+                    dropout: false,
+                },
+                epochs: 2,
+                batch_size: 32,
+                learning_rate: 1e-3,
+                seed: 1,
+                validation_split: 0.2,
+                device: DevicePref::Cpu,
+                limit_train: None,
+                reference: None,
+            },
+        }
+    }
+
+    fn epoch_end(run: &str, epoch: u32, val_accuracy: f64) -> Event {
+        Event::EpochEnd {
+            run: run.into(),
+            epoch,
+            epochs: 2,
+            train_loss: 0.5,
+            train_accuracy: 0.8,
+            val_loss: 0.4,
+            val_accuracy,
+            seconds: 1.5,
+        }
+    }
+
+    fn full_run(run: &str) -> Vec<Event> {
+        let mut confusion = [[0; 10]; 10];
+        confusion[6][0] = 3;
+        confusion[0][0] = 7;
+        vec![
+            Event::Started {
+                run: run.into(),
+                device: "cpu".into(),
+                params: 6_370,
+                train_samples: 48_000,
+                validation_samples: 12_000,
+                steps_per_epoch: 1_500,
+                epochs: 2,
+            },
+            Event::Progress {
+                run: run.into(),
+                epoch: 1,
+                step: 10,
+                steps: 1_500,
+                loss: 1.0,
+                accuracy: 0.5,
+                recent_loss: 0.9,
+                recent_accuracy: 0.6,
+                samples_per_sec: 3_000.0,
+                elapsed_secs: 0.1,
+            },
+            epoch_end(run, 1, 0.85),
+            epoch_end(run, 2, 0.84),
+            Event::Evaluated {
+                run: run.into(),
+                test_loss: 0.41,
+                test_accuracy: 0.7,
+                confusion: Box::new(confusion),
+            },
+            Event::Finished {
+                run: run.into(),
+                seconds: 3.0,
+                best_val_accuracy: 0.85,
+                best_epoch: 1,
+            },
+        ]
+    }
+
+    #[test]
+    fn a_full_run_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path().join("runs")).unwrap();
+        let request = request(&store, "tiny");
+        let mut writer = store.create(&request).unwrap();
+        assert_eq!(store.load(&request.id).unwrap().status, RunStatus::Queued);
+        for event in full_run(&request.id) {
+            writer.record(&event).unwrap();
+        }
+        drop(writer);
+        let record = store.load(&request.id).unwrap();
+        assert_eq!(record.status, RunStatus::Done);
+        assert_eq!(
+            (record.device.as_deref(), record.params),
+            (Some("cpu"), Some(6_370))
+        );
+        assert_eq!(
+            (
+                record.epochs_done,
+                record.best_epoch,
+                record.best_val_accuracy
+            ),
+            (2, Some(1), Some(0.85))
+        );
+        assert_eq!(
+            (record.test_accuracy, record.test_loss, record.seconds),
+            (Some(0.7), Some(0.41), Some(3.0))
+        );
+        let log = store.events(&request.id).unwrap();
+        assert!(!log.torn_tail);
+        assert_eq!(log.events, full_run(&request.id));
+        let history = History::from_events(&log.events);
+        assert_eq!(history.epochs.len(), 2);
+        assert_eq!(history.test.unwrap().confusion[6][0], 3);
+        let leftovers: Vec<_> = fs::read_dir(store.run_dir(&request.id))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.starts_with('.'))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "atomic replace leaves no temp files: {leftovers:?}"
+        );
+    }
+
+    #[test]
+    fn torn_last_line_is_skipped_and_a_bad_middle_line_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(EVENTS_FILE);
+        let good = serde_json::to_string(&epoch_end("r", 1, 0.5)).unwrap();
+        fs::write(&path, format!("{good}\n{}", &good[..good.len() / 2])).unwrap();
+        let log = read_events(&path).unwrap();
+        assert_eq!((log.events.len(), log.torn_tail), (1, true));
+        fs::write(&path, format!("{good}\n{{not json\n{good}\n")).unwrap();
+        let message = read_events(&path).unwrap_err().to_string();
+        assert!(
+            message.contains("events.jsonl: line 2: not a valid event"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn list_skips_a_corrupt_record_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        let good = request(&store, "good");
+        drop(store.create(&good).unwrap());
+        fs::create_dir(dir.path().join("broken")).unwrap();
+        fs::write(dir.path().join("broken").join(RECORD_FILE), "{\"id\": 3").unwrap();
+        let (records, errors) = store.list();
+        assert_eq!(records.len(), 1);
+        assert_eq!(errors.len(), 1);
+        let message = errors[0].to_string();
+        assert!(
+            message.contains("broken/run.json: not a valid run record"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn ids_are_unique_and_found_by_id_prefix_or_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        let first = request(&store, "M1 wide/odd");
+        assert!(first.id.ends_with("-M1_wide_odd"), "{}", first.id);
+        drop(store.create(&first).unwrap());
+        let second = request(&store, "M1 wide/odd");
+        assert_ne!(first.id, second.id);
+        drop(store.create(&second).unwrap());
+        assert_eq!(store.find(&first.id).unwrap(), first.id);
+        assert_eq!(
+            store.find("m1 WIDE/odd").unwrap(),
+            second.id,
+            "a name finds its latest run"
+        );
+        let latest = request(&store, "MLP");
+        drop(store.create(&latest).unwrap());
+        assert_eq!(store.find("mlp").unwrap(), latest.id);
+        assert_eq!(
+            store.find(&latest.id[..latest.id.len() - 1]).unwrap(),
+            latest.id
+        );
+        let message = store.find("nope").unwrap_err().to_string();
+        assert!(
+            message.starts_with("no run matches \"nope\" in "),
+            "{message}"
+        );
+        assert!(message.contains(&latest.id), "{message}");
+    }
+
+    #[test]
+    fn dropping_a_running_writer_marks_the_run_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        let request = request(&store, "crash");
+        let mut writer = store.create(&request).unwrap();
+        writer.record(&full_run(&request.id)[0]).unwrap();
+        assert_eq!(store.load(&request.id).unwrap().status, RunStatus::Running);
+        drop(writer);
+        assert_eq!(
+            store.load(&request.id).unwrap().status,
+            RunStatus::Interrupted
+        );
+    }
+
+    #[test]
+    fn an_unwritable_runs_folder_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-folder");
+        fs::write(&file, "x").unwrap();
+        let message = RunStore::open(file.join("runs")).unwrap_err().to_string();
+        assert!(
+            message.contains("not-a-folder/runs: cannot create the runs folder"),
+            "{message}"
+        );
+    }
+}

@@ -138,3 +138,48 @@ fn ctrl_c_stores_the_run_as_interrupted() {
     let listing = String::from_utf8_lossy(&listing.stdout);
     assert!(listing.contains("interrupted"), "{listing}");
 }
+
+#[test]
+fn runs_show_prints_history_test_results_and_confusions() {
+    let (data, runs, plan) = setup();
+    let trained = atelier(data.path(), runs.path())
+        .args(["train", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(trained.status.success());
+    let output = atelier(data.path(), runs.path())
+        .args(["runs", "show", "tiny"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for expected in [
+        "tiny · MLP [32]",
+        "model       MLP hidden [32]",
+        "parameters  25,450",
+        "epoch     loss  accuracy  val_loss val_accuracy  seconds",
+        "test accuracy ",
+        "confusion matrix (rows: true class, columns: predicted)",
+        "Ankle boot",
+        "recall precision",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in\n{stdout}"
+        );
+    }
+    let rows = stdout
+        .lines()
+        .filter(|line| line.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert!(rows >= 2, "two epoch rows expected:\n{stdout}");
+
+    let unknown = atelier(data.path(), runs.path())
+        .args(["runs", "show", "nope"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success());
+    assert!(stderr.contains("no run matches \"nope\""), "{stderr}");
+}

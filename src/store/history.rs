@@ -59,7 +59,7 @@ impl History {
                     history.test = Some(TestResult {
                         loss: *test_loss,
                         accuracy: *test_accuracy,
-                        confusion: *confusion,
+                        confusion: **confusion,
                     });
                 }
                 _ => {}

@@ -196,7 +196,7 @@ pub fn fit(
         run: run.clone(),
         test_loss: test.loss,
         test_accuracy: test.accuracy,
-        confusion: test.confusion,
+        confusion: Box::new(test.confusion),
     });
     let (best_val_accuracy, best_epoch) = best.unwrap_or((0.0, 0));
     supervisor.emit(Event::Finished {

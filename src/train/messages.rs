@@ -109,7 +109,8 @@ pub enum Event {
         run: RunId,
         test_loss: f64,
         test_accuracy: f64,
-        confusion: ConfusionMatrix,
+        /// Boxed: 400 bytes would make every event that large.
+        confusion: Box<ConfusionMatrix>,
     },
     /// The run completed every epoch and its evaluation.
     Finished {
