@@ -44,6 +44,7 @@ test: setup
 
 bench: setup
 	$(CARGO) bench --bench load
+	$(CARGO) bench --bench train
 
 lint: setup
 	$(CARGO) fmt --check

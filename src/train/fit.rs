@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     data::NUM_CLASSES,
-    model::{Net, SpecError},
+    model::{ModelSpec, Net, SpecError},
     plan::RunSpec,
 };
 
@@ -101,16 +101,11 @@ pub fn fit(
         phase: Phase::BuildingModel,
     });
     tch::manual_seed(spec.seed as i64);
-    let store = nn::VarStore::new(device);
-    let net = Net::new(&store.root(), &spec.model)?;
-    let mut optimizer = nn::Adam {
-        beta1: ADAM_BETA1,
-        beta2: ADAM_BETA2,
-        wd: 0.0,
-        eps: ADAM_EPSILON,
-        amsgrad: false,
-    }
-    .build(&store, spec.learning_rate)?;
+    let Model {
+        store,
+        net,
+        mut optimizer,
+    } = Model::build(&spec.model, spec.learning_rate, device)?;
     let params = spec.model.param_count()?;
     let samples = data.train.len();
     let steps = samples.div_ceil(spec.batch_size as usize);
@@ -143,9 +138,7 @@ pub fn fit(
             let len = batch.min(samples as i64 - start);
             let batch_images = images.narrow(0, start, len);
             let batch_labels = labels.narrow(0, start, len);
-            let logits = net.forward_t(&batch_images, true);
-            let loss = logits.cross_entropy_for_logits(&batch_labels);
-            optimizer.backward_step(&loss);
+            let (loss, logits) = train_step(&net, &mut optimizer, &batch_images, &batch_labels);
             meter.add(&loss, &logits, &batch_labels, len);
             let last = step + 1 == steps;
             if last || meter.due() {
@@ -206,6 +199,47 @@ pub fn fit(
         best_epoch,
     });
     Ok(FitOutcome::Finished)
+}
+
+/// A network with its variables and its optimizer.
+pub struct Model {
+    pub store: nn::VarStore,
+    pub net: Net,
+    pub optimizer: nn::Optimizer,
+}
+
+impl Model {
+    /// Builds `spec` on `device` with Adam at `learning_rate` and Keras' betas and epsilon.
+    pub fn build(spec: &ModelSpec, learning_rate: f64, device: Device) -> Result<Self, FitError> {
+        let store = nn::VarStore::new(device);
+        let net = Net::new(&store.root(), spec)?;
+        let optimizer = nn::Adam {
+            beta1: ADAM_BETA1,
+            beta2: ADAM_BETA2,
+            wd: 0.0,
+            eps: ADAM_EPSILON,
+            amsgrad: false,
+        }
+        .build(&store, learning_rate)?;
+        Ok(Self {
+            store,
+            net,
+            optimizer,
+        })
+    }
+}
+
+/// One optimisation step on a batch; returns the batch's mean loss and its logits.
+pub fn train_step(
+    net: &Net,
+    optimizer: &mut nn::Optimizer,
+    images: &Tensor,
+    labels: &Tensor,
+) -> (Tensor, Tensor) {
+    let logits = net.forward_t(images, true);
+    let loss = logits.cross_entropy_for_logits(labels);
+    optimizer.backward_step(&loss);
+    (loss, logits)
 }
 
 /// Loss (mean), accuracy and confusion matrix of `net` on `split`, in eval mode.
