@@ -31,11 +31,11 @@ pub struct PlanArgs {
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub only: Vec<String>,
     /// Override every run's epoch count.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub epochs: Option<u32>,
     /// Train on only the first N images of the training split.
-    #[arg(long, value_name = "N")]
-    pub limit_train: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit_train: Option<u64>,
     /// auto, cpu, cuda or cuda:N (auto picks CUDA when libtorch sees a GPU).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<DevicePref>,
@@ -56,7 +56,9 @@ impl PlanArgs {
         };
         Ok(plan.with_overrides(&Overrides {
             epochs: self.epochs,
-            limit_train: self.limit_train,
+            limit_train: self
+                .limit_train
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             device: self.device,
             batch_size: None,
         }))
