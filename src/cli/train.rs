@@ -137,6 +137,7 @@ struct Printer {
     runs_dir: PathBuf,
     bar: Option<ProgressBar>,
     epochs: u32,
+    steps: usize,
 }
 
 impl Printer {
@@ -146,6 +147,7 @@ impl Printer {
             runs_dir,
             bar: None,
             epochs: 0,
+            steps: 0,
         }
     }
 
@@ -164,9 +166,11 @@ impl Printer {
                 train_samples,
                 validation_samples,
                 epochs,
+                steps_per_epoch,
                 ..
             } => {
                 self.epochs = *epochs;
+                self.steps = *steps_per_epoch;
                 println!(
                     "\n{title}: {} parameters on {device}, {train_samples} training / {validation_samples} validation images",
                     thousands(*params)
@@ -205,11 +209,16 @@ impl Printer {
                 seconds,
                 ..
             } => {
-                if let Some(bar) = self.bar.take() {
-                    bar.finish_and_clear();
-                }
+                // On a terminal the "Epoch k/N" header is already out, above the bar.
+                let lead = match self.bar.take() {
+                    Some(bar) => {
+                        bar.finish_and_clear();
+                        format!("{0}/{0}", self.steps)
+                    }
+                    None => format!("Epoch {epoch}/{epochs}"),
+                };
                 println!(
-                    "Epoch {epoch}/{epochs} - {seconds:.0}s - accuracy: {train_accuracy:.4} - loss: {train_loss:.4} - val_accuracy: {val_accuracy:.4} - val_loss: {val_loss:.4}"
+                    "{lead} - {seconds:.0}s - accuracy: {train_accuracy:.4} - loss: {train_loss:.4} - val_accuracy: {val_accuracy:.4} - val_loss: {val_loss:.4}"
                 );
             }
             Event::Evaluated {
