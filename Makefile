@@ -12,6 +12,7 @@ CARGO ?= cargo
 
 ifdef LIBTORCH
 TORCH_READY :=
+export LIBTORCH
 else
 TORCH_READY := $(VENV)/.torch-$(TORCH_VERSION)
 # torch-sys asks the `python3` on PATH where torch lives: the venv's must come first.
