@@ -53,6 +53,24 @@ pub struct Reference {
 }
 
 impl RunSpec {
+    /// A run with the original notebook's settings: 15 epochs, batch 32,
+    /// Adam at 1e-3, seed 42, the last 20% held out, device `auto`.
+    pub fn new(name: impl Into<String>, model: ModelSpec) -> Self {
+        Self {
+            name: name.into(),
+            label: None,
+            model,
+            epochs: 15,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            seed: 42,
+            validation_split: 0.2,
+            device: DevicePref::Auto,
+            limit_train: None,
+            reference: None,
+        }
+    }
+
     /// `M1 · CNN [64,32,16]`, or the name alone when there is no label.
     pub fn title(&self) -> String {
         match &self.label {

@@ -184,20 +184,17 @@ mod tests {
             id: store.new_id(name),
             plan: "test".into(),
             spec: RunSpec {
-                name: name.into(),
                 label: Some("MLP [8]".into()),
-                model: ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
                 epochs: 2,
-                batch_size: 32,
-                learning_rate: 1e-3,
                 seed: 1,
-                validation_split: 0.2,
                 device: DevicePref::Cpu,
-                limit_train: None,
-                reference: None,
+                ..RunSpec::new(
+                    name,
+                    ModelSpec::Mlp {
+                        hidden: vec![8],
+                        dropout: false,
+                    },
+                )
             },
         }
     }

@@ -31,20 +31,17 @@ fn request(store: &RunStore, name: &str, epochs: u32) -> Command {
         id: store.new_id(name),
         plan: "test".into(),
         spec: RunSpec {
-            name: name.into(),
-            label: None,
-            model: ModelSpec::Mlp {
-                hidden: vec![16],
-                dropout: false,
-            },
             epochs,
             batch_size: 8,
-            learning_rate: 1e-3,
             seed: 1,
-            validation_split: 0.2,
             device: DevicePref::Cpu,
-            limit_train: None,
-            reference: None,
+            ..RunSpec::new(
+                name,
+                ModelSpec::Mlp {
+                    hidden: vec![16],
+                    dropout: false,
+                },
+            )
         },
     }))
 }

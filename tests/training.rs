@@ -53,17 +53,10 @@ fn dataset() -> Option<FashionMnist> {
 
 fn spec(name: &str, model: ModelSpec, epochs: u32, limit: usize) -> RunSpec {
     RunSpec {
-        name: name.into(),
-        label: None,
-        model,
         epochs,
-        batch_size: 32,
-        learning_rate: 1e-3,
-        seed: 42,
-        validation_split: 0.2,
         device: DevicePref::Cpu,
         limit_train: Some(limit),
-        reference: None,
+        ..RunSpec::new(name, model)
     }
 }
 

@@ -141,18 +141,18 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             limit_train: own.limit_train.or(defaults.limit_train),
         };
         let settings = pick(&run.settings, &raw.defaults);
+        let base = RunSpec::new(run.name.clone(), run.model.clone());
         let spec = RunSpec {
-            name: run.name.clone(),
             label: run.label.clone(),
-            model: run.model.clone(),
-            epochs: settings.epochs.unwrap_or(15),
-            batch_size: settings.batch_size.unwrap_or(32),
-            learning_rate: settings.learning_rate.unwrap_or(1e-3),
-            seed: settings.seed.unwrap_or(42),
-            validation_split: settings.validation_split.unwrap_or(0.2),
-            device: settings.device.unwrap_or_default(),
+            epochs: settings.epochs.unwrap_or(base.epochs),
+            batch_size: settings.batch_size.unwrap_or(base.batch_size),
+            learning_rate: settings.learning_rate.unwrap_or(base.learning_rate),
+            seed: settings.seed.unwrap_or(base.seed),
+            validation_split: settings.validation_split.unwrap_or(base.validation_split),
+            device: settings.device.unwrap_or(base.device),
             limit_train: settings.limit_train,
             reference: run.reference,
+            ..base
         };
         check_run(&spec).map_err(run_error)?;
         runs.push(spec);
