@@ -367,6 +367,42 @@ mod tests {
     }
 
     #[test]
+    fn progress_is_thinned_in_the_log_but_epoch_ends_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        let request = request(&store, "busy");
+        let mut writer = store.create(&request).unwrap();
+        let progress = |step| Event::Progress {
+            run: request.id.clone(),
+            epoch: 1,
+            step,
+            steps: 100,
+            loss: 1.0,
+            accuracy: 0.5,
+            recent_loss: 1.0,
+            recent_accuracy: 0.5,
+            samples_per_sec: 1.0,
+            elapsed_secs: 0.0,
+        };
+        for step in 1..=100 {
+            writer.record(&progress(step)).unwrap();
+        }
+        writer.record(&epoch_end(&request.id, 1, 0.5)).unwrap();
+        drop(writer);
+        let steps: Vec<usize> = store
+            .events(&request.id)
+            .unwrap()
+            .events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Progress { step, .. } => Some(*step),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(steps, [1, 100], "a burst keeps its first and last step");
+    }
+
+    #[test]
     fn dropping_a_running_writer_marks_the_run_interrupted() {
         let dir = tempfile::tempdir().unwrap();
         let store = RunStore::open(dir.path()).unwrap();
