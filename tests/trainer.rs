@@ -195,3 +195,33 @@ fn a_run_on_a_missing_gpu_fails_cleanly_and_the_next_run_still_trains() {
     let next = wait_for(&trainer, "next run", Event::is_terminal);
     assert!(matches!(next, Event::Finished { .. }), "{next:?}");
 }
+
+#[test]
+fn a_diverging_run_fails_with_the_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    let trainer = Trainer::spawn(source(data.path()), store.clone()).unwrap();
+    let Command::Queue(mut wild) = request(&store, "wild", 1) else {
+        unreachable!()
+    };
+    wild.spec.learning_rate = 1e30;
+    let id = wild.id.clone();
+    trainer.send(Command::Queue(wild));
+    let end = wait_for(&trainer, "the end of the run", Event::is_terminal);
+    let Event::Failed { message, .. } = end else {
+        panic!("{end:?}")
+    };
+    assert!(
+        message.starts_with("training diverged: the loss became"),
+        "{message}"
+    );
+    trainer.shutdown();
+    // The log stays readable: no NaN was written as JSON.
+    let log = store.events(&id).unwrap();
+    assert!(matches!(log.events.last(), Some(Event::Failed { .. })));
+    assert_eq!(
+        store.load(&id).unwrap().error.as_deref(),
+        Some(message.as_str())
+    );
+}

@@ -178,9 +178,10 @@ fn check_run(spec: &RunSpec) -> Result<(), String> {
             spec.learning_rate
         ));
     }
-    if !(0.0..1.0).contains(&spec.validation_split) {
+    // Validation drives the best checkpoint and the epoch lines: keep some.
+    if !(spec.validation_split > 0.0 && spec.validation_split < 1.0) {
         return Err(format!(
-            "validation_split must be in [0, 1), found {}",
+            "validation_split must be between 0 and 1 (exclusive), found {}",
             spec.validation_split
         ));
     }
@@ -333,7 +334,9 @@ mod tests {
         assert!(error(&format!("{ONE_RUN}epochs = 0\n"))
             .ends_with("epochs must be at least 1, found 0"));
         assert!(error(&format!("{ONE_RUN}validation_split = 1.0\n"))
-            .ends_with("validation_split must be in [0, 1), found 1"));
+            .ends_with("validation_split must be between 0 and 1 (exclusive), found 1"));
+        assert!(error(&format!("{ONE_RUN}validation_split = 0.0\n"))
+            .ends_with("validation_split must be between 0 and 1 (exclusive), found 0"));
         assert!(error(&format!("{ONE_RUN}learning_rate = -0.1\n"))
             .contains("learning_rate must be a positive number"));
         assert!(error(&format!("{ONE_RUN}device = \"tpu\"\n")).contains("unknown device \"tpu\""));

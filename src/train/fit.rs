@@ -67,6 +67,11 @@ pub enum FitError {
     Torch(#[from] tch::TchError),
     #[error("{0}")]
     Settings(String),
+    #[error(
+        "training diverged: the loss became {loss} in epoch {epoch} by step {step}; \
+         try a lower learning_rate"
+    )]
+    Diverged { epoch: u32, step: usize, loss: f64 },
 }
 
 /// Loss, accuracy and confusion matrix of one pass over a split.
@@ -143,6 +148,14 @@ pub fn fit(
             let last = step + 1 == steps;
             if last || meter.due() {
                 let (loss, accuracy, recent_loss, recent_accuracy) = meter.read();
+                // JSON has no NaN or infinity, and nothing useful follows them.
+                if !loss.is_finite() {
+                    return Err(FitError::Diverged {
+                        epoch,
+                        step: step + 1,
+                        loss,
+                    });
+                }
                 let elapsed = epoch_started.elapsed().as_secs_f64();
                 supervisor.emit(Event::Progress {
                     run: run.clone(),
