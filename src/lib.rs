@@ -16,3 +16,4 @@ pub mod paths;
 pub mod plan;
 pub mod store;
 pub mod train;
+pub mod tui;

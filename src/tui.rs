@@ -1,0 +1,11 @@
+//! The terminal app's core, kept free of the terminal: state that events
+//! update ([`state`]) and keys that change it ([`input`]). Drawing will read
+//! this state and never change it.
+
+pub mod input;
+pub mod run_view;
+pub mod state;
+
+pub use input::Action;
+pub use run_view::{RunView, UiStatus};
+pub use state::{App, Confirm, Overlay, View};

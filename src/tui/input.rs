@@ -1,0 +1,428 @@
+//! Keys → state changes and actions for the event loop to carry out.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::{
+    run_view::UiStatus,
+    state::{App, Confirm, Overlay, View},
+};
+use crate::{
+    plan::RunSpec,
+    train::{Command, RunId},
+};
+
+/// What the event loop must do after a key, beyond the state change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Queue the run at this row (the loop assigns its id and tells the trainer).
+    Queue { index: usize, spec: Box<RunSpec> },
+    /// Send this command to the trainer.
+    Send(Command),
+    /// Delete this stored run's folder.
+    Delete(RunId),
+}
+
+/// Applies a key to the app; returns what the loop must do.
+pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Action> {
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        // Ctrl-C quits at once; active runs are stored as interrupted.
+        app.should_quit = true;
+        return Vec::new();
+    }
+    match app.overlay.clone() {
+        Overlay::Help => {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
+            ) {
+                app.overlay = Overlay::None;
+            }
+            Vec::new()
+        }
+        Overlay::Confirm(question) => answer(app, &question, key.code),
+        Overlay::None => command(app, key.code),
+    }
+}
+
+fn answer(app: &mut App, question: &Confirm, code: KeyCode) -> Vec<Action> {
+    match code {
+        KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+            app.overlay = Overlay::None;
+            match question {
+                Confirm::Quit => {
+                    app.should_quit = true;
+                    Vec::new()
+                }
+                Confirm::Cancel(id) => vec![Action::Send(Command::Cancel {
+                    run: Some(id.clone()),
+                })],
+                Confirm::Delete(id) => vec![Action::Delete(id.clone())],
+            }
+        }
+        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
+            app.overlay = Overlay::None;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
+    match code {
+        KeyCode::Char('j') | KeyCode::Down => app.move_selection(1),
+        KeyCode::Char('k') | KeyCode::Up => app.move_selection(-1),
+        KeyCode::Home | KeyCode::Char('g') => app.selected = 0,
+        KeyCode::End | KeyCode::Char('G') => app.move_selection(isize::MAX),
+        KeyCode::Tab => {
+            app.view = match app.view {
+                View::Monitor => View::Compare,
+                View::Compare => View::Monitor,
+            }
+        }
+        KeyCode::Char('1') => app.view = View::Monitor,
+        KeyCode::Char('2') => app.view = View::Compare,
+        KeyCode::Char('?') => app.overlay = Overlay::Help,
+        KeyCode::Char('p') => app.percent = !app.percent,
+        KeyCode::Char('e') => app.smoothing = !app.smoothing,
+        KeyCode::Char('q') | KeyCode::Esc => {
+            if app.any_active() {
+                app.overlay = Overlay::Confirm(Confirm::Quit);
+            } else if code == KeyCode::Char('q') {
+                app.should_quit = true;
+            }
+        }
+        KeyCode::Enter => return queue_selected(app),
+        KeyCode::Char('a') => {
+            return (0..app.runs.len())
+                .filter(|&index| app.runs[index].status == UiStatus::Planned)
+                .map(|index| Action::Queue {
+                    index,
+                    spec: Box::new(app.runs[index].spec.clone()),
+                })
+                .collect();
+        }
+        KeyCode::Char(' ') => {
+            let running = app
+                .runs
+                .iter()
+                .find(|view| matches!(view.status, UiStatus::Running | UiStatus::Paused));
+            return match running.map(|view| view.status) {
+                Some(UiStatus::Paused) => vec![Action::Send(Command::Resume)],
+                Some(_) => vec![Action::Send(Command::Pause)],
+                None => {
+                    app.message = Some("nothing is running".into());
+                    Vec::new()
+                }
+            };
+        }
+        KeyCode::Char('x') => {
+            if let Some(view) = app.selected_run().filter(|view| view.is_active()) {
+                if let Some(id) = view.id.clone() {
+                    app.overlay = Overlay::Confirm(Confirm::Cancel(id));
+                }
+            }
+        }
+        KeyCode::Char('d') => match app.selected_run() {
+            Some(view) if view.is_active() => {
+                app.message = Some("cancel the run (x) before deleting it".into())
+            }
+            Some(view) => {
+                if let Some(id) = view.id.clone() {
+                    app.overlay = Overlay::Confirm(Confirm::Delete(id));
+                }
+            }
+            None => {}
+        },
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Enter: a planned run is queued; a finished or stopped one is run again as a new row.
+fn queue_selected(app: &mut App) -> Vec<Action> {
+    let Some(view) = app.selected_run() else {
+        return Vec::new();
+    };
+    match view.status {
+        UiStatus::Planned => vec![Action::Queue {
+            index: app.selected,
+            spec: Box::new(view.spec.clone()),
+        }],
+        UiStatus::Queued | UiStatus::Running | UiStatus::Paused => {
+            app.message = Some(format!("{} is already queued or running", view.spec.name));
+            Vec::new()
+        }
+        UiStatus::Done | UiStatus::Failed | UiStatus::Interrupted => {
+            let spec = view.spec.clone();
+            let index = app.add_planned(spec.clone());
+            app.selected = index;
+            vec![Action::Queue {
+                index,
+                spec: Box::new(spec),
+            }]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyEventState;
+
+    use super::*;
+    use crate::{model::ModelSpec, train::Event, tui::run_view::RECENT_POINTS};
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent {
+            code,
+            modifiers: KeyModifiers::NONE,
+            kind: KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        }
+    }
+
+    fn spec(name: &str) -> RunSpec {
+        RunSpec::new(
+            name,
+            ModelSpec::Mlp {
+                hidden: vec![8],
+                dropout: false,
+            },
+        )
+    }
+
+    fn app() -> App {
+        App::new(Vec::new(), vec![spec("M1"), spec("M2"), spec("MLP")])
+    }
+
+    fn queue(app: &mut App, index: usize, id: &str) {
+        app.assign_id(index, id.into());
+        app.apply(&Event::Queued {
+            run: id.into(),
+            spec: Box::new(app.runs[index].spec.clone()),
+        });
+    }
+
+    fn start(app: &mut App, id: &str) {
+        app.apply(&Event::Started {
+            run: id.into(),
+            device: "cpu".into(),
+            params: 1,
+            train_samples: 320,
+            validation_samples: 80,
+            steps_per_epoch: 10,
+            epochs: 15,
+        });
+    }
+
+    fn progress(id: &str, step: usize, loss: f64) -> Event {
+        Event::Progress {
+            run: id.into(),
+            epoch: 1,
+            step,
+            steps: 10,
+            loss,
+            accuracy: 0.5,
+            recent_loss: loss,
+            recent_accuracy: 0.5,
+            samples_per_sec: 64.0,
+            elapsed_secs: 1.0,
+        }
+    }
+
+    #[test]
+    fn selection_moves_and_clamps() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char('k')));
+        assert_eq!(app.selected, 0);
+        for _ in 0..5 {
+            handle_key(&mut app, key(KeyCode::Down));
+        }
+        assert_eq!(app.selected, 2);
+        handle_key(&mut app, key(KeyCode::Char('g')));
+        assert_eq!(app.selected, 0);
+        handle_key(&mut app, key(KeyCode::End));
+        assert_eq!(app.selected, 2);
+    }
+
+    #[test]
+    fn enter_queues_the_selected_plan_entry_and_a_queues_the_rest() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Down));
+        let actions = handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(
+            actions,
+            vec![Action::Queue {
+                index: 1,
+                spec: Box::new(spec("M2"))
+            }]
+        );
+        queue(&mut app, 1, "run-m2");
+        let again = handle_key(&mut app, key(KeyCode::Enter));
+        assert!(again.is_empty());
+        assert_eq!(
+            app.message.as_deref(),
+            Some("M2 is already queued or running")
+        );
+        let all: Vec<usize> = handle_key(&mut app, key(KeyCode::Char('a')))
+            .into_iter()
+            .map(|action| match action {
+                Action::Queue { index, .. } => index,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(all, [0, 2]);
+    }
+
+    #[test]
+    fn a_finished_run_is_rerun_as_a_new_row() {
+        let mut app = app();
+        queue(&mut app, 0, "a");
+        app.apply(&Event::Finished {
+            run: "a".into(),
+            seconds: 1.0,
+            best_val_accuracy: 0.9,
+            best_epoch: 1,
+        });
+        let actions = handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(
+            actions,
+            vec![Action::Queue {
+                index: 3,
+                spec: Box::new(spec("M1"))
+            }]
+        );
+        assert_eq!((app.runs.len(), app.selected), (4, 3));
+    }
+
+    #[test]
+    fn cancel_and_delete_ask_first() {
+        let mut app = app();
+        queue(&mut app, 0, "a");
+        start(&mut app, "a");
+        assert!(handle_key(&mut app, key(KeyCode::Char('x'))).is_empty());
+        assert_eq!(app.overlay, Overlay::Confirm(Confirm::Cancel("a".into())));
+        assert!(handle_key(&mut app, key(KeyCode::Char('n'))).is_empty());
+        assert_eq!(app.overlay, Overlay::None);
+        handle_key(&mut app, key(KeyCode::Char('x')));
+        let actions = handle_key(&mut app, key(KeyCode::Char('y')));
+        assert_eq!(
+            actions,
+            vec![Action::Send(Command::Cancel {
+                run: Some("a".into())
+            })]
+        );
+        handle_key(&mut app, key(KeyCode::Char('d')));
+        assert_eq!(
+            app.message.as_deref(),
+            Some("cancel the run (x) before deleting it")
+        );
+        app.apply(&Event::Cancelled {
+            run: "a".into(),
+            epochs_done: 0,
+        });
+        handle_key(&mut app, key(KeyCode::Char('d')));
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Enter)),
+            vec![Action::Delete("a".into())]
+        );
+        app.remove(&"a".into());
+        assert_eq!(app.runs.len(), 2);
+    }
+
+    #[test]
+    fn space_pauses_and_resumes_the_running_run() {
+        let mut app = app();
+        assert!(handle_key(&mut app, key(KeyCode::Char(' '))).is_empty());
+        queue(&mut app, 2, "c");
+        start(&mut app, "c");
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char(' '))),
+            vec![Action::Send(Command::Pause)]
+        );
+        app.apply(&Event::Paused { run: "c".into() });
+        assert_eq!(app.runs[2].status, UiStatus::Paused);
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char(' '))),
+            vec![Action::Send(Command::Resume)]
+        );
+    }
+
+    #[test]
+    fn quit_asks_while_training_and_ctrl_c_does_not() {
+        let mut app = app();
+        queue(&mut app, 0, "a");
+        handle_key(&mut app, key(KeyCode::Char('q')));
+        assert_eq!(
+            (app.overlay.clone(), app.should_quit),
+            (Overlay::Confirm(Confirm::Quit), false)
+        );
+        handle_key(&mut app, key(KeyCode::Char('y')));
+        assert!(app.should_quit);
+        let mut app = self::app();
+        queue(&mut app, 0, "a");
+        let ctrl_c = KeyEvent {
+            modifiers: KeyModifiers::CONTROL,
+            ..key(KeyCode::Char('c'))
+        };
+        handle_key(&mut app, ctrl_c);
+        assert!(app.should_quit);
+        let mut idle = self::app();
+        handle_key(&mut idle, key(KeyCode::Char('q')));
+        assert!(idle.should_quit, "nothing to lose: quit at once");
+    }
+
+    #[test]
+    fn help_views_and_toggles() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char('?')));
+        assert_eq!(app.overlay, Overlay::Help);
+        handle_key(&mut app, key(KeyCode::Char('j')));
+        assert_eq!(app.selected, 0, "keys go to the overlay while it is open");
+        handle_key(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.overlay, Overlay::None);
+        handle_key(&mut app, key(KeyCode::Tab));
+        assert_eq!(app.view, View::Compare);
+        handle_key(&mut app, key(KeyCode::Char('1')));
+        assert_eq!(app.view, View::Monitor);
+        handle_key(&mut app, key(KeyCode::Char('p')));
+        handle_key(&mut app, key(KeyCode::Char('e')));
+        assert!(app.percent && app.smoothing);
+    }
+
+    #[test]
+    fn events_update_their_run_and_keep_the_selection() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Down));
+        queue(&mut app, 0, "a");
+        start(&mut app, "a");
+        for step in 0..RECENT_POINTS + 10 {
+            app.apply(&progress("a", step % 10 + 1, 1.0 / (step + 1) as f64));
+        }
+        assert_eq!(app.selected, 1);
+        let run = &app.runs[0];
+        assert_eq!(
+            run.recent_loss.len(),
+            RECENT_POINTS,
+            "the sparkline buffer is bounded"
+        );
+        assert_eq!(run.status, UiStatus::Running);
+        // Last step was 2 of 10 in epoch 1 of 15: (8 + 14 × 10) steps × 32 images / 64 per second.
+        assert_eq!(run.eta_secs(), Some(74.0));
+        app.apply(&Event::Failed {
+            run: "a".into(),
+            message: "boom".into(),
+        });
+        assert_eq!(
+            (app.runs[0].status, app.runs[0].error.as_deref()),
+            (UiStatus::Failed, Some("boom"))
+        );
+        app.apply(&Event::Queued {
+            run: "other".into(),
+            spec: Box::new(spec("X")),
+        });
+        assert_eq!(app.runs.len(), 4, "a run queued elsewhere gets a row");
+    }
+}

@@ -1,0 +1,139 @@
+//! The app's state: the runs, the selection, the view and its toggles.
+//! Events from the trainer and keys from the user change it; nothing else.
+
+use super::run_view::{RunView, UiStatus};
+use crate::{
+    plan::RunSpec,
+    store::RunRecord,
+    train::{Event, RunId},
+};
+
+/// The full-screen views.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// Run list, live curves and confusion matrix of the selected run.
+    #[default]
+    Monitor,
+    /// Test results of every finished run side by side.
+    Compare,
+}
+
+/// A question the user must answer before it happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    /// Quit while runs are active (they are stored as interrupted).
+    Quit,
+    /// Cancel this run.
+    Cancel(RunId),
+    /// Delete this stored run from disk.
+    Delete(RunId),
+}
+
+/// What is drawn over the view.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help,
+    Confirm(Confirm),
+}
+
+/// Everything the screen shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct App {
+    pub runs: Vec<RunView>,
+    pub selected: usize,
+    pub view: View,
+    pub overlay: Overlay,
+    /// Smooth the sparklines with a bias-corrected EMA.
+    pub smoothing: bool,
+    /// Confusion cells as row percentages rather than counts.
+    pub percent: bool,
+    /// A one-line message for the status bar (last action's outcome).
+    pub message: Option<String>,
+    pub should_quit: bool,
+}
+
+impl App {
+    /// Stored runs first (oldest first), then the plan's runs, ready to queue.
+    pub fn new(stored: Vec<RunView>, plan: Vec<RunSpec>) -> Self {
+        let mut runs = stored;
+        runs.extend(plan.into_iter().map(RunView::planned));
+        Self {
+            runs,
+            ..Self::default()
+        }
+    }
+
+    /// The selected run, if there is any run.
+    pub fn selected_run(&self) -> Option<&RunView> {
+        self.runs.get(self.selected)
+    }
+
+    /// Folds a trainer event into the run it is about, keeping the selection.
+    pub fn apply(&mut self, event: &Event) {
+        let run = event.run();
+        if let Some(view) = self
+            .runs
+            .iter_mut()
+            .find(|view| view.id.as_ref() == Some(run))
+        {
+            view.apply(event);
+        } else if let Event::Queued { spec, .. } = event {
+            // Queued elsewhere (another process, or a re-run): a new row at the end.
+            let mut view = RunView::planned((**spec).clone());
+            view.apply(event);
+            self.runs.push(view);
+        }
+    }
+
+    /// Gives the run at `index` the id it was queued under.
+    pub fn assign_id(&mut self, index: usize, id: RunId) {
+        if let Some(view) = self.runs.get_mut(index) {
+            view.id = Some(id);
+            view.status = UiStatus::Queued;
+        }
+    }
+
+    /// Adds a row for a new run of `spec` (a re-run) and returns its index.
+    pub fn add_planned(&mut self, spec: RunSpec) -> usize {
+        self.runs.push(RunView::planned(spec));
+        self.runs.len() - 1
+    }
+
+    /// Drops a deleted run's row, keeping the selection on a neighbour.
+    pub fn remove(&mut self, id: &RunId) {
+        self.runs.retain(|view| view.id.as_ref() != Some(id));
+        self.selected = self.selected.min(self.runs.len().saturating_sub(1));
+    }
+
+    /// Whether any run is queued, running or paused.
+    pub fn any_active(&self) -> bool {
+        self.runs.iter().any(RunView::is_active)
+    }
+
+    /// Moves the selection by `delta` rows, clamped to the list.
+    pub fn move_selection(&mut self, delta: isize) {
+        if self.runs.is_empty() {
+            return;
+        }
+        let last = self.runs.len() - 1;
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+    }
+
+    /// Finished runs with test results, for the compare view.
+    pub fn finished(&self) -> impl Iterator<Item = &RunView> {
+        self.runs.iter().filter(|view| view.test.is_some())
+    }
+
+    /// Rows for stored runs, from records and their event logs.
+    pub fn stored_views(
+        records: &[RunRecord],
+        events: impl Fn(&RunRecord) -> Vec<Event>,
+    ) -> Vec<RunView> {
+        records
+            .iter()
+            .map(|record| RunView::stored(record, &events(record)))
+            .collect()
+    }
+}
