@@ -3,6 +3,7 @@
 //! this state and never change it.
 
 pub mod input;
+pub mod panes;
 pub mod run_view;
 pub mod state;
 

@@ -1,0 +1,5 @@
+//! One file per pane; each draws from `&App` and changes nothing.
+
+pub mod confusion;
+pub mod runs;
+pub mod theme;

@@ -1,0 +1,204 @@
+//! The confusion matrix of the selected run: a 10×10 heat grid with class
+//! names, the top confusions as text, and per-class recall and precision.
+
+use ratatui::{
+    buffer::Buffer,
+    layout::Rect,
+    style::{Color, Style},
+    text::{Line, Span},
+    widgets::{Block, Borders, Paragraph, Widget},
+};
+
+use super::theme;
+use crate::{
+    data::{CLASS_NAMES, NUM_CLASSES},
+    train::{messages::ConfusionMatrix, metrics},
+    tui::App,
+};
+
+/// Column headers: four letters each, enough to tell the classes apart.
+pub const SHORT_NAMES: [&str; NUM_CLASSES] = [
+    "Tsht", "Trou", "Pull", "Drss", "Coat", "Sndl", "Shrt", "Snkr", "Bag", "Boot",
+];
+const NAME_WIDTH: usize = 12;
+const CELL_WIDTH: usize = 5;
+
+/// Draws the selected run's test confusion matrix, or says why there is none.
+pub struct ConfusionPane<'a>(pub &'a App);
+
+impl Widget for ConfusionPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let mode = if app.percent { "row %" } else { "counts" };
+        let block = Block::default().borders(Borders::ALL).title(Span::styled(
+            format!(" Confusion · test set · {mode} (p) "),
+            theme::title(),
+        ));
+        let test = app.selected_run().and_then(|run| run.test.as_ref());
+        let lines = match test {
+            Some(test) => lines(&test.confusion, app.percent),
+            None => vec![Line::from(
+                "No test results yet: the matrix appears when the run finishes.",
+            )],
+        };
+        Paragraph::new(lines).block(block).render(area, buf);
+    }
+}
+
+fn lines(matrix: &ConfusionMatrix, percent: bool) -> Vec<Line<'static>> {
+    let mut lines = Vec::with_capacity(NUM_CLASSES + 8);
+    let mut header = vec![Span::raw(format!("{:NAME_WIDTH$}", "true ╲ pred"))];
+    header.extend(
+        SHORT_NAMES
+            .iter()
+            .map(|name| Span::raw(format!("{name:>CELL_WIDTH$}"))),
+    );
+    header.push(Span::raw("  recall precision"));
+    lines.push(Line::from(header));
+    let scores = metrics::class_scores(matrix);
+    for (truth, row) in matrix.iter().enumerate() {
+        let mut spans = vec![Span::raw(format!("{:NAME_WIDTH$}", CLASS_NAMES[truth]))];
+        for (predicted, &count) in row.iter().enumerate() {
+            let rate = metrics::row_rate(matrix, truth, predicted);
+            let text = if percent {
+                format!("{:>CELL_WIDTH$.1}", rate * 100.0)
+            } else {
+                format!("{count:>CELL_WIDTH$}")
+            };
+            let style = Style::default()
+                .fg(Color::White)
+                .bg(theme::heat(rate, truth == predicted));
+            spans.push(Span::styled(text, style));
+        }
+        let score = |value: Option<f64>| {
+            value.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", v * 100.0))
+        };
+        spans.push(Span::raw(format!(
+            "  {:>6} {:>9}",
+            score(scores[truth].recall),
+            score(scores[truth].precision)
+        )));
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(format!(
+        "accuracy {:.2}%   most confused:",
+        metrics::accuracy(matrix) * 100.0
+    )));
+    for confusion in metrics::top_confusions(matrix, 3) {
+        lines.push(Line::from(format!(
+            "  {} → {} {:.1}% ({})",
+            CLASS_NAMES[confusion.truth],
+            CLASS_NAMES[confusion.predicted],
+            confusion.rate * 100.0,
+            confusion.count
+        )));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::{backend::TestBackend, Terminal};
+
+    use super::*;
+    use crate::{model::ModelSpec, plan::RunSpec, train::Event};
+
+    fn app_with_result() -> App {
+        let mut app = App::new(
+            Vec::new(),
+            vec![RunSpec::new(
+                "M1",
+                ModelSpec::Mlp {
+                    hidden: vec![8],
+                    dropout: false,
+                },
+            )],
+        );
+        app.assign_id(0, "a".into());
+        let mut matrix = [[0; NUM_CLASSES]; NUM_CLASSES];
+        for (class, row) in matrix.iter_mut().enumerate() {
+            row[class] = 900;
+            row[(class + 1) % NUM_CLASSES] = 100;
+        }
+        matrix[6][0] = 144;
+        matrix[6][7] = 0;
+        matrix[6][6] = 856;
+        app.apply(&Event::Evaluated {
+            run: "a".into(),
+            test_loss: 0.3,
+            test_accuracy: 0.8956,
+            confusion: Box::new(matrix),
+        });
+        app
+    }
+
+    fn draw(app: &App) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(90, 18)).unwrap();
+        terminal
+            .draw(|frame| frame.render_widget(ConfusionPane(app), frame.area()))
+            .unwrap();
+        terminal
+    }
+
+    fn line(terminal: &Terminal<TestBackend>, y: u16) -> String {
+        let buffer = terminal.backend().buffer();
+        (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol())
+            .collect()
+    }
+
+    #[test]
+    fn cells_show_counts_or_row_percentages_with_heat_colours() {
+        let mut app = app_with_result();
+        let terminal = draw(&app);
+        assert!(
+            line(&terminal, 1).contains("true ╲ pred  Tsht Trou"),
+            "{}",
+            line(&terminal, 1)
+        );
+        let shirt = line(&terminal, 8);
+        assert!(shirt.starts_with("│Shirt         144    0"), "{shirt}");
+        assert!(
+            line(&terminal, 14).contains("Shirt → T-shirt/top 14.4% (144)"),
+            "{}",
+            line(&terminal, 14)
+        );
+        // Column of T-shirt/top in the Shirt row: x = 1 (border) + 12 (names) + 0..5.
+        let buffer = terminal.backend().buffer();
+        let off_diagonal = buffer[(15, 8)].bg;
+        let diagonal = buffer[(15 + 6 * 5, 8)].bg;
+        assert!(
+            matches!(off_diagonal, Color::Rgb(r, 20, 20) if r > 100),
+            "{off_diagonal:?}"
+        );
+        assert!(
+            matches!(diagonal, Color::Rgb(10, g, 40) if g > 200),
+            "{diagonal:?}"
+        );
+        app.percent = true;
+        let terminal = draw(&app);
+        assert!(
+            line(&terminal, 8).starts_with("│Shirt        14.4  0.0"),
+            "{}",
+            line(&terminal, 8)
+        );
+        assert!(line(&terminal, 0).contains("row %"));
+    }
+
+    #[test]
+    fn says_why_when_there_is_no_matrix() {
+        let app = App::new(
+            Vec::new(),
+            vec![RunSpec::new(
+                "M1",
+                ModelSpec::Mlp {
+                    hidden: vec![8],
+                    dropout: false,
+                },
+            )],
+        );
+        let terminal = draw(&app);
+        assert!(line(&terminal, 1).contains("No test results yet"));
+    }
+}

@@ -1,0 +1,147 @@
+//! The run list: every run with its status, progress and results.
+
+use ratatui::{
+    buffer::Buffer,
+    layout::{Constraint, Rect},
+    style::{Style, Stylize},
+    text::{Line, Span},
+    widgets::{Block, Borders, Cell, Row, Table, Widget},
+};
+
+use super::theme;
+use crate::tui::{App, RunView};
+
+/// Draws the run list of `app`, the selected row highlighted.
+pub struct RunsPane<'a>(pub &'a App);
+
+impl Widget for RunsPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let header = Row::new(["", "run", "epoch", "best val", "test", "device"]).bold();
+        let rows = app.runs.iter().enumerate().map(|(index, run)| {
+            let row = row(run);
+            if index == app.selected {
+                row.style(theme::selected())
+            } else {
+                row
+            }
+        });
+        let widths = [
+            Constraint::Length(13),
+            Constraint::Min(16),
+            Constraint::Length(7),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(7),
+        ];
+        Table::new(rows, widths)
+            .header(header)
+            .block(Block::default().borders(Borders::ALL).title(Span::styled(
+                format!(" Runs ({}) ", app.runs.len()),
+                theme::title(),
+            )))
+            .render(area, buf);
+    }
+}
+
+fn row(run: &RunView) -> Row<'static> {
+    let (symbol, word, color) = theme::status(run.status);
+    let epoch = if run.epochs.is_empty() && run.epoch == 0 {
+        format!("-/{}", run.spec.epochs)
+    } else {
+        format!(
+            "{}/{}",
+            run.epoch.max(run.epochs.len() as u32),
+            run.spec.epochs
+        )
+    };
+    let percent = |value: Option<f64>| {
+        value.map_or_else(|| "-".to_string(), |v| format!("{:.2}%", v * 100.0))
+    };
+    Row::new([
+        Cell::from(Line::from(vec![
+            Span::styled(format!("{symbol} "), Style::default().fg(color)),
+            Span::styled(word.to_string(), Style::default().fg(color)),
+        ])),
+        Cell::from(run.spec.title()),
+        Cell::from(epoch),
+        Cell::from(percent(run.best_val_accuracy())),
+        Cell::from(percent(run.test.as_ref().map(|test| test.accuracy))),
+        Cell::from(run.device.clone().unwrap_or_else(|| "-".into())),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::{backend::TestBackend, Terminal};
+
+    use super::*;
+    use crate::{model::ModelSpec, plan::RunSpec, train::Event};
+
+    fn rendered(app: &App, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| frame.render_widget(RunsPane(app), frame.area()))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn lists_status_progress_and_results() {
+        let mlp = ModelSpec::Mlp {
+            hidden: vec![8],
+            dropout: false,
+        };
+        let mut app = App::new(
+            Vec::new(),
+            vec![RunSpec::new("M1", mlp.clone()), RunSpec::new("MLP", mlp)],
+        );
+        app.assign_id(0, "a".into());
+        app.apply(&Event::EpochEnd {
+            run: "a".into(),
+            epoch: 1,
+            epochs: 15,
+            train_loss: 0.5,
+            train_accuracy: 0.8,
+            val_loss: 0.4,
+            val_accuracy: 0.8765,
+            seconds: 1.0,
+        });
+        app.apply(&Event::Cancelled {
+            run: "a".into(),
+            epochs_done: 1,
+        });
+        let screen = rendered(&app, 72, 5);
+        let lines: Vec<&str> = screen.lines().collect();
+        assert!(lines[0].starts_with("┌ Runs (2) "), "{screen}");
+        assert!(
+            lines[2].contains("■ interrupted M1")
+                && lines[2].contains("1/15")
+                && lines[2].contains("87.65%"),
+            "{screen}"
+        );
+        assert!(
+            lines[3].contains("· planned") && lines[3].contains("MLP") && lines[3].contains("-/15"),
+            "{screen}"
+        );
+        let mut terminal = Terminal::new(TestBackend::new(72, 5)).unwrap();
+        terminal
+            .draw(|frame| frame.render_widget(RunsPane(&app), frame.area()))
+            .unwrap();
+        let selected = &terminal.backend().buffer()[(3, 2)];
+        assert!(
+            selected
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED),
+            "the selected row is highlighted"
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! Colours and symbols shared by the panes.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::tui::UiStatus;
+
+/// Symbol, word and colour of a run status; the symbol keeps meaning without colour.
+pub fn status(status: UiStatus) -> (&'static str, &'static str, Color) {
+    match status {
+        UiStatus::Planned => ("·", "planned", Color::DarkGray),
+        UiStatus::Queued => ("…", "queued", Color::Blue),
+        UiStatus::Running => ("▶", "running", Color::Yellow),
+        UiStatus::Paused => ("‖", "paused", Color::Magenta),
+        UiStatus::Done => ("✓", "done", Color::Green),
+        UiStatus::Failed => ("✗", "failed", Color::Red),
+        UiStatus::Interrupted => ("■", "interrupted", Color::LightRed),
+    }
+}
+
+/// Heat colour for a row-normalised rate in [0, 1]: dark to bright. The
+/// diagonal uses green, confusions red, so the eye finds mistakes at once.
+pub fn heat(rate: f64, diagonal: bool) -> Color {
+    let level = (rate.clamp(0.0, 1.0).sqrt() * 200.0) as u8 + 30;
+    if diagonal {
+        Color::Rgb(10, level, 40)
+    } else {
+        Color::Rgb(level, 20, 20)
+    }
+}
+
+/// Style of a selected row.
+pub fn selected() -> Style {
+    Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+}
+
+/// Style of a pane title.
+pub fn title() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
