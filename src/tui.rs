@@ -5,6 +5,7 @@
 pub mod input;
 pub mod panes;
 pub mod run_view;
+pub mod series;
 pub mod state;
 
 pub use input::Action;

@@ -1,0 +1,287 @@
+//! The selected run, live: what it is doing, per-step sparklines and the
+//! per-epoch training-history chart (the original's "training history" figure).
+
+use ratatui::{
+    buffer::Buffer,
+    layout::{Constraint, Layout, Rect},
+    style::{Color, Style},
+    symbols::Marker,
+    text::{Line, Span},
+    widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Sparkline, Widget},
+};
+
+use super::theme;
+use crate::{
+    train::Phase,
+    tui::{series, App, RunView, UiStatus},
+};
+
+/// Smoothing factor of the sparklines' EMA when smoothing is on.
+pub const SMOOTHING: f64 = 0.9;
+
+/// Draws the live view of the selected run.
+pub struct LivePane<'a>(pub &'a App);
+
+impl Widget for LivePane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(Span::styled(" Live ", theme::title()));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let Some(run) = app.selected_run() else {
+            Paragraph::new("No runs: start one from the plan with Enter.").render(inner, buf);
+            return;
+        };
+        let [status, loss, accuracy, history] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(3),
+            Constraint::Length(3),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        Paragraph::new(status_lines(run)).render(status, buf);
+        let smooth = |values: &std::collections::VecDeque<f64>| {
+            let values: Vec<f64> = values.iter().copied().collect();
+            if app.smoothing {
+                series::ema(values, SMOOTHING)
+            } else {
+                values
+            }
+        };
+        sparkline("loss", &smooth(&run.recent_loss), Color::Red, app.smoothing).render(loss, buf);
+        sparkline(
+            "accuracy",
+            &smooth(&run.recent_accuracy),
+            Color::Green,
+            app.smoothing,
+        )
+        .render(accuracy, buf);
+        let series = history_series(run);
+        history_chart(&series, run.spec.epochs).render(history, buf);
+    }
+}
+
+fn status_lines(run: &RunView) -> Vec<Line<'static>> {
+    let (symbol, word, color) = theme::status(run.status);
+    let mut first = vec![
+        Span::styled(format!("{symbol} {word} "), Style::default().fg(color)),
+        Span::raw(run.spec.title()),
+    ];
+    if let Some(device) = &run.device {
+        first.push(Span::raw(format!(" on {device}")));
+    }
+    let second = if let Some(phase) = run.phase.filter(|_| run.is_active()) {
+        phase_text(phase).to_string()
+    } else if run.status == UiStatus::Failed {
+        format!(
+            "failed: {}",
+            run.error.as_deref().unwrap_or("unknown reason")
+        )
+    } else if run.steps > 0 {
+        let mut text = format!(
+            "epoch {}/{}  step {}/{}  {:.0} img/s  elapsed {}",
+            run.epoch,
+            run.spec.epochs,
+            run.step,
+            run.steps,
+            run.samples_per_sec,
+            clock(run.elapsed_secs)
+        );
+        if run.is_active() {
+            if let Some(eta) = run.eta_secs() {
+                text.push_str(&format!("  ETA {}", clock(eta)));
+            }
+        }
+        text
+    } else if run.status == UiStatus::Planned {
+        "not started: Enter queues it".to_string()
+    } else {
+        "waiting for the trainer…".to_string()
+    };
+    vec![Line::from(first), Line::from(second)]
+}
+
+fn phase_text(phase: Phase) -> &'static str {
+    match phase {
+        Phase::LoadingData => "loading Fashion-MNIST…",
+        Phase::UploadingData => "moving the dataset to the device…",
+        Phase::BuildingModel => "building the model…",
+        Phase::WarmingUp => "warming up (first steps)…",
+        Phase::Evaluating => "evaluating on the test set…",
+    }
+}
+
+fn sparkline<'a>(name: &str, values: &[f64], color: Color, smoothed: bool) -> Sparkline<'a> {
+    let last = values
+        .last()
+        .map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
+    let note = if smoothed {
+        " · EMA (e)"
+    } else {
+        " (e: smooth)"
+    };
+    Sparkline::default()
+        .block(Block::default().title(format!("{name} per step {last}{note}")))
+        .data(series::sparkline_bars(values))
+        .style(Style::default().fg(color))
+}
+
+/// One line of the history chart: name, colour, (epoch, value) points.
+type Series = (&'static str, Color, Vec<(f64, f64)>);
+
+fn history_series(run: &RunView) -> [Series; 4] {
+    let points = |pick: fn(&crate::store::EpochRow) -> f64| -> Vec<(f64, f64)> {
+        run.epochs
+            .iter()
+            .map(|row| (f64::from(row.epoch), pick(row)))
+            .collect()
+    };
+    [
+        ("train acc", Color::Green, points(|r| r.train_accuracy)),
+        ("val acc", Color::Cyan, points(|r| r.val_accuracy)),
+        ("train loss", Color::Red, points(|r| r.train_loss)),
+        ("val loss", Color::Magenta, points(|r| r.val_loss)),
+    ]
+}
+
+fn history_chart(series: &[Series], epochs: u32) -> Chart<'_> {
+    let top = series
+        .iter()
+        .flat_map(|(_, _, points)| points.iter().map(|(_, y)| *y))
+        .fold(1.0_f64, f64::max);
+    let epochs = f64::from(epochs.max(1));
+    let datasets = series
+        .iter()
+        .map(|(name, color, points)| {
+            Dataset::default()
+                .name(*name)
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(*color))
+                .data(points)
+        })
+        .collect();
+    Chart::new(datasets)
+        .block(Block::default().title("history per epoch (training vs validation)"))
+        .x_axis(
+            Axis::default()
+                .bounds([1.0, epochs])
+                .labels(vec![Line::from("1"), Line::from(format!("{epochs:.0}"))]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, top])
+                .labels(vec![Line::from("0"), Line::from(format!("{top:.1}"))]),
+        )
+}
+
+/// `83` → `1m23s`, `4000` → `1h06m`.
+pub fn clock(seconds: f64) -> String {
+    let total = seconds.max(0.0).round() as u64;
+    match total {
+        0..=59 => format!("{total}s"),
+        60..=3599 => format!("{}m{:02}s", total / 60, total % 60),
+        _ => format!("{}h{:02}m", total / 3600, total % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::{backend::TestBackend, Terminal};
+
+    use super::*;
+    use crate::{model::ModelSpec, plan::RunSpec, train::Event};
+
+    fn screen(app: &App) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal
+            .draw(|frame| frame.render_widget(LivePane(app), frame.area()))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..24)
+            .map(|y| (0..80).map(|x| buffer[(x, y)].symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn app() -> App {
+        let mut app = App::new(
+            Vec::new(),
+            vec![RunSpec::new(
+                "M1",
+                ModelSpec::Mlp {
+                    hidden: vec![8],
+                    dropout: false,
+                },
+            )],
+        );
+        app.assign_id(0, "a".into());
+        app
+    }
+
+    #[test]
+    fn before_the_first_step_it_says_what_is_happening() {
+        let mut app = app();
+        app.apply(&Event::Phase {
+            run: "a".into(),
+            phase: Phase::LoadingData,
+        });
+        assert!(screen(&app).contains("loading Fashion-MNIST…"));
+        app.apply(&Event::Phase {
+            run: "a".into(),
+            phase: Phase::WarmingUp,
+        });
+        assert!(screen(&app).contains("warming up (first steps)…"));
+    }
+
+    #[test]
+    fn progress_shows_position_speed_eta_and_curves() {
+        let mut app = app();
+        app.apply(&Event::Started {
+            run: "a".into(),
+            device: "cpu".into(),
+            params: 10,
+            train_samples: 48_000,
+            validation_samples: 12_000,
+            steps_per_epoch: 1_500,
+            epochs: 15,
+        });
+        for step in 1..=40 {
+            app.apply(&Event::Progress {
+                run: "a".into(),
+                epoch: 2,
+                step: step * 10,
+                steps: 1_500,
+                loss: 0.5,
+                accuracy: 0.8,
+                recent_loss: 1.0 / step as f64,
+                recent_accuracy: 0.5 + step as f64 / 100.0,
+                samples_per_sec: 3_200.0,
+                elapsed_secs: 83.0,
+            });
+        }
+        app.apply(&Event::EpochEnd {
+            run: "a".into(),
+            epoch: 1,
+            epochs: 15,
+            train_loss: 0.6,
+            train_accuracy: 0.79,
+            val_loss: 0.45,
+            val_accuracy: 0.84,
+            seconds: 14.0,
+        });
+        let text = screen(&app);
+        assert!(text.contains("▶ running M1 on cpu"), "{text}");
+        assert!(
+            text.contains("epoch 2/15  step 400/1500  3200 img/s  elapsed 1m23s  ETA 3m26s"),
+            "{text}"
+        );
+        assert!(text.contains("loss per step 0.0250 (e: smooth)"), "{text}");
+        assert!(text.contains("accuracy per step 0.9000"), "{text}");
+        assert!(text.contains("history per epoch"), "{text}");
+        app.smoothing = true;
+        assert!(screen(&app).contains("· EMA (e)"));
+    }
+}
