@@ -1,5 +1,6 @@
 //! One file per pane; each draws from `&App` and changes nothing.
 
+pub mod compare;
 pub mod confusion;
 pub mod live;
 pub mod runs;
