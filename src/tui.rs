@@ -7,6 +7,7 @@ pub mod panes;
 pub mod run_view;
 pub mod series;
 pub mod state;
+pub mod ui;
 
 pub use input::Action;
 pub use run_view::{RunView, UiStatus};

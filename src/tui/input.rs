@@ -78,12 +78,14 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
         KeyCode::End | KeyCode::Char('G') => app.move_selection(isize::MAX),
         KeyCode::Tab => {
             app.view = match app.view {
-                View::Monitor => View::Compare,
+                View::Monitor => View::Confusion,
+                View::Confusion => View::Compare,
                 View::Compare => View::Monitor,
             }
         }
         KeyCode::Char('1') => app.view = View::Monitor,
-        KeyCode::Char('2') => app.view = View::Compare,
+        KeyCode::Char('2') => app.view = View::Confusion,
+        KeyCode::Char('3') => app.view = View::Compare,
         KeyCode::Char('?') => app.overlay = Overlay::Help,
         KeyCode::Char('p') => app.percent = !app.percent,
         KeyCode::Char('e') => app.smoothing = !app.smoothing,
@@ -383,6 +385,8 @@ mod tests {
         assert_eq!(app.selected, 0, "keys go to the overlay while it is open");
         handle_key(&mut app, key(KeyCode::Esc));
         assert_eq!(app.overlay, Overlay::None);
+        handle_key(&mut app, key(KeyCode::Tab));
+        assert_eq!(app.view, View::Confusion);
         handle_key(&mut app, key(KeyCode::Tab));
         assert_eq!(app.view, View::Compare);
         handle_key(&mut app, key(KeyCode::Char('1')));

@@ -11,9 +11,11 @@ use crate::{
 /// The full-screen views.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum View {
-    /// Run list, live curves and confusion matrix of the selected run.
+    /// Run list, live curves and (on wide screens) the confusion matrix.
     #[default]
     Monitor,
+    /// The selected run's confusion matrix, full size.
+    Confusion,
     /// Test results of every finished run side by side.
     Compare,
 }

@@ -1,0 +1,276 @@
+//! The whole screen, drawn from `&App`: panes laid out for the terminal's
+//! size, a status bar with key hints, and the overlays.
+
+use ratatui::{
+    layout::{Constraint, Layout, Rect},
+    style::{Color, Modifier, Style},
+    text::{Line, Span},
+    widgets::{Block, Borders, Clear, Paragraph, Wrap},
+    Frame,
+};
+
+use super::{
+    panes::{compare::ComparePane, confusion::ConfusionPane, live::LivePane, runs::RunsPane},
+    App, Confirm, Overlay, View,
+};
+
+/// From this width on, the monitor view shows the confusion matrix beside the live pane.
+pub const WIDE: u16 = 150;
+/// Columns the confusion pane needs to show every cell.
+const CONFUSION_WIDTH: u16 = 84;
+
+/// Every key, for the help overlay.
+pub const KEYS: [(&str, &str); 15] = [
+    ("j/k ↑/↓", "select a run"),
+    (
+        "Enter",
+        "start (queue) the selected run; a finished one runs again",
+    ),
+    ("a", "queue every planned run"),
+    ("space", "pause / resume the running run"),
+    ("x", "cancel the selected run (asks first)"),
+    ("d", "delete the selected stored run (asks first)"),
+    ("Tab", "next view: monitor → confusion → compare"),
+    ("1 2 3", "monitor, confusion, compare"),
+    ("p", "confusion cells: counts / row percent"),
+    ("e", "smooth the sparklines (EMA)"),
+    ("g/G", "first / last run"),
+    ("?", "this help"),
+    ("q Esc", "quit (asks while training)"),
+    ("Ctrl-C", "quit now; active runs are stored as interrupted"),
+    (
+        "",
+        "runs are stored under --runs-dir; `atelier runs` lists them",
+    ),
+];
+
+/// Draws the app into `frame`.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let [body, status] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(frame.area());
+    match app.view {
+        View::Monitor => monitor(frame, body, app),
+        View::Confusion => {
+            let [runs, matrix] = Layout::vertical([
+                Constraint::Length(runs_height(app, body)),
+                Constraint::Min(0),
+            ])
+            .areas(body);
+            frame.render_widget(RunsPane(app), runs);
+            frame.render_widget(ConfusionPane(app), matrix);
+        }
+        View::Compare => frame.render_widget(ComparePane(app), body),
+    }
+    frame.render_widget(status_bar(app), status);
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help => help(frame, frame.area()),
+        Overlay::Confirm(question) => confirm(frame, frame.area(), question),
+    }
+}
+
+fn monitor(frame: &mut Frame, area: Rect, app: &App) {
+    if area.width >= WIDE {
+        // The matrix needs its full width (names, ten cells, recall, precision).
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(60), Constraint::Length(CONFUSION_WIDTH)])
+                .areas(area);
+        let [runs, live] = Layout::vertical([
+            Constraint::Length(runs_height(app, left)),
+            Constraint::Min(0),
+        ])
+        .areas(left);
+        frame.render_widget(RunsPane(app), runs);
+        frame.render_widget(LivePane(app), live);
+        frame.render_widget(ConfusionPane(app), right);
+    } else {
+        let [runs, live] = Layout::vertical([
+            Constraint::Length(runs_height(app, area)),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        frame.render_widget(RunsPane(app), runs);
+        frame.render_widget(LivePane(app), live);
+    }
+}
+
+/// The run list takes its rows plus borders and header, at most a third of the screen.
+fn runs_height(app: &App, area: Rect) -> u16 {
+    let wanted = u16::try_from(app.runs.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(3);
+    wanted.clamp(4, (area.height / 3).max(4))
+}
+
+fn status_bar(app: &App) -> Paragraph<'static> {
+    let view = match app.view {
+        View::Monitor => "monitor",
+        View::Confusion => "confusion",
+        View::Compare => "compare",
+    };
+    let mut spans = vec![Span::styled(
+        format!(" {view} "),
+        Style::default()
+            .fg(Color::Black)
+            .bg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
+    )];
+    if let Some(message) = &app.message {
+        spans.push(Span::styled(
+            format!(" {message} "),
+            Style::default().fg(Color::Yellow),
+        ));
+    }
+    spans.push(Span::raw(
+        " Enter start · space pause · x cancel · Tab view · p % · ? help · q quit",
+    ));
+    Paragraph::new(Line::from(spans))
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn help(frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(key, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {key:<9}"),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    let area = centered(area, 76, KEYS.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Keys (Esc closes) "),
+        ),
+        area,
+    );
+}
+
+fn confirm(frame: &mut Frame, area: Rect, question: &Confirm) {
+    let text = match question {
+        Confirm::Quit => {
+            "Training is under way. Quit? Active runs are stored as interrupted.".to_string()
+        }
+        Confirm::Cancel(id) => format!("Cancel run {id}? It is stored as interrupted."),
+        Confirm::Delete(id) => {
+            format!("Delete run {id} and its files from disk? This cannot be undone.")
+        }
+    };
+    let area = centered(area, 60, 5);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(text),
+            Line::from(""),
+            Line::from(" y / Enter: yes    n / Esc: no"),
+        ])
+        .wrap(Wrap { trim: true })
+        .block(Block::default().borders(Borders::ALL).title(" Confirm ")),
+        area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::{backend::TestBackend, Terminal};
+
+    use super::*;
+    use crate::{model::ModelSpec, plan::RunSpec};
+
+    fn screen(app: &App, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|frame| draw(frame, app)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn app() -> App {
+        let specs = crate::plan::seed_plan().runs;
+        let mut app = App::new(Vec::new(), specs);
+        app.runs.push(crate::tui::RunView::planned(RunSpec::new(
+            "extra",
+            ModelSpec::Mlp {
+                hidden: vec![8],
+                dropout: false,
+            },
+        )));
+        app
+    }
+
+    #[test]
+    fn layouts_adapt_from_80x24_to_160x48() {
+        let app = app();
+        let small = screen(&app, 80, 24);
+        assert!(
+            small.contains("Runs (7)") && small.contains(" Live "),
+            "{small}"
+        );
+        assert!(
+            !small.contains("Confusion"),
+            "no room for the matrix at 80×24:\n{small}"
+        );
+        assert!(
+            small
+                .lines()
+                .last()
+                .unwrap()
+                .starts_with(" monitor  Enter start"),
+            "{small}"
+        );
+        let large = screen(&app, 160, 48);
+        assert!(
+            large.contains("Runs (7)") && large.contains(" Live ") && large.contains("Confusion"),
+            "{large}"
+        );
+        assert!(
+            large.contains("M5 · CNN [512,256,128,64,32"),
+            "{large}"
+        );
+    }
+
+    #[test]
+    fn help_and_confirm_overlays() {
+        let mut app = app();
+        app.overlay = Overlay::Help;
+        let text = screen(&app, 100, 30);
+        assert!(
+            text.contains("Keys (Esc closes)") && text.contains("pause / resume the running run"),
+            "{text}"
+        );
+        app.overlay = Overlay::Confirm(Confirm::Quit);
+        assert!(screen(&app, 100, 30).contains("Training is under way. Quit?"));
+    }
+
+    #[test]
+    fn views_switch() {
+        let mut app = app();
+        app.view = View::Compare;
+        assert!(screen(&app, 100, 30).contains("No finished runs yet"));
+        app.view = View::Confusion;
+        assert!(screen(&app, 100, 30).contains("No test results yet"));
+    }
+}
