@@ -3,6 +3,7 @@
 //! This is the binary edge: commands return `anyhow` errors with context,
 //! while the library underneath speaks its own typed errors.
 
+mod app;
 mod data;
 mod overview;
 mod runs;
@@ -22,6 +23,9 @@ pub struct Cli {
     /// Folder of stored runs [default: ATELIER_RUNS, else the per-user data folder].
     #[arg(long, global = true, value_name = "DIR")]
     runs_dir: Option<PathBuf>,
+    /// What the app offers to train (same options as `atelier train`).
+    #[command(flatten)]
+    plan: train::PlanArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -45,7 +49,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let data_dir = self.data_dir.as_deref();
         match self.command {
-            None => overview::run(data_dir),
+            None => app::run(&self.plan, data_dir, self.runs_dir.as_deref()),
             Some(Command::Data(command)) => command.run(data_dir),
             Some(Command::Train(args)) => train::run(&args, data_dir, self.runs_dir.as_deref()),
             Some(Command::Runs { command }) => {

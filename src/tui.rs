@@ -2,6 +2,7 @@
 //! update ([`state`]) and keys that change it ([`input`]). Drawing will read
 //! this state and never change it.
 
+pub mod event_loop;
 pub mod input;
 pub mod panes;
 pub mod run_view;

@@ -42,7 +42,7 @@ fn data_where_reports_the_flag_folder() {
 fn overview_loads_a_small_dataset() {
     let dir = tempfile::tempdir().unwrap();
     common::write_idx_dataset(dir.path(), 20, 10);
-    let (ok, stdout, stderr) = atelier(&["--data-dir", path_str(dir.path())]);
+    let (ok, stdout, stderr) = atelier(&["--data-dir", path_str(dir.path()), "data", "info"]);
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("20 training and 10 test images"),
@@ -69,7 +69,7 @@ fn count_mismatch_names_both_files() {
     common::write_idx_dataset(dir.path(), 20, 10);
     let labels = dir.path().join(format!("{}.gz", idx::TEST_LABELS));
     std::fs::write(&labels, common::gzip(&idx::encode_labels(&[1; 9]))).unwrap();
-    let (ok, _, stderr) = atelier(&["--data-dir", path_str(dir.path())]);
+    let (ok, _, stderr) = atelier(&["--data-dir", path_str(dir.path()), "data", "info"]);
     assert!(!ok);
     assert!(stderr.contains("holds 10 images but"), "{stderr}");
     assert!(
@@ -103,4 +103,13 @@ fn verify_flags_a_copy_that_is_not_the_official_one() {
         "{stdout}"
     );
     assert!(stdout.contains("MISMATCH"), "{stdout}");
+}
+
+#[test]
+fn the_app_refuses_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(dir.path(), 20, 10);
+    let (ok, _, stderr) = atelier(&["--data-dir", path_str(dir.path())]);
+    assert!(!ok);
+    assert!(stderr.contains("the app needs a terminal"), "{stderr}");
 }

@@ -10,6 +10,8 @@ use clap::Subcommand;
 pub enum DataCommand {
     /// Print where the dataset was found (exit 1 and list the places tried if nowhere).
     Where,
+    /// Load the dataset and summarise it, with what libtorch can use here.
+    Info,
     /// Download the four official files, checked against their published MD5.
     Fetch {
         /// Base URL of the mirror.
@@ -31,6 +33,7 @@ impl DataCommand {
                 println!("{source}");
                 Ok(ExitCode::SUCCESS)
             }
+            Self::Info => super::overview::run(data_dir),
             Self::Fetch { base_url, dest } => fetch_command(&base_url, dest),
             Self::Verify => {
                 let source = data::discover(data_dir)?;

@@ -1,4 +1,4 @@
-//! `atelier` with no subcommand: for now, the dataset it found and where.
+//! `atelier data info`: the dataset found, where, and the devices libtorch sees.
 
 use std::{path::Path, process::ExitCode, time::Instant};
 

@@ -173,7 +173,7 @@ fn confirm(frame: &mut Frame, area: Rect, question: &Confirm) {
             format!("Delete run {id} and its files from disk? This cannot be undone.")
         }
     };
-    let area = centered(area, 60, 5);
+    let area = centered(area, 64, 7);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(vec![
@@ -246,10 +246,7 @@ mod tests {
             large.contains("Runs (7)") && large.contains(" Live ") && large.contains("Confusion"),
             "{large}"
         );
-        assert!(
-            large.contains("M5 · CNN [512,256,128,64,32"),
-            "{large}"
-        );
+        assert!(large.contains("M5 · CNN [512,256,128,64,32"), "{large}");
     }
 
     #[test]

@@ -1,0 +1,73 @@
+//! `atelier` with no subcommand: the live terminal app.
+
+use std::{io::IsTerminal, path::Path, process::ExitCode};
+
+use anyhow::{bail, Context};
+use atelier::{
+    data,
+    store::RunStore,
+    train::Trainer,
+    tui::{
+        event_loop::{self, Inputs},
+        App, RunView,
+    },
+};
+use crossbeam_channel::unbounded;
+
+use super::train::PlanArgs;
+
+pub fn run(
+    plan_args: &PlanArgs,
+    data_dir: Option<&Path>,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    if !std::io::stdout().is_terminal() {
+        bail!("the app needs a terminal, and standard output is not one; use `atelier train` to train headless");
+    }
+    let plan = plan_args.resolve()?;
+    for spec in &plan.runs {
+        spec.device
+            .resolve()
+            .with_context(|| format!("run {}", spec.name))?;
+    }
+    let source = data::discover(data_dir)?;
+    let store = RunStore::resolve(runs_dir)?;
+    let (records, errors) = store.list();
+    let stored = records
+        .iter()
+        .map(|record| {
+            let events = store
+                .events(&record.id)
+                .map(|log| log.events)
+                .unwrap_or_default();
+            RunView::stored(record, &events)
+        })
+        .collect();
+    let mut app = App::new(stored, plan.runs.clone());
+    // Start on the first run of the plan: that is what the user came to train.
+    app.selected = app.runs.len().saturating_sub(plan.runs.len());
+    if !errors.is_empty() {
+        app.message = Some(format!(
+            "{} stored run(s) could not be read: see `atelier runs`",
+            errors.len()
+        ));
+    }
+    let trainer =
+        Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
+    let (signal_sender, signals) = unbounded();
+    ctrlc::set_handler(move || {
+        let _ = signal_sender.send(());
+    })
+    .context("cannot install the signal handler")?;
+    let inputs = Inputs {
+        terminal: event_loop::spawn_terminal_reader().context("cannot read the terminal")?,
+        signals,
+    };
+    let mut terminal = ratatui::init();
+    let result = event_loop::run(&mut terminal, &mut app, &trainer, &store, &plan, &inputs);
+    ratatui::restore();
+    // Stops the running run (stored as interrupted) and waits for the thread.
+    trainer.shutdown();
+    result.context("terminal error")?;
+    Ok(ExitCode::SUCCESS)
+}
