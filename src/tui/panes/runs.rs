@@ -46,14 +46,13 @@ impl Widget for RunsPane<'_> {
 
 fn row(run: &RunView) -> Row<'static> {
     let (symbol, word, color) = theme::status(run.status);
-    let epoch = if run.epochs.is_empty() && run.epoch == 0 {
+    // Active runs show the epoch in progress; the others, the epochs they completed.
+    let epoch = if run.is_active() && run.epoch > 0 {
+        format!("{}/{}", run.epoch, run.spec.epochs)
+    } else if run.status == crate::tui::UiStatus::Planned {
         format!("-/{}", run.spec.epochs)
     } else {
-        format!(
-            "{}/{}",
-            run.epoch.max(run.epochs.len() as u32),
-            run.spec.epochs
-        )
+        format!("{}/{}", run.epochs.len(), run.spec.epochs)
     };
     let percent = |value: Option<f64>| {
         value.map_or_else(|| "-".to_string(), |v| format!("{:.2}%", v * 100.0))
