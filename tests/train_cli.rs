@@ -187,7 +187,8 @@ fn runs_show_prints_history_test_results_and_confusions() {
 #[test]
 fn the_shipped_plans_parse() {
     for name in ["seed", "m2-seeds"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/plans/{name}.toml"));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("assets/plans/{name}.toml"));
         let plan = atelier::plan::load_plan(&path).unwrap_or_else(|error| panic!("{error}"));
         assert!(!plan.runs.is_empty(), "{name}");
     }

@@ -44,8 +44,20 @@ pub const KEYS: [(&str, &str); 15] = [
     ),
 ];
 
+/// The smallest terminal the app lays out for.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
 /// Draws the app into `frame`.
 pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        let text = format!(
+            "terminal too small: {}×{} (need {}×{}); enlarge it, or press q to quit",
+            area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
     let [body, status] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(frame.area());
     match app.view {
@@ -260,6 +272,18 @@ mod tests {
         );
         app.overlay = Overlay::Confirm(Confirm::Quit);
         assert!(screen(&app, 100, 30).contains("Training is under way. Quit?"));
+    }
+
+    #[test]
+    fn a_small_terminal_gets_a_clear_message() {
+        let text = screen(&app(), 60, 20);
+        assert!(
+            text.replace('\n', " ")
+                .contains("terminal too small: 60×20 (need 80×24)"),
+            "{text}"
+        );
+        let text = screen(&app(), 80, 24);
+        assert!(!text.contains("too small"));
     }
 
     #[test]

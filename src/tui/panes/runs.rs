@@ -9,7 +9,7 @@ use ratatui::{
 };
 
 use super::theme;
-use crate::tui::{App, RunView};
+use crate::tui::{App, RunView, UiStatus};
 
 /// Draws the run list of `app`, the selected row highlighted.
 pub struct RunsPane<'a>(pub &'a App);
@@ -17,23 +17,34 @@ pub struct RunsPane<'a>(pub &'a App);
 impl Widget for RunsPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let header = Row::new(["", "run", "epoch", "best val", "test", "device"]).bold();
+        // The gauge column appears only while a run trains, leaving room for names otherwise.
+        let training = app
+            .runs
+            .iter()
+            .any(|run| matches!(run.status, UiStatus::Running | UiStatus::Paused));
+        let mut titles = vec!["", "run", "epoch", "progress", "best val", "test", "device"];
+        let mut widths = vec![
+            Constraint::Length(13),
+            Constraint::Min(16),
+            Constraint::Length(7),
+            Constraint::Length(GAUGE_WIDTH as u16),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(7),
+        ];
+        if !training {
+            titles.remove(3);
+            widths.remove(3);
+        }
+        let header = Row::new(titles).bold();
         let rows = app.runs.iter().enumerate().map(|(index, run)| {
-            let row = row(run);
+            let row = row(run, training);
             if index == app.selected {
                 row.style(theme::selected())
             } else {
                 row
             }
         });
-        let widths = [
-            Constraint::Length(13),
-            Constraint::Min(16),
-            Constraint::Length(7),
-            Constraint::Length(8),
-            Constraint::Length(7),
-            Constraint::Length(7),
-        ];
         Table::new(rows, widths)
             .header(header)
             .block(Block::default().borders(Borders::ALL).title(Span::styled(
@@ -44,12 +55,12 @@ impl Widget for RunsPane<'_> {
     }
 }
 
-fn row(run: &RunView) -> Row<'static> {
+fn row(run: &RunView, with_gauge: bool) -> Row<'static> {
     let (symbol, word, color) = theme::status(run.status);
     // Active runs show the epoch in progress; the others, the epochs they completed.
     let epoch = if run.is_active() && run.epoch > 0 {
         format!("{}/{}", run.epoch, run.spec.epochs)
-    } else if run.status == crate::tui::UiStatus::Planned {
+    } else if run.status == UiStatus::Planned {
         format!("-/{}", run.spec.epochs)
     } else {
         format!("{}/{}", run.epochs.len(), run.spec.epochs)
@@ -57,17 +68,36 @@ fn row(run: &RunView) -> Row<'static> {
     let percent = |value: Option<f64>| {
         value.map_or_else(|| "-".to_string(), |v| format!("{:.2}%", v * 100.0))
     };
-    Row::new([
+    let mut cells = vec![
         Cell::from(Line::from(vec![
             Span::styled(format!("{symbol} "), Style::default().fg(color)),
             Span::styled(word.to_string(), Style::default().fg(color)),
         ])),
         Cell::from(run.spec.title()),
         Cell::from(epoch),
+        Cell::from(Span::styled(gauge(run), Style::default().fg(color))),
         Cell::from(percent(run.best_val_accuracy())),
         Cell::from(percent(run.test.as_ref().map(|test| test.accuracy))),
         Cell::from(run.device.clone().unwrap_or_else(|| "-".into())),
-    ])
+    ];
+    if !with_gauge {
+        cells.remove(3);
+    }
+    Row::new(cells)
+}
+
+/// Characters of the text gauge.
+const GAUGE_WIDTH: usize = 10;
+
+/// How far the whole run is, as a bar: only for runs that are training.
+fn gauge(run: &RunView) -> String {
+    if !matches!(run.status, UiStatus::Running | UiStatus::Paused) || run.steps == 0 {
+        return String::new();
+    }
+    let total = f64::from(run.spec.epochs) * run.steps as f64;
+    let done = f64::from(run.epoch.saturating_sub(1)) * run.steps as f64 + run.step as f64;
+    let filled = ((done / total).clamp(0.0, 1.0) * GAUGE_WIDTH as f64).round() as usize;
+    format!("{}{}", "█".repeat(filled), "░".repeat(GAUGE_WIDTH - filled))
 }
 
 #[cfg(test)]
@@ -118,7 +148,7 @@ mod tests {
             run: "a".into(),
             epochs_done: 1,
         });
-        let screen = rendered(&app, 72, 5);
+        let screen = rendered(&app, 84, 5);
         let lines: Vec<&str> = screen.lines().collect();
         assert!(lines[0].starts_with("┌ Runs (2) "), "{screen}");
         assert!(
@@ -131,7 +161,7 @@ mod tests {
             lines[3].contains("· planned") && lines[3].contains("MLP") && lines[3].contains("-/15"),
             "{screen}"
         );
-        let mut terminal = Terminal::new(TestBackend::new(72, 5)).unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(84, 5)).unwrap();
         terminal
             .draw(|frame| frame.render_widget(RunsPane(&app), frame.area()))
             .unwrap();
