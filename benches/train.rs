@@ -24,8 +24,8 @@ fn main() {
         tch::get_num_threads()
     );
     println!(
-        "{:<5} {:>12} {:>7} {:>10}   {}",
-        "model", "params", "steps", "images/s", "min–max"
+        "{:<5} {:>12} {:>7} {:>10}   min–max",
+        "model", "params", "steps", "images/s"
     );
     for spec in plan::seed_plan().runs {
         if !wanted.is_empty()
