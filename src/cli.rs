@@ -23,6 +23,9 @@ pub struct Cli {
     /// Folder of stored runs [default: ATELIER_RUNS, else the per-user data folder].
     #[arg(long, global = true, value_name = "DIR")]
     runs_dir: Option<PathBuf>,
+    /// Draw the app's charts and gauges without braille or block glyphs.
+    #[arg(long)]
+    ascii: bool,
     /// What the app offers to train (same options as `atelier train`).
     #[command(flatten)]
     plan: train::PlanArgs,
@@ -49,7 +52,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let data_dir = self.data_dir.as_deref();
         match self.command {
-            None => app::run(&self.plan, data_dir, self.runs_dir.as_deref()),
+            None => app::run(&self.plan, self.ascii, data_dir, self.runs_dir.as_deref()),
             Some(Command::Data(command)) => command.run(data_dir),
             Some(Command::Train(args)) => train::run(&args, data_dir, self.runs_dir.as_deref()),
             Some(Command::Runs { command }) => {

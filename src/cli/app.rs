@@ -9,7 +9,7 @@ use atelier::{
     train::Trainer,
     tui::{
         event_loop::{self, Inputs},
-        App, RunView,
+        App, RenderMode, RunView,
     },
 };
 use crossbeam_channel::unbounded;
@@ -18,6 +18,7 @@ use super::train::PlanArgs;
 
 pub fn run(
     plan_args: &PlanArgs,
+    ascii: bool,
     data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
@@ -44,6 +45,7 @@ pub fn run(
         })
         .collect();
     let mut app = App::new(stored, plan.runs.clone());
+    app.render = RenderMode::detect(ascii);
     // Start on the first run of the plan: that is what the user came to train.
     app.selected = app.runs.len().saturating_sub(plan.runs.len());
     if !errors.is_empty() {

@@ -54,6 +54,8 @@ pub struct App {
     /// A one-line message for the status bar (last action's outcome).
     pub message: Option<String>,
     pub should_quit: bool,
+    /// Colour depth and glyphs for this terminal.
+    pub render: super::RenderMode,
 }
 
 impl App {

@@ -79,6 +79,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Overlay::Help => help(frame, frame.area()),
         Overlay::Confirm(question) => confirm(frame, frame.area(), question),
     }
+    app.render.apply(frame.buffer_mut());
 }
 
 fn monitor(frame: &mut Frame, area: Rect, app: &App) {

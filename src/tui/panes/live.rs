@@ -74,6 +74,18 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
     }
     let second = if let Some(phase) = run.phase.filter(|_| run.is_active()) {
         phase_text(phase).to_string()
+    } else if run.status == UiStatus::Done {
+        let best = run.best_val_accuracy().map_or_else(String::new, |best| {
+            format!(", best validation {:.2}%", best * 100.0)
+        });
+        let test = run.test.as_ref().map_or_else(String::new, |test| {
+            format!(
+                ", test {:.2}% (loss {:.4})",
+                test.accuracy * 100.0,
+                test.loss
+            )
+        });
+        format!("finished: {} epoch(s){best}{test}", run.epochs.len())
     } else if run.status == UiStatus::Failed {
         format!(
             "failed: {}",

@@ -5,7 +5,7 @@ use ratatui::{
     layout::{Constraint, Rect},
     style::{Style, Stylize},
     text::{Line, Span},
-    widgets::{Block, Borders, Cell, Row, Table, Widget},
+    widgets::{Block, Borders, Cell, Row, StatefulWidget, Table, TableState, Widget},
 };
 
 use super::theme;
@@ -37,21 +37,18 @@ impl Widget for RunsPane<'_> {
             widths.remove(3);
         }
         let header = Row::new(titles).bold();
-        let rows = app.runs.iter().enumerate().map(|(index, run)| {
-            let row = row(run, training);
-            if index == app.selected {
-                row.style(theme::selected())
-            } else {
-                row
-            }
-        });
-        Table::new(rows, widths)
+        let rows = app.runs.iter().map(|run| row(run, training));
+        let table = Table::new(rows, widths)
             .header(header)
+            .row_highlight_style(theme::selected())
             .block(Block::default().borders(Borders::ALL).title(Span::styled(
                 format!(" Runs ({}) ", app.runs.len()),
                 theme::title(),
-            )))
-            .render(area, buf);
+            )));
+        // A throwaway table state: it scrolls the selection into view
+        // without the draw changing the app.
+        let mut state = TableState::default().with_selected(Some(app.selected));
+        StatefulWidget::render(table, area, buf, &mut state);
     }
 }
 

@@ -1,0 +1,175 @@
+//! Whole-screen snapshots for a fixed state, at the smallest and a large
+//! terminal size, and in the NO_COLOR and ASCII modes.
+
+use insta::assert_snapshot;
+use ratatui::{backend::TestBackend, style::Color, Terminal};
+
+use super::{ui, App, ColorMode, RenderMode};
+use crate::{plan, train::Event};
+
+/// The seed plan with M1 finished (two epochs, a test result) and the MLP training.
+fn state() -> App {
+    let mut app = App::new(Vec::new(), plan::seed_plan().runs);
+    app.assign_id(0, "m1".into());
+    app.assign_id(5, "mlp".into());
+    for (run, device) in [("m1", "cpu"), ("mlp", "cpu")] {
+        app.apply(&Event::Started {
+            run: run.into(),
+            device: device.into(),
+            params: 173_882,
+            train_samples: 48_000,
+            validation_samples: 12_000,
+            steps_per_epoch: 1_500,
+            epochs: 15,
+        });
+    }
+    for (epoch, val) in [(1, 0.8431), (2, 0.8724)] {
+        app.apply(&Event::EpochEnd {
+            run: "m1".into(),
+            epoch,
+            epochs: 15,
+            train_loss: 0.62 / f64::from(epoch),
+            train_accuracy: 0.78 + 0.04 * f64::from(epoch),
+            val_loss: 0.45 / f64::from(epoch),
+            val_accuracy: val,
+            seconds: 14.0,
+        });
+    }
+    let mut confusion = [[0u32; 10]; 10];
+    for (class, row) in confusion.iter_mut().enumerate() {
+        row[class] = 900;
+        row[(class + 3) % 10] = 100;
+    }
+    confusion[6][0] = 144;
+    confusion[6][6] = 756;
+    app.apply(&Event::Evaluated {
+        run: "m1".into(),
+        test_loss: 0.3074,
+        test_accuracy: 0.9054,
+        confusion: Box::new(confusion),
+    });
+    app.apply(&Event::Finished {
+        run: "m1".into(),
+        seconds: 30.0,
+        best_val_accuracy: 0.8724,
+        best_epoch: 2,
+    });
+    for step in 1..=60u32 {
+        app.apply(&Event::Progress {
+            run: "mlp".into(),
+            epoch: 3,
+            step: step as usize * 10,
+            steps: 1_500,
+            loss: 0.4,
+            accuracy: 0.86,
+            recent_loss: 0.3 + 0.2 / f64::from(step),
+            recent_accuracy: 0.9 - 0.2 / f64::from(step),
+            samples_per_sec: 15_000.0,
+            elapsed_secs: 7.0,
+        });
+    }
+    app
+}
+
+fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| ui::draw(frame, app)).unwrap();
+    terminal
+}
+
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            let line: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect();
+            line.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn monitor_at_80x24() {
+    assert_snapshot!("monitor_80x24", text(&render(&state(), 80, 24)));
+}
+
+#[test]
+fn monitor_at_160x48() {
+    assert_snapshot!("monitor_160x48", text(&render(&state(), 160, 48)));
+}
+
+#[test]
+fn compare_at_160x48() {
+    let mut app = state();
+    app.view = super::View::Compare;
+    assert_snapshot!("compare_160x48", text(&render(&app, 160, 48)));
+}
+
+#[test]
+fn confusion_view_in_percent_at_80x24() {
+    let mut app = state();
+    app.view = super::View::Confusion;
+    app.percent = true;
+    assert_snapshot!("confusion_percent_80x24", text(&render(&app, 80, 24)));
+}
+
+#[test]
+fn no_color_draws_the_same_text_without_any_colour() {
+    let coloured = render(&state(), 160, 48);
+    let mut app = state();
+    app.render = RenderMode {
+        color: ColorMode::None,
+        ascii: false,
+    };
+    let plain = render(&app, 160, 48);
+    assert_eq!(
+        text(&coloured),
+        text(&plain),
+        "status must stay readable by symbol and text"
+    );
+    let cells = &plain.backend().buffer().content;
+    assert!(cells
+        .iter()
+        .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset));
+    let coloured_cells = &coloured.backend().buffer().content;
+    assert!(
+        coloured_cells
+            .iter()
+            .any(|cell| matches!(cell.bg, Color::Rgb(..))),
+        "the heat map has colour"
+    );
+}
+
+#[test]
+fn ascii_mode_at_160x48() {
+    let mut app = state();
+    app.render = RenderMode {
+        color: ColorMode::Indexed,
+        ascii: true,
+    };
+    let terminal = render(&app, 160, 48);
+    let screen = text(&terminal);
+    assert!(
+        !screen
+            .chars()
+            .any(|c| ('\u{2800}'..='\u{28ff}').contains(&c) || ('▁'..='█').contains(&c)),
+        "{screen}"
+    );
+    assert!(terminal
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .all(|cell| !matches!(cell.fg, Color::Rgb(..)) && !matches!(cell.bg, Color::Rgb(..))));
+    assert_snapshot!("monitor_ascii_160x48", screen);
+}
+
+#[test]
+fn the_selection_stays_visible_in_a_long_list() {
+    let mut app = state();
+    app.selected = 5;
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("▶ running     MLP"), "{screen}");
+}
