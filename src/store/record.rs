@@ -136,7 +136,11 @@ impl RunRecord {
     /// Replaces `path` atomically: a temp file in the same folder, fsync'd, renamed.
     pub fn save(&self, path: &Path) -> Result<(), StoreError> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut file = tempfile::Builder::new()
+        let mut builder = tempfile::Builder::new();
+        // tempfile's default 0600 would hide the record from other users' watchers.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let mut file = builder
             .prefix(".run.json.")
             .tempfile_in(dir)
             .map_err(|e| StoreError::io(dir, "cannot create a temporary file", e))?;
