@@ -1,6 +1,6 @@
 //! The real binary inside tmux, driven by keys as a person would: start a
-//! run, watch it finish, read the confusion grid, switch to the compare
-//! view, quit, and find the terminal restored. CI installs tmux; elsewhere
+//! run, watch it finish, read the confusion grid, start a second, compare
+//! them, quit, and find the terminal restored. CI installs tmux; elsewhere
 //! the test is skipped with a note when tmux is missing.
 
 mod common;
@@ -22,6 +22,11 @@ device = "cpu"
 name = "tiny"
 label = "MLP [32]"
 model = { kind = "mlp", hidden = [32] }
+
+[[run]]
+name = "wide"
+label = "MLP [64]"
+model = { kind = "mlp", hidden = [64] }
 "#;
 
 struct Tmux {

@@ -89,6 +89,7 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
         KeyCode::Char('?') => app.overlay = Overlay::Help,
         KeyCode::Char('p') => app.percent = !app.percent,
         KeyCode::Char('e') => app.smoothing = !app.smoothing,
+        KeyCode::Char('m') => app.toggle_mark(),
         KeyCode::Char('q') | KeyCode::Esc => {
             if app.any_active() {
                 app.overlay = Overlay::Confirm(Confirm::Quit);
@@ -394,6 +395,17 @@ mod tests {
         handle_key(&mut app, key(KeyCode::Char('p')));
         handle_key(&mut app, key(KeyCode::Char('e')));
         assert!(app.percent && app.smoothing);
+        handle_key(&mut app, key(KeyCode::Char('m')));
+        assert_eq!(
+            app.message.as_deref(),
+            Some("only started runs can be marked")
+        );
+        queue(&mut app, 0, "a");
+        handle_key(&mut app, key(KeyCode::Char('m')));
+        assert_eq!(app.marked, vec!["a".to_string()]);
+        assert_eq!(app.curve_runs().len(), 1, "marked runs are the curves");
+        handle_key(&mut app, key(KeyCode::Char('m')));
+        assert!(app.marked.is_empty());
     }
 
     #[test]

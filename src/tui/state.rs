@@ -56,6 +56,8 @@ pub struct App {
     pub should_quit: bool,
     /// Colour depth and glyphs for this terminal.
     pub render: super::RenderMode,
+    /// Runs picked with `m` for the compare view's curves (all finished runs when none).
+    pub marked: Vec<RunId>,
 }
 
 impl App {
@@ -128,6 +130,37 @@ impl App {
     /// Finished runs with test results, for the compare view.
     pub fn finished(&self) -> impl Iterator<Item = &RunView> {
         self.runs.iter().filter(|view| view.test.is_some())
+    }
+
+    /// Marks or unmarks the selected run for the compare curves.
+    pub fn toggle_mark(&mut self) {
+        let Some(id) = self.selected_run().and_then(|view| view.id.clone()) else {
+            self.message = Some("only started runs can be marked".into());
+            return;
+        };
+        if let Some(index) = self.marked.iter().position(|marked| *marked == id) {
+            self.marked.remove(index);
+        } else {
+            self.marked.push(id);
+        }
+    }
+
+    /// Whether the run is marked for comparison.
+    pub fn is_marked(&self, view: &RunView) -> bool {
+        view.id.as_ref().is_some_and(|id| self.marked.contains(id))
+    }
+
+    /// Runs whose validation curves the compare view overlays: the marked
+    /// ones, or every finished run when none is marked.
+    pub fn curve_runs(&self) -> Vec<&RunView> {
+        if self.marked.is_empty() {
+            self.finished().collect()
+        } else {
+            self.runs
+                .iter()
+                .filter(|view| self.is_marked(view))
+                .collect()
+        }
     }
 
     /// Rows for stored runs, from records and their event logs.

@@ -20,7 +20,7 @@ pub const WIDE: u16 = 150;
 const CONFUSION_WIDTH: u16 = 84;
 
 /// Every key, for the help overlay.
-pub const KEYS: [(&str, &str); 15] = [
+pub const KEYS: [(&str, &str); 16] = [
     ("j/k ↑/↓", "select a run"),
     (
         "Enter",
@@ -34,6 +34,10 @@ pub const KEYS: [(&str, &str); 15] = [
     ("1 2 3", "monitor, confusion, compare"),
     ("p", "confusion cells: counts / row percent"),
     ("e", "smooth the sparklines (EMA)"),
+    (
+        "m",
+        "mark the run for the compare curves (none marked: all)",
+    ),
     ("g/G", "first / last run"),
     ("?", "this help"),
     ("q Esc", "quit (asks while training)"),

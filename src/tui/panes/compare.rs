@@ -80,7 +80,9 @@ impl Widget for ComparePane<'_> {
             top_loss.max(1e-9),
         )
         .render(loss, buf);
-        let series: Vec<(String, Vec<(f64, f64)>)> = finished
+        let series: Vec<(String, Vec<(f64, f64)>)> = self
+            .0
+            .curve_runs()
             .iter()
             .map(|run| {
                 let points = run
@@ -158,7 +160,7 @@ fn curves_chart(series: &[(String, Vec<(f64, f64)>)]) -> Chart<'_> {
         })
         .collect();
     Chart::new(datasets)
-        .block(Block::default().title("validation accuracy per epoch"))
+        .block(Block::default().title("validation accuracy per epoch (m marks runs to overlay)"))
         .x_axis(
             Axis::default()
                 .bounds([1.0, epochs])

@@ -37,7 +37,14 @@ impl Widget for RunsPane<'_> {
             widths.remove(3);
         }
         let header = Row::new(titles).bold();
-        let rows = app.runs.iter().map(|run| row(run, training));
+        let rows = app.runs.iter().map(|run| {
+            let row = row(run, training);
+            if app.is_marked(run) {
+                row.style(Style::default().add_modifier(ratatui::style::Modifier::UNDERLINED))
+            } else {
+                row
+            }
+        });
         let table = Table::new(rows, widths)
             .header(header)
             .row_highlight_style(theme::selected())
