@@ -18,3 +18,31 @@ pub use state::{App, Confirm, Overlay, View};
 
 #[cfg(test)]
 mod screen_tests;
+
+/// Helpers for the drawing tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use ratatui::{backend::TestBackend, buffer::Buffer, widgets::Widget, Terminal};
+
+    /// The buffer's text, one line per row (trailing blanks kept).
+    pub fn buffer_text(buffer: &Buffer) -> String {
+        let area = buffer.area;
+        (area.top()..area.bottom())
+            .map(|y| {
+                (area.left()..area.right())
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Draws one widget over a `width × height` test terminal.
+    pub fn render_widget(widget: impl Widget, width: u16, height: u16) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| frame.render_widget(widget, frame.area()))
+            .unwrap();
+        terminal
+    }
+}

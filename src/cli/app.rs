@@ -4,8 +4,6 @@ use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use anyhow::{bail, Context};
 use atelier::{
-    data,
-    store::RunStore,
     train::Trainer,
     tui::{
         event_loop::{self, Inputs},
@@ -25,14 +23,7 @@ pub fn run(
     if !std::io::stdout().is_terminal() {
         bail!("the app needs a terminal, and standard output is not one; use `atelier train` to train headless");
     }
-    let plan = plan_args.resolve()?;
-    for spec in &plan.runs {
-        spec.device
-            .resolve()
-            .with_context(|| format!("run {}", spec.name))?;
-    }
-    let source = data::discover(data_dir)?;
-    let store = RunStore::resolve(runs_dir)?;
+    let (plan, source, store) = super::train::prepare(plan_args, data_dir, runs_dir)?;
     let (records, errors) = store.list();
     let stored = records
         .iter()

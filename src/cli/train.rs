@@ -65,6 +65,26 @@ impl PlanArgs {
     }
 }
 
+/// What a training session needs, checked before anything starts: the plan
+/// (devices included), the dataset's location and the run store.
+pub fn prepare(
+    plan_args: &PlanArgs,
+    data_dir: Option<&Path>,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<(Plan, data::DataSource, RunStore)> {
+    let plan = plan_args.resolve()?;
+    for spec in &plan.runs {
+        spec.device
+            .resolve()
+            .with_context(|| format!("run {}", spec.name))?;
+    }
+    Ok((
+        plan,
+        data::discover(data_dir)?,
+        RunStore::resolve(runs_dir)?,
+    ))
+}
+
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
@@ -76,14 +96,7 @@ pub fn run(
     data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let plan = args.plan.resolve()?;
-    for spec in &plan.runs {
-        spec.device
-            .resolve()
-            .with_context(|| format!("run {}", spec.name))?;
-    }
-    let source = data::discover(data_dir)?;
-    let store = RunStore::resolve(runs_dir)?;
+    let (plan, source, store) = prepare(&args.plan, data_dir, runs_dir)?;
     let trainer =
         Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
     let commands = trainer.commands();

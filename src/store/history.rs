@@ -28,41 +28,61 @@ pub struct History {
     pub test: Option<TestResult>,
 }
 
+impl EpochRow {
+    /// The row an `EpochEnd` event describes.
+    pub fn from_event(event: &Event) -> Option<Self> {
+        let Event::EpochEnd {
+            epoch,
+            train_loss,
+            train_accuracy,
+            val_loss,
+            val_accuracy,
+            seconds,
+            ..
+        } = event
+        else {
+            return None;
+        };
+        Some(Self {
+            epoch: *epoch,
+            train_loss: *train_loss,
+            train_accuracy: *train_accuracy,
+            val_loss: *val_loss,
+            val_accuracy: *val_accuracy,
+            seconds: *seconds,
+        })
+    }
+}
+
+impl TestResult {
+    /// The result an `Evaluated` event carries.
+    pub fn from_event(event: &Event) -> Option<Self> {
+        let Event::Evaluated {
+            test_loss,
+            test_accuracy,
+            confusion,
+            ..
+        } = event
+        else {
+            return None;
+        };
+        Some(Self {
+            loss: *test_loss,
+            accuracy: *test_accuracy,
+            confusion: **confusion,
+        })
+    }
+}
+
 impl History {
     /// Collects epoch ends and the evaluation from a run's events.
     pub fn from_events(events: &[Event]) -> Self {
         let mut history = Self::default();
         for event in events {
-            match event {
-                Event::EpochEnd {
-                    epoch,
-                    train_loss,
-                    train_accuracy,
-                    val_loss,
-                    val_accuracy,
-                    seconds,
-                    ..
-                } => history.epochs.push(EpochRow {
-                    epoch: *epoch,
-                    train_loss: *train_loss,
-                    train_accuracy: *train_accuracy,
-                    val_loss: *val_loss,
-                    val_accuracy: *val_accuracy,
-                    seconds: *seconds,
-                }),
-                Event::Evaluated {
-                    test_loss,
-                    test_accuracy,
-                    confusion,
-                    ..
-                } => {
-                    history.test = Some(TestResult {
-                        loss: *test_loss,
-                        accuracy: *test_accuracy,
-                        confusion: **confusion,
-                    });
-                }
-                _ => {}
+            if let Some(row) = EpochRow::from_event(event) {
+                history.epochs.push(row);
+            } else if let Some(test) = TestResult::from_event(event) {
+                history.test = Some(test);
             }
         }
         history

@@ -130,34 +130,8 @@ impl RunView {
             }
             Event::Paused { .. } => self.status = UiStatus::Paused,
             Event::Resumed { .. } => self.status = UiStatus::Running,
-            Event::EpochEnd {
-                epoch,
-                train_loss,
-                train_accuracy,
-                val_loss,
-                val_accuracy,
-                seconds,
-                ..
-            } => self.epochs.push(EpochRow {
-                epoch: *epoch,
-                train_loss: *train_loss,
-                train_accuracy: *train_accuracy,
-                val_loss: *val_loss,
-                val_accuracy: *val_accuracy,
-                seconds: *seconds,
-            }),
-            Event::Evaluated {
-                test_loss,
-                test_accuracy,
-                confusion,
-                ..
-            } => {
-                self.test = Some(TestResult {
-                    loss: *test_loss,
-                    accuracy: *test_accuracy,
-                    confusion: **confusion,
-                });
-            }
+            Event::EpochEnd { .. } => self.epochs.extend(EpochRow::from_event(event)),
+            Event::Evaluated { .. } => self.test = TestResult::from_event(event),
             Event::Finished { .. } => {
                 self.status = UiStatus::Done;
                 self.phase = None;

@@ -174,25 +174,13 @@ fn curves_chart(series: &[(String, Vec<(f64, f64)>)]) -> Chart<'_> {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::{backend::TestBackend, Terminal};
 
     use super::*;
+    use crate::tui::test_support::{buffer_text, render_widget};
     use crate::{model::ModelSpec, plan::RunSpec, train::Event};
 
     fn screen(app: &App) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
-        terminal
-            .draw(|frame| frame.render_widget(ComparePane(app), frame.area()))
-            .unwrap();
-        let buffer = terminal.backend().buffer();
-        (0..30)
-            .map(|y| {
-                (0..100)
-                    .map(|x| buffer[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        buffer_text(render_widget(ComparePane(app), 100, 30).backend().buffer())
     }
 
     #[test]

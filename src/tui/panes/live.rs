@@ -201,21 +201,13 @@ pub fn clock(seconds: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::{backend::TestBackend, Terminal};
 
     use super::*;
+    use crate::tui::test_support::{buffer_text, render_widget};
     use crate::{model::ModelSpec, plan::RunSpec, train::Event};
 
     fn screen(app: &App) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-        terminal
-            .draw(|frame| frame.render_widget(LivePane(app), frame.area()))
-            .unwrap();
-        let buffer = terminal.backend().buffer();
-        (0..24)
-            .map(|y| (0..80).map(|x| buffer[(x, y)].symbol()).collect::<String>())
-            .collect::<Vec<_>>()
-            .join("\n")
+        buffer_text(render_widget(LivePane(app), 80, 24).backend().buffer())
     }
 
     fn app() -> App {

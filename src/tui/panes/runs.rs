@@ -109,22 +109,15 @@ mod tests {
     use ratatui::{backend::TestBackend, Terminal};
 
     use super::*;
+    use crate::tui::test_support::{buffer_text, render_widget};
     use crate::{model::ModelSpec, plan::RunSpec, train::Event};
 
     fn rendered(app: &App, width: u16, height: u16) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|frame| frame.render_widget(RunsPane(app), frame.area()))
-            .unwrap();
-        let buffer = terminal.backend().buffer();
-        (0..height)
-            .map(|y| {
-                (0..width)
-                    .map(|x| buffer[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        buffer_text(
+            render_widget(RunsPane(app), width, height)
+                .backend()
+                .buffer(),
+        )
     }
 
     #[test]
