@@ -37,6 +37,20 @@ pub(crate) mod test_support {
             .join("\n")
     }
 
+    /// An app whose plan has one small MLP run per name, none started.
+    pub fn planned_app(names: &[&str]) -> super::App {
+        let spec = |name: &str| {
+            crate::plan::RunSpec::new(
+                name,
+                crate::model::ModelSpec::Mlp {
+                    hidden: vec![8],
+                    dropout: false,
+                },
+            )
+        };
+        super::App::new(Vec::new(), names.iter().map(|name| spec(name)).collect())
+    }
+
     /// Draws one widget over a `width × height` test terminal.
     pub fn render_widget(widget: impl Widget, width: u16, height: u16) -> Terminal<TestBackend> {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();

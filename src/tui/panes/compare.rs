@@ -176,8 +176,8 @@ fn curves_chart(series: &[(String, Vec<(f64, f64)>)]) -> Chart<'_> {
 mod tests {
 
     use super::*;
-    use crate::tui::test_support::{buffer_text, render_widget};
-    use crate::{model::ModelSpec, plan::RunSpec, train::Event};
+    use crate::train::Event;
+    use crate::tui::test_support::{buffer_text, planned_app, render_widget};
 
     fn screen(app: &App) -> String {
         buffer_text(render_widget(ComparePane(app), 100, 30).backend().buffer())
@@ -185,14 +185,7 @@ mod tests {
 
     #[test]
     fn bars_mark_the_best_run_and_empty_says_so() {
-        let mlp = ModelSpec::Mlp {
-            hidden: vec![8],
-            dropout: false,
-        };
-        let mut app = App::new(
-            Vec::new(),
-            vec![RunSpec::new("M1", mlp.clone()), RunSpec::new("MLP", mlp)],
-        );
+        let mut app = planned_app(&["M1", "MLP"]);
         assert!(screen(&app).contains("No finished runs yet"));
         for (index, (id, accuracy, loss)) in [("a", 0.9054, 0.3074), ("b", 0.8718, 0.3730)]
             .into_iter()

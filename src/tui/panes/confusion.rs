@@ -102,19 +102,11 @@ mod tests {
     use ratatui::{backend::TestBackend, Terminal};
 
     use super::*;
-    use crate::{model::ModelSpec, plan::RunSpec, train::Event};
+    use crate::train::Event;
+    use crate::tui::test_support::planned_app;
 
     fn app_with_result() -> App {
-        let mut app = App::new(
-            Vec::new(),
-            vec![RunSpec::new(
-                "M1",
-                ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
-            )],
-        );
+        let mut app = planned_app(&["M1"]);
         app.assign_id(0, "a".into());
         let mut matrix = [[0; NUM_CLASSES]; NUM_CLASSES];
         for (class, row) in matrix.iter_mut().enumerate() {
@@ -188,16 +180,7 @@ mod tests {
 
     #[test]
     fn says_why_when_there_is_no_matrix() {
-        let app = App::new(
-            Vec::new(),
-            vec![RunSpec::new(
-                "M1",
-                ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
-            )],
-        );
+        let app = planned_app(&["M1"]);
         let terminal = draw(&app);
         assert!(line(&terminal, 1).contains("No test results yet"));
     }

@@ -203,24 +203,15 @@ pub fn clock(seconds: f64) -> String {
 mod tests {
 
     use super::*;
-    use crate::tui::test_support::{buffer_text, render_widget};
-    use crate::{model::ModelSpec, plan::RunSpec, train::Event};
+    use crate::train::Event;
+    use crate::tui::test_support::{buffer_text, planned_app, render_widget};
 
     fn screen(app: &App) -> String {
         buffer_text(render_widget(LivePane(app), 80, 24).backend().buffer())
     }
 
     fn app() -> App {
-        let mut app = App::new(
-            Vec::new(),
-            vec![RunSpec::new(
-                "M1",
-                ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
-            )],
-        );
+        let mut app = planned_app(&["M1"]);
         app.assign_id(0, "a".into());
         app
     }

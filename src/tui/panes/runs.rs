@@ -109,8 +109,8 @@ mod tests {
     use ratatui::{backend::TestBackend, Terminal};
 
     use super::*;
-    use crate::tui::test_support::{buffer_text, render_widget};
-    use crate::{model::ModelSpec, plan::RunSpec, train::Event};
+    use crate::train::Event;
+    use crate::tui::test_support::{buffer_text, planned_app, render_widget};
 
     fn rendered(app: &App, width: u16, height: u16) -> String {
         buffer_text(
@@ -122,14 +122,7 @@ mod tests {
 
     #[test]
     fn lists_status_progress_and_results() {
-        let mlp = ModelSpec::Mlp {
-            hidden: vec![8],
-            dropout: false,
-        };
-        let mut app = App::new(
-            Vec::new(),
-            vec![RunSpec::new("M1", mlp.clone()), RunSpec::new("MLP", mlp)],
-        );
+        let mut app = planned_app(&["M1", "MLP"]);
         app.assign_id(0, "a".into());
         app.apply(&Event::EpochEnd {
             run: "a".into(),
