@@ -7,6 +7,7 @@ mod app;
 mod data;
 mod overview;
 mod runs;
+mod screenshot;
 mod train;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -23,14 +24,42 @@ pub struct Cli {
     /// Folder of stored runs [default: ATELIER_RUNS, else the per-user data folder].
     #[arg(long, global = true, value_name = "DIR")]
     runs_dir: Option<PathBuf>,
-    /// Draw the app's charts and gauges without braille or block glyphs.
-    #[arg(long)]
-    ascii: bool,
+    #[command(flatten)]
+    viewer: ViewerOptions,
     /// What the app offers to train (same options as `atelier train`).
     #[command(flatten)]
     plan: train::PlanArgs,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// How the app and its viewers draw, judge and save screens.
+#[derive(Debug, clap::Args)]
+pub struct ViewerOptions {
+    /// Draw the app's charts and gauges without braille or block glyphs.
+    #[arg(long, global = true)]
+    ascii: bool,
+    /// Where the `s` key saves screenshots.
+    #[arg(
+        long,
+        global = true,
+        env = "ATELIER_SCREENSHOTS",
+        default_value = "assets/screenshots",
+        value_name = "DIR"
+    )]
+    screenshots_dir: PathBuf,
+    /// Colours of the saved screenshots' default text and background.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "dark",
+        value_name = "THEME"
+    )]
+    screenshot_theme: atelier::export::Theme,
+    /// A run of another process that writes nothing for this long shows as stalled.
+    #[arg(long, global = true, default_value = "5m", value_name = "DURATION")]
+    stall_after: humantime::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +74,10 @@ enum Command {
         #[command(subcommand)]
         command: Option<runs::RunsCommand>,
     },
+    /// Follow runs live, read-only: from any terminal, while another process trains.
+    Watch(app::WatchArgs),
+    /// Draw a view of the stored runs into a .txt/.ansi/.html/.svg/.png file, no terminal needed.
+    Screenshot(screenshot::ScreenshotArgs),
 }
 
 impl Cli {
@@ -52,11 +85,15 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let data_dir = self.data_dir.as_deref();
         match self.command {
-            None => app::run(&self.plan, self.ascii, data_dir, self.runs_dir.as_deref()),
+            None => app::run(&self.plan, &self.viewer, data_dir, self.runs_dir.as_deref()),
             Some(Command::Data(command)) => command.run(data_dir),
             Some(Command::Train(args)) => train::run(&args, data_dir, self.runs_dir.as_deref()),
             Some(Command::Runs { command }) => {
                 runs::run(command.as_ref(), self.runs_dir.as_deref())
+            }
+            Some(Command::Watch(args)) => app::watch(&args, &self.viewer, self.runs_dir.as_deref()),
+            Some(Command::Screenshot(args)) => {
+                screenshot::run(&args, self.viewer.ascii, self.runs_dir.as_deref())
             }
         }
     }

@@ -8,9 +8,12 @@
 //! - [`plan`]: experiment plans (the built-in `seed` plan, TOML plan files);
 //! - [`train`]: the trainer thread, its commands and events;
 //! - [`store`]: the run store on disk (`run.json`, `events.jsonl`, checkpoints);
+//! - [`tui`]: the app's state, keys, panes and event loop;
+//! - [`export`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
 //! - [`paths`]: where atelier keeps its files on this machine.
 
 pub mod data;
+pub mod export;
 pub mod model;
 pub mod paths;
 pub mod plan;

@@ -5,7 +5,9 @@
 //! checkpoints `best.safetensors` and `final.safetensors`.
 
 pub mod error;
+pub mod follow;
 pub mod history;
+pub mod liveness;
 pub mod log;
 pub mod record;
 pub mod writer;
@@ -13,7 +15,9 @@ pub mod writer;
 use std::path::{Path, PathBuf};
 
 pub use error::StoreError;
+pub use follow::{Follower, Update};
 pub use history::{EpochRow, History};
+pub use liveness::{Liveness, WriterProcess};
 pub use log::{read_events, EventLog};
 pub use record::{RunRecord, RunStatus};
 pub use writer::RunWriter;

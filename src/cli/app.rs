@@ -1,52 +1,125 @@
-//! `atelier` with no subcommand: the live terminal app.
+//! `atelier` with no subcommand: the live terminal app; and `atelier watch`,
+//! the same app as a read-only viewer of runs trained elsewhere.
 
 use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use anyhow::{bail, Context};
 use atelier::{
+    store::{Follower, RunStore},
     train::Trainer,
     tui::{
-        event_loop::{self, Inputs},
-        App, RenderMode, RunView,
+        event_loop::{self, Inputs, Screenshots, Session, Training},
+        App, RenderMode,
     },
 };
+use clap::Args;
 use crossbeam_channel::unbounded;
 
-use super::train::PlanArgs;
+use super::{train::PlanArgs, ViewerOptions};
 
 pub fn run(
     plan_args: &PlanArgs,
-    ascii: bool,
+    viewer: &ViewerOptions,
     data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    if !std::io::stdout().is_terminal() {
-        bail!("the app needs a terminal, and standard output is not one; use `atelier train` to train headless");
-    }
+    require_terminal("use `atelier train` to train headless")?;
     let (plan, source, store) = super::train::prepare(plan_args, data_dir, runs_dir)?;
-    let (records, errors) = store.list();
-    let stored = records
-        .iter()
-        .map(|record| {
-            let events = store
-                .events(&record.id)
-                .map(|log| log.events)
-                .unwrap_or_default();
-            RunView::stored(record, &events)
-        })
-        .collect();
-    let mut app = App::new(stored, plan.runs.clone());
-    app.render = RenderMode::detect(ascii);
+    let mut app = App::new(Vec::new(), plan.runs.clone());
+    app.render = RenderMode::detect(viewer.ascii);
+    // Stored runs come from the follower, which keeps bringing in runs that
+    // other processes (a detached `train`) write; this app's own come from its trainer.
+    let mut follower = Follower::new(store.clone(), viewer.stall_after.into()).skip_own_runs();
+    for update in follower.poll() {
+        app.apply_update(&update);
+    }
     // Start on the first run of the plan: that is what the user came to train.
     app.selected = app.runs.len().saturating_sub(plan.runs.len());
+    report_unreadable(&mut app, &store);
+    let trainer =
+        Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
+    let mut session = Session {
+        training: Some(Training {
+            trainer: &trainer,
+            plan: &plan,
+        }),
+        store: &store,
+        follower,
+        screenshots: viewer.screenshots(),
+    };
+    let result = run_terminal(&mut app, &mut session);
+    // Stops the running run (stored as interrupted) and waits for the thread.
+    trainer.shutdown();
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `atelier watch`: follow runs, read-only.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Runs to follow (id, id prefix or name); all runs, old and new, when none.
+    #[arg(value_name = "RUN")]
+    pub runs: Vec<String>,
+}
+
+pub fn watch(
+    args: &WatchArgs,
+    viewer: &ViewerOptions,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    require_terminal("use `atelier runs show RUN` to print a run")?;
+    let store = RunStore::resolve(runs_dir)?;
+    let mut follower = Follower::new(store.clone(), viewer.stall_after.into());
+    if !args.runs.is_empty() {
+        let ids = args
+            .runs
+            .iter()
+            .map(|query| store.find(query))
+            .collect::<Result<Vec<_>, _>>()?;
+        follower = follower.only(ids);
+    }
+    let mut app = App::new(Vec::new(), Vec::new());
+    app.read_only = true;
+    app.render = RenderMode::detect(viewer.ascii);
+    for update in follower.poll() {
+        app.apply_update(&update);
+    }
+    app.selected = app.newest_started();
+    app.message = Some(if app.runs.is_empty() {
+        format!("no runs yet in {}: waiting for some", store.dir().display())
+    } else {
+        format!("watching {} (read-only)", store.dir().display())
+    });
+    let mut session = Session {
+        training: None,
+        store: &store,
+        follower,
+        screenshots: viewer.screenshots(),
+    };
+    run_terminal(&mut app, &mut session)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn require_terminal(otherwise: &str) -> anyhow::Result<()> {
+    if !std::io::stdout().is_terminal() {
+        bail!("the app needs a terminal, and standard output is not one; {otherwise}");
+    }
+    Ok(())
+}
+
+fn report_unreadable(app: &mut App, store: &RunStore) {
+    let (_, errors) = store.list();
     if !errors.is_empty() {
         app.message = Some(format!(
             "{} stored run(s) could not be read: see `atelier runs`",
             errors.len()
         ));
     }
-    let trainer =
-        Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
+}
+
+/// Takes over the terminal, runs the loop, and gives the terminal back
+/// whatever happened (the panic hook of `ratatui::init` covers panics).
+fn run_terminal(app: &mut App, session: &mut Session<'_>) -> anyhow::Result<()> {
     let (signal_sender, signals) = unbounded();
     ctrlc::set_handler(move || {
         let _ = signal_sender.send(());
@@ -57,10 +130,16 @@ pub fn run(
         signals,
     };
     let mut terminal = ratatui::init();
-    let result = event_loop::run(&mut terminal, &mut app, &trainer, &store, &plan, &inputs);
+    let result = event_loop::run(&mut terminal, app, session, &inputs);
     ratatui::restore();
-    // Stops the running run (stored as interrupted) and waits for the thread.
-    trainer.shutdown();
-    result.context("terminal error")?;
-    Ok(ExitCode::SUCCESS)
+    result.context("terminal error")
+}
+
+impl ViewerOptions {
+    fn screenshots(&self) -> Screenshots {
+        Screenshots {
+            dir: self.screenshots_dir.clone(),
+            theme: self.screenshot_theme,
+        }
+    }
 }

@@ -4,7 +4,7 @@ use std::{io::Write, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
+use super::{liveness::WriterProcess, StoreError};
 use crate::{
     plan::RunSpec,
     train::{Event, RunRequest},
@@ -51,6 +51,9 @@ pub struct RunRecord {
     pub seconds: Option<f64>,
     #[serde(default)]
     pub error: Option<String>,
+    /// The process that writes the run, to tell a crashed run from a live one.
+    #[serde(default)]
+    pub writer: Option<WriterProcess>,
 }
 
 impl RunRecord {
@@ -72,6 +75,7 @@ impl RunRecord {
             test_loss: None,
             seconds: None,
             error: None,
+            writer: Some(WriterProcess::current()),
         }
     }
 

@@ -15,8 +15,9 @@ use crate::train::Event;
 /// keeps a log of about a megabyte instead of tens.
 pub const LOGGED_PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 
-/// The open log of one run. Progress events are buffered; epoch ends and
-/// the run's end are flushed and fsync'd, so a crash loses at most the
+/// The open log of one run. Every line reaches the OS at once (watchers
+/// follow the file); epoch ends and the run's end are also fsync'd, so a
+/// power loss loses at most the
 /// progress of the epoch in flight.
 #[derive(Debug)]
 pub struct RunWriter {
@@ -81,6 +82,11 @@ impl RunWriter {
         let durable = matches!(event, Event::EpochEnd { .. }) || event.is_terminal();
         if durable {
             self.flush()?;
+        } else {
+            // To the OS, not the disk: watchers in other processes see it live.
+            self.events
+                .flush()
+                .map_err(|e| StoreError::io(&path, "cannot append to", e))?;
         }
         if self.record.apply(event) {
             self.record.save(&self.dir.join(RECORD_FILE))?;

@@ -1,21 +1,23 @@
-//! The app's main loop: one `select` over keys, trainer events and signals;
+//! The app's main loop: one `select` over keys, trainer events, store polls
+//! and signals;
 //! state changes first, then at most one draw per frame, and only when
 //! something changed, so an idle app costs no CPU.
 
 use std::{
     io,
-    path::Path,
+    path::{Path, PathBuf},
     thread,
     time::{Duration, Instant},
 };
 
-use crossbeam_channel::{never, select, unbounded, Receiver};
-use ratatui::{crossterm::event, DefaultTerminal};
+use crossbeam_channel::{never, select, tick, unbounded, Receiver};
+use ratatui::{buffer::Buffer, crossterm::event, layout::Rect, DefaultTerminal};
 
 use super::{input, ui, Action, App};
 use crate::{
+    export::{self, Theme},
     plan::Plan,
-    store::RunStore,
+    store::{follow::POLL_INTERVAL, Follower, RunStore},
     train::{Command, Event, RunRequest, Trainer},
 };
 
@@ -46,22 +48,52 @@ pub fn spawn_terminal_reader() -> io::Result<Receiver<event::Event>> {
     Ok(receiver)
 }
 
+/// The app's own training: its trainer and the plan it queues from.
+#[derive(Clone, Copy)]
+pub struct Training<'a> {
+    pub trainer: &'a Trainer,
+    pub plan: &'a Plan,
+}
+
+/// Where the `s` key saves screenshots, and how they look.
+#[derive(Clone, Debug)]
+pub struct Screenshots {
+    pub dir: PathBuf,
+    pub theme: Theme,
+}
+
+/// What the loop works with besides the app state.
+pub struct Session<'a> {
+    /// `None` for a read-only viewer (`atelier watch`).
+    pub training: Option<Training<'a>>,
+    pub store: &'a RunStore,
+    /// Brings in runs that other processes write (and, at start, stored runs).
+    pub follower: Follower,
+    pub screenshots: Screenshots,
+}
+
 /// Runs the app until the user quits. The trainer is shut down by the
 /// caller (dropping it stores active runs as interrupted).
 pub fn run(
     terminal: &mut DefaultTerminal,
     app: &mut App,
-    trainer: &Trainer,
-    store: &RunStore,
-    plan: &Plan,
+    session: &mut Session<'_>,
     inputs: &Inputs,
 ) -> io::Result<()> {
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
+    // The screen as last drawn: what `s` saves.
+    let mut screen = Buffer::empty(Rect::default());
+    let poll = tick(POLL_INTERVAL);
+    let no_events = never();
+    let trainer_events = session
+        .training
+        .map_or(&no_events, |training| training.trainer.events());
     loop {
         let frame_due = last_draw.is_none_or(|at| at.elapsed() >= FRAME);
         if dirty && frame_due {
-            terminal.draw(|frame| ui::draw(frame, app))?;
+            let frame = terminal.draw(|frame| ui::draw(frame, app))?;
+            screen.clone_from(frame.buffer);
             last_draw = Some(Instant::now());
             dirty = false;
         }
@@ -78,22 +110,29 @@ pub fn run(
             recv(inputs.terminal) -> message => match message {
                 Ok(event::Event::Key(key)) => {
                     for action in input::handle_key(app, key) {
-                        perform(app, action, trainer, store, plan);
+                        perform(app, action, session, &screen);
                     }
                     dirty = true;
                 }
                 Ok(_) => dirty = true,
                 Err(_) => app.should_quit = true,
             },
-            recv(trainer.events()) -> message => {
+            recv(trainer_events) -> message => {
                 if let Ok(event) = message {
                     apply(app, &event);
                     // Drain the burst, then draw once.
-                    for event in trainer.events().try_iter() {
+                    for event in trainer_events.try_iter() {
                         apply(app, &event);
                     }
                     dirty = true;
                 }
+            },
+            recv(poll) -> _ => {
+                let updates = session.follower.poll();
+                for update in &updates {
+                    app.apply_update(update);
+                }
+                dirty |= !updates.is_empty();
             },
             recv(inputs.signals) -> _ => app.should_quit = true,
             recv(if dirty { crossbeam_channel::after(wait) } else { never() }) -> _ => {},
@@ -108,26 +147,32 @@ fn apply(app: &mut App, event: &Event) {
     }
 }
 
-/// Carries out what a key asked for.
-pub fn perform(app: &mut App, action: Action, trainer: &Trainer, store: &RunStore, plan: &Plan) {
+/// Carries out what a key asked for; `screen` is the screen as last drawn.
+pub fn perform(app: &mut App, action: Action, session: &Session<'_>, screen: &Buffer) {
     match action {
         Action::Queue { index, spec } => {
-            let id = store.new_id(&spec.name);
+            let Some(training) = session.training else {
+                app.message = Some("read-only: this viewer cannot train".into());
+                return;
+            };
+            let id = session.store.new_id(&spec.name);
             app.assign_id(index, id.clone());
             let request = RunRequest {
                 id,
-                plan: plan.name.clone(),
+                plan: training.plan.name.clone(),
                 spec: *spec,
             };
-            if !trainer.send(Command::Queue(Box::new(request))) {
+            if !training.trainer.send(Command::Queue(Box::new(request))) {
                 app.message = Some("the trainer has stopped; restart atelier".into());
             }
         }
         Action::Send(command) => {
-            trainer.send(command);
+            if let Some(training) = session.training {
+                training.trainer.send(command);
+            }
         }
         Action::Delete(id) => {
-            let dir = store.run_dir(&id);
+            let dir = session.store.run_dir(&id);
             match remove_run_dir(&dir) {
                 Ok(()) => {
                     app.remove(&id);
@@ -137,6 +182,19 @@ pub fn perform(app: &mut App, action: Action, trainer: &Trainer, store: &RunStor
                     app.message = Some(format!("cannot delete {}: {error}", dir.display()))
                 }
             }
+        }
+        Action::Screenshot => {
+            let stem = export::timestamped_stem(app.view.name());
+            let target = &session.screenshots;
+            app.message = Some(
+                match export::save_all(screen, &target.dir, &stem, target.theme) {
+                    Ok(_) => format!(
+                        "screenshot saved: {}.{{txt,ansi,html,svg,png}}",
+                        target.dir.join(&stem).display()
+                    ),
+                    Err(error) => format!("screenshot not saved: {error}"),
+                },
+            );
         }
     }
 }

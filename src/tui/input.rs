@@ -20,6 +20,8 @@ pub enum Action {
     Send(Command),
     /// Delete this stored run's folder.
     Delete(RunId),
+    /// Save the screen as drawn, in every screenshot format.
+    Screenshot,
 }
 
 /// Applies a key to the app; returns what the loop must do.
@@ -80,12 +82,19 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
             app.view = match app.view {
                 View::Monitor => View::Confusion,
                 View::Confusion => View::Compare,
-                View::Compare => View::Monitor,
+                View::Compare => View::Runs,
+                View::Runs => View::Monitor,
             }
         }
         KeyCode::Char('1') => app.view = View::Monitor,
         KeyCode::Char('2') => app.view = View::Confusion,
         KeyCode::Char('3') => app.view = View::Compare,
+        KeyCode::Char('4') => app.view = View::Runs,
+        KeyCode::Char('s') => return vec![Action::Screenshot],
+        KeyCode::Enter | KeyCode::Char('a' | ' ' | 'x' | 'd') if app.read_only => {
+            app.message =
+                Some("read-only: this viewer follows runs trained by another process".into());
+        }
         KeyCode::Char('?') => app.overlay = Overlay::Help,
         KeyCode::Char('p') => app.percent = !app.percent,
         KeyCode::Char('e') => app.smoothing = !app.smoothing,
@@ -108,10 +117,9 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
                 .collect();
         }
         KeyCode::Char(' ') => {
-            let running = app
-                .runs
-                .iter()
-                .find(|view| matches!(view.status, UiStatus::Running | UiStatus::Paused));
+            let running = app.runs.iter().find(|view| {
+                !view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused)
+            });
             return match running.map(|view| view.status) {
                 Some(UiStatus::Paused) => vec![Action::Send(Command::Resume)],
                 Some(_) => vec![Action::Send(Command::Pause)],
@@ -121,14 +129,19 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
                 }
             };
         }
-        KeyCode::Char('x') => {
-            if let Some(view) = app.selected_run().filter(|view| view.is_active()) {
+        KeyCode::Char('x') => match app.selected_run().filter(|view| view.is_active()) {
+            Some(view) if view.external => app.message = Some(another_process(view)),
+            Some(view) => {
                 if let Some(id) = view.id.clone() {
                     app.overlay = Overlay::Confirm(Confirm::Cancel(id));
                 }
             }
-        }
+            None => {}
+        },
         KeyCode::Char('d') => match app.selected_run() {
+            Some(view) if view.external && view.is_active() => {
+                app.message = Some(another_process(view))
+            }
             Some(view) if view.is_active() => {
                 app.message = Some("cancel the run (x) before deleting it".into())
             }
@@ -144,6 +157,16 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
     Vec::new()
 }
 
+/// How to stop a run that another process trains.
+fn another_process(view: &super::RunView) -> String {
+    match view.writer_pid {
+        Some(pid) => format!(
+            "another process (pid {pid}) trains this run; stop it there, or with `kill -INT {pid}`"
+        ),
+        None => "another process trains this run; stop it there".into(),
+    }
+}
+
 /// Enter: a planned run is queued; a finished or stopped one is run again as a new row.
 fn queue_selected(app: &mut App) -> Vec<Action> {
     let Some(view) = app.selected_run() else {
@@ -154,11 +177,11 @@ fn queue_selected(app: &mut App) -> Vec<Action> {
             index: app.selected,
             spec: Box::new(view.spec.clone()),
         }],
-        UiStatus::Queued | UiStatus::Running | UiStatus::Paused => {
+        UiStatus::Queued | UiStatus::Running | UiStatus::Paused | UiStatus::Stalled => {
             app.message = Some(format!("{} is already queued or running", view.spec.name));
             Vec::new()
         }
-        UiStatus::Done | UiStatus::Failed | UiStatus::Interrupted => {
+        UiStatus::Done | UiStatus::Failed | UiStatus::Interrupted | UiStatus::Crashed => {
             let spec = view.spec.clone();
             let index = app.add_planned(spec.clone());
             app.selected = index;

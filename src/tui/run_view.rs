@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use crate::{
     plan::RunSpec,
-    store::{history::TestResult, EpochRow, RunRecord, RunStatus},
+    store::{history::TestResult, EpochRow, Liveness, RunRecord, RunStatus},
     train::{Event, Phase, RunId},
 };
 
@@ -22,6 +22,10 @@ pub enum UiStatus {
     Done,
     Failed,
     Interrupted,
+    /// Running in another process that has written nothing for too long.
+    Stalled,
+    /// Its process died without recording how the run ended.
+    Crashed,
 }
 
 /// One row of the run list and everything its panes show.
@@ -45,6 +49,11 @@ pub struct RunView {
     pub epochs: Vec<EpochRow>,
     pub test: Option<TestResult>,
     pub error: Option<String>,
+    /// Trained by another process (a detached `train`, another app): this
+    /// app can show it but not pause, cancel or delete it.
+    pub external: bool,
+    /// That process, for the messages that say how to stop it.
+    pub writer_pid: Option<u32>,
 }
 
 impl RunView {
@@ -67,6 +76,8 @@ impl RunView {
             epochs: Vec::new(),
             test: None,
             error: None,
+            external: false,
+            writer_pid: None,
         }
     }
 
@@ -74,20 +85,43 @@ impl RunView {
     pub fn stored(record: &RunRecord, events: &[Event]) -> Self {
         let mut view = Self::planned(record.spec.clone());
         view.id = Some(record.id.clone());
+        view.external = true;
         for event in events {
             view.apply(event);
         }
-        // The record has the last word: a run whose writer died is not running.
-        view.status = match record.status {
+        view.apply_record(record);
+        view
+    }
+
+    /// Takes the status and identity from a (re)read record: the record has
+    /// the last word, e.g. on a run whose writer died mid-epoch.
+    pub fn apply_record(&mut self, record: &RunRecord) {
+        self.status = match record.status {
             RunStatus::Queued => UiStatus::Queued,
             RunStatus::Running => UiStatus::Running,
             RunStatus::Done => UiStatus::Done,
             RunStatus::Failed => UiStatus::Failed,
             RunStatus::Interrupted => UiStatus::Interrupted,
         };
-        view.device = view.device.or_else(|| record.device.clone());
-        view.error = view.error.or_else(|| record.error.clone());
-        view
+        if self.device.is_none() {
+            self.device.clone_from(&record.device);
+        }
+        if self.error.is_none() {
+            self.error.clone_from(&record.error);
+        }
+        self.writer_pid = record.writer.as_ref().map(|writer| writer.pid);
+    }
+
+    /// Shows what is known of another process's live run.
+    pub fn apply_liveness(&mut self, liveness: Liveness) {
+        match liveness {
+            Liveness::Crashed => self.status = UiStatus::Crashed,
+            Liveness::Stalled { .. } if self.status == UiStatus::Running => {
+                self.status = UiStatus::Stalled;
+            }
+            Liveness::Alive if self.status == UiStatus::Stalled => self.status = UiStatus::Running,
+            _ => {}
+        }
     }
 
     /// Folds one event about this run into the view.
@@ -156,12 +190,17 @@ impl RunView {
             .reduce(f64::max)
     }
 
-    /// Whether the trainer may still change this run.
+    /// Whether a trainer may still change this run.
     pub fn is_active(&self) -> bool {
         matches!(
             self.status,
-            UiStatus::Queued | UiStatus::Running | UiStatus::Paused
+            UiStatus::Queued | UiStatus::Running | UiStatus::Paused | UiStatus::Stalled
         )
+    }
+
+    /// Whether this app's own trainer is working on the run.
+    pub fn is_own_active(&self) -> bool {
+        !self.external && self.is_active()
     }
 
     /// Seconds left in the run at the current pace, once there is a pace.

@@ -4,7 +4,7 @@
 use super::run_view::{RunView, UiStatus};
 use crate::{
     plan::RunSpec,
-    store::RunRecord,
+    store::{RunRecord, Update},
     train::{Event, RunId},
 };
 
@@ -18,6 +18,20 @@ pub enum View {
     Confusion,
     /// Test results of every finished run side by side.
     Compare,
+    /// The run list alone, using the whole screen.
+    Runs,
+}
+
+impl View {
+    /// The view's name, as the status bar and screenshot files show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Monitor => "monitor",
+            View::Confusion => "confusion",
+            View::Compare => "compare",
+            View::Runs => "runs",
+        }
+    }
 }
 
 /// A question the user must answer before it happens.
@@ -58,6 +72,9 @@ pub struct App {
     pub render: super::RenderMode,
     /// Runs picked with `m` for the compare view's curves (all finished runs when none).
     pub marked: Vec<RunId>,
+    /// A viewer of runs trained elsewhere (`atelier watch`): keys that would
+    /// start, pause, cancel or delete runs only explain why they cannot.
+    pub read_only: bool,
 }
 
 impl App {
@@ -69,6 +86,14 @@ impl App {
             runs,
             ..Self::default()
         }
+    }
+
+    /// The row a viewer opens on: the newest run that has started, else the last row.
+    pub fn newest_started(&self) -> usize {
+        self.runs
+            .iter()
+            .rposition(|view| !matches!(view.status, UiStatus::Planned | UiStatus::Queued))
+            .unwrap_or(self.runs.len().saturating_sub(1))
     }
 
     /// The selected run, if there is any run.
@@ -113,9 +138,58 @@ impl App {
         self.selected = self.selected.min(self.runs.len().saturating_sub(1));
     }
 
-    /// Whether any run is queued, running or paused.
+    /// Whether this app's trainer has a run queued, running or paused
+    /// (runs trained by other processes go on whatever this app does).
     pub fn any_active(&self) -> bool {
-        self.runs.iter().any(RunView::is_active)
+        self.runs.iter().any(RunView::is_own_active)
+    }
+
+    /// Folds a change seen in the run store into the rows.
+    pub fn apply_update(&mut self, update: &Update) {
+        fn find<'a>(app: &'a mut App, id: &str) -> Option<&'a mut RunView> {
+            app.runs
+                .iter_mut()
+                .find(|view| view.id.as_deref() == Some(id))
+        }
+        match update {
+            Update::New { record, events } => {
+                if find(self, &record.id).is_some() {
+                    return;
+                }
+                // Stored and external runs stay above the plan's runs, oldest first.
+                let index = self
+                    .runs
+                    .iter()
+                    .position(|view| view.status == UiStatus::Planned)
+                    .unwrap_or(self.runs.len());
+                self.runs.insert(index, RunView::stored(record, events));
+                if index <= self.selected && self.runs.len() > 1 {
+                    self.selected += 1;
+                }
+            }
+            Update::Events { run, events } => {
+                if let Some(view) = find(self, run).filter(|view| view.external) {
+                    for event in events {
+                        view.apply(event);
+                    }
+                }
+            }
+            Update::Record(record) => {
+                if let Some(view) = find(self, &record.id).filter(|view| view.external) {
+                    view.apply_record(record);
+                }
+            }
+            Update::Liveness { run, liveness } => {
+                if let Some(view) = find(self, run).filter(|view| view.external) {
+                    view.apply_liveness(*liveness);
+                }
+            }
+            Update::Removed { run } => {
+                if find(self, run).is_some_and(|view| view.external) {
+                    self.remove(run);
+                }
+            }
+        }
     }
 
     /// Moves the selection by `delta` rows, clamped to the list.

@@ -20,7 +20,7 @@ pub const WIDE: u16 = 150;
 const CONFUSION_WIDTH: u16 = 84;
 
 /// Every key, for the help overlay.
-pub const KEYS: [(&str, &str); 16] = [
+pub const KEYS: [(&str, &str); 17] = [
     ("j/k ↑/↓", "select a run"),
     (
         "Enter",
@@ -30,8 +30,9 @@ pub const KEYS: [(&str, &str); 16] = [
     ("space", "pause / resume the running run"),
     ("x", "cancel the selected run (asks first)"),
     ("d", "delete the selected stored run (asks first)"),
-    ("Tab", "next view: monitor → confusion → compare"),
-    ("1 2 3", "monitor, confusion, compare"),
+    ("Tab", "next view: monitor → confusion → compare → runs"),
+    ("1 2 3 4", "monitor, confusion, compare, run list"),
+    ("s", "screenshot: .txt .ansi .html .svg .png of this screen"),
     ("p", "confusion cells: counts / row percent"),
     ("e", "smooth the sparklines (EMA)"),
     (
@@ -76,6 +77,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             frame.render_widget(ConfusionPane(app), matrix);
         }
         View::Compare => frame.render_widget(ComparePane(app), body),
+        View::Runs => frame.render_widget(RunsPane(app), body),
     }
     frame.render_widget(status_bar(app), status);
     match &app.overlay {
@@ -120,11 +122,7 @@ fn runs_height(app: &App, area: Rect) -> u16 {
 }
 
 fn status_bar(app: &App) -> Paragraph<'static> {
-    let view = match app.view {
-        View::Monitor => "monitor",
-        View::Confusion => "confusion",
-        View::Compare => "compare",
-    };
+    let view = app.view.name();
     let mut spans = vec![Span::styled(
         format!(" {view} "),
         Style::default()
@@ -138,9 +136,11 @@ fn status_bar(app: &App) -> Paragraph<'static> {
             Style::default().fg(Color::Yellow),
         ));
     }
-    spans.push(Span::raw(
-        " Enter start · space pause · x cancel · Tab view · p % · ? help · q quit",
-    ));
+    spans.push(Span::raw(if app.read_only {
+        " read-only · Tab view · p % · s screenshot · ? help · q quit"
+    } else {
+        " Enter start · space pause · Tab view · s shot · ? help · q quit"
+    }));
     Paragraph::new(Line::from(spans))
 }
 

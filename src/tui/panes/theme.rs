@@ -14,6 +14,8 @@ pub fn status(status: UiStatus) -> (&'static str, &'static str, Color) {
         UiStatus::Done => ("✓", "done", Color::Green),
         UiStatus::Failed => ("✗", "failed", Color::Red),
         UiStatus::Interrupted => ("■", "interrupted", Color::LightRed),
+        UiStatus::Stalled => ("!", "stalled", Color::LightYellow),
+        UiStatus::Crashed => ("✗", "crashed", Color::LightRed),
     }
 }
 

@@ -1,0 +1,195 @@
+//! Screenshots: a drawn ratatui buffer written as plain text, ANSI, HTML,
+//! SVG or PNG. Everything works from the buffer itself (what the app drew),
+//! never from the terminal, so a screenshot needs no terminal at all.
+
+pub mod cells;
+pub mod error;
+pub mod glyphs;
+pub mod html;
+pub mod palette;
+pub mod png;
+pub mod svg;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+
+use ratatui::buffer::Buffer;
+
+pub use error::ExportError;
+pub use palette::Theme;
+
+/// The file formats a screenshot can take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Plain text, trailing blanks trimmed.
+    Txt,
+    /// Text with the exact SGR colour codes the terminal got; `cat` shows it.
+    Ansi,
+    /// A standalone page with one `<pre>`.
+    Html,
+    /// A vector image with one text run per style.
+    Svg,
+    /// A raster image drawn with the embedded DejaVu Sans Mono.
+    Png,
+}
+
+impl Format {
+    /// Every format, in the order the `s` key writes them.
+    pub const ALL: [Format; 5] = [
+        Format::Txt,
+        Format::Ansi,
+        Format::Html,
+        Format::Svg,
+        Format::Png,
+    ];
+
+    /// The file extension, without its dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Txt => "txt",
+            Format::Ansi => "ansi",
+            Format::Html => "html",
+            Format::Svg => "svg",
+            Format::Png => "png",
+        }
+    }
+
+    /// The format a file name asks for, by its extension.
+    pub fn from_path(path: &Path) -> Result<Self, ExportError> {
+        let extension = path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .map(str::to_ascii_lowercase);
+        Self::ALL
+            .into_iter()
+            .find(|format| Some(format.extension()) == extension.as_deref())
+            .ok_or_else(|| ExportError::UnknownFormat {
+                path: path.to_path_buf(),
+            })
+    }
+}
+
+/// Encodes `buffer` in `format`.
+pub fn render(buffer: &Buffer, format: Format, theme: Theme) -> Result<Vec<u8>, ExportError> {
+    Ok(match format {
+        Format::Txt => text::plain(buffer).into_bytes(),
+        Format::Ansi => text::ansi(buffer).into_bytes(),
+        Format::Html => html::page(buffer, theme).into_bytes(),
+        Format::Svg => svg::image(buffer, theme).into_bytes(),
+        Format::Png => png::encode(&png::rasterize(buffer, theme))?,
+    })
+}
+
+/// Writes `buffer` to `path` in the format its extension names. The file
+/// appears whole or not at all (temp file, then rename).
+pub fn save(buffer: &Buffer, path: &Path, theme: Theme) -> Result<(), ExportError> {
+    let format = Format::from_path(path)?;
+    let bytes = render(buffer, format, theme)?;
+    write_atomically(path, &bytes)
+}
+
+/// Writes every format as `dir/stem.EXT`, creating `dir`; returns the paths.
+pub fn save_all(
+    buffer: &Buffer,
+    dir: &Path,
+    stem: &str,
+    theme: Theme,
+) -> Result<Vec<PathBuf>, ExportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ExportError::Io {
+        path: dir.to_path_buf(),
+        action: "cannot create the screenshots folder",
+        source,
+    })?;
+    Format::ALL
+        .into_iter()
+        .map(|format| {
+            let path = dir.join(format!("{stem}.{}", format.extension()));
+            write_atomically(&path, &render(buffer, format, theme)?)?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// A file name stem that sorts by time: `atelier-monitor-20261129-051502`.
+pub fn timestamped_stem(view: &str) -> String {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
+    format!("atelier-{view}-{}-{}", &digits[..8], &digits[8..14])
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ExportError::Io {
+            path,
+            action,
+            source,
+        }
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".atelier-export.")
+        .tempfile_in(dir)
+        .map_err(io("cannot create a file in", dir))?;
+    std::io::Write::write_all(&mut file, bytes).map_err(io("cannot write", path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Screenshots are for sharing: not tempfile's private 0600.
+        let _ = file
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    file.persist(path)
+        .map_err(|error| ExportError::Io {
+            path: path.to_path_buf(),
+            action: "cannot write",
+            source: error.error,
+        })
+        .map(drop)
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    use ratatui::{
+        buffer::Buffer,
+        layout::Rect,
+        style::{Color, Modifier, Style},
+    };
+
+    /// A small buffer with every kind of cell the exporters must handle:
+    /// default colours, named/indexed/RGB colours, bold, italic, reversed,
+    /// box drawing, blocks, braille and characters HTML must escape.
+    pub fn buffer() -> Buffer {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, 12, 4));
+        buffer.set_string(0, 0, "┌─ a<b ─┐", Style::default());
+        buffer.set_string(0, 1, "│", Style::default().fg(Color::Indexed(244)));
+        buffer.set_string(
+            1,
+            1,
+            "ok",
+            Style::default()
+                .fg(Color::Green)
+                .add_modifier(Modifier::BOLD),
+        );
+        buffer.set_string(4, 1, "&x", Style::default().add_modifier(Modifier::ITALIC));
+        buffer.set_string(7, 1, "██▄", Style::default().fg(Color::Rgb(200, 30, 30)));
+        buffer.set_string(
+            0,
+            2,
+            "⣿⡀",
+            Style::default().fg(Color::Yellow).bg(Color::Blue),
+        );
+        buffer.set_string(
+            3,
+            2,
+            "rev",
+            Style::default().add_modifier(Modifier::REVERSED),
+        );
+        buffer.set_string(0, 3, "└───────┘", Style::default());
+        buffer
+    }
+}

@@ -1,0 +1,19 @@
+//! What can go wrong writing a screenshot or a figure.
+
+use std::path::PathBuf;
+
+/// A failed export, naming the file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{action} {path}: {source}")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: expected an extension among .txt, .ansi, .html, .svg or .png")]
+    UnknownFormat { path: PathBuf },
+    #[error("cannot encode the PNG: {0}")]
+    Png(String),
+}

@@ -1,0 +1,228 @@
+//! Following the run store live: new runs, new log lines and record changes,
+//! by cheap polling (a few `stat`s per run, and reads of only the new bytes).
+//! Polling works on every filesystem, NFS included, where file notifications
+//! do not, and a poll every quarter second costs nothing measurable.
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    fs::File,
+    io::{Read, Seek, SeekFrom},
+    path::Path,
+    time::{Duration, SystemTime},
+};
+
+use super::{
+    liveness::{self, Liveness},
+    RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
+};
+use crate::train::{Event, RunId};
+
+/// How often viewers poll the store.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What changed in the store since the last poll.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    /// A run seen for the first time, with every event logged so far.
+    New {
+        record: Box<RunRecord>,
+        events: Vec<Event>,
+    },
+    /// Complete lines appended to a followed run's log.
+    Events { run: RunId, events: Vec<Event> },
+    /// A followed run's `run.json` was rewritten.
+    Record(Box<RunRecord>),
+    /// A queued or running run's writer changed between alive, stalled and crashed.
+    Liveness { run: RunId, liveness: Liveness },
+    /// A followed run's folder is gone.
+    Removed { run: RunId },
+}
+
+#[derive(Debug)]
+struct Followed {
+    /// Bytes of the log already turned into events (always after a newline).
+    offset: u64,
+    record_modified: Option<SystemTime>,
+    last_write: SystemTime,
+    record: RunRecord,
+    liveness: Option<Liveness>,
+}
+
+/// Follows the runs of one store.
+#[derive(Debug)]
+pub struct Follower {
+    store: RunStore,
+    only: Option<HashSet<RunId>>,
+    skip_own: bool,
+    stall_after: Duration,
+    runs: BTreeMap<RunId, Followed>,
+}
+
+impl Follower {
+    /// Follows every run of `store`, old and new.
+    pub fn new(store: RunStore, stall_after: Duration) -> Self {
+        Self {
+            store,
+            only: None,
+            skip_own: false,
+            stall_after,
+            runs: BTreeMap::new(),
+        }
+    }
+
+    /// Follows only these run ids.
+    pub fn only(mut self, ids: impl IntoIterator<Item = RunId>) -> Self {
+        self.only = Some(ids.into_iter().collect());
+        self
+    }
+
+    /// Leaves out runs this process writes (the app hears of those from its trainer).
+    pub fn skip_own_runs(mut self) -> Self {
+        self.skip_own = true;
+        self
+    }
+
+    /// Looks at the store once and reports what changed.
+    pub fn poll(&mut self) -> Vec<Update> {
+        let mut updates = Vec::new();
+        let ids = self.run_ids();
+        let gone: Vec<RunId> = self
+            .runs
+            .keys()
+            .filter(|id| !ids.contains(*id))
+            .cloned()
+            .collect();
+        for run in gone {
+            self.runs.remove(&run);
+            updates.push(Update::Removed { run });
+        }
+        let now = SystemTime::now();
+        for id in ids {
+            let dir = self.store.run_dir(&id);
+            if let Some(followed) = self.runs.get_mut(&id) {
+                follow(&dir, &id, followed, &mut updates);
+            } else if let Some(followed) = self.discover(&dir, &mut updates) {
+                self.runs.insert(id.clone(), followed);
+            } else {
+                continue;
+            }
+            let Some(followed) = self.runs.get_mut(&id) else {
+                continue;
+            };
+            let liveness =
+                liveness::judge(&followed.record, followed.last_write, now, self.stall_after);
+            if liveness != followed.liveness {
+                followed.liveness = liveness;
+                if let Some(liveness) = liveness {
+                    updates.push(Update::Liveness { run: id, liveness });
+                }
+            }
+        }
+        updates
+    }
+
+    /// Run folders, by id, that this follower cares about.
+    fn run_ids(&self) -> Vec<RunId> {
+        let Ok(entries) = std::fs::read_dir(self.store.dir()) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<RunId> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|id| !id.starts_with('.'))
+            .filter(|id| self.only.as_ref().is_none_or(|only| only.contains(id)))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// A run seen for the first time; `None` while its record is not readable
+    /// yet (a writer creating it) or when it belongs to this process.
+    fn discover(&self, dir: &Path, updates: &mut Vec<Update>) -> Option<Followed> {
+        let record_path = dir.join(RECORD_FILE);
+        let record_modified = modified(&record_path);
+        let record = RunRecord::load(&record_path).ok()?;
+        if self.skip_own && record.writer.as_ref().is_some_and(|w| w.is_current()) {
+            return None;
+        }
+        let mut followed = Followed {
+            offset: 0,
+            record_modified,
+            last_write: record_modified.unwrap_or(SystemTime::UNIX_EPOCH),
+            record: record.clone(),
+            liveness: None,
+        };
+        let events = read_new_events(&dir.join(EVENTS_FILE), &mut followed);
+        updates.push(Update::New {
+            record: Box::new(record),
+            events,
+        });
+        Some(followed)
+    }
+}
+
+/// New log lines and a rewritten record of a run already followed.
+fn follow(dir: &Path, id: &str, followed: &mut Followed, updates: &mut Vec<Update>) {
+    let events = read_new_events(&dir.join(EVENTS_FILE), followed);
+    if !events.is_empty() {
+        updates.push(Update::Events {
+            run: id.to_string(),
+            events,
+        });
+    }
+    let record_path = dir.join(RECORD_FILE);
+    let record_modified = modified(&record_path);
+    if record_modified != followed.record_modified {
+        // A record replaced mid-read is read again at the next poll.
+        if let Ok(record) = RunRecord::load(&record_path) {
+            followed.record_modified = record_modified;
+            if let Some(at) = record_modified {
+                followed.last_write = followed.last_write.max(at);
+            }
+            if record != followed.record {
+                followed.record = record.clone();
+                updates.push(Update::Record(Box::new(record)));
+            }
+        }
+    }
+}
+
+/// Parses the complete lines written since `followed.offset`. A torn last
+/// line waits for its newline; a line that is not an event is skipped (the
+/// run's own readers report it), so one bad line never stops a viewer.
+fn read_new_events(path: &Path, followed: &mut Followed) -> Vec<Event> {
+    let Ok(mut file) = File::open(path) else {
+        return Vec::new();
+    };
+    let Ok(metadata) = file.metadata() else {
+        return Vec::new();
+    };
+    if let Ok(at) = metadata.modified() {
+        followed.last_write = followed.last_write.max(at);
+    }
+    if metadata.len() < followed.offset {
+        // The log was replaced by a shorter one: start over.
+        followed.offset = 0;
+    }
+    if metadata.len() == followed.offset || file.seek(SeekFrom::Start(followed.offset)).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::new();
+    if file.read_to_end(&mut bytes).is_err() {
+        return Vec::new();
+    }
+    let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else {
+        return Vec::new();
+    };
+    followed.offset += end as u64 + 1;
+    bytes[..end]
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .collect()
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}

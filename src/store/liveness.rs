@@ -1,0 +1,203 @@
+//! Is a run's writer still there? A run recorded as running whose process
+//! has died is crashed; one whose log has been quiet too long is stalled.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::{RunRecord, RunStatus};
+
+/// How long a running run may stay silent before it is called stalled.
+/// Progress reaches the log twice a second while training, but one
+/// validation pass of a wide CNN on a slow CPU can take a minute or two.
+pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(300);
+
+/// The process writing a run: enough to tell, on the same machine, whether
+/// it still runs (the start time guards against a reused pid).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriterProcess {
+    pub host: String,
+    pub pid: u32,
+    /// Start time in clock ticks since boot (Linux); absent elsewhere.
+    #[serde(default)]
+    pub started: Option<u64>,
+}
+
+impl WriterProcess {
+    /// This process.
+    pub fn current() -> Self {
+        let pid = std::process::id();
+        Self {
+            host: host_name(),
+            pid,
+            started: start_ticks(pid),
+        }
+    }
+
+    /// Whether this is the current process.
+    pub fn is_current(&self) -> bool {
+        self.pid == std::process::id() && self.host == host_name()
+    }
+
+    /// Whether the process still runs: `Some` only on the writer's own host.
+    pub fn is_alive(&self) -> Option<bool> {
+        if self.host != host_name() {
+            return None;
+        }
+        if cfg!(target_os = "linux") {
+            return Some(match (start_ticks(self.pid), self.started) {
+                (None, _) => false,
+                (Some(now), Some(then)) => now == then,
+                (Some(_), None) => true,
+            });
+        }
+        // SAFETY: kill with signal 0 sends nothing; it only checks the pid.
+        let status = unsafe { libc::kill(self.pid as libc::pid_t, 0) };
+        Some(status == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+    }
+}
+
+/// A live run's writer, as far as can be told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// Writing, or waiting its turn in a live process.
+    Alive,
+    /// Its process lives (or is elsewhere) but nothing was written for this long.
+    Stalled { quiet: Duration },
+    /// Its process is gone without saying how the run ended.
+    Crashed,
+}
+
+/// Judges a queued or running run; `None` for runs that have ended.
+/// `last_write` is when its log or record last changed.
+pub fn judge(
+    record: &RunRecord,
+    last_write: SystemTime,
+    now: SystemTime,
+    stall_after: Duration,
+) -> Option<Liveness> {
+    if !matches!(record.status, RunStatus::Queued | RunStatus::Running) {
+        return None;
+    }
+    if let Some(false) = record.writer.as_ref().and_then(WriterProcess::is_alive) {
+        return Some(Liveness::Crashed);
+    }
+    let quiet = now.duration_since(last_write).unwrap_or_default();
+    // A queued run waits silently for the runs before it: only a dead process condemns it.
+    if record.status == RunStatus::Running && quiet > stall_after {
+        return Some(Liveness::Stalled { quiet });
+    }
+    Some(Liveness::Alive)
+}
+
+fn host_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return String::new();
+    }
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
+}
+
+/// Field 22 of `/proc/PID/stat`: when the process started.
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count fields after its ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{model::ModelSpec, plan::RunSpec, train::RunRequest};
+
+    fn record(status: RunStatus, writer: Option<WriterProcess>) -> RunRecord {
+        let mut record = RunRecord::new(&RunRequest {
+            id: "r".into(),
+            plan: "test".into(),
+            spec: RunSpec::new(
+                "r",
+                ModelSpec::Mlp {
+                    hidden: vec![4],
+                    dropout: false,
+                },
+            ),
+        });
+        record.status = status;
+        record.writer = writer;
+        record
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_finished_child_is_not() {
+        let me = WriterProcess::current();
+        assert!(me.is_current());
+        assert_eq!(me.is_alive(), Some(true));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let gone = WriterProcess {
+            pid,
+            started: Some(1),
+            ..WriterProcess::current()
+        };
+        assert_eq!(gone.is_alive(), Some(false));
+        let elsewhere = WriterProcess {
+            host: "another-host.invalid".into(),
+            ..WriterProcess::current()
+        };
+        assert_eq!(elsewhere.is_alive(), None);
+    }
+
+    #[test]
+    fn a_reused_pid_is_not_the_writer() {
+        let impostor = WriterProcess {
+            started: WriterProcess::current().started.map(|t| t + 1),
+            ..WriterProcess::current()
+        };
+        if cfg!(target_os = "linux") {
+            assert_eq!(impostor.is_alive(), Some(false));
+        }
+    }
+
+    #[test]
+    fn judging_runs() {
+        let now = SystemTime::now();
+        let minute = Duration::from_secs(60);
+        let long_ago = now - 10 * minute;
+        let alive = Some(WriterProcess::current());
+        let dead = Some(WriterProcess {
+            pid: u32::MAX - 1,
+            ..WriterProcess::current()
+        });
+        let judge = |status, writer: &Option<WriterProcess>, last| {
+            judge(&record(status, writer.clone()), last, now, minute)
+        };
+        assert_eq!(judge(RunStatus::Done, &dead, long_ago), None);
+        assert_eq!(
+            judge(RunStatus::Running, &alive, now),
+            Some(Liveness::Alive)
+        );
+        assert_eq!(
+            judge(RunStatus::Running, &dead, now),
+            Some(Liveness::Crashed)
+        );
+        assert_eq!(
+            judge(RunStatus::Queued, &dead, now),
+            Some(Liveness::Crashed)
+        );
+        assert_eq!(
+            judge(RunStatus::Queued, &alive, long_ago),
+            Some(Liveness::Alive)
+        );
+        assert_eq!(
+            judge(RunStatus::Running, &alive, long_ago),
+            Some(Liveness::Stalled { quiet: 10 * minute })
+        );
+        // Records from before writers were recorded can only stall.
+        assert_eq!(judge(RunStatus::Running, &None, now), Some(Liveness::Alive));
+    }
+}
