@@ -5,6 +5,7 @@
 
 mod app;
 mod data;
+mod detach;
 mod overview;
 mod runs;
 mod screenshot;

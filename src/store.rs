@@ -8,6 +8,7 @@ pub mod error;
 pub mod follow;
 pub mod history;
 pub mod liveness;
+pub mod lock;
 pub mod log;
 pub mod record;
 pub mod writer;
@@ -18,6 +19,7 @@ pub use error::StoreError;
 pub use follow::{Follower, Update};
 pub use history::{EpochRow, History};
 pub use liveness::{Liveness, WriterProcess};
+pub use lock::{DeviceLock, Holder};
 pub use log::{read_events, EventLog};
 pub use record::{RunRecord, RunStatus};
 pub use writer::RunWriter;
@@ -48,15 +50,20 @@ impl RunStore {
     /// The runs folder for this process: `--runs-dir`, else `ATELIER_RUNS`,
     /// else `runs/` in the per-user data folder.
     pub fn resolve(flag: Option<&Path>) -> Result<Self, StoreError> {
-        let env = std::env::var_os(RUNS_ENV)
-            .filter(|value| !value.is_empty())
-            .map(PathBuf::from);
         let dir = flag
             .map(Path::to_path_buf)
-            .or(env)
-            .or_else(|| crate::paths::user_data_dir().map(|dir| dir.join("runs")))
+            .or_else(Self::default_dir)
             .ok_or(StoreError::NoHome)?;
         Self::open(dir)
+    }
+
+    /// The runs folder used without `--runs-dir`: `ATELIER_RUNS`, else the
+    /// per-user one; `None` without a home folder. Creates nothing.
+    pub fn default_dir() -> Option<PathBuf> {
+        std::env::var_os(RUNS_ENV)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| crate::paths::user_data_dir().map(|dir| dir.join("runs")))
     }
 
     /// The runs folder.

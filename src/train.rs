@@ -10,6 +10,6 @@ pub mod metrics;
 pub mod tensors;
 pub mod trainer;
 
-pub use device::DevicePref;
+pub use device::{device_name, DevicePref};
 pub use messages::{Command, Event, Phase, RunId, RunRequest};
 pub use trainer::Trainer;

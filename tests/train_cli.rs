@@ -193,3 +193,81 @@ fn the_shipped_plans_parse() {
         assert!(!plan.runs.is_empty(), "{name}");
     }
 }
+
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+#[test]
+fn detached_training_outlives_its_parent_and_holds_the_device() {
+    let (data, runs, plan) = setup();
+    std::fs::write(&plan, PLAN.replace("epochs = 2", "epochs = 5")).unwrap();
+    let output = atelier(data.path(), runs.path())
+        .args(["train", "--detach", "--device", "cpu", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The parent has exited; the background process carries the run.
+    let pid: u32 = stdout
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {stdout}"));
+    let run = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("run "))
+        .unwrap_or_else(|| panic!("no run id in {stdout}"))
+        .to_string();
+    let log = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("log "))
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| panic!("no log in {stdout}"));
+    // Frozen, so it is certainly still training while a second start is tried.
+    signal(pid, "-STOP");
+    for args in [&["train", "--detach"][..], &["train"][..]] {
+        let refused = atelier(data.path(), runs.path())
+            .args(args)
+            .args(["--device", "cpu", "--plan"])
+            .arg(&plan)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{args:?} was not refused");
+        assert!(
+            stderr.contains("already training on cpu")
+                && stderr.contains(&format!("pid {pid}"))
+                && stderr.contains(&run),
+            "{stderr}"
+        );
+    }
+    signal(pid, "-CONT");
+    let record = runs.path().join(&run).join("run.json");
+    let started = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&record).unwrap_or_default();
+        if text.contains("\"status\": \"done\"") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the detached run did not finish: {text}\nlog: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("Epoch 5/5"), "{log_text}");
+    assert!(log_text.contains("done in"), "{log_text}");
+}

@@ -1,6 +1,7 @@
 //! The real binary inside tmux, driven by keys as a person would: start a
 //! run, watch it finish, read the confusion grid, start a second, compare
-//! them, quit, and find the terminal restored. CI installs tmux; elsewhere
+//! them, quit, and find the terminal restored; and train detached in one
+//! terminal, close it, and watch the run live to its end from another. CI installs tmux; elsewhere
 //! the test is skipped with a note when tmux is missing.
 
 mod common;
@@ -31,6 +32,8 @@ model = { kind = "mlp", hidden = [64] }
 
 struct Tmux {
     socket: String,
+    /// The session that `screen`, `keys` and `wait_for` look at.
+    target: String,
 }
 
 impl Tmux {
@@ -43,11 +46,12 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "app"]).stdout).into_owned()
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", &self.target]).stdout)
+            .into_owned()
     }
 
     fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "app"];
+        let mut args = vec!["send-keys", "-t", self.target.as_str()];
         args.extend_from_slice(keys);
         self.run(&args);
     }
@@ -110,6 +114,7 @@ fn start_watch_compare_and_quit_with_the_keyboard() {
     );
     let tmux = Tmux {
         socket: format!("atelier-test-{}", std::process::id()),
+        target: "app".into(),
     };
     let started = tmux.run(&[
         "new-session",
@@ -180,4 +185,141 @@ fn start_watch_compare_and_quit_with_the_keyboard() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&stored.stdout).contains("done"));
+}
+
+impl Tmux {
+    /// Starts a detached session running `command` in a `160 × 48` terminal.
+    fn session(&self, name: &str, command: &str) {
+        let started = self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            "-e",
+            "NO_COLOR=",
+            "sh",
+            "-c",
+            command,
+        ]);
+        assert!(
+            started.status.success(),
+            "{}",
+            String::from_utf8_lossy(&started.stderr)
+        );
+    }
+}
+
+#[test]
+fn train_detached_close_the_terminal_and_watch_from_another() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 1_000, 300);
+    let runs = tempfile::tempdir().unwrap();
+    let shots = tempfile::tempdir().unwrap();
+    let plan = data.path().join("long.toml");
+    std::fs::write(&plan, PLAN.replace("epochs = 1", "epochs = 40")).unwrap();
+    let atelier = format!(
+        "{} --data-dir {} --runs-dir {}",
+        env!("CARGO_BIN_EXE_atelier"),
+        quoted(data.path()),
+        quoted(runs.path())
+    );
+    let mut tmux = Tmux {
+        socket: format!("atelier-detach-{}", std::process::id()),
+        target: "login".into(),
+    };
+    let limit = Duration::from_secs(120);
+    // The first terminal: start training in the background, then close the terminal.
+    tmux.session(
+        "login",
+        &format!(
+            "{atelier} train --detach --plan {} --only tiny; echo DETACHED=$?; sleep 60",
+            quoted(&plan)
+        ),
+    );
+    let login = tmux.wait_for("the detached start", limit, |s| s.contains("DETACHED="));
+    assert!(login.contains("DETACHED=0"), "{login}");
+    assert!(
+        login.contains("training in the background on cpu (pid"),
+        "{login}"
+    );
+    assert!(login.contains("  log "), "{login}");
+    let pid = login
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .expect("the background pid");
+    let _stop = StopOnDrop(pid);
+    tmux.run(&["kill-session", "-t", "login"]);
+
+    // Another terminal: the run goes on, and the viewer follows it live.
+    tmux.target = "watch".into();
+    tmux.session(
+        "watch",
+        &format!(
+            "{atelier} --screenshots-dir {} watch; echo EXIT=$?; sleep 60",
+            quoted(shots.path())
+        ),
+    );
+    let live = tmux.wait_for("the run training live", limit, |s| {
+        s.contains("▶ running") && s.contains("tiny · MLP [32]") && s.contains("/40")
+    });
+    assert!(live.contains("read-only"), "{live}");
+    let done = tmux.wait_for("the run to finish", limit, |s| {
+        s.contains("✓ done") && s.contains("most confused")
+    });
+    assert!(done.contains("40/40"), "{done}");
+
+    // A screenshot of what the viewer shows, in all five formats.
+    tmux.keys(&["s"]);
+    tmux.wait_for("the screenshot message", limit, |s| {
+        s.contains("screenshot saved")
+    });
+    let mut saved: Vec<String> = std::fs::read_dir(shots.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    saved.sort();
+    let extensions: Vec<&str> = saved
+        .iter()
+        .map(|name| name.rsplit('.').next().unwrap())
+        .collect();
+    assert_eq!(
+        extensions,
+        ["ansi", "html", "png", "svg", "txt"],
+        "{saved:?}"
+    );
+    let text_name = saved.iter().find(|name| name.ends_with(".txt")).unwrap();
+    let text = std::fs::read_to_string(shots.path().join(text_name)).unwrap();
+    assert!(
+        text.contains("✓ done") && text.contains("tiny · MLP [32]"),
+        "{text}"
+    );
+
+    // Read-only: Enter does not start anything.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the read-only note", limit, |s| {
+        s.contains("read-only: this viewer follows runs")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("the viewer to exit", limit, |s| s.contains("EXIT=0"));
+}
+
+/// Stops the background training if the test ends before it does.
+struct StopOnDrop(u32);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.to_string()])
+            .output();
+    }
 }

@@ -4,7 +4,10 @@ use std::{path::Path, process::ExitCode};
 
 use atelier::{
     data::CLASS_NAMES,
-    store::{History, RunRecord, RunStore},
+    store::{
+        liveness::{self, DEFAULT_STALL_AFTER},
+        History, Liveness, RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
+    },
     train::metrics,
 };
 use clap::Subcommand;
@@ -44,7 +47,7 @@ fn list(store: &RunStore) -> anyhow::Result<ExitCode> {
             "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
             record.id,
             truncate(&record.spec.title(), 40),
-            status_text(record),
+            status_text(store, record),
             format!("{}/{}", record.epochs_done, record.spec.epochs),
             optional(record.best_val_accuracy),
             optional(record.test_accuracy),
@@ -79,7 +82,7 @@ fn show(store: &RunStore, query: &str) -> anyhow::Result<ExitCode> {
     );
     println!(
         "  status      {} on {} (plan {}, created {}, atelier {})",
-        status_text(&record),
+        status_text(store, &record),
         record.device.as_deref().unwrap_or("no device yet"),
         record.plan,
         record.created_at,
@@ -161,8 +164,26 @@ fn print_confusion(matrix: &atelier::train::messages::ConfusionMatrix) {
     }
 }
 
-fn status_text(record: &RunRecord) -> String {
-    format!("{:?}", record.status).to_lowercase()
+/// The recorded status, unless the run's writer is gone or silent.
+fn status_text(store: &RunStore, record: &RunRecord) -> String {
+    let written = [RECORD_FILE, EVENTS_FILE]
+        .iter()
+        .filter_map(|file| {
+            let path = store.run_dir(&record.id).join(file);
+            std::fs::metadata(path).and_then(|m| m.modified()).ok()
+        })
+        .max()
+        .unwrap_or(std::time::UNIX_EPOCH);
+    match liveness::judge(
+        record,
+        written,
+        std::time::SystemTime::now(),
+        DEFAULT_STALL_AFTER,
+    ) {
+        Some(Liveness::Crashed) => "crashed".into(),
+        Some(Liveness::Stalled { quiet }) => format!("stalled {}s", quiet.as_secs()),
+        _ => format!("{:?}", record.status).to_lowercase(),
+    }
 }
 
 fn optional(value: Option<f64>) -> String {

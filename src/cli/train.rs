@@ -15,7 +15,7 @@ use anyhow::Context;
 use atelier::{
     data,
     plan::{self, Overrides, Plan},
-    store::RunStore,
+    store::{Holder, RunStore},
     train::{Command, DevicePref, Event, Phase, RunRequest, Trainer},
 };
 use clap::Args;
@@ -89,6 +89,22 @@ pub fn prepare(
 pub struct TrainArgs {
     #[command(flatten)]
     pub plan: PlanArgs,
+    /// Train in a background process that outlives this terminal (and an
+    /// SSH session); prints its run ids and log. Follow it with `atelier watch`.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// The devices a plan trains on, each once: `cpu`, `cuda:0`.
+fn devices(plan: &Plan) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for spec in &plan.runs {
+        let name = atelier::train::device_name(spec.device.resolve()?);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
 }
 
 pub fn run(
@@ -97,6 +113,16 @@ pub fn run(
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let (plan, source, store) = prepare(&args.plan, data_dir, runs_dir)?;
+    let devices = devices(&plan)?;
+    // One training per device and store: two would fight over the same cores or GPU.
+    let mut locks = devices
+        .iter()
+        .map(|device| store.lock_device(device))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.detach {
+        drop(locks);
+        return super::detach::start(&store, &devices);
+    }
     let trainer =
         Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
     let commands = trainer.commands();
@@ -106,6 +132,7 @@ pub fn run(
     .context("cannot install the Ctrl-C handler")?;
 
     let mut titles = HashMap::new();
+    let mut ids = Vec::new();
     for spec in &plan.runs {
         let request = RunRequest {
             id: store.new_id(&spec.name),
@@ -113,7 +140,17 @@ pub fn run(
             spec: spec.clone(),
         };
         titles.insert(request.id.clone(), spec.clone());
+        ids.push(request.id.clone());
         trainer.send(Command::Queue(Box::new(request)));
+    }
+    let log = std::env::var_os(super::detach::LOG_ENV).map(PathBuf::from);
+    for (lock, device) in locks.iter_mut().zip(&devices) {
+        lock.sign(&Holder {
+            pid: std::process::id(),
+            device: device.clone(),
+            runs: ids.clone(),
+            log: log.clone(),
+        })?;
     }
     let mut printer = Printer::new(std::io::stderr().is_terminal(), store.dir().to_path_buf());
     let mut remaining = plan.runs.len();
@@ -135,6 +172,7 @@ pub fn run(
         }
     }
     trainer.shutdown();
+    drop(locks);
     Ok(if failed > 0 {
         ExitCode::FAILURE
     } else if interrupted {

@@ -29,6 +29,27 @@ pub enum StoreError {
     },
     #[error("this system has no home folder; pass --runs-dir DIR or set ATELIER_RUNS")]
     NoHome,
+    #[error("another atelier process is already training on {device}{}; wait for it, or follow it with `atelier watch` (lock file {path})", holder_text(.holder.as_deref()))]
+    DeviceBusy {
+        device: String,
+        holder: Option<Box<super::lock::Holder>>,
+        path: PathBuf,
+    },
+}
+
+fn holder_text(holder: Option<&super::lock::Holder>) -> String {
+    let Some(holder) = holder else {
+        return String::new();
+    };
+    let mut text = format!(" (pid {}", holder.pid);
+    if !holder.runs.is_empty() {
+        text.push_str(&format!("; runs {}", holder.runs.join(", ")));
+    }
+    if let Some(log) = &holder.log {
+        text.push_str(&format!("; log {}", log.display()));
+    }
+    text.push(')');
+    text
 }
 
 impl StoreError {
