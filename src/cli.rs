@@ -7,6 +7,7 @@ mod app;
 mod data;
 mod detach;
 mod overview;
+mod report;
 mod runs;
 mod screenshot;
 mod train;
@@ -79,6 +80,8 @@ enum Command {
     Watch(app::WatchArgs),
     /// Draw a view of the stored runs into a .txt/.ansi/.html/.svg/.png file, no terminal needed.
     Screenshot(screenshot::ScreenshotArgs),
+    /// Write the original's figures (PNG) and a results table (Markdown, CSV) from stored runs.
+    Report(report::ReportArgs),
 }
 
 impl Cli {
@@ -93,6 +96,7 @@ impl Cli {
                 runs::run(command.as_ref(), self.runs_dir.as_deref())
             }
             Some(Command::Watch(args)) => app::watch(&args, &self.viewer, self.runs_dir.as_deref()),
+            Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
             Some(Command::Screenshot(args)) => {
                 screenshot::run(&args, self.viewer.ascii, self.runs_dir.as_deref())
             }

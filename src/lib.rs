@@ -10,6 +10,7 @@
 //! - [`store`]: the run store on disk (`run.json`, `events.jsonl`, checkpoints);
 //! - [`tui`]: the app's state, keys, panes and event loop;
 //! - [`export`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
+//! - [`report`]: the original's figures and results table, from stored runs;
 //! - [`paths`]: where atelier keeps its files on this machine.
 
 pub mod data;
@@ -17,6 +18,7 @@ pub mod export;
 pub mod model;
 pub mod paths;
 pub mod plan;
+pub mod report;
 pub mod store;
 pub mod train;
 pub mod tui;

@@ -2,6 +2,8 @@
 //! thread, a follower polling in another; torn lines; runs whose writer
 //! stops writing or dies.
 
+mod common;
+
 use std::{
     fs::OpenOptions,
     io::Write,
@@ -17,88 +19,13 @@ use atelier::{
     tui::{App, RunView, UiStatus},
 };
 
-fn request(store: &RunStore, name: &str, epochs: u32) -> RunRequest {
-    RunRequest {
-        id: store.new_id(name),
-        plan: "test".into(),
-        spec: RunSpec {
-            epochs,
-            device: DevicePref::Cpu,
-            ..RunSpec::new(
-                name,
-                ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
-            )
-        },
-    }
-}
-
-/// The events of a whole run of `epochs` epochs, ten progress steps each.
-fn run_events(run: &str, epochs: u32) -> Vec<Event> {
-    let mut events = vec![Event::Started {
-        run: run.into(),
-        device: "cpu".into(),
-        params: 6_370,
-        train_samples: 800,
-        validation_samples: 200,
-        steps_per_epoch: 10,
-        epochs,
-    }];
-    for epoch in 1..=epochs {
-        for step in 1..=10_usize {
-            events.push(Event::Progress {
-                run: run.into(),
-                epoch,
-                step,
-                steps: 10,
-                loss: 1.0 / step as f64,
-                accuracy: 0.5,
-                recent_loss: 0.9,
-                recent_accuracy: 0.6,
-                samples_per_sec: 1_000.0,
-                elapsed_secs: step as f64,
-            });
-        }
-        events.push(Event::EpochEnd {
-            run: run.into(),
-            epoch,
-            epochs,
-            train_loss: 0.5,
-            train_accuracy: 0.8,
-            val_loss: 0.4,
-            val_accuracy: 0.80 + f64::from(epoch) / 100.0,
-            seconds: 1.0,
-        });
-    }
-    let mut confusion = [[0; 10]; 10];
-    for (class, row) in confusion.iter_mut().enumerate() {
-        row[class] = 18;
-        row[(class + 1) % 10] = 2;
-    }
-    events.push(Event::Evaluated {
-        run: run.into(),
-        test_loss: 0.41,
-        test_accuracy: 0.9,
-        confusion: Box::new(confusion),
-    });
-    events.push(Event::Finished {
-        run: run.into(),
-        seconds: 3.0,
-        best_val_accuracy: 0.8 + f64::from(epochs) / 100.0,
-        best_epoch: epochs,
-    });
-    events
-}
-
 #[test]
 fn a_live_reader_sees_a_run_another_thread_writes_from_start_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path()).unwrap();
-    let request = request(&store, "live", 3);
+    let request = common::request(&store, "live", 3);
     let id = request.id.clone();
-    let events = run_events(&id, 3);
+    let events = common::run_events(&id, 3);
     let writer_store = store.clone();
     let written = events.clone();
     let writer = thread::spawn(move || {
@@ -150,8 +77,8 @@ fn a_live_reader_sees_a_run_another_thread_writes_from_start_to_end() {
 fn a_watcher_attaching_mid_run_gets_the_history_so_far() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path()).unwrap();
-    let request = request(&store, "mid", 3);
-    let events = run_events(&request.id, 3);
+    let request = common::request(&store, "mid", 3);
+    let events = common::run_events(&request.id, 3);
     let mut writer = store.create(&request).unwrap();
     // Two epochs written, the third not yet.
     let cut = events
@@ -193,7 +120,7 @@ fn a_watcher_attaching_mid_run_gets_the_history_so_far() {
 
 /// A run folder written by hand: its record and raw log text.
 fn handmade_run(store: &RunStore, name: &str, writer: Option<WriterProcess>) -> RunRecord {
-    let request = request(store, name, 1);
+    let request = common::request(store, name, 1);
     let mut record = RunRecord::new(&request);
     record.status = RunStatus::Running;
     record.writer = writer;
@@ -218,7 +145,7 @@ fn a_torn_last_line_waits_for_its_newline() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path()).unwrap();
     let record = handmade_run(&store, "torn", Some(WriterProcess::current()));
-    let events = run_events(&record.id, 1);
+    let events = common::run_events(&record.id, 1);
     let line = |event: &Event| serde_json::to_string(event).unwrap() + "\n";
     let third = line(&events[2]);
     let (head, rest) = third.split_at(third.len() / 2);
@@ -263,7 +190,7 @@ fn a_quiet_run_is_stalled_until_it_writes_again() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path()).unwrap();
     let record = handmade_run(&store, "quiet", Some(WriterProcess::current()));
-    let events = run_events(&record.id, 1);
+    let events = common::run_events(&record.id, 1);
     append(
         &store,
         &record.id,
@@ -330,7 +257,7 @@ fn a_run_whose_process_died_is_crashed() {
 fn the_app_leaves_its_own_runs_to_its_trainer_and_sees_deletions() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path()).unwrap();
-    let own = store.create(&request(&store, "own", 1)).unwrap();
+    let own = store.create(&common::request(&store, "own", 1)).unwrap();
     let other = handmade_run(&store, "other", None);
     let mut follower = Follower::new(store.clone(), Duration::from_secs(60)).skip_own_runs();
     let updates = follower.poll();

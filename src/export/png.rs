@@ -18,8 +18,9 @@ use super::{
 /// Mono a cell is then 10 × 19 pixels, text about 16 px (12 pt) in size.
 pub const LINE_HEIGHT_PX: f32 = 19.0;
 
-const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
-const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono-Bold.ttf");
+/// The embedded faces (also used by the report's figures).
+pub const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
+pub const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono-Bold.ttf");
 const OBLIQUE: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono-Oblique.ttf");
 const BOLD_OBLIQUE: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono-BoldOblique.ttf");
 
@@ -35,6 +36,16 @@ impl Canvas {
     /// A `width × height` image filled with `color`.
     pub fn new(width: u32, height: u32, color: Rgb) -> Self {
         let pixels = [color.0, color.1, color.2].repeat((width * height) as usize);
+        Self {
+            width,
+            height,
+            pixels,
+        }
+    }
+
+    /// An image from raw RGB bytes, row by row (`width × height × 3` of them).
+    pub fn from_rgb(width: u32, height: u32, pixels: Vec<u8>) -> Self {
+        debug_assert_eq!(pixels.len(), (width * height * 3) as usize);
         Self {
             width,
             height,

@@ -3,7 +3,13 @@
 
 use std::{io::Write, path::Path};
 
-use atelier::data::{idx, IMAGE_PIXELS};
+use atelier::{
+    data::{idx, IMAGE_PIXELS},
+    model::ModelSpec,
+    plan::RunSpec,
+    store::RunStore,
+    train::{DevicePref, Event, RunRequest},
+};
 use flate2::{write::GzEncoder, Compression};
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -31,4 +37,90 @@ pub fn write_idx_dataset(dir: &Path, train: usize, test: usize) {
         )
         .unwrap();
     }
+}
+
+/// The events of a whole run of `epochs` epochs, ten progress steps each.
+pub fn run_events(run: &str, epochs: u32) -> Vec<Event> {
+    let mut events = vec![Event::Started {
+        run: run.into(),
+        device: "cpu".into(),
+        params: 6_370,
+        train_samples: 800,
+        validation_samples: 200,
+        steps_per_epoch: 10,
+        epochs,
+    }];
+    for epoch in 1..=epochs {
+        for step in 1..=10_usize {
+            events.push(Event::Progress {
+                run: run.into(),
+                epoch,
+                step,
+                steps: 10,
+                loss: 1.0 / step as f64,
+                accuracy: 0.5,
+                recent_loss: 0.9,
+                recent_accuracy: 0.6,
+                samples_per_sec: 1_000.0,
+                elapsed_secs: step as f64,
+            });
+        }
+        events.push(Event::EpochEnd {
+            run: run.into(),
+            epoch,
+            epochs,
+            train_loss: 0.5,
+            train_accuracy: 0.8,
+            val_loss: 0.4,
+            val_accuracy: 0.80 + f64::from(epoch) / 100.0,
+            seconds: 1.0,
+        });
+    }
+    let mut confusion = [[0; 10]; 10];
+    for (class, row) in confusion.iter_mut().enumerate() {
+        row[class] = 18;
+        row[(class + 1) % 10] = 2;
+    }
+    events.push(Event::Evaluated {
+        run: run.into(),
+        test_loss: 0.41,
+        test_accuracy: 0.9,
+        confusion: Box::new(confusion),
+    });
+    events.push(Event::Finished {
+        run: run.into(),
+        seconds: 3.0,
+        best_val_accuracy: 0.8 + f64::from(epochs) / 100.0,
+        best_epoch: epochs,
+    });
+    events
+}
+
+/// A request for a small MLP run of `epochs` epochs on the CPU.
+pub fn request(store: &RunStore, name: &str, epochs: u32) -> RunRequest {
+    RunRequest {
+        id: store.new_id(name),
+        plan: "test".into(),
+        spec: RunSpec {
+            epochs,
+            device: DevicePref::Cpu,
+            ..RunSpec::new(
+                name,
+                ModelSpec::Mlp {
+                    hidden: vec![8],
+                    dropout: false,
+                },
+            )
+        },
+    }
+}
+
+/// Writes a whole finished run of `epochs` epochs into `store`; returns its id.
+pub fn stored_run(store: &RunStore, name: &str, epochs: u32) -> String {
+    let request = request(store, name, epochs);
+    let mut writer = store.create(&request).unwrap();
+    for event in run_events(&request.id, epochs) {
+        writer.record(&event).unwrap();
+    }
+    request.id
 }

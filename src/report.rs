@@ -1,0 +1,148 @@
+//! `atelier report`: the original notebook's figures and tables, from stored
+//! runs: a confusion matrix and a training history per run, bar charts of
+//! test accuracy and loss across runs, and the results as Markdown and CSV.
+
+pub mod figures;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+use crate::{
+    store::{History, RunRecord, RunStore, StoreError},
+    train::messages::ConfusionMatrix,
+};
+
+/// Pixel sizes of the figures.
+pub const CONFUSION_SIZE: (u32, u32) = (1000, 800);
+pub const HISTORY_SIZE: (u32, u32) = (1200, 460);
+pub const BARS_SIZE: (u32, u32) = (1000, 520);
+
+/// What went wrong writing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+    #[error("cannot draw {figure}: {problem}")]
+    Draw { figure: String, problem: String },
+    #[error("{path}: {what}: {source}")]
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("no finished runs to report{0}; train some first (`atelier train --only M1`)")]
+    NothingToReport(String),
+}
+
+/// One finished run with everything the report shows of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportRun {
+    pub record: RunRecord,
+    pub history: History,
+}
+
+impl ReportRun {
+    /// The test-set confusion matrix (every reported run has one).
+    pub fn confusion(&self) -> Option<&ConfusionMatrix> {
+        self.history.test.as_ref().map(|test| &test.confusion)
+    }
+
+    /// A file-name-safe short name: the run name, or the id if names repeat.
+    fn file_stem(&self, names_repeat: bool) -> String {
+        let name = if names_repeat {
+            &self.record.id
+        } else {
+            &self.record.spec.name
+        };
+        name.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+}
+
+/// The runs a report covers: `ids` in that order, or every run with test
+/// results. Runs that have none are named in the second list and left out.
+pub fn collect(
+    store: &RunStore,
+    ids: &[String],
+) -> Result<(Vec<ReportRun>, Vec<String>), ReportError> {
+    let ids: Vec<String> = if ids.is_empty() {
+        store.list().0.into_iter().map(|record| record.id).collect()
+    } else {
+        ids.to_vec()
+    };
+    let mut runs = Vec::new();
+    let mut skipped = Vec::new();
+    for id in ids {
+        let record = store.load(&id)?;
+        let history = History::from_events(&store.events(&id)?.events);
+        if history.test.is_some() {
+            runs.push(ReportRun { record, history });
+        } else {
+            skipped.push(id);
+        }
+    }
+    Ok((runs, skipped))
+}
+
+/// Writes every figure and both tables into `dir`; returns the files written.
+pub fn write(runs: &[ReportRun], dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    if runs.is_empty() {
+        return Err(ReportError::NothingToReport(String::new()));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_path_buf(),
+        what: "cannot create the report folder",
+        source,
+    })?;
+    let names_repeat = {
+        let mut names: Vec<&str> = runs
+            .iter()
+            .map(|run| run.record.spec.name.as_str())
+            .collect();
+        names.sort_unstable();
+        names.windows(2).any(|pair| pair[0] == pair[1])
+    };
+    let mut written = Vec::new();
+    let mut figures = table::Figures::default();
+    for run in runs {
+        let stem = run.file_stem(names_repeat);
+        let confusion = format!("confusion-{stem}.png");
+        figures::save(&figures::confusion(run)?, &dir.join(&confusion))?;
+        let history = format!("history-{stem}.png");
+        figures::save(&figures::history(run)?, &dir.join(&history))?;
+        figures
+            .per_run
+            .push((run.record.id.clone(), confusion.clone(), history.clone()));
+        written.push(dir.join(confusion));
+        written.push(dir.join(history));
+    }
+    for (name, metric) in [
+        ("test-accuracy.png", figures::Metric::Accuracy),
+        ("test-loss.png", figures::Metric::Loss),
+    ] {
+        figures::save(&figures::bars(runs, metric)?, &dir.join(name))?;
+        written.push(dir.join(name));
+    }
+    for (name, text) in [
+        ("results.md", table::markdown(runs, &figures)),
+        ("results.csv", table::csv(runs)?),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ReportError::Io {
+            path: path.clone(),
+            what: "cannot write",
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,200 @@
+//! `atelier report` and `atelier screenshot` on stored runs: files that
+//! decode, at the sizes promised, saying what the runs hold.
+
+mod common;
+
+use std::{path::Path, process::Command};
+
+use atelier::{report, store::RunStore};
+
+/// (width, height) of a PNG file, after decoding all of it.
+fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    (info.width, info.height)
+}
+
+fn atelier(runs: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atelier"));
+    command
+        .arg("--runs-dir")
+        .arg(runs)
+        .env_remove("ATELIER_RUNS");
+    command
+}
+
+#[test]
+fn report_writes_the_figures_and_a_table_of_the_stored_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path().join("runs")).unwrap();
+    let first = common::stored_run(&store, "alpha", 3);
+    let second = common::stored_run(&store, "beta", 2);
+    // A run that never finished has nothing to report.
+    let unfinished = common::request(&store, "gamma", 2);
+    drop(store.create(&unfinished).unwrap());
+
+    let (runs, skipped) = report::collect(&store, &[]).unwrap();
+    assert_eq!(skipped, [unfinished.id.clone()]);
+    let out = dir.path().join("report");
+    let written = report::write(&runs, &out).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "confusion-alpha.png",
+            "history-alpha.png",
+            "confusion-beta.png",
+            "history-beta.png",
+            "test-accuracy.png",
+            "test-loss.png",
+            "results.md",
+            "results.csv",
+        ]
+    );
+    assert_eq!(
+        png_size(&out.join("confusion-alpha.png")),
+        report::CONFUSION_SIZE
+    );
+    assert_eq!(
+        png_size(&out.join("history-beta.png")),
+        report::HISTORY_SIZE
+    );
+    assert_eq!(png_size(&out.join("test-accuracy.png")), report::BARS_SIZE);
+    assert_eq!(png_size(&out.join("test-loss.png")), report::BARS_SIZE);
+
+    // The CSV says what the stored records say.
+    let mut csv = csv::Reader::from_path(out.join("results.csv")).unwrap();
+    let header = csv.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    for (row, id) in rows.iter().zip([&first, &second]) {
+        let record = store.load(id).unwrap();
+        assert_eq!(&row[column("id")], id.as_str());
+        assert_eq!(
+            row[column("test accuracy")].parse::<f64>().unwrap(),
+            (record.test_accuracy.unwrap() * 1e4).round() / 1e4
+        );
+        assert_eq!(
+            row[column("test loss")].parse::<f64>().unwrap(),
+            (record.test_loss.unwrap() * 1e4).round() / 1e4
+        );
+        assert_eq!(&row[column("epochs")], record.epochs_done.to_string());
+        assert_eq!(
+            row[column("parameters")],
+            record.params.unwrap().to_string()
+        );
+        assert_eq!(&row[column("device")], "cpu");
+    }
+    let markdown = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        markdown.contains("| alpha | MLP | MLP hidden [8] | 6370 | 3 | 0.9000 | 0.4100 |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("![Confusion matrix of beta](confusion-beta.png)"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn report_on_an_empty_store_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = atelier(dir.path())
+        .args(["report", "-o"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("no finished runs to report in"), "{stderr}");
+}
+
+#[test]
+fn screenshot_draws_each_view_of_stored_runs_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path().join("runs")).unwrap();
+    common::stored_run(&store, "alpha", 3);
+    for (view, file) in [
+        ("runs", "runs.txt"),
+        ("live", "live.png"),
+        ("confusion", "confusion.svg"),
+        ("compare", "compare.html"),
+    ] {
+        let path = dir.path().join(file);
+        let output = atelier(store.dir())
+            .args([
+                "screenshot",
+                "--view",
+                view,
+                "--size",
+                "100x30",
+                "--run",
+                "alpha",
+                "-o",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{view}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(path.exists(), "{view}");
+    }
+    // A 100 × 30 screen of 10 × 19 pixel cells.
+    assert_eq!(png_size(&dir.path().join("live.png")), (1000, 570));
+    let runs = std::fs::read_to_string(dir.path().join("runs.txt")).unwrap();
+    assert!(
+        runs.contains("Runs (1)") && runs.contains("✓ done"),
+        "{runs}"
+    );
+    assert_eq!(runs.lines().count(), 30);
+    let confusion = std::fs::read_to_string(dir.path().join("confusion.svg")).unwrap();
+    assert!(confusion.starts_with("<svg") && confusion.contains("Ankle boot"));
+    let compare = std::fs::read_to_string(dir.path().join("compare.html")).unwrap();
+    assert!(compare.contains("<pre>") && compare.contains("alpha"));
+}
+
+#[test]
+fn screenshot_names_what_is_wrong_with_its_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path().join("runs")).unwrap();
+    common::stored_run(&store, "alpha", 1);
+    for (args, expected) in [
+        (
+            &["-o", "shot.jpg"][..],
+            "expected an extension among .txt, .ansi, .html, .svg or .png",
+        ),
+        (
+            &["--size", "50x10", "-o", "shot.png"][..],
+            "the app lays out from 80x24",
+        ),
+        (
+            &["--size", "wide", "-o", "shot.png"][..],
+            "expected COLSxROWS",
+        ),
+        (
+            &["--run", "nope", "-o", "shot.png"][..],
+            "no run matches \"nope\"",
+        ),
+    ] {
+        let output = atelier(store.dir())
+            .current_dir(dir.path())
+            .arg("screenshot")
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
