@@ -11,7 +11,8 @@
 //! - [`tui`]: the app's state, keys, panes and event loop;
 //! - [`export`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
 //! - [`report`]: the original's figures and results table, from stored runs;
-//! - [`paths`]: where atelier keeps its files on this machine.
+//! - [`paths`]: where atelier keeps its files on this machine;
+//! - [`units`]: numbers and durations as people read them.
 
 pub mod data;
 pub mod export;
@@ -22,3 +23,4 @@ pub mod report;
 pub mod store;
 pub mod train;
 pub mod tui;
+pub mod units;

@@ -38,7 +38,7 @@ fn report_writes_the_figures_and_a_table_of_the_stored_metrics() {
     drop(store.create(&unfinished).unwrap());
 
     let (runs, skipped) = report::collect(&store, &[]).unwrap();
-    assert_eq!(skipped, [unfinished.id.clone()]);
+    assert_eq!(skipped, std::slice::from_ref(&unfinished.id));
     let out = dir.path().join("report");
     let written = report::write(&runs, &out).unwrap();
     let names: Vec<String> = written

@@ -12,10 +12,8 @@ use std::{
 };
 
 use atelier::{
-    model::ModelSpec,
-    plan::RunSpec,
     store::{Follower, Liveness, RunRecord, RunStatus, RunStore, Update, WriterProcess},
-    train::{DevicePref, Event, RunRequest},
+    train::Event,
     tui::{App, RunView, UiStatus},
 };
 

@@ -9,6 +9,7 @@ use atelier::{
         History, Liveness, RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
     },
     train::metrics,
+    units::{clock, thousands},
 };
 use clap::Subcommand;
 
@@ -52,7 +53,7 @@ fn list(store: &RunStore) -> anyhow::Result<ExitCode> {
             optional(record.best_val_accuracy),
             optional(record.test_accuracy),
             record.device.as_deref().unwrap_or("-"),
-            record.seconds.map_or_else(|| "-".into(), duration),
+            record.seconds.map_or_else(|| "-".into(), clock),
         );
     }
     println!("{} run(s) in {}", records.len(), store.dir().display());
@@ -68,7 +69,7 @@ fn show(store: &RunStore, query: &str) -> anyhow::Result<ExitCode> {
     println!("{}  {}", record.id, spec.title());
     println!("  model       {}", spec.model);
     if let Some(params) = record.params {
-        println!("  parameters  {}", super::train::thousands(params));
+        println!("  parameters  {}", thousands(params));
     }
     println!(
         "  settings    {} epochs, batch {}, Adam lr {}, seed {}, validation split {}{}",
@@ -188,15 +189,6 @@ fn status_text(store: &RunStore, record: &RunRecord) -> String {
 
 fn optional(value: Option<f64>) -> String {
     value.map_or_else(|| "-".into(), |value| format!("{value:.4}"))
-}
-
-fn duration(seconds: f64) -> String {
-    let total = seconds.round() as u64;
-    match total {
-        0..=59 => format!("{total}s"),
-        60..=3599 => format!("{}m{:02}s", total / 60, total % 60),
-        _ => format!("{}h{:02}m", total / 3600, total % 3600 / 60),
-    }
 }
 
 fn truncate(text: &str, width: usize) -> String {

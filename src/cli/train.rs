@@ -17,6 +17,7 @@ use atelier::{
     plan::{self, Overrides, Plan},
     store::{Holder, RunStore},
     train::{Command, DevicePref, Event, Phase, RunRequest, Trainer},
+    units::thousands,
 };
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -322,17 +323,4 @@ fn phase_text(phase: Phase) -> &'static str {
         Phase::WarmingUp => "warming up…",
         Phase::Evaluating => "evaluating on the test set…",
     }
-}
-
-/// `11082122` → `11,082,122`.
-pub fn thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }

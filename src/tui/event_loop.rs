@@ -206,3 +206,82 @@ fn remove_run_dir(dir: &Path) -> io::Result<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::tui::test_support::planned_app;
+
+    #[test]
+    fn a_screenshot_saves_every_format_and_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path().join("runs")).unwrap();
+        let session = Session {
+            training: None,
+            store: &store,
+            follower: Follower::new(store.clone(), Duration::from_secs(60)),
+            screenshots: Screenshots {
+                dir: dir.path().join("shots"),
+                theme: Theme::Light,
+            },
+        };
+        let mut app = planned_app(&["M1"]);
+        app.view = crate::tui::View::Confusion;
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let screen = terminal
+            .draw(|frame| ui::draw(frame, &app))
+            .unwrap()
+            .buffer
+            .clone();
+        perform(&mut app, Action::Screenshot, &session, &screen);
+        let message = app.message.clone().unwrap();
+        assert!(message.starts_with("screenshot saved: "), "{message}");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path().join("shots"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 5, "{names:?}");
+        assert!(names
+            .iter()
+            .all(|name| name.starts_with("atelier-confusion-")));
+        let text_file = names.iter().find(|name| name.ends_with(".txt")).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("shots").join(text_file)).unwrap();
+        assert_eq!(text, crate::export::text::plain(&screen));
+        assert!(message.contains(&text_file.replace(".txt", "")));
+    }
+
+    #[test]
+    fn a_screenshot_that_cannot_be_written_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path().join("runs")).unwrap();
+        // A file where the folder should be.
+        let blocked = dir.path().join("shots");
+        std::fs::write(&blocked, "").unwrap();
+        let session = Session {
+            training: None,
+            store: &store,
+            follower: Follower::new(store.clone(), Duration::from_secs(60)),
+            screenshots: Screenshots {
+                dir: blocked.clone(),
+                theme: Theme::Dark,
+            },
+        };
+        let mut app = planned_app(&["M1"]);
+        perform(
+            &mut app,
+            Action::Screenshot,
+            &session,
+            &Buffer::empty(Rect::new(0, 0, 80, 24)),
+        );
+        let message = app.message.unwrap();
+        assert!(
+            message.starts_with("screenshot not saved: cannot create the screenshots folder")
+                && message.contains(&blocked.display().to_string()),
+            "{message}"
+        );
+    }
+}

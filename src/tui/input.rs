@@ -464,4 +464,72 @@ mod tests {
         });
         assert_eq!(app.runs.len(), 4, "a run queued elsewhere gets a row");
     }
+
+    #[test]
+    fn s_asks_for_a_screenshot_and_4_shows_the_run_list() {
+        let mut app = app();
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('s'))),
+            vec![Action::Screenshot]
+        );
+        handle_key(&mut app, key(KeyCode::Char('4')));
+        assert_eq!(app.view, View::Runs);
+        handle_key(&mut app, key(KeyCode::Tab));
+        assert_eq!(app.view, View::Monitor, "Tab cycles back from the run list");
+    }
+
+    #[test]
+    fn a_read_only_viewer_explains_instead_of_acting() {
+        let mut app = app();
+        app.read_only = true;
+        for code in [
+            KeyCode::Enter,
+            KeyCode::Char('a'),
+            KeyCode::Char(' '),
+            KeyCode::Char('x'),
+            KeyCode::Char('d'),
+        ] {
+            app.message = None;
+            assert!(handle_key(&mut app, key(code)).is_empty(), "{code:?}");
+            assert!(
+                app.message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("read-only")),
+                "{code:?}: {:?}",
+                app.message
+            );
+        }
+        assert_eq!(app.overlay, Overlay::None);
+        // Looking around still works.
+        handle_key(&mut app, key(KeyCode::Char('j')));
+        assert_eq!(app.selected, 1);
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('s'))),
+            vec![Action::Screenshot]
+        );
+    }
+
+    #[test]
+    fn runs_of_another_process_are_shown_not_controlled() {
+        let mut app = app();
+        queue(&mut app, 0, "theirs");
+        start(&mut app, "theirs");
+        app.runs[0].external = true;
+        app.runs[0].writer_pid = Some(4242);
+        assert!(!app.any_active(), "quitting does not touch their runs");
+        for code in [KeyCode::Char('x'), KeyCode::Char('d')] {
+            app.message = None;
+            assert!(handle_key(&mut app, key(code)).is_empty());
+            assert!(
+                app.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("kill -INT 4242")),
+                "{:?}",
+                app.message
+            );
+        }
+        app.message = None;
+        assert!(handle_key(&mut app, key(KeyCode::Char(' '))).is_empty());
+        assert_eq!(app.message.as_deref(), Some("nothing is running"));
+    }
 }

@@ -173,3 +173,15 @@ fn the_selection_stays_visible_in_a_long_list() {
     let screen = text(&render(&app, 80, 24));
     assert!(screen.contains("▶ running     MLP"), "{screen}");
 }
+
+#[test]
+fn run_list_view_read_only_with_a_stalled_and_a_crashed_run_at_120x30() {
+    let mut app = state();
+    app.view = super::View::Runs;
+    app.read_only = true;
+    app.runs[5].external = true;
+    app.runs[5].status = super::UiStatus::Stalled;
+    app.runs[1].status = super::UiStatus::Crashed;
+    app.message = Some("watching /runs (read-only)".into());
+    assert_snapshot!("runs_read_only_120x30", text(&render(&app, 120, 30)));
+}

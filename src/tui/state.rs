@@ -248,3 +248,72 @@ impl App {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        store::{Liveness, RunStatus},
+        train::RunRequest,
+        tui::test_support::planned_app,
+    };
+
+    fn record(id: &str, status: RunStatus) -> Box<RunRecord> {
+        let mut record = RunRecord::new(&RunRequest {
+            id: id.into(),
+            plan: "test".into(),
+            spec: planned_app(&["X"]).runs[0].spec.clone(),
+        });
+        record.status = status;
+        Box::new(record)
+    }
+
+    #[test]
+    fn runs_from_the_store_go_above_the_plan_and_keep_the_selection() {
+        let mut app = planned_app(&["M1", "M2"]);
+        app.selected = 1;
+        app.apply_update(&Update::New {
+            record: record("old", RunStatus::Done),
+            events: Vec::new(),
+        });
+        let ids: Vec<Option<&str>> = app.runs.iter().map(|v| v.id.as_deref()).collect();
+        assert_eq!(ids, [Some("old"), None, None]);
+        assert_eq!(app.runs[app.selected].spec.name, "M2", "still on M2");
+        // Seen again (the app's first poll, say): no second row.
+        app.apply_update(&Update::New {
+            record: record("old", RunStatus::Done),
+            events: Vec::new(),
+        });
+        assert_eq!(app.runs.len(), 3);
+        assert_eq!(app.newest_started(), 0);
+    }
+
+    #[test]
+    fn updates_reach_external_runs_only() {
+        let mut app = planned_app(&["M1"]);
+        app.apply_update(&Update::New {
+            record: record("theirs", RunStatus::Running),
+            events: Vec::new(),
+        });
+        assert!(app.runs[0].external);
+        app.apply_update(&Update::Liveness {
+            run: "theirs".into(),
+            liveness: Liveness::Stalled {
+                quiet: std::time::Duration::from_secs(400),
+            },
+        });
+        assert_eq!(app.runs[0].status, UiStatus::Stalled);
+        app.apply_update(&Update::Record(record("theirs", RunStatus::Done)));
+        assert_eq!(app.runs[0].status, UiStatus::Done);
+        // The app's own run (queued by its trainer) ignores what the store says.
+        app.assign_id(1, "mine".into());
+        app.apply_update(&Update::Record(record("mine", RunStatus::Failed)));
+        assert_eq!(app.runs[1].status, UiStatus::Queued);
+        app.apply_update(&Update::Removed { run: "mine".into() });
+        assert_eq!(app.runs.len(), 2, "own rows are removed by the app alone");
+        app.apply_update(&Update::Removed {
+            run: "theirs".into(),
+        });
+        assert_eq!(app.runs.len(), 1);
+    }
+}

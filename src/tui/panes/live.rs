@@ -11,6 +11,7 @@ use ratatui::{
 };
 
 use super::theme;
+use crate::units::clock;
 use crate::{
     train::Phase,
     tui::{series, App, RunView, UiStatus},
@@ -187,16 +188,6 @@ fn history_chart(series: &[Series], epochs: u32) -> Chart<'_> {
                 .bounds([0.0, top])
                 .labels(vec![Line::from("0"), Line::from(format!("{top:.1}"))]),
         )
-}
-
-/// `83` → `1m23s`, `4000` → `1h06m`.
-pub fn clock(seconds: f64) -> String {
-    let total = seconds.max(0.0).round() as u64;
-    match total {
-        0..=59 => format!("{total}s"),
-        60..=3599 => format!("{}m{:02}s", total / 60, total % 60),
-        _ => format!("{}h{:02}m", total / 3600, total % 3600 / 60),
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use ratatui::{
 
 use super::theme;
 use crate::tui::{App, RunView, UiStatus};
+use crate::units::{clock, thousands};
 
 /// Draws the run list of `app`, the selected row highlighted.
 pub struct RunsPane<'a>(pub &'a App);
@@ -32,13 +33,26 @@ impl Widget for RunsPane<'_> {
             Constraint::Length(7),
             Constraint::Length(7),
         ];
+        // A wide list (the run-list view, a big terminal) has room for more.
+        let wide = area.width >= WIDE_LIST;
+        if wide {
+            titles.splice(6..6, ["params", "test loss", "time"]);
+            widths.splice(
+                6..6,
+                [
+                    Constraint::Length(10),
+                    Constraint::Length(9),
+                    Constraint::Length(8),
+                ],
+            );
+        }
         if !training {
             titles.remove(3);
             widths.remove(3);
         }
         let header = Row::new(titles).bold();
         let rows = app.runs.iter().map(|run| {
-            let row = row(run, training);
+            let row = row(run, training, wide);
             if app.is_marked(run) {
                 row.style(Style::default().add_modifier(ratatui::style::Modifier::UNDERLINED))
             } else {
@@ -59,7 +73,7 @@ impl Widget for RunsPane<'_> {
     }
 }
 
-fn row(run: &RunView, with_gauge: bool) -> Row<'static> {
+fn row(run: &RunView, with_gauge: bool, wide: bool) -> Row<'static> {
     let (symbol, word, color) = theme::status(run.status);
     // Active runs show the epoch in progress; the others, the epochs they completed.
     let epoch = if run.is_active() && run.epoch > 0 {
@@ -84,11 +98,36 @@ fn row(run: &RunView, with_gauge: bool) -> Row<'static> {
         Cell::from(percent(run.test.as_ref().map(|test| test.accuracy))),
         Cell::from(run.device.clone().unwrap_or_else(|| "-".into())),
     ];
+    if wide {
+        let params = run.params.map_or_else(|| "-".into(), thousands);
+        let test_loss = run
+            .test
+            .as_ref()
+            .map_or_else(|| "-".into(), |test| format!("{:.4}", test.loss));
+        // Active runs count their time so far; the others, their epochs'.
+        let seconds = if run.is_active() {
+            run.elapsed_secs
+        } else {
+            run.epochs.iter().map(|row| row.seconds).sum()
+        };
+        let time = if seconds > 0.0 {
+            clock(seconds)
+        } else {
+            "-".into()
+        };
+        cells.splice(
+            6..6,
+            [Cell::from(params), Cell::from(test_loss), Cell::from(time)],
+        );
+    }
     if !with_gauge {
         cells.remove(3);
     }
     Row::new(cells)
 }
+
+/// From this width on the list also shows parameters, test loss and time.
+pub const WIDE_LIST: u16 = 110;
 
 /// Characters of the text gauge.
 const GAUGE_WIDTH: usize = 10;
