@@ -225,3 +225,91 @@ fn a_diverging_run_fails_with_the_reason() {
         Some(message.as_str())
     );
 }
+
+#[test]
+fn the_app_queues_only_on_a_device_no_other_process_holds() {
+    use atelier::{
+        export::Theme,
+        plan::Plan,
+        store::{Follower, Holder, StoreError},
+        tui::{
+            event_loop::{perform, Screenshots, Session, Training},
+            Action, App, UiStatus,
+        },
+    };
+    use ratatui::{buffer::Buffer, layout::Rect};
+
+    let data = tempfile::tempdir().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    // Another process (say, a detached `train`) holds the CPU.
+    let mut theirs = store.lock_device("cpu").unwrap();
+    theirs
+        .sign(&Holder {
+            pid: 4242,
+            device: "cpu".into(),
+            runs: vec!["their-run".into()],
+            log: None,
+        })
+        .unwrap();
+    let trainer = Trainer::spawn(source(data.path()), store.clone()).unwrap();
+    let spec = RunSpec {
+        epochs: 1,
+        device: DevicePref::Cpu,
+        ..RunSpec::new(
+            "tiny",
+            ModelSpec::Mlp {
+                hidden: vec![8],
+                dropout: false,
+            },
+        )
+    };
+    let plan = Plan {
+        name: "test".into(),
+        runs: vec![spec.clone()],
+    };
+    let mut app = App::new(Vec::new(), plan.runs.clone());
+    let mut session = Session::new(
+        Some(Training {
+            trainer: &trainer,
+            plan: &plan,
+        }),
+        &store,
+        Follower::new(store.clone(), WAIT),
+        Screenshots {
+            dir: runs.path().join("shots"),
+            theme: Theme::Dark,
+        },
+    );
+    let screen = Buffer::empty(Rect::new(0, 0, 80, 24));
+    let queue = || Action::Queue {
+        index: 0,
+        spec: Box::new(spec.clone()),
+    };
+    perform(&mut app, queue(), &mut session, &screen);
+    let message = app.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("already training on cpu") && message.contains("pid 4242"),
+        "{message}"
+    );
+    assert_eq!(app.runs[0].status, UiStatus::Planned, "nothing was queued");
+    assert!(app.runs[0].id.is_none());
+
+    // Once the other process is done, the app takes the device and says so in the lock.
+    drop(theirs);
+    perform(&mut app, queue(), &mut session, &screen);
+    let id = app.runs[0].id.clone().expect("queued");
+    match store.lock_device("cpu") {
+        Err(StoreError::DeviceBusy {
+            holder: Some(holder),
+            ..
+        }) => {
+            assert_eq!(holder.pid, std::process::id());
+            assert_eq!(holder.runs, vec![id]);
+        }
+        other => panic!("expected the app to hold the CPU, got {other:?}"),
+    }
+    drop(session);
+    trainer.shutdown();
+    drop(store.lock_device("cpu").unwrap());
+}

@@ -38,15 +38,15 @@ pub fn run(
     report_unreadable(&mut app, &store);
     let trainer =
         Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
-    let mut session = Session {
-        training: Some(Training {
+    let mut session = Session::new(
+        Some(Training {
             trainer: &trainer,
             plan: &plan,
         }),
-        store: &store,
+        &store,
         follower,
-        screenshots: viewer.screenshots(),
-    };
+        viewer.screenshots(),
+    );
     let result = run_terminal(&mut app, &mut session);
     // Stops the running run (stored as interrupted) and waits for the thread.
     trainer.shutdown();
@@ -90,12 +90,7 @@ pub fn watch(
     } else {
         format!("watching {} (read-only)", store.dir().display())
     });
-    let mut session = Session {
-        training: None,
-        store: &store,
-        follower,
-        screenshots: viewer.screenshots(),
-    };
+    let mut session = Session::new(None, &store, follower, viewer.screenshots());
     run_terminal(&mut app, &mut session)?;
     Ok(ExitCode::SUCCESS)
 }

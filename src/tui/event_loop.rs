@@ -17,8 +17,8 @@ use super::{input, ui, Action, App};
 use crate::{
     export::{self, Theme},
     plan::Plan,
-    store::{follow::POLL_INTERVAL, Follower, RunStore},
-    train::{Command, Event, RunRequest, Trainer},
+    store::{follow::POLL_INTERVAL, DeviceLock, Follower, Holder, RunStore, StoreError},
+    train::{device_name, Command, Event, RunId, RunRequest, Trainer},
 };
 
 /// Shortest time between two draws (about 30 frames a second).
@@ -70,6 +70,49 @@ pub struct Session<'a> {
     /// Brings in runs that other processes write (and, at start, stored runs).
     pub follower: Follower,
     pub screenshots: Screenshots,
+    /// Devices this app has trained on, held until it quits, so a detached
+    /// `train` does not start on them meanwhile (and the other way round).
+    pub locks: Vec<(String, DeviceLock)>,
+    /// Runs this app has queued, for the lock notes.
+    pub queued: Vec<RunId>,
+}
+
+impl<'a> Session<'a> {
+    /// A session with no device taken yet.
+    pub fn new(
+        training: Option<Training<'a>>,
+        store: &'a RunStore,
+        follower: Follower,
+        screenshots: Screenshots,
+    ) -> Self {
+        Self {
+            training,
+            store,
+            follower,
+            screenshots,
+            locks: Vec::new(),
+            queued: Vec::new(),
+        }
+    }
+
+    /// Takes `device` for this app if it has not yet, and notes `run` on its
+    /// lock; an error says who else trains there.
+    fn claim(&mut self, device: &str, run: &RunId) -> Result<(), StoreError> {
+        if !self.locks.iter().any(|(name, _)| name == device) {
+            let lock = self.store.lock_device(device)?;
+            self.locks.push((device.to_string(), lock));
+        }
+        self.queued.push(run.clone());
+        for (name, lock) in &mut self.locks {
+            lock.sign(&Holder {
+                pid: std::process::id(),
+                device: name.clone(),
+                runs: self.queued.clone(),
+                log: None,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs the app until the user quits. The trainer is shut down by the
@@ -148,7 +191,7 @@ fn apply(app: &mut App, event: &Event) {
 }
 
 /// Carries out what a key asked for; `screen` is the screen as last drawn.
-pub fn perform(app: &mut App, action: Action, session: &Session<'_>, screen: &Buffer) {
+pub fn perform(app: &mut App, action: Action, session: &mut Session<'_>, screen: &Buffer) {
     match action {
         Action::Queue { index, spec } => {
             let Some(training) = session.training else {
@@ -156,6 +199,14 @@ pub fn perform(app: &mut App, action: Action, session: &Session<'_>, screen: &Bu
                 return;
             };
             let id = session.store.new_id(&spec.name);
+            // The plan's devices were checked at start; a device that vanished
+            // since is reported by the trainer when the run starts.
+            if let Ok(device) = spec.device.resolve() {
+                if let Err(error) = session.claim(&device_name(device), &id) {
+                    app.message = Some(error.to_string());
+                    return;
+                }
+            }
             app.assign_id(index, id.clone());
             let request = RunRequest {
                 id,
@@ -218,15 +269,15 @@ mod tests {
     fn a_screenshot_saves_every_format_and_says_where() {
         let dir = tempfile::tempdir().unwrap();
         let store = RunStore::open(dir.path().join("runs")).unwrap();
-        let session = Session {
-            training: None,
-            store: &store,
-            follower: Follower::new(store.clone(), Duration::from_secs(60)),
-            screenshots: Screenshots {
+        let mut session = Session::new(
+            None,
+            &store,
+            Follower::new(store.clone(), Duration::from_secs(60)),
+            Screenshots {
                 dir: dir.path().join("shots"),
                 theme: Theme::Light,
             },
-        };
+        );
         let mut app = planned_app(&["M1"]);
         app.view = crate::tui::View::Confusion;
         let mut terminal =
@@ -236,7 +287,7 @@ mod tests {
             .unwrap()
             .buffer
             .clone();
-        perform(&mut app, Action::Screenshot, &session, &screen);
+        perform(&mut app, Action::Screenshot, &mut session, &screen);
         let message = app.message.clone().unwrap();
         assert!(message.starts_with("screenshot saved: "), "{message}");
         let mut names: Vec<String> = std::fs::read_dir(dir.path().join("shots"))
@@ -261,20 +312,20 @@ mod tests {
         // A file where the folder should be.
         let blocked = dir.path().join("shots");
         std::fs::write(&blocked, "").unwrap();
-        let session = Session {
-            training: None,
-            store: &store,
-            follower: Follower::new(store.clone(), Duration::from_secs(60)),
-            screenshots: Screenshots {
+        let mut session = Session::new(
+            None,
+            &store,
+            Follower::new(store.clone(), Duration::from_secs(60)),
+            Screenshots {
                 dir: blocked.clone(),
                 theme: Theme::Dark,
             },
-        };
+        );
         let mut app = planned_app(&["M1"]);
         perform(
             &mut app,
             Action::Screenshot,
-            &session,
+            &mut session,
             &Buffer::empty(Rect::new(0, 0, 80, 24)),
         );
         let message = app.message.unwrap();
