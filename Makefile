@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export LIBTORCH_USE_PYTORCH := 1
 endif
 
-.PHONY: setup build run test bench lint fmt data clean
+.PHONY: setup build run test bench lint fmt data clean readme-images
 
 setup: $(TORCH_READY)
 
@@ -46,6 +46,16 @@ test: setup
 bench: setup
 	$(CARGO) bench --bench load
 	$(CARGO) bench --bench train
+
+# The README's screenshots and figures, drawn by atelier itself from a runs
+# folder (the live-view capture is taken by hand while a run trains):
+#   make readme-images RUNS=~/.local/share/atelier/runs
+RUNS ?= $(HOME)/.local/share/atelier/runs
+readme-images: build
+	$(BIN) --runs-dir $(RUNS) screenshot --view runs --size 140x24 -o assets/readme/runs.png
+	$(BIN) --runs-dir $(RUNS) screenshot --view confusion --run MLP --size 120x40 -o assets/readme/confusion.png
+	$(BIN) --runs-dir $(RUNS) screenshot --view compare --size 160x48 -o assets/readme/compare.png
+	$(BIN) --runs-dir $(RUNS) report --runs M1,M2,M3,M4,M5,MLP -o assets/report
 
 lint: setup
 	$(CARGO) fmt --check

@@ -113,3 +113,36 @@ fn the_app_refuses_without_a_terminal() {
     assert!(!ok);
     assert!(stderr.contains("the app needs a terminal"), "{stderr}");
 }
+
+#[test]
+fn runs_lists_a_run_whose_process_died_as_crashed() {
+    use atelier::store::{RunStatus, RunStore, WriterProcess};
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let finished = common::stored_run(&store, "finished", 1);
+    // A run left "running" by a process that is gone (a kill -9, a reboot).
+    let request = common::request(&store, "orphan", 2);
+    let mut record = atelier::store::RunRecord::new(&request);
+    record.status = RunStatus::Running;
+    let mut child = Command::new("true").spawn().unwrap();
+    record.writer = Some(WriterProcess {
+        pid: child.id(),
+        ..WriterProcess::current()
+    });
+    child.wait().unwrap();
+    std::fs::create_dir_all(store.run_dir(&record.id)).unwrap();
+    record
+        .save(&store.run_dir(&record.id).join("run.json"))
+        .unwrap();
+    let (ok, stdout, stderr) = atelier(&["--runs-dir", path_str(dir.path()), "runs"]);
+    assert!(ok, "{stderr}");
+    let line = |id: &str| {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} missing from\n{stdout}"))
+            .to_string()
+    };
+    assert!(line(&record.id).contains(" crashed "), "{stdout}");
+    assert!(line(&finished).contains(" done "), "{stdout}");
+}

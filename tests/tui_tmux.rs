@@ -116,26 +116,7 @@ fn start_watch_compare_and_quit_with_the_keyboard() {
         socket: format!("atelier-test-{}", std::process::id()),
         target: "app".into(),
     };
-    let started = tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "app",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        "-e",
-        "NO_COLOR=",
-        "sh",
-        "-c",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
+    tmux.session("app", &command);
     let limit = Duration::from_secs(60);
 
     tmux.wait_for("the plan's run", limit, |s| {

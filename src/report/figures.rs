@@ -356,54 +356,41 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
             .draw()
             .map_err(text)?;
         let width = if any_original { 0.36 } else { 0.6 };
+        let offset = if any_original { width / 2.0 } else { 0.0 };
         let ours: Vec<(f64, f64)> = runs
             .iter()
             .enumerate()
-            .map(|(i, run)| {
-                (
-                    i as f64 + 0.5 - if any_original { width / 2.0 } else { 0.0 },
-                    value(run),
-                )
-            })
+            .map(|(i, run)| (i as f64 + 0.5 - offset, value(run)))
             .collect();
-        chart
-            .draw_secondary_series(ours.iter().map(|&(x, v)| {
-                Rectangle::new(
-                    [(x - width / 2.0, low), (x + width / 2.0, v)],
-                    TRAIN.filled(),
-                )
-            }))
-            .map_err(text)?
-            .label("atelier")
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], TRAIN.filled()));
+        let theirs: Vec<(f64, f64)> = runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, run)| original(run).map(|v| (i as f64 + 0.5 + offset, v)))
+            .collect();
         let label_style =
             TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
-        chart
-            .draw_secondary_series(
-                ours.iter()
-                    .map(|&(x, v)| Text::new(format!("{v:.4}"), (x, v), label_style.clone())),
-            )
-            .map_err(text)?;
-        if any_original {
-            let theirs: Vec<(f64, f64)> = runs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, run)| original(run).map(|v| (i as f64 + 0.5 + width / 2.0, v)))
-                .collect();
+        for (bars, colour, label) in [
+            (ours, TRAIN, "atelier"),
+            (theirs, ORIGINAL, "original (Keras, GTX 1060)"),
+        ] {
+            if bars.is_empty() {
+                continue;
+            }
             chart
-                .draw_secondary_series(theirs.iter().map(|&(x, v)| {
+                .draw_secondary_series(bars.iter().map(|&(x, v)| {
                     Rectangle::new(
                         [(x - width / 2.0, low), (x + width / 2.0, v)],
-                        ORIGINAL.filled(),
+                        colour.filled(),
                     )
                 }))
                 .map_err(text)?
-                .label("original (Keras, GTX 1060)")
-                .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], ORIGINAL.filled()));
+                .label(label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled())
+                });
             chart
                 .draw_secondary_series(
-                    theirs
-                        .iter()
+                    bars.iter()
                         .map(|&(x, v)| Text::new(format!("{v:.4}"), (x, v), label_style.clone())),
                 )
                 .map_err(text)?;
