@@ -349,6 +349,29 @@ mod tests {
     }
 
     #[test]
+    fn italic_uses_the_oblique_face() {
+        let draw = |modifier: ratatui::style::Modifier| {
+            let mut buffer = Buffer::empty(Rect::new(0, 0, 1, 1));
+            buffer.set_string(0, 0, "H", Style::default().add_modifier(modifier));
+            rasterize(&buffer, Theme::Dark)
+        };
+        let upright = draw(ratatui::style::Modifier::empty());
+        let italic = draw(ratatui::style::Modifier::ITALIC);
+        // Where the ink sits in the top and bottom rows of the glyph: an
+        // oblique "H" leans right, so its top is further right than its foot.
+        let ink_x = |canvas: &Canvas, rows: std::ops::Range<u32>| {
+            let (sum, count) = rows
+                .flat_map(|y| (0..10).map(move |x| (x, y)))
+                .filter(|&(x, y)| canvas.pixel(x, y) != Theme::Dark.background())
+                .fold((0, 0), |(sum, count), (x, _)| (sum + x, count + 1));
+            sum as f32 / count.max(1) as f32
+        };
+        let lean = |canvas: &Canvas| ink_x(canvas, 2..6) - ink_x(canvas, 10..14);
+        assert!(lean(&upright).abs() < 1.0, "upright: {}", lean(&upright));
+        assert!(lean(&italic) > 1.0, "italic leans: {}", lean(&italic));
+    }
+
+    #[test]
     fn interface_symbols_exist_in_the_font() {
         let fonts = Fonts::get();
         for ch in "·→▶★✓✗‖…■▲▼".chars() {
