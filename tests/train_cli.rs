@@ -117,12 +117,7 @@ fn ctrl_c_stores_the_run_as_interrupted() {
             break;
         }
     }
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    common::signal(child.id(), libc::SIGINT);
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen:?} {rest:?}");
@@ -194,14 +189,6 @@ fn the_shipped_plans_parse() {
     }
 }
 
-fn signal(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill {signal} {pid}");
-}
-
 #[test]
 fn detached_training_outlives_its_parent_and_holds_the_device() {
     let (data, runs, plan) = setup();
@@ -235,7 +222,7 @@ fn detached_training_outlives_its_parent_and_holds_the_device() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| panic!("no log in {stdout}"));
     // Frozen, so it is certainly still training while a second start is tried.
-    signal(pid, "-STOP");
+    common::signal(pid, libc::SIGSTOP);
     for args in [&["train", "--detach"][..], &["train"][..]] {
         let refused = atelier(data.path(), runs.path())
             .args(args)
@@ -252,7 +239,7 @@ fn detached_training_outlives_its_parent_and_holds_the_device() {
             "{stderr}"
         );
     }
-    signal(pid, "-CONT");
+    common::signal(pid, libc::SIGCONT);
     let record = runs.path().join(&run).join("run.json");
     let started = std::time::Instant::now();
     loop {

@@ -124,3 +124,15 @@ pub fn stored_run(store: &RunStore, name: &str, epochs: u32) -> String {
     }
     request.id
 }
+
+/// Sends `signal` (`libc::SIGINT`, …) to process `pid`; panics if it cannot.
+pub fn signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let status = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(
+        status,
+        0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
+}
