@@ -1,7 +1,6 @@
 //! The app's main loop: one `select` over keys, trainer events, store polls
-//! and signals;
-//! state changes first, then at most one draw per frame, and only when
-//! something changed, so an idle app costs no CPU.
+//! and signals; state changes first, then at most one draw per frame, and
+//! only when something changed, so an idle app costs next to no CPU.
 
 use std::{
     io,
