@@ -314,10 +314,11 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
                 .fold(1.0, f64::min);
             (
                 ((lowest - 0.02) * 50.0).floor() / 50.0,
-                (highest + 0.01).min(1.0),
+                (highest + (highest - lowest) * 0.3 + 0.01).min(1.0),
             )
         }
-        Metric::Loss => (0.0, highest * 1.15),
+        // Room above the tallest bar for its value and the legend.
+        Metric::Loss => (0.0, highest * 1.3),
     };
     let count = runs.len() as f64;
     draw(name, BARS_SIZE, |root| {
@@ -344,9 +345,12 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
             .disable_x_mesh()
             .x_labels(runs.len())
             .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(index) => runs
-                    .get(*index as usize)
-                    .map_or_else(String::new, |run| run.record.spec.name.clone()),
+                SegmentValue::CenterOf(index) => {
+                    runs.get(*index as usize).map_or_else(String::new, |run| {
+                        // The original trained 15 epochs: say how many these had.
+                        format!("{} · {} ep.", run.record.spec.name, run.record.epochs_done)
+                    })
+                }
                 _ => String::new(),
             })
             .y_desc(name)
@@ -371,7 +375,7 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
             TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
         for (bars, colour, label) in [
             (ours, TRAIN, "atelier"),
-            (theirs, ORIGINAL, "original (Keras, GTX 1060)"),
+            (theirs, ORIGINAL, "original (Keras, 15 epochs)"),
         ] {
             if bars.is_empty() {
                 continue;
