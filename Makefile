@@ -43,9 +43,25 @@ run: data
 test: setup
 	$(CARGO) test --release
 
-bench: setup
+# atelier beside PyTorch eager (this venv's torch 2.13, the libtorch atelier
+# links) and Keras 3 on TensorFlow CPU (a bench-only venv), alternating,
+# several repeats; then loading. About ten minutes on 2 cores.
+#   make bench [MODELS="M1 M4"] [REPEATS=3] [THREADS=2]
+TENSORFLOW_VERSION := 2.21.0
+KERAS_VENV := .venv-keras
+REPEATS ?= 3
+THREADS ?= 2
+MODELS ?=
+
+$(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION):
+	@echo "== installing tensorflow-cpu==$(TENSORFLOW_VERSION) into $(KERAS_VENV) (bench only)"
+	$(PYTHON) -m venv $(KERAS_VENV)
+	$(KERAS_VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet tensorflow-cpu==$(TENSORFLOW_VERSION)
+	@touch $@
+
+bench: build $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION)
+	$(VENV)/bin/python3 bench/peers/compare.py --repeats $(REPEATS) --threads $(THREADS) $(MODELS)
 	$(CARGO) bench --bench load
-	$(CARGO) bench --bench train
 
 # The README's screenshots and figures, drawn by atelier itself from a runs
 # folder (the live-view capture is taken by hand while a run trains):

@@ -4,6 +4,7 @@
 //! while the library underneath speaks its own typed errors.
 
 mod app;
+mod bench;
 mod data;
 mod detach;
 mod overview;
@@ -82,6 +83,8 @@ enum Command {
     Screenshot(screenshot::ScreenshotArgs),
     /// Write the original's figures (PNG) and a results table (Markdown, CSV) from stored runs.
     Report(report::ReportArgs),
+    /// Measure training throughput (images/s) of the seed models.
+    Bench(bench::BenchArgs),
 }
 
 impl Cli {
@@ -97,6 +100,7 @@ impl Cli {
             }
             Some(Command::Watch(args)) => app::watch(&args, &self.viewer, self.runs_dir.as_deref()),
             Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
+            Some(Command::Bench(args)) => bench::run(&args),
             Some(Command::Screenshot(args)) => {
                 screenshot::run(&args, self.viewer.ascii, self.runs_dir.as_deref())
             }

@@ -8,6 +8,7 @@ pub mod fit;
 pub mod messages;
 pub mod metrics;
 pub mod tensors;
+pub mod throughput;
 pub mod trainer;
 
 pub use device::{device_name, DevicePref};

@@ -146,3 +146,17 @@ fn runs_lists_a_run_whose_process_died_as_crashed() {
     assert!(line(&record.id).contains(" crashed "), "{stdout}");
     assert!(line(&finished).contains(" done "), "{stdout}");
 }
+
+#[test]
+fn bench_prints_json_lines_for_the_peer_comparison_and_names_unknown_models() {
+    let (ok, stdout, stderr) =
+        atelier(&["bench", "--json", "--steps", "2", "--rounds", "1", "MLP"]);
+    assert!(ok, "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["peer"], "atelier");
+    assert_eq!(line["model"], "MLP");
+    assert!(line["images_per_sec"][0].as_f64().unwrap() > 0.0);
+    let (ok, _, stderr) = atelier(&["bench", "M9"]);
+    assert!(!ok);
+    assert!(stderr.contains("no seed model is named M9"), "{stderr}");
+}

@@ -1,0 +1,87 @@
+"""Training throughput of the seed models in Keras 3 on TensorFlow (CPU),
+the way the original notebook trains: Sequential, Glorot-uniform (Keras'
+default), Adam (lr 1e-3, eps 1e-7), batch 32, `model.fit` on synthetic data.
+
+    python keras_peer.py --threads 2 --steps 100 --rounds 1 M1 M4
+
+Prints one JSON object per model: {"peer", "model", "images_per_sec": [..]}.
+"""
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+import models
+
+
+def build(keras, spec):
+    layers = keras.layers
+    dropout = spec.get("dropout", False)
+    stack = [keras.Input((28, 28, 1))]
+    if spec["kind"] == "cnn":
+        for width in spec["conv"]:
+            stack += [layers.Conv2D(width, 3, activation="relu"), layers.MaxPooling2D(2)]
+            if dropout:
+                stack.append(layers.Dropout(models.DROPOUT_HIDDEN))
+        stack += [layers.Flatten(), layers.Dense(spec["dense"], activation="relu")]
+        if dropout:
+            stack.append(layers.Dropout(models.DROPOUT_LAST))
+    else:
+        stack.append(layers.Flatten())
+        hidden = spec["hidden"]
+        for index, width in enumerate(hidden):
+            stack.append(layers.Dense(width, activation="relu"))
+            if dropout:
+                last = index == len(hidden) - 1
+                stack.append(layers.Dropout(models.DROPOUT_LAST if last else models.DROPOUT_HIDDEN))
+    stack.append(layers.Dense(10))
+    model = keras.Sequential(stack)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=models.LEARNING_RATE, epsilon=models.EPSILON),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
+def measure(keras, spec, steps, rounds):
+    keras.utils.set_random_seed(0)
+    model = build(keras, spec)
+    rng = np.random.default_rng(0)
+    count = steps * models.BATCH
+    images = rng.random((count, 28, 28, 1), dtype=np.float32)
+    labels = rng.integers(0, 10, count)
+    # Warm-up: tracing and the first steps.
+    model.fit(images[: 10 * models.BATCH], labels[: 10 * models.BATCH],
+              batch_size=models.BATCH, epochs=1, verbose=0, shuffle=False)
+    rates = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        model.fit(images, labels, batch_size=models.BATCH, epochs=1, verbose=0, shuffle=False)
+        rates.append(count / (time.perf_counter() - started))
+    return rates
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("models", nargs="*")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+
+    for name, spec in models.pick(args.models):
+        rates = measure(keras, spec, args.steps, args.rounds)
+        print(json.dumps({"peer": "keras", "model": name, "images_per_sec": rates}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
