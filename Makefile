@@ -62,6 +62,7 @@ $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION):
 bench: build $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION)
 	$(VENV)/bin/python3 bench/peers/compare.py --repeats $(REPEATS) --threads $(THREADS) $(MODELS)
 	$(CARGO) bench --bench load
+	$(CARGO) bench --bench ui
 
 # The README's screenshots and figures, drawn by atelier itself from a runs
 # folder (the live-view capture is taken by hand while a run trains):

@@ -22,6 +22,10 @@ use crate::{
 
 /// Shortest time between two draws (about 30 frames a second).
 pub const FRAME: Duration = Duration::from_millis(33);
+/// Shortest time between two draws that only show new data (training
+/// progress, store updates): ten a second reads as live and leaves the
+/// cores to the trainer. Keys get the faster `FRAME`.
+pub const DATA_FRAME: Duration = Duration::from_millis(100);
 
 /// What the loop listens to besides the trainer.
 pub struct Inputs {
@@ -123,6 +127,8 @@ pub fn run(
     inputs: &Inputs,
 ) -> io::Result<()> {
     let mut dirty = true;
+    // A key waits for the screen: draw at the faster frame rate.
+    let mut urgent = false;
     let mut last_draw: Option<Instant> = None;
     // The screen as last drawn: what `s` saves.
     let mut screen = Buffer::empty(Rect::default());
@@ -132,19 +138,21 @@ pub fn run(
         .training
         .map_or(&no_events, |training| training.trainer.events());
     loop {
-        let frame_due = last_draw.is_none_or(|at| at.elapsed() >= FRAME);
+        let interval = if urgent { FRAME } else { DATA_FRAME };
+        let frame_due = last_draw.is_none_or(|at| at.elapsed() >= interval);
         if dirty && frame_due {
             let frame = terminal.draw(|frame| ui::draw(frame, app))?;
             screen.clone_from(frame.buffer);
             last_draw = Some(Instant::now());
             dirty = false;
+            urgent = false;
         }
         if app.should_quit {
             return Ok(());
         }
         // Sleep until something happens, or until the next frame when a draw waits.
         let wait = if dirty {
-            last_draw.map_or(Duration::ZERO, |at| FRAME.saturating_sub(at.elapsed()))
+            last_draw.map_or(Duration::ZERO, |at| interval.saturating_sub(at.elapsed()))
         } else {
             Duration::from_secs(3600)
         };
@@ -155,8 +163,12 @@ pub fn run(
                         perform(app, action, session, &screen);
                     }
                     dirty = true;
+                    urgent = true;
                 }
-                Ok(_) => dirty = true,
+                Ok(_) => {
+                    dirty = true;
+                    urgent = true;
+                }
                 Err(_) => app.should_quit = true,
             },
             recv(trainer_events) -> message => {
