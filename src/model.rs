@@ -2,7 +2,9 @@
 
 pub mod init;
 pub mod net;
+pub mod precision;
 pub mod spec;
 
 pub use net::Net;
+pub use precision::Precision;
 pub use spec::{ModelSpec, SpecError};

@@ -7,7 +7,10 @@ pub mod file;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{model::ModelSpec, train::DevicePref};
+use crate::{
+    model::{ModelSpec, Precision},
+    train::DevicePref,
+};
 
 pub use file::{load_plan, parse_plan, seed_plan, Overrides, PlanError, SEED_PLAN_TOML};
 
@@ -36,6 +39,9 @@ pub struct RunSpec {
     /// Fraction of the training file held out for validation, from its end.
     pub validation_split: f64,
     pub device: DevicePref,
+    /// fp32, or bf16 mixed precision (faster, slightly less accurate).
+    #[serde(default, skip_serializing_if = "Precision::is_fp32")]
+    pub precision: Precision,
     /// Train on only the first N images of the training split (quick runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_train: Option<usize>,
@@ -66,16 +72,22 @@ impl RunSpec {
             seed: 42,
             validation_split: 0.2,
             device: DevicePref::Auto,
+            precision: Precision::Fp32,
             limit_train: None,
             reference: None,
         }
     }
 
-    /// `M1 · CNN [64,32,16]`, or the name alone when there is no label.
+    /// `M1 · CNN [64,32,16]`, or the name alone when there is no label;
+    /// ` · bf16` after it when the run computes in bf16.
     pub fn title(&self) -> String {
-        match &self.label {
+        let title = match &self.label {
             Some(label) => format!("{} · {label}", self.name),
             None => self.name.clone(),
+        };
+        match self.precision {
+            Precision::Fp32 => title,
+            Precision::Bf16 => format!("{title} · bf16"),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use atelier::{
+    model::Precision,
     plan,
     train::{throughput, DevicePref},
 };
@@ -26,6 +27,8 @@ pub struct BenchArgs {
     pub rounds: u64,
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: DevicePref,
+    #[arg(long, value_enum, default_value = "fp32")]
+    pub precision: Precision,
     /// One JSON object per model instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -53,8 +56,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.json {
         println!(
-            "training throughput, batch 32, {}, {} libtorch threads, median of {} rounds",
+            "training throughput, batch 32, {}, {}, {} libtorch threads, median of {} rounds",
             atelier::train::device_name(device),
+            args.precision,
             args.threads,
             args.rounds
         );
@@ -63,7 +67,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             "model", "params", "steps", "images/s"
         );
     }
-    for spec in specs {
+    for mut spec in specs {
+        spec.precision = args.precision;
         let wide = spec.model.param_count().unwrap_or(0) > 1_000_000;
         let steps = args.steps.unwrap_or(if wide { 8 } else { 100 });
         let measured = throughput::measure(&spec, steps, args.rounds as usize, device)

@@ -2,11 +2,12 @@
 
 use tch::{
     nn::{self, ModuleT},
-    Tensor,
+    Kind, Tensor,
 };
 
 use super::{
     init::{glorot_uniform, ZERO},
+    precision::Precision,
     spec::{ModelSpec, SpecError, DROPOUT_HIDDEN, DROPOUT_LAST, KERNEL},
 };
 use crate::data::NUM_CLASSES;
@@ -18,6 +19,7 @@ pub struct Net {
     convs: Vec<nn::Conv2D>,
     hidden: Vec<nn::Linear>,
     output: nn::Linear,
+    precision: Precision,
 }
 
 impl Net {
@@ -62,6 +64,7 @@ impl Net {
             convs,
             hidden,
             output,
+            precision: Precision::Fp32,
         })
     }
 
@@ -86,7 +89,7 @@ impl ModuleT for Net {
         let dropout = self.spec.has_dropout();
         let mut x = images.shallow_clone();
         for conv in &self.convs {
-            x = x.apply(conv).relu().max_pool2d_default(2);
+            x = self.conv(&x, conv).relu().max_pool2d_default(2);
             if dropout {
                 x = x.dropout(DROPOUT_HIDDEN, train);
             }
@@ -94,7 +97,7 @@ impl ModuleT for Net {
         x = x.flat_view();
         let last = self.hidden.len().saturating_sub(1);
         for (index, layer) in self.hidden.iter().enumerate() {
-            x = x.apply(layer).relu();
+            x = self.linear(&x, layer).relu();
             if dropout {
                 // The CNN has one dense layer, which is also the last.
                 let rate = if index == last {
@@ -105,7 +108,54 @@ impl ModuleT for Net {
                 x = x.dropout(rate, train);
             }
         }
-        x.apply(&self.output)
+        // Logits (and so the loss) in fp32 whatever the compute precision.
+        self.linear(&x, &self.output).to_kind(Kind::Float)
+    }
+}
+
+impl Net {
+    /// Sets the compute precision (fp32 unless asked otherwise).
+    pub fn set_precision(&mut self, precision: Precision) {
+        self.precision = precision;
+    }
+
+    /// The compute precision.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// A convolution in the compute precision: in bf16 its input, weight
+    /// and bias are cast on the way in, and gradients flow back to the fp32
+    /// weights through the casts (what autocast does).
+    fn conv(&self, x: &Tensor, conv: &nn::Conv2D) -> Tensor {
+        match self.precision {
+            Precision::Fp32 => x.apply(conv),
+            Precision::Bf16 => {
+                let kind = self.precision.compute_kind();
+                x.to_kind(kind).conv2d(
+                    &conv.ws.to_kind(kind),
+                    conv.bs.as_ref().map(|bias| bias.to_kind(kind)),
+                    [1, 1],
+                    [0, 0],
+                    [1, 1],
+                    1,
+                )
+            }
+        }
+    }
+
+    /// A dense layer in the compute precision (see [`Net::conv`]).
+    fn linear(&self, x: &Tensor, layer: &nn::Linear) -> Tensor {
+        match self.precision {
+            Precision::Fp32 => x.apply(layer),
+            Precision::Bf16 => {
+                let kind = self.precision.compute_kind();
+                x.to_kind(kind).linear(
+                    &layer.ws.to_kind(kind),
+                    layer.bs.as_ref().map(|bias| bias.to_kind(kind)),
+                )
+            }
+        }
     }
 }
 
@@ -222,5 +272,38 @@ mod tests {
         let train_a = net.forward_t(&images, true);
         let train_b = net.forward_t(&images, true);
         assert!(!train_a.equal(&train_b), "training mode must drop units");
+    }
+
+    #[test]
+    fn bf16_computes_close_to_fp32_and_trains_the_fp32_weights() {
+        tch::manual_seed(3);
+        let spec = ModelSpec::Cnn {
+            conv: vec![8],
+            dense: 16,
+            dropout: false,
+        };
+        let (store, mut net) = built(&spec);
+        let images = Tensor::rand([4, 1, 28, 28], (Kind::Float, Device::Cpu));
+        let exact = net.forward_t(&images, false);
+        net.set_precision(Precision::Bf16);
+        let mixed = net.forward_t(&images, false);
+        assert_eq!(mixed.kind(), Kind::Float, "logits come back in fp32");
+        assert_eq!(mixed.size(), exact.size());
+        // bf16 keeps 8 bits of mantissa: close, not equal.
+        let error = (&mixed - &exact).abs().max().double_value(&[]);
+        let scale = exact.abs().max().double_value(&[]);
+        assert!(
+            error > 0.0 && error < 0.05 * scale.max(1.0),
+            "error {error}, scale {scale}"
+        );
+        // Gradients flow through the casts to the fp32 weights.
+        let loss = net
+            .forward_t(&images, true)
+            .cross_entropy_for_logits(&Tensor::from_slice(&[0i64, 1, 2, 3]));
+        loss.backward();
+        for variable in store.trainable_variables() {
+            assert_eq!(variable.kind(), Kind::Float);
+            assert!(variable.grad().defined(), "every weight gets a gradient");
+        }
     }
 }

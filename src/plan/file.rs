@@ -10,7 +10,10 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use super::{Plan, Reference, RunSpec};
-use crate::{model::ModelSpec, train::DevicePref};
+use crate::{
+    model::{ModelSpec, Precision},
+    train::DevicePref,
+};
 
 /// The built-in plan, also shipped as an example file.
 pub const SEED_PLAN_TOML: &str = include_str!("../../assets/plans/seed.toml");
@@ -52,6 +55,7 @@ struct Settings {
     seed: Option<u64>,
     validation_split: Option<f64>,
     device: Option<DevicePref>,
+    precision: Option<Precision>,
     limit_train: Option<usize>,
 }
 
@@ -82,6 +86,7 @@ pub struct Overrides {
     pub limit_train: Option<usize>,
     pub device: Option<DevicePref>,
     pub batch_size: Option<u32>,
+    pub precision: Option<Precision>,
 }
 
 /// The built-in `seed` plan: the original notebook's six models.
@@ -138,6 +143,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             seed: own.seed.or(defaults.seed),
             validation_split: own.validation_split.or(defaults.validation_split),
             device: own.device.or(defaults.device),
+            precision: own.precision.or(defaults.precision),
             limit_train: own.limit_train.or(defaults.limit_train),
         };
         let settings = pick(&run.settings, &raw.defaults);
@@ -150,6 +156,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             seed: settings.seed.unwrap_or(base.seed),
             validation_split: settings.validation_split.unwrap_or(base.validation_split),
             device: settings.device.unwrap_or(base.device),
+            precision: settings.precision.unwrap_or(base.precision),
             limit_train: settings.limit_train,
             reference: run.reference,
             ..base
@@ -229,6 +236,7 @@ impl Plan {
             run.epochs = overrides.epochs.unwrap_or(run.epochs);
             run.batch_size = overrides.batch_size.unwrap_or(run.batch_size);
             run.device = overrides.device.unwrap_or(run.device);
+            run.precision = overrides.precision.unwrap_or(run.precision);
             run.limit_train = overrides.limit_train.or(run.limit_train);
         }
         self
@@ -374,7 +382,9 @@ mod tests {
             limit_train: Some(100),
             device: Some(DevicePref::Cpu),
             batch_size: None,
+            precision: Some(Precision::Bf16),
         });
+        assert!(plan.runs.iter().all(|run| run.precision == Precision::Bf16));
         assert!(plan
             .runs
             .iter()
@@ -383,5 +393,20 @@ mod tests {
             .runs
             .iter()
             .all(|run| run.device == DevicePref::Cpu && run.batch_size == 32));
+    }
+
+    #[test]
+    fn precision_is_a_setting_that_defaults_to_fp32() {
+        let plan = parse(&format!("[defaults]\nprecision = \"bf16\"\n{ONE_RUN}")).unwrap();
+        assert_eq!(plan.runs[0].precision, Precision::Bf16);
+        assert!(plan.runs[0].title().ends_with(" · bf16"));
+        let plain = parse(ONE_RUN).unwrap();
+        assert_eq!(plain.runs[0].precision, Precision::Fp32);
+        // Records of fp32 runs stay as they were: no precision key.
+        let json = serde_json::to_string(&plain.runs[0]).unwrap();
+        assert!(!json.contains("precision"), "{json}");
+        let json = serde_json::to_string(&plan.runs[0]).unwrap();
+        assert!(json.contains("\"precision\":\"bf16\""), "{json}");
+        assert!(error(&format!("{ONE_RUN}precision = \"fp8\"\n")).contains("fp8"));
     }
 }

@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     data::NUM_CLASSES,
-    model::{ModelSpec, Net, SpecError},
+    model::{ModelSpec, Net, Precision, SpecError},
     plan::RunSpec,
 };
 
@@ -110,7 +110,7 @@ pub fn fit(
         store,
         net,
         mut optimizer,
-    } = Model::build(&spec.model, spec.learning_rate, device)?;
+    } = Model::build(&spec.model, spec.learning_rate, spec.precision, device)?;
     let params = spec.model.param_count()?;
     let samples = data.train.len();
     let steps = samples.div_ceil(spec.batch_size as usize);
@@ -222,10 +222,17 @@ pub struct Model {
 }
 
 impl Model {
-    /// Builds `spec` on `device` with Adam at `learning_rate` and Keras' betas and epsilon.
-    pub fn build(spec: &ModelSpec, learning_rate: f64, device: Device) -> Result<Self, FitError> {
+    /// Builds `spec` on `device`, computing in `precision`, with Adam at
+    /// `learning_rate` and Keras' betas and epsilon.
+    pub fn build(
+        spec: &ModelSpec,
+        learning_rate: f64,
+        precision: Precision,
+        device: Device,
+    ) -> Result<Self, FitError> {
         let store = nn::VarStore::new(device);
-        let net = Net::new(&store.root(), spec)?;
+        let mut net = Net::new(&store.root(), spec)?;
+        net.set_precision(precision);
         let optimizer = nn::Adam {
             beta1: ADAM_BETA1,
             beta2: ADAM_BETA2,

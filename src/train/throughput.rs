@@ -10,7 +10,7 @@ use serde::Serialize;
 use tch::{Device, Kind, Tensor};
 
 use super::fit::{self, FitError};
-use crate::plan::RunSpec;
+use crate::{model::Precision, plan::RunSpec};
 
 /// Steps run before timing: allocator, oneDNN primitive caches, first-touch pages.
 pub const WARM_UP_STEPS: i64 = 10;
@@ -21,6 +21,7 @@ pub struct Throughput {
     /// Always `atelier`, so lines mix with the peers' output.
     pub peer: &'static str,
     pub model: String,
+    pub precision: Precision,
     pub params: u64,
     pub steps: i64,
     /// One figure per timed round, in the order measured.
@@ -45,7 +46,7 @@ pub fn measure(
 ) -> Result<Throughput, FitError> {
     let batch = i64::from(spec.batch_size);
     tch::manual_seed(0);
-    let mut model = fit::Model::build(&spec.model, spec.learning_rate, device)?;
+    let mut model = fit::Model::build(&spec.model, spec.learning_rate, spec.precision, device)?;
     // Eight batches, cycled: enough that no batch stays hot in cache.
     let images = Tensor::rand([batch * 8, 1, 28, 28], (Kind::Float, device));
     let labels = Tensor::randint(10, [batch * 8], (Kind::Int64, device));
@@ -77,6 +78,7 @@ pub fn measure(
     Ok(Throughput {
         peer: "atelier",
         model: spec.name.clone(),
+        precision: spec.precision,
         params: spec.model.param_count().unwrap_or(0),
         steps,
         images_per_sec,
