@@ -55,11 +55,13 @@ pub struct ScreenshotArgs {
     /// The run to select (id, id prefix or name) [default: the newest started run].
     #[arg(long, value_name = "RUN")]
     pub run: Option<String>,
+    /// Which screen to draw.
     #[arg(long, value_enum, default_value = "live")]
     pub view: ViewName,
     /// Terminal size to lay out for.
     #[arg(long, default_value = "120x40", value_name = "COLSxROWS")]
     pub size: Size,
+    /// Default text and background colours of the image.
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: Theme,
     /// Show confusion cells as row percentages.
