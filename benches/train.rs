@@ -33,24 +33,18 @@ fn main() {
         {
             continue;
         }
-        // Wide models take ~0.25 s a step here: fewer steps keep the bench short.
-        let steps = if spec.model.param_count().unwrap_or(0) > 1_000_000 {
-            8
-        } else {
-            100
-        };
+        let steps = throughput::default_steps(&spec);
         let measured =
             throughput::measure(&spec, steps, ROUNDS, Device::Cpu).expect("seed models build");
-        let mut rates = measured.images_per_sec.clone();
-        rates.sort_by(f64::total_cmp);
+        let (low, high) = measured.range();
         println!(
             "{:<5} {:>12} {:>7} {:>10.0}   {:.0}–{:.0}",
             spec.name,
             measured.params,
             steps,
             measured.median(),
-            rates[0],
-            rates[ROUNDS - 1]
+            low,
+            high
         );
     }
 }

@@ -112,9 +112,7 @@ pub fn save_all(
 
 /// A file name stem that sorts by time: `atelier-monitor-20261129-051502`.
 pub fn timestamped_stem(view: &str) -> String {
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
-    format!("atelier-{view}-{}-{}", &digits[..8], &digits[8..14])
+    format!("atelier-{view}-{}", crate::units::utc_stamp())
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {

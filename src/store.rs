@@ -78,8 +78,6 @@ impl RunStore {
 
     /// A fresh id: `YYYYMMDD-HHMMSS-name` (UTC), with `-2`, `-3`… if taken.
     pub fn new_id(&self, name: &str) -> String {
-        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        let stamp: String = stamp.chars().filter(char::is_ascii_digit).collect();
         let name: String = name
             .chars()
             .map(|c| {
@@ -90,7 +88,7 @@ impl RunStore {
                 }
             })
             .collect();
-        let base = format!("{}-{}-{name}", &stamp[..8], &stamp[8..14]);
+        let base = format!("{}-{name}", crate::units::utc_stamp());
         let mut id = base.clone();
         let mut suffix = 2;
         while self.run_dir(&id).exists() {

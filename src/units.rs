@@ -1,4 +1,4 @@
-//! How numbers are shown to people: thousands separators and durations.
+//! How numbers are shown to people: thousands separators, durations and time stamps.
 
 /// `11082122` → `11,082,122`.
 pub fn thousands(value: u64) -> String {
@@ -11,6 +11,13 @@ pub fn thousands(value: u64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// Now in UTC as `YYYYMMDD-HHMMSS`: run ids, logs and screenshots sort by time.
+pub fn utc_stamp() -> String {
+    let rfc3339 = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let digits: String = rfc3339.chars().filter(char::is_ascii_digit).collect();
+    format!("{}-{}", &digits[..8], &digits[8..14])
 }
 
 /// `42` → `42s`, `83` → `1m23s`, `4000` → `1h06m`.
@@ -36,5 +43,12 @@ mod tests {
         assert_eq!(clock(83.0), "1m23s");
         assert_eq!(clock(4000.0), "1h06m");
         assert_eq!(clock(-1.0), "0s");
+        let stamp = utc_stamp();
+        assert_eq!(stamp.len(), 15);
+        assert!(stamp[..8]
+            .chars()
+            .chain(stamp[9..].chars())
+            .all(|c| c.is_ascii_digit()));
+        assert_eq!(&stamp[8..9], "-");
     }
 }

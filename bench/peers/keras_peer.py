@@ -7,8 +7,6 @@ default), Adam (lr 1e-3, eps 1e-7), batch 32, `model.fit` on synthetic data.
 Prints one JSON object per model: {"peer", "model", "images_per_sec": [..]}.
 """
 
-import argparse
-import json
 import os
 import time
 
@@ -65,12 +63,7 @@ def measure(keras, spec, steps, rounds):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("models", nargs="*")
-    args = parser.parse_args()
+    args = models.peer_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -79,8 +72,7 @@ def main():
     import keras
 
     for name, spec in models.pick(args.models):
-        rates = measure(keras, spec, args.steps, args.rounds)
-        print(json.dumps({"peer": "keras", "model": name, "images_per_sec": rates}), flush=True)
+        models.report("keras", name, measure(keras, spec, args.steps, args.rounds))
 
 
 if __name__ == "__main__":

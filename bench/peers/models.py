@@ -1,5 +1,7 @@
 """The seed plan's models, read from assets/plans/seed.toml, for the peers."""
 
+import argparse
+import json
 import pathlib
 import tomllib
 
@@ -24,3 +26,18 @@ DROPOUT_LAST = 0.5
 BATCH = 32
 LEARNING_RATE = 1e-3
 EPSILON = 1e-7
+
+
+def peer_args():
+    """The command line every peer takes: --threads, --steps, --rounds, models."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("models", nargs="*")
+    return parser.parse_args()
+
+
+def report(peer, name, rates):
+    """One result line, as compare.py reads it (and as `atelier bench --json` writes it)."""
+    print(json.dumps({"peer": peer, "model": name, "images_per_sec": rates}), flush=True)

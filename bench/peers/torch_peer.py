@@ -7,8 +7,6 @@ weights, zero biases, Adam (lr 1e-3, eps 1e-7), batch 32, synthetic data.
 Prints one JSON object per model: {"peer", "model", "images_per_sec": [..]}.
 """
 
-import argparse
-import json
 import time
 
 import torch
@@ -81,17 +79,11 @@ def measure(spec, steps, rounds):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("models", nargs="*")
-    args = parser.parse_args()
+    args = models.peer_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     for name, spec in models.pick(args.models):
-        rates = measure(spec, args.steps, args.rounds)
-        print(json.dumps({"peer": "pytorch", "model": name, "images_per_sec": rates}), flush=True)
+        models.report("pytorch", name, measure(spec, args.steps, args.rounds))
 
 
 if __name__ == "__main__":

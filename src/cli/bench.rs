@@ -69,19 +69,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     }
     for mut spec in specs {
         spec.precision = args.precision;
-        let wide = spec.model.param_count().unwrap_or(0) > 1_000_000;
-        let steps = args.steps.unwrap_or(if wide { 8 } else { 100 });
+        let steps = args
+            .steps
+            .unwrap_or_else(|| throughput::default_steps(&spec));
         let measured = throughput::measure(&spec, steps, args.rounds as usize, device)
             .with_context(|| format!("cannot build {}", spec.name))?;
         if args.json {
             println!("{}", serde_json::to_string(&measured)?);
         } else {
-            let (low, high) = measured
-                .images_per_sec
-                .iter()
-                .fold((f64::INFINITY, 0.0_f64), |(lo, hi), &r| {
-                    (lo.min(r), hi.max(r))
-                });
+            let (low, high) = measured.range();
             println!(
                 "{:<5} {:>12} {:>7} {:>10.0}   {low:.0}–{high:.0}",
                 measured.model,

@@ -24,11 +24,9 @@ pub const LOG_ENV: &str = "ATELIER_TRAIN_LOG";
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn start(store: &RunStore, devices: &[String]) -> anyhow::Result<ExitCode> {
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let stamp: String = stamp.chars().filter(char::is_ascii_digit).collect();
     let log = store
         .dir()
-        .join(format!("train-{}-{}.log", &stamp[..8], &stamp[8..14]));
+        .join(format!("train-{}.log", atelier::units::utc_stamp()));
     let output = OpenOptions::new()
         .create(true)
         .append(true)

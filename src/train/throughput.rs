@@ -29,11 +29,30 @@ pub struct Throughput {
 }
 
 impl Throughput {
+    /// The slowest and the fastest round.
+    pub fn range(&self) -> (f64, f64) {
+        self.images_per_sec
+            .iter()
+            .fold((f64::INFINITY, 0.0_f64), |(low, high), &rate| {
+                (low.min(rate), high.max(rate))
+            })
+    }
+
     /// The median round.
     pub fn median(&self) -> f64 {
         let mut rates = self.images_per_sec.clone();
         rates.sort_by(f64::total_cmp);
         rates.get(rates.len() / 2).copied().unwrap_or(0.0)
+    }
+}
+
+/// Timed steps per round for `spec`: the wide models take ~0.25 s a step on
+/// two cores, so they get fewer to keep a bench of all six short.
+pub fn default_steps(spec: &RunSpec) -> i64 {
+    if spec.model.param_count().unwrap_or(0) > 1_000_000 {
+        8
+    } else {
+        100
     }
 }
 
