@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    atelier::train::allocator::keep_freed_memory();
     match cli::Cli::parse().run() {
         Ok(code) => code,
         Err(error) => {

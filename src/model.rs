@@ -1,5 +1,6 @@
 //! Model specifications (plain data) and the tch networks built from them.
 
+pub mod dropout;
 pub mod init;
 pub mod net;
 pub mod precision;

@@ -3,6 +3,8 @@
 //! Everything crossing a thread boundary or reaching the disk is a type in
 //! [`messages`]; the rest of the module is the machinery behind them.
 
+pub mod adam;
+pub mod allocator;
 pub mod device;
 pub mod fit;
 pub mod messages;

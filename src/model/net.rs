@@ -6,6 +6,7 @@ use tch::{
 };
 
 use super::{
+    dropout::Dropout,
     init::{glorot_uniform, ZERO},
     precision::Precision,
     spec::{ModelSpec, SpecError, DROPOUT_HIDDEN, DROPOUT_LAST, KERNEL},
@@ -20,6 +21,7 @@ pub struct Net {
     hidden: Vec<nn::Linear>,
     output: nn::Linear,
     precision: Precision,
+    dropout: Dropout,
 }
 
 impl Net {
@@ -65,6 +67,7 @@ impl Net {
             hidden,
             output,
             precision: Precision::Fp32,
+            dropout: Dropout::new(0),
         })
     }
 
@@ -91,7 +94,7 @@ impl ModuleT for Net {
         for conv in &self.convs {
             x = self.conv(&x, conv).relu().max_pool2d_default(2);
             if dropout {
-                x = x.dropout(DROPOUT_HIDDEN, train);
+                x = self.dropout.apply(&x, DROPOUT_HIDDEN, train);
             }
         }
         x = x.flat_view();
@@ -105,7 +108,7 @@ impl ModuleT for Net {
                 } else {
                     DROPOUT_HIDDEN
                 };
-                x = x.dropout(rate, train);
+                x = self.dropout.apply(&x, rate, train);
             }
         }
         // Logits (and so the loss) in fp32 whatever the compute precision.
@@ -117,6 +120,12 @@ impl Net {
     /// Sets the compute precision (fp32 unless asked otherwise).
     pub fn set_precision(&mut self, precision: Precision) {
         self.precision = precision;
+    }
+
+    /// Restarts the dropout masks at `seed` (libtorch's generator, which
+    /// dropout uses off the CPU, is seeded separately with `tch::manual_seed`).
+    pub fn reseed_dropout(&self, seed: u64) {
+        self.dropout.reseed(seed);
     }
 
     /// The compute precision.

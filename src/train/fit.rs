@@ -11,12 +11,13 @@ use std::{
 };
 
 use tch::{
-    nn::{self, ModuleT, OptimizerConfig},
+    nn::{self, ModuleT},
     Device, Kind, Tensor,
 };
 use thiserror::Error;
 
 use super::{
+    adam::{Adam, AdamConfig},
     device::device_name,
     messages::{ConfusionMatrix, Event, Phase, RunId},
     tensors::{DeviceData, Pair},
@@ -105,6 +106,7 @@ pub fn fit(
         run: run.clone(),
         phase: Phase::BuildingModel,
     });
+    super::allocator::keep_freed_memory();
     tch::manual_seed(spec.seed as i64);
     let Model {
         store,
@@ -131,6 +133,12 @@ pub fn fit(
     let mut best: Option<(f64, u32)> = None;
     for epoch in 1..=spec.epochs {
         let epoch_started = Instant::now();
+        // Dropout draws from its own generator (libtorch's off the CPU);
+        // reseeding both per
+        // epoch makes every epoch reproducible on its own, which is what lets
+        // a resumed run continue exactly as an uninterrupted one.
+        tch::manual_seed(epoch_seed(spec.seed, epoch) as i64);
+        net.reseed_dropout(epoch_seed(spec.seed, epoch));
         let (images, labels) = shuffled(&data.train, spec.seed, epoch, device);
         let mut meter = Meter::new(device);
         for step in 0..steps {
@@ -218,7 +226,7 @@ pub fn fit(
 pub struct Model {
     pub store: nn::VarStore,
     pub net: Net,
-    pub optimizer: nn::Optimizer,
+    pub optimizer: Adam,
 }
 
 impl Model {
@@ -233,14 +241,15 @@ impl Model {
         let store = nn::VarStore::new(device);
         let mut net = Net::new(&store.root(), spec)?;
         net.set_precision(precision);
-        let optimizer = nn::Adam {
-            beta1: ADAM_BETA1,
-            beta2: ADAM_BETA2,
-            wd: 0.0,
-            eps: ADAM_EPSILON,
-            amsgrad: false,
-        }
-        .build(&store, learning_rate)?;
+        let optimizer = Adam::new(
+            &store,
+            AdamConfig {
+                learning_rate,
+                beta1: ADAM_BETA1,
+                beta2: ADAM_BETA2,
+                epsilon: ADAM_EPSILON,
+            },
+        );
         Ok(Self {
             store,
             net,
@@ -252,7 +261,7 @@ impl Model {
 /// One optimisation step on a batch; returns the batch's mean loss and its logits.
 pub fn train_step(
     net: &Net,
-    optimizer: &mut nn::Optimizer,
+    optimizer: &mut Adam,
     images: &Tensor,
     labels: &Tensor,
 ) -> (Tensor, Tensor) {
@@ -305,13 +314,17 @@ pub fn evaluate(net: &Net, split: &Pair) -> Evaluation {
 /// reproduced on its own. One gather on the device; batches are then slices.
 fn shuffled(train: &Pair, seed: u64, epoch: u32, device: Device) -> (Tensor, Tensor) {
     let mut order: Vec<i64> = (0..train.len() as i64).collect();
-    fastrand::Rng::with_seed(seed ^ u64::from(epoch).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .shuffle(&mut order);
+    fastrand::Rng::with_seed(epoch_seed(seed, epoch)).shuffle(&mut order);
     let order = Tensor::from_slice(&order).to_device(device);
     (
         train.images.index_select(0, &order),
         train.labels.index_select(0, &order),
     )
+}
+
+/// The seed of one epoch's shuffle and dropout, from the run's seed.
+fn epoch_seed(seed: u64, epoch: u32) -> u64 {
+    seed ^ u64::from(epoch).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// Running sums of loss and correct predictions, kept on the device and

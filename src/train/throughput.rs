@@ -64,6 +64,7 @@ pub fn measure(
     device: Device,
 ) -> Result<Throughput, FitError> {
     let batch = i64::from(spec.batch_size);
+    super::allocator::keep_freed_memory();
     tch::manual_seed(0);
     let mut model = fit::Model::build(&spec.model, spec.learning_rate, spec.precision, device)?;
     // Eight batches, cycled: enough that no batch stays hot in cache.
