@@ -311,19 +311,27 @@ mod tests {
     }
 
     #[test]
-    fn torn_last_line_is_skipped_and_a_bad_middle_line_is_named() {
+    fn torn_last_line_is_skipped_and_a_bad_middle_line_is_named_and_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(EVENTS_FILE);
         let good = serde_json::to_string(&epoch_end("r", 1, 0.5)).unwrap();
         fs::write(&path, format!("{good}\n{}", &good[..good.len() / 2])).unwrap();
         let log = read_events(&path).unwrap();
         assert_eq!((log.events.len(), log.torn_tail), (1, true));
-        fs::write(&path, format!("{good}\n{{not json\n{good}\n")).unwrap();
-        let message = read_events(&path).unwrap_err().to_string();
+        assert!(log.skipped.is_empty());
+        let mut damaged = format!("{good}\n{{not json\n").into_bytes();
+        damaged.extend_from_slice(&[0xff, 0xfe, b'\n']);
+        damaged.extend_from_slice(format!("{good}\n").as_bytes());
+        fs::write(&path, damaged).unwrap();
+        let log = read_events(&path).unwrap();
+        assert_eq!((log.events.len(), log.torn_tail), (2, false));
+        let messages: Vec<String> = log.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(
-            message.contains("events.jsonl: line 2: not a valid event"),
-            "{message}"
+            messages[0].contains("events.jsonl: line 2: not a valid event"),
+            "{messages:?}"
         );
+        assert!(messages[1].contains("line 3"), "{messages:?}");
     }
 
     #[test]

@@ -92,6 +92,9 @@ fn show(store: &RunStore, query: &str) -> anyhow::Result<ExitCode> {
     if let Some(error) = &record.error {
         println!("  error       {error}");
     }
+    for skipped in &log.skipped {
+        println!("  note        skipped {skipped}");
+    }
     if log.torn_tail {
         println!("  note        the log's last line was cut short (the writer stopped mid-line) and is skipped");
     }
