@@ -35,6 +35,7 @@ fn busy_app() -> App {
             train_samples: 48_000,
             validation_samples: 12_000,
             steps_per_epoch: 1_500,
+            resumed_after: 0,
             epochs: 15,
         });
     }

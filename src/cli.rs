@@ -72,6 +72,8 @@ enum Command {
     Data(data::DataCommand),
     /// Train a plan's runs without the app, printing Keras-like progress.
     Train(train::TrainArgs),
+    /// Continue interrupted, crashed or failed runs after their last complete epoch.
+    Resume(train::ResumeArgs),
     /// List stored runs, or show one in detail.
     Runs {
         #[command(subcommand)]
@@ -95,6 +97,7 @@ impl Cli {
             None => app::run(&self.plan, &self.viewer, data_dir, self.runs_dir.as_deref()),
             Some(Command::Data(command)) => command.run(data_dir),
             Some(Command::Train(args)) => train::run(&args, data_dir, self.runs_dir.as_deref()),
+            Some(Command::Resume(args)) => train::resume(&args, data_dir, self.runs_dir.as_deref()),
             Some(Command::Runs { command }) => {
                 runs::run(command.as_ref(), self.runs_dir.as_deref())
             }

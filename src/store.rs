@@ -103,6 +103,39 @@ impl RunStore {
         RunWriter::create(self.run_dir(&request.id), RunRecord::new(request))
     }
 
+    /// Takes over the unfinished run `id` to continue it (see
+    /// [`RunWriter::reopen`]); refused for a finished run and for one that
+    /// another process is writing.
+    pub fn reopen(&self, id: &str) -> Result<RunWriter, StoreError> {
+        let record = self.load(id)?;
+        if record.status == RunStatus::Done {
+            return Err(StoreError::NotResumable {
+                run: id.to_string(),
+                reason: "it finished every epoch".into(),
+            });
+        }
+        RunWriter::reopen(self.run_dir(id))
+    }
+
+    /// Checks that the runs folder can take `bytes` more (checkpoints and
+    /// logs of a run described by `what`), so training does not start only
+    /// to fail at its first checkpoint.
+    pub fn check_room(&self, bytes: u64, what: &str) -> Result<(), StoreError> {
+        let Some(available) = available_bytes(&self.dir) else {
+            return Ok(());
+        };
+        if available >= bytes {
+            return Ok(());
+        }
+        let megabytes = |bytes: u64| bytes.div_ceil(1 << 20);
+        Err(StoreError::NoRoom {
+            dir: self.dir.clone(),
+            what: what.to_string(),
+            needed: megabytes(bytes),
+            available: available >> 20,
+        })
+    }
+
     /// Every run, sorted by id; unreadable runs are skipped and reported.
     pub fn list(&self) -> (Vec<RunRecord>, Vec<StoreError>) {
         let mut records = Vec::new();
@@ -177,6 +210,31 @@ impl RunStore {
     }
 }
 
+/// Bytes an unprivileged process may still write under `dir`; `None` where
+/// the system cannot tell.
+fn available_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::{ffi::CString, os::unix::ffi::OsStrExt};
+        let path = CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `path` is NUL-terminated and `stats` is a valid place for
+        // statvfs to fill; it is read only when the call succeeds.
+        let stats = unsafe {
+            if libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) != 0 {
+                return None;
+            }
+            stats.assume_init()
+        };
+        Some(u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;
@@ -233,6 +291,7 @@ mod tests {
                 train_samples: 48_000,
                 validation_samples: 12_000,
                 steps_per_epoch: 1_500,
+                resumed_after: 0,
                 epochs: 2,
             },
             Event::Progress {

@@ -6,7 +6,7 @@ use atelier::{
     model::ModelSpec,
     plan::RunSpec,
     train::{
-        fit::{fit, FitOutcome, Flow, Supervisor},
+        fit::{fit, FitOutcome, Flow, Start, Supervisor},
         metrics,
         tensors::{DeviceData, UploadKey},
         DevicePref, Event,
@@ -80,6 +80,7 @@ fn train_and_check(spec: &RunSpec, dataset: &FashionMnist) -> Vec<Event> {
         spec,
         &data,
         Some(checkpoints.path()),
+        Start::Fresh,
         &mut recorder,
     )
     .unwrap();
@@ -206,7 +207,15 @@ fn same_seed_same_result_and_stop_is_honoured() {
     let data = upload(&dataset, &small);
     let run = || {
         let mut recorder = Recorder::default();
-        fit(&"a".to_string(), &small, &data, None, &mut recorder).unwrap();
+        fit(
+            &"a".to_string(),
+            &small,
+            &data,
+            None,
+            Start::Fresh,
+            &mut recorder,
+        )
+        .unwrap();
         recorder.events.into_iter().find_map(|event| match event {
             Event::EpochEnd {
                 train_loss,
@@ -222,7 +231,15 @@ fn same_seed_same_result_and_stop_is_honoured() {
         stop_after_polls: Some(5),
         ..Recorder::default()
     };
-    let outcome = fit(&"b".to_string(), &small, &data, None, &mut stopper).unwrap();
+    let outcome = fit(
+        &"b".to_string(),
+        &small,
+        &data,
+        None,
+        Start::Fresh,
+        &mut stopper,
+    )
+    .unwrap();
     assert_eq!(outcome, FitOutcome::Cancelled { epochs_done: 0 });
     assert!(!stopper
         .events

@@ -1,4 +1,4 @@
-//! `atelier train`: headless training with Keras-like output.
+//! `atelier train` and `atelier resume`: headless training with Keras-like output.
 //!
 //! On a terminal each epoch gets a progress bar with ETA; otherwise (a log
 //! file, CI) only plain lines are printed. Ctrl-C, SIGTERM and SIGHUP stop
@@ -11,12 +11,12 @@ use std::{
     process::ExitCode,
 };
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use atelier::{
     data,
     model::Precision,
-    plan::{self, Overrides, Plan},
-    store::{Holder, RunStore},
+    plan::{self, Overrides, Plan, RunSpec},
+    store::{Holder, RunStatus, RunStore},
     train::{Command, DevicePref, Event, Phase, RunRequest, Trainer},
     units::thousands,
 };
@@ -102,11 +102,30 @@ pub struct TrainArgs {
     pub detach: bool,
 }
 
-/// The devices a plan trains on, each once: `cpu`, `cuda:0`.
-fn devices(plan: &Plan) -> anyhow::Result<Vec<String>> {
+/// Arguments of `atelier resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Interrupted, crashed or failed runs (id, unique id prefix, or name for
+    /// the latest run of that name); each continues after its last complete epoch.
+    #[arg(value_name = "RUN", required = true)]
+    pub runs: Vec<String>,
+    /// Continue in a background process that outlives this terminal.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// One run for the trainer: its id, what it trains, and how to queue it.
+struct Job {
+    id: String,
+    spec: RunSpec,
+    command: Command,
+}
+
+/// The devices some runs train on, each once: `cpu`, `cuda:0`.
+fn devices(jobs: &[Job]) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
-    for spec in &plan.runs {
-        let name = atelier::train::device_name(spec.device.resolve()?);
+    for job in jobs {
+        let name = atelier::train::device_name(job.spec.device.resolve()?);
         if !names.contains(&name) {
             names.push(name);
         }
@@ -120,13 +139,67 @@ pub fn run(
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let (plan, source, store) = prepare(&args.plan, data_dir, runs_dir)?;
-    let devices = devices(&plan)?;
+    let jobs = plan
+        .runs
+        .iter()
+        .map(|spec| {
+            let request = RunRequest {
+                id: store.new_id(&spec.name),
+                plan: plan.name.clone(),
+                spec: spec.clone(),
+            };
+            Job {
+                id: request.id.clone(),
+                spec: spec.clone(),
+                command: Command::Queue(Box::new(request)),
+            }
+        })
+        .collect();
+    drive(jobs, source, store, args.detach)
+}
+
+/// `atelier resume`: continues stored runs where they stopped.
+pub fn resume(
+    args: &ResumeArgs,
+    data_dir: Option<&Path>,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let store = RunStore::resolve(runs_dir)?;
+    let mut jobs = Vec::new();
+    for query in &args.runs {
+        let id = store.find(query)?;
+        let record = store.load(&id)?;
+        if record.status == RunStatus::Done {
+            bail!("run {id} finished every epoch; there is nothing to resume");
+        }
+        record
+            .spec
+            .device
+            .resolve()
+            .with_context(|| format!("run {id}"))?;
+        jobs.push(Job {
+            command: Command::Continue { run: id.clone() },
+            id,
+            spec: record.spec,
+        });
+    }
+    drive(jobs, data::discover(data_dir)?, store, args.detach)
+}
+
+/// Trains `jobs` in this process (or a detached one), printing as it goes.
+fn drive(
+    jobs: Vec<Job>,
+    source: data::DataSource,
+    store: RunStore,
+    detach: bool,
+) -> anyhow::Result<ExitCode> {
+    let devices = devices(&jobs)?;
     // One training per device and store: two would fight over the same cores or GPU.
     let mut locks = devices
         .iter()
         .map(|device| store.lock_device(device))
         .collect::<Result<Vec<_>, _>>()?;
-    if args.detach {
+    if detach {
         drop(locks);
         return super::detach::start(&store, &devices);
     }
@@ -138,17 +211,12 @@ pub fn run(
     })
     .context("cannot install the Ctrl-C handler")?;
 
+    let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
     let mut titles = HashMap::new();
-    let mut ids = Vec::new();
-    for spec in &plan.runs {
-        let request = RunRequest {
-            id: store.new_id(&spec.name),
-            plan: plan.name.clone(),
-            spec: spec.clone(),
-        };
-        titles.insert(request.id.clone(), spec.clone());
-        ids.push(request.id.clone());
-        trainer.send(Command::Queue(Box::new(request)));
+    let remaining_jobs = jobs.len();
+    for job in jobs {
+        titles.insert(job.id, job.spec);
+        trainer.send(job.command);
     }
     let log = std::env::var_os(super::detach::LOG_ENV).map(PathBuf::from);
     for (lock, device) in locks.iter_mut().zip(&devices) {
@@ -160,7 +228,7 @@ pub fn run(
         })?;
     }
     let mut printer = Printer::new(std::io::stderr().is_terminal(), store.dir().to_path_buf());
-    let mut remaining = plan.runs.len();
+    let mut remaining = remaining_jobs;
     let mut failed = 0;
     let mut interrupted = false;
     while remaining > 0 {
@@ -225,6 +293,7 @@ impl Printer {
                 validation_samples,
                 epochs,
                 steps_per_epoch,
+                resumed_after,
                 ..
             } => {
                 self.epochs = *epochs;
@@ -233,6 +302,9 @@ impl Printer {
                     "\n{title}: {} parameters on {device}, {train_samples} training / {validation_samples} validation images",
                     thousands(*params)
                 );
+                if *resumed_after > 0 {
+                    println!("resuming after epoch {resumed_after} of {epochs}");
+                }
             }
             Event::Progress {
                 epoch,

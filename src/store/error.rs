@@ -29,6 +29,17 @@ pub enum StoreError {
     },
     #[error("this system has no home folder; pass --runs-dir DIR or set ATELIER_RUNS")]
     NoHome,
+    #[error("run {run} is being written by another atelier process{}; stop it first, or follow it with `atelier watch`", .pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default())]
+    RunBusy { run: String, pid: Option<u32> },
+    #[error("run {run} cannot continue: {reason}")]
+    NotResumable { run: String, reason: String },
+    #[error("{dir}: not enough free space to train {what}: it needs about {needed} MB for checkpoints and logs, {available} MB are free")]
+    NoRoom {
+        dir: PathBuf,
+        what: String,
+        needed: u64,
+        available: u64,
+    },
     #[error("another atelier process is already training on {device}{}; wait for it, or follow it with `atelier watch` (lock file {path})", holder_text(.holder.as_deref()))]
     DeviceBusy {
         device: String,

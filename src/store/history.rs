@@ -79,7 +79,11 @@ impl History {
     pub fn from_events(events: &[Event]) -> Self {
         let mut history = Self::default();
         for event in events {
-            if let Some(row) = EpochRow::from_event(event) {
+            if let Event::Started { resumed_after, .. } = event {
+                // A resumed run redoes what came after its checkpoint.
+                history.epochs.retain(|row| row.epoch <= *resumed_after);
+                history.test = None;
+            } else if let Some(row) = EpochRow::from_event(event) {
                 history.epochs.push(row);
             } else if let Some(test) = TestResult::from_event(event) {
                 history.test = Some(test);

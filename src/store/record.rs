@@ -82,8 +82,21 @@ impl RunRecord {
     /// Folds a lifecycle event into the record; returns whether it changed.
     pub fn apply(&mut self, event: &Event) -> bool {
         match event {
-            Event::Started { device, params, .. } => {
+            Event::Started {
+                device,
+                params,
+                resumed_after,
+                ..
+            } => {
                 self.status = RunStatus::Running;
+                self.error = None;
+                self.writer = Some(WriterProcess::current());
+                if *resumed_after > 0 {
+                    self.epochs_done = *resumed_after;
+                    self.test_accuracy = None;
+                    self.test_loss = None;
+                    self.seconds = None;
+                }
                 self.device = Some(device.clone());
                 self.params = Some(*params);
             }

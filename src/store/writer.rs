@@ -1,14 +1,19 @@
 //! Writing one run: its events appended to `events.jsonl`, its record kept current.
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::{File, OpenOptions, TryLockError},
     io::{BufWriter, Write},
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
-use super::{RunRecord, RunStatus, StoreError, EVENTS_FILE, RECORD_FILE};
+use super::{liveness::WriterProcess, RunRecord, RunStatus, StoreError, EVENTS_FILE, RECORD_FILE};
 use crate::train::Event;
+
+/// The lock file in a run folder, held (an OS file lock) by the one process
+/// writing the run. The OS drops the lock when that process dies however it
+/// dies, so a stale lock needs no clearing: the next writer simply gets it.
+pub const WRITER_LOCK_FILE: &str = ".writer.lock";
 
 /// Progress reaches the log at most this often (the channel gets up to 20 a
 /// second): enough for history charts, and a 15-epoch wide CNN on a CPU
@@ -25,6 +30,8 @@ pub struct RunWriter {
     record: RunRecord,
     events: BufWriter<File>,
     last_progress: Option<Instant>,
+    /// Held for the writer's life; see [`WRITER_LOCK_FILE`].
+    _lock: File,
 }
 
 impl RunWriter {
@@ -32,7 +39,24 @@ impl RunWriter {
     pub fn create(dir: PathBuf, record: RunRecord) -> Result<Self, StoreError> {
         std::fs::create_dir_all(&dir)
             .map_err(|e| StoreError::io(&dir, "cannot create the run folder", e))?;
+        let lock = lock_run(&dir, &record)?;
         record.save(&dir.join(RECORD_FILE))?;
+        Self::open_log(dir, record, lock)
+    }
+
+    /// Takes over a stored run that no process is writing, to continue it:
+    /// appends to its log (after cutting off a torn last line, so the next
+    /// line starts clean) and names this process as its writer.
+    pub fn reopen(dir: PathBuf) -> Result<Self, StoreError> {
+        let mut record = RunRecord::load(&dir.join(RECORD_FILE))?;
+        let lock = lock_run(&dir, &record)?;
+        cut_torn_tail(&dir.join(EVENTS_FILE))?;
+        record.writer = Some(WriterProcess::current());
+        record.save(&dir.join(RECORD_FILE))?;
+        Self::open_log(dir, record, lock)
+    }
+
+    fn open_log(dir: PathBuf, record: RunRecord, lock: File) -> Result<Self, StoreError> {
         let path = dir.join(EVENTS_FILE);
         let file = OpenOptions::new()
             .create(true)
@@ -44,6 +68,7 @@ impl RunWriter {
             record,
             events: BufWriter::new(file),
             last_progress: None,
+            _lock: lock,
         })
     }
 
@@ -102,6 +127,46 @@ impl RunWriter {
             .and_then(|()| self.events.get_ref().sync_data())
             .map_err(|e| StoreError::io(&path, "cannot flush", e))
     }
+}
+
+/// Takes the run folder's writer lock, or says which process holds it.
+fn lock_run(dir: &Path, record: &RunRecord) -> Result<File, StoreError> {
+    let path = dir.join(WRITER_LOCK_FILE);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, "cannot open the run's lock", e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::RunBusy {
+            run: record.id.clone(),
+            pid: record.writer.as_ref().map(|writer| writer.pid),
+        }),
+        Err(TryLockError::Error(e)) => Err(StoreError::io(&path, "cannot lock", e)),
+    }
+}
+
+/// Drops an incomplete last line (a write cut short by a crash).
+fn cut_torn_tail(path: &Path) -> Result<(), StoreError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::io(path, "cannot read", e)),
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes
+        .iter()
+        .rposition(|&byte| byte == b'\n')
+        .map_or(0, |at| at + 1);
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_len(keep as u64).and_then(|()| file.sync_all()))
+        .map_err(|e| StoreError::io(path, "cannot cut the torn last line of", e))
 }
 
 impl Drop for RunWriter {

@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use super::{
     adam::{Adam, AdamConfig},
+    checkpoint::{self, CheckpointError, ResumePoint},
     device::device_name,
     messages::{ConfusionMatrix, Event, Phase, RunId},
     tensors::{DeviceData, Pair},
@@ -66,6 +67,8 @@ pub enum FitError {
     Spec(#[from] SpecError),
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    #[error("checkpoint {0}")]
+    Checkpoint(#[from] CheckpointError),
     #[error("{0}")]
     Settings(String),
     #[error(
@@ -83,13 +86,25 @@ pub struct Evaluation {
     pub confusion: ConfusionMatrix,
 }
 
-/// Trains `spec` on `data`, emitting events as it goes; checkpoints go to
-/// `checkpoints/{best,final}.safetensors` when a folder is given.
+/// How a run begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// From freshly initialised weights.
+    Fresh,
+    /// From the run folder's `last.safetensors` (from scratch when the run
+    /// never finished an epoch).
+    Resume,
+}
+
+/// Trains `spec` on `data`, emitting events as it goes. With a run folder,
+/// checkpoints go there (`best`, `final`, and `last` after every epoch, see
+/// [`checkpoint`]) and `Start::Resume` continues from `last`.
 pub fn fit(
     run: &RunId,
     spec: &RunSpec,
     data: &DeviceData,
     checkpoints: Option<&Path>,
+    start: Start,
     supervisor: &mut dyn Supervisor,
 ) -> Result<FitOutcome, FitError> {
     let device = data.key.device;
@@ -113,6 +128,19 @@ pub fn fit(
         net,
         mut optimizer,
     } = Model::build(&spec.model, spec.learning_rate, spec.precision, device)?;
+    let resumed = match (start, checkpoints) {
+        (Start::Resume, Some(dir)) => checkpoint::load_last(dir, &store, &mut optimizer)?,
+        _ => None,
+    };
+    let ResumePoint {
+        epochs_done: resumed_after,
+        mut best,
+        seconds: seconds_before,
+    } = resumed.unwrap_or(ResumePoint {
+        epochs_done: 0,
+        best: None,
+        seconds: 0.0,
+    });
     let params = spec.model.param_count()?;
     let samples = data.train.len();
     let steps = samples.div_ceil(spec.batch_size as usize);
@@ -128,10 +156,11 @@ pub fn fit(
         validation_samples: data.validation.len(),
         steps_per_epoch: steps,
         epochs: spec.epochs,
+        resumed_after,
     });
     let started = Instant::now();
-    let mut best: Option<(f64, u32)> = None;
-    for epoch in 1..=spec.epochs {
+    let total_seconds = |started: Instant| seconds_before + started.elapsed().as_secs_f64();
+    for epoch in resumed_after + 1..=spec.epochs {
         let epoch_started = Instant::now();
         // Dropout draws from its own generator (libtorch's off the CPU);
         // reseeding both per
@@ -175,7 +204,7 @@ pub fn fit(
                     recent_loss,
                     recent_accuracy,
                     samples_per_sec: meter.samples as f64 / elapsed.max(1e-9),
-                    elapsed_secs: started.elapsed().as_secs_f64(),
+                    elapsed_secs: total_seconds(started),
                 });
             }
         }
@@ -184,9 +213,12 @@ pub fn fit(
         if best.is_none_or(|(accuracy, _)| validation.accuracy > accuracy) {
             best = Some((validation.accuracy, epoch));
             if let Some(dir) = checkpoints {
-                store.save(dir.join("best.safetensors"))?;
+                checkpoint::save_weights(&store, &dir.join(checkpoint::BEST_FILE))?;
             }
         }
+        // The log first: should the process die before `last` is replaced,
+        // resuming redoes this epoch (to the same numbers) and its second
+        // `EpochEnd` replaces the first.
         supervisor.emit(Event::EpochEnd {
             run: run.clone(),
             epoch,
@@ -197,9 +229,17 @@ pub fn fit(
             val_accuracy: validation.accuracy,
             seconds: epoch_started.elapsed().as_secs_f64(),
         });
+        if let Some(dir) = checkpoints {
+            let point = ResumePoint {
+                epochs_done: epoch,
+                best,
+                seconds: total_seconds(started),
+            };
+            checkpoint::save_last(dir, &store, &optimizer, &point)?;
+        }
     }
     if let Some(dir) = checkpoints {
-        store.save(dir.join("final.safetensors"))?;
+        checkpoint::save_weights(&store, &dir.join(checkpoint::FINAL_FILE))?;
     }
     supervisor.emit(Event::Phase {
         run: run.clone(),
@@ -215,7 +255,7 @@ pub fn fit(
     let (best_val_accuracy, best_epoch) = best.unwrap_or((0.0, 0));
     supervisor.emit(Event::Finished {
         run: run.clone(),
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: total_seconds(started),
         best_val_accuracy,
         best_epoch,
     });

@@ -38,6 +38,8 @@ pub enum Command {
     Cancel { run: Option<RunId> },
     /// Stop the running run (stored as interrupted), drop the queue, end the thread.
     Shutdown,
+    /// Queue a stored, unfinished run to continue after its last complete epoch.
+    Continue { run: RunId },
 }
 
 /// What a run is doing before its first training step.
@@ -73,6 +75,10 @@ pub enum Event {
         validation_samples: usize,
         steps_per_epoch: usize,
         epochs: u32,
+        /// Epochs already done when this start resumes an interrupted run
+        /// (0 for a fresh start): later events replace any logged after them.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        resumed_after: u32,
     },
     /// Within-epoch progress (epoch is 1-based), at most about 20 a second.
     Progress {
@@ -123,6 +129,10 @@ pub enum Event {
     Cancelled { run: RunId, epochs_done: u32 },
     /// The run failed; nothing after this event.
     Failed { run: RunId, message: String },
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 impl Event {

@@ -17,7 +17,8 @@ use std::{
 use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 
 use super::{
-    fit::{fit, FitOutcome, Flow, Supervisor},
+    checkpoint,
+    fit::{fit, FitOutcome, Flow, Start, Supervisor},
     messages::{Command, Event, Phase, RunId, RunRequest},
     tensors::{DeviceData, UploadKey},
 };
@@ -106,6 +107,13 @@ struct Current {
 }
 
 /// Everything the trainer thread owns.
+/// A run waiting its turn, its folder already open for writing.
+struct Queued {
+    request: RunRequest,
+    writer: RunWriter,
+    start: Start,
+}
+
 struct Worker {
     commands: Receiver<Command>,
     events: Sender<Event>,
@@ -113,7 +121,7 @@ struct Worker {
     source: DataSource,
     dataset: Option<FashionMnist>,
     uploaded: Option<DeviceData>,
-    queue: VecDeque<(RunRequest, RunWriter)>,
+    queue: VecDeque<Queued>,
     current: Option<Current>,
     store_failure: Option<String>,
     shutting_down: bool,
@@ -130,8 +138,13 @@ enum Effect {
 impl Worker {
     fn run(mut self) {
         while !self.shutting_down {
-            if let Some((request, writer)) = self.queue.pop_front() {
-                self.train(request, writer);
+            if let Some(Queued {
+                request,
+                writer,
+                start,
+            }) = self.queue.pop_front()
+            {
+                self.train(request, writer, start);
                 continue;
             }
             match self.commands.recv() {
@@ -142,10 +155,15 @@ impl Worker {
             }
         }
         // Runs still waiting will not start: record them as interrupted.
-        while let Some((request, mut writer)) = self.queue.pop_front() {
+        while let Some(Queued {
+            request,
+            mut writer,
+            ..
+        }) = self.queue.pop_front()
+        {
             let event = Event::Cancelled {
                 run: request.id,
-                epochs_done: 0,
+                epochs_done: writer.run_record().epochs_done,
             };
             let _ = writer.record(&event);
             self.send(event);
@@ -157,6 +175,10 @@ impl Worker {
         match command {
             Command::Queue(request) => {
                 self.enqueue(*request);
+                Effect::None
+            }
+            Command::Continue { run } => {
+                self.enqueue_continuation(&run);
                 Effect::None
             }
             Command::Pause if running.is_some() => Effect::Pause,
@@ -187,12 +209,56 @@ impl Worker {
             Ok(mut writer) => match writer.record(&event) {
                 Ok(()) => {
                     self.send(event);
-                    self.queue.push_back((request, writer));
+                    self.queue.push_back(Queued {
+                        request,
+                        writer,
+                        start: Start::Fresh,
+                    });
                 }
                 Err(error) => self.fail_before_start(&request.id, error.to_string()),
             },
             Err(error) => self.fail_before_start(&request.id, error.to_string()),
         }
+    }
+
+    fn enqueue_continuation(&mut self, id: &RunId) {
+        let already = self
+            .current
+            .as_ref()
+            .is_some_and(|current| &current.id == id)
+            || self.queue.iter().any(|queued| &queued.request.id == id);
+        if already {
+            return;
+        }
+        let mut writer = match self.store.reopen(id) {
+            Ok(writer) => writer,
+            Err(error) => {
+                self.send(Event::Failed {
+                    run: id.clone(),
+                    message: error.to_string(),
+                });
+                return;
+            }
+        };
+        let record = writer.run_record().clone();
+        let event = Event::Queued {
+            run: id.clone(),
+            spec: Box::new(record.spec.clone()),
+        };
+        if let Err(error) = writer.record(&event) {
+            self.fail_before_start(id, error.to_string());
+            return;
+        }
+        self.send(event);
+        self.queue.push_back(Queued {
+            request: RunRequest {
+                id: record.id,
+                plan: record.plan,
+                spec: record.spec,
+            },
+            writer,
+            start: Start::Resume,
+        });
     }
 
     fn fail_before_start(&mut self, run: &RunId, message: String) {
@@ -203,11 +269,20 @@ impl Worker {
     }
 
     fn cancel_queued(&mut self, id: &RunId) {
-        if let Some(index) = self.queue.iter().position(|(request, _)| &request.id == id) {
-            if let Some((request, mut writer)) = self.queue.remove(index) {
+        if let Some(index) = self
+            .queue
+            .iter()
+            .position(|queued| &queued.request.id == id)
+        {
+            if let Some(Queued {
+                request,
+                mut writer,
+                ..
+            }) = self.queue.remove(index)
+            {
                 let event = Event::Cancelled {
                     run: request.id,
-                    epochs_done: 0,
+                    epochs_done: writer.run_record().epochs_done,
                 };
                 let _ = writer.record(&event);
                 self.send(event);
@@ -215,7 +290,7 @@ impl Worker {
         }
     }
 
-    fn train(&mut self, request: RunRequest, writer: RunWriter) {
+    fn train(&mut self, request: RunRequest, writer: RunWriter, start: Start) {
         let id = request.id.clone();
         self.current = Some(Current {
             id: id.clone(),
@@ -227,7 +302,14 @@ impl Worker {
             // Taken out for the duration, so `self` can supervise the loop.
             let data = self.uploaded.take().ok_or("the dataset was not uploaded")?;
             let result = catch_unwind(AssertUnwindSafe(|| {
-                fit(&id, &request.spec, &data, checkpoints.as_deref(), self)
+                fit(
+                    &id,
+                    &request.spec,
+                    &data,
+                    checkpoints.as_deref(),
+                    start,
+                    self,
+                )
             }));
             self.uploaded = Some(data);
             result
@@ -259,6 +341,15 @@ impl Worker {
     fn prepare(&mut self, request: &RunRequest) -> Result<(), String> {
         let spec = &request.spec;
         let device = spec.device.resolve().map_err(|error| error.to_string())?;
+        let params = spec
+            .model
+            .param_count()
+            .map_err(|error| error.to_string())?;
+        // Checkpoints and logs, with room for the log of a long run.
+        let needed = checkpoint::bytes_needed(params) + (64 << 20);
+        self.store
+            .check_room(needed, &spec.title())
+            .map_err(|error| error.to_string())?;
         if self.dataset.is_none() {
             self.emit_phase(&request.id, Phase::LoadingData);
             let dataset = FashionMnist::load(&self.source).map_err(|error| error.to_string())?;

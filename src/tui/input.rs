@@ -239,6 +239,7 @@ mod tests {
             train_samples: 320,
             validation_samples: 80,
             steps_per_epoch: 10,
+            resumed_after: 0,
             epochs: 15,
         });
     }

@@ -136,8 +136,14 @@ impl RunView {
                 device,
                 params,
                 steps_per_epoch,
+                resumed_after,
                 ..
             } => {
+                // A resumed run redoes what came after its checkpoint.
+                self.epochs.retain(|row| row.epoch <= *resumed_after);
+                self.epoch = *resumed_after;
+                self.step = 0;
+                self.error = None;
                 self.status = UiStatus::Running;
                 self.device = Some(device.clone());
                 self.params = Some(*params);

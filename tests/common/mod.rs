@@ -48,6 +48,7 @@ pub fn run_events(run: &str, epochs: u32) -> Vec<Event> {
         train_samples: 800,
         validation_samples: 200,
         steps_per_epoch: 10,
+        resumed_after: 0,
         epochs,
     }];
     for epoch in 1..=epochs {

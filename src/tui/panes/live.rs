@@ -232,6 +232,7 @@ mod tests {
             train_samples: 48_000,
             validation_samples: 12_000,
             steps_per_epoch: 1_500,
+            resumed_after: 0,
             epochs: 15,
         });
         for step in 1..=40 {

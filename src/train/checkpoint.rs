@@ -1,0 +1,316 @@
+//! Checkpoint files in a run folder, each written whole or not at all.
+//!
+//! `best.safetensors` and `final.safetensors` hold weights only, under the
+//! network's variable names. `last.safetensors`, replaced after every
+//! epoch, holds what a resumed run needs to continue exactly: the weights,
+//! Adam's moments and step count, and the bookkeeping of the epochs done.
+//! Every file is written to a temporary name in the same folder, fsync'd and
+//! renamed over the old one, and the folder is fsync'd, so a crash or power
+//! loss leaves either the previous checkpoint or the new one.
+
+use std::{
+    collections::BTreeMap,
+    fs::File,
+    path::{Path, PathBuf},
+};
+
+use tch::{nn::VarStore, Device, Kind, Tensor};
+use thiserror::Error;
+
+use super::adam::{Adam, AdamStateError};
+
+/// Weights of the epoch with the best validation accuracy.
+pub const BEST_FILE: &str = "best.safetensors";
+/// Weights after the last epoch.
+pub const FINAL_FILE: &str = "final.safetensors";
+/// Everything needed to resume after the last complete epoch.
+pub const LAST_FILE: &str = "last.safetensors";
+
+const EPOCHS_DONE: &str = "resume.epochs_done";
+const BEST_ACCURACY: &str = "resume.best_val_accuracy";
+const BEST_EPOCH: &str = "resume.best_epoch";
+const SECONDS: &str = "resume.seconds";
+
+/// A checkpoint that could not be written or read back.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    #[error("{path}: cannot {action}: {problem}")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        problem: String,
+    },
+    #[error("{path}: not a checkpoint of this run: {problem}")]
+    Mismatch { path: PathBuf, problem: String },
+}
+
+/// Where a run stands after its last complete epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ResumePoint {
+    pub epochs_done: u32,
+    /// Best validation accuracy so far and its epoch.
+    pub best: Option<(f64, u32)>,
+    /// Training seconds spent so far, over every attempt.
+    pub seconds: f64,
+}
+
+/// Writes the weights of `store` to `path`.
+pub fn save_weights(store: &VarStore, path: &Path) -> Result<(), CheckpointError> {
+    let named: Vec<(String, Tensor)> = store.variables().into_iter().collect();
+    write_atomically(&named, path)
+}
+
+/// Writes `last.safetensors` into `dir`: weights, optimizer and `point`.
+pub fn save_last(
+    dir: &Path,
+    store: &VarStore,
+    optimizer: &Adam,
+    point: &ResumePoint,
+) -> Result<(), CheckpointError> {
+    let mut named: Vec<(String, Tensor)> = store.variables().into_iter().collect();
+    named.extend(optimizer.state());
+    let (best_accuracy, best_epoch) = point.best.unwrap_or((f64::NAN, 0));
+    named.push((
+        EPOCHS_DONE.into(),
+        Tensor::from(i64::from(point.epochs_done)),
+    ));
+    named.push((BEST_ACCURACY.into(), Tensor::from(best_accuracy)));
+    named.push((BEST_EPOCH.into(), Tensor::from(i64::from(best_epoch))));
+    named.push((SECONDS.into(), Tensor::from(point.seconds)));
+    write_atomically(&named, &dir.join(LAST_FILE))
+}
+
+/// Restores `dir/last.safetensors` into `store` and `optimizer`; `None` when
+/// the run has no such file (it stopped before its first epoch ended).
+/// Everything is checked before anything is changed.
+pub fn load_last(
+    dir: &Path,
+    store: &VarStore,
+    optimizer: &mut Adam,
+) -> Result<Option<ResumePoint>, CheckpointError> {
+    let path = dir.join(LAST_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mismatch = |problem: String| CheckpointError::Mismatch {
+        path: path.clone(),
+        problem,
+    };
+    let tensors: BTreeMap<String, Tensor> = Tensor::read_safetensors(&path)
+        .map_err(|e| CheckpointError::Io {
+            path: path.clone(),
+            action: "read",
+            problem: e.to_string(),
+        })?
+        .into_iter()
+        .collect();
+    let scalar = |key: &str| -> Result<&Tensor, CheckpointError> {
+        let tensor = tensors
+            .get(key)
+            .ok_or_else(|| mismatch(format!("{key} is missing")))?;
+        if tensor.numel() != 1 {
+            return Err(mismatch(format!("{key} should be one number")));
+        }
+        Ok(tensor)
+    };
+    let epochs_done = u32::try_from(scalar(EPOCHS_DONE)?.int64_value(&[]))
+        .map_err(|_| mismatch(format!("{EPOCHS_DONE} is negative or too large")))?;
+    let best_accuracy = scalar(BEST_ACCURACY)?.double_value(&[]);
+    let best_epoch = u32::try_from(scalar(BEST_EPOCH)?.int64_value(&[]))
+        .map_err(|_| mismatch(format!("{BEST_EPOCH} is negative or too large")))?;
+    let seconds = scalar(SECONDS)?.double_value(&[]);
+    let mut weights = Vec::new();
+    for (name, variable) in store.variables() {
+        let saved = tensors
+            .get(&name)
+            .ok_or_else(|| mismatch(format!("the weights {name:?} are missing")))?;
+        if saved.size() != variable.size() {
+            return Err(mismatch(format!(
+                "{name:?} has shape {:?}, the network expects {:?}",
+                saved.size(),
+                variable.size()
+            )));
+        }
+        weights.push((variable, saved));
+    }
+    optimizer
+        .load_state(&tensors)
+        .map_err(|error: AdamStateError| mismatch(error.to_string()))?;
+    tch::no_grad(|| {
+        for (mut variable, saved) in weights {
+            variable.copy_(&saved.to_kind(variable.kind()).to_device(variable.device()));
+        }
+    });
+    Ok(Some(ResumePoint {
+        epochs_done,
+        best: (best_epoch > 0 && best_accuracy.is_finite()).then_some((best_accuracy, best_epoch)),
+        seconds: if seconds.is_finite() { seconds } else { 0.0 },
+    }))
+}
+
+/// Writes `named` to a temporary file beside `path`, fsyncs it, renames it
+/// over `path` and fsyncs the folder.
+fn write_atomically(named: &[(String, Tensor)], path: &Path) -> Result<(), CheckpointError> {
+    let io = |action, error: &dyn std::fmt::Display| CheckpointError::Io {
+        path: path.to_path_buf(),
+        action,
+        problem: error.to_string(),
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("checkpoint");
+    let temporary = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    // Safetensors wants host tensors; CUDA ones are copied down once here.
+    let host: Vec<(&str, Tensor)> = named
+        .iter()
+        .map(|(name, tensor)| (name.as_str(), host_copy(tensor)))
+        .collect();
+    let result = Tensor::write_safetensors(&host, &temporary)
+        .map_err(|e| io("write", &e))
+        .and_then(|()| {
+            File::open(&temporary)
+                .and_then(|file| file.sync_all())
+                .map_err(|e| io("flush to disk", &e))
+        })
+        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| io("replace", &e)))
+        .and_then(|()| {
+            File::open(dir)
+                .and_then(|folder| folder.sync_all())
+                .map_err(|e| io("flush the folder of", &e))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+fn host_copy(tensor: &Tensor) -> Tensor {
+    let tensor = tensor.detach();
+    if tensor.device() == Device::Cpu {
+        tensor
+    } else {
+        tensor.to_device(Device::Cpu)
+    }
+}
+
+/// The size in bytes of the checkpoints of a model with `params` float
+/// parameters: best and final weights, and the last checkpoint with Adam's
+/// two moments; a temporary copy of the largest exists while it is replaced.
+pub fn bytes_needed(params: u64) -> u64 {
+    let weights = params.saturating_mul(Kind::Float.elt_size_in_bytes() as u64);
+    weights.saturating_mul(2 + 3 + 3)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use tch::nn;
+
+    use super::*;
+    use crate::train::adam::AdamConfig;
+
+    const CONFIG: AdamConfig = AdamConfig {
+        learning_rate: 1e-2,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-7,
+    };
+
+    fn model(fill: f64) -> (VarStore, Tensor, Adam) {
+        let store = VarStore::new(Device::Cpu);
+        let weight = store.root().var("weight", &[3, 4], nn::Init::Const(fill));
+        let optimizer = Adam::new(&store, CONFIG);
+        (store, weight, optimizer)
+    }
+
+    #[test]
+    fn last_round_trips_weights_optimizer_and_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, weight, mut optimizer) = model(0.5);
+        optimizer.backward_step(&(&weight * &weight).sum(Kind::Float));
+        let point = ResumePoint {
+            epochs_done: 3,
+            best: Some((0.875, 2)),
+            seconds: 12.5,
+        };
+        save_last(dir.path(), &store, &optimizer, &point).unwrap();
+
+        let (restored_store, restored_weight, mut restored_optimizer) = model(-1.0);
+        let loaded = load_last(dir.path(), &restored_store, &mut restored_optimizer).unwrap();
+        assert_eq!(loaded, Some(point));
+        assert!(restored_weight.equal(&weight));
+        assert_eq!(restored_optimizer.steps(), 1);
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .filter(|name| name.to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn no_checkpoint_means_start_from_scratch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _, mut optimizer) = model(0.0);
+        assert_eq!(load_last(dir.path(), &store, &mut optimizer).unwrap(), None);
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_checkpoint_is_named_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(LAST_FILE),
+            b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage",
+        )
+        .unwrap();
+        let (store, weight, mut optimizer) = model(0.25);
+        let message = load_last(dir.path(), &store, &mut optimizer)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("last.safetensors: cannot read"),
+            "{message}"
+        );
+
+        let other = VarStore::new(Device::Cpu);
+        let _ = other.root().var("weight", &[5], nn::Init::Const(1.0));
+        let other_optimizer = Adam::new(&other, CONFIG);
+        let point = ResumePoint {
+            epochs_done: 1,
+            best: None,
+            seconds: 1.0,
+        };
+        save_last(dir.path(), &other, &other_optimizer, &point).unwrap();
+        let message = load_last(dir.path(), &store, &mut optimizer)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("not a checkpoint of this run"),
+            "{message}"
+        );
+        assert!(
+            message.contains("[5]") && message.contains("[3, 4]"),
+            "{message}"
+        );
+        assert!(weight.equal(&Tensor::full([3, 4], 0.25, (Kind::Float, Device::Cpu))));
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_previous_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _, _) = model(1.0);
+        let path = dir.path().join(BEST_FILE);
+        save_weights(&store, &path).unwrap();
+        let before = fs::read(&path).unwrap();
+        let missing = dir.path().join("gone").join(BEST_FILE);
+        let message = save_weights(&store, &missing).unwrap_err().to_string();
+        assert!(
+            message.contains("gone/best.safetensors: cannot write"),
+            "{message}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), before);
+    }
+}
