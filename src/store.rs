@@ -361,7 +361,7 @@ mod tests {
         let leftovers: Vec<_> = fs::read_dir(store.run_dir(&request.id))
             .unwrap()
             .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-            .filter(|name| name.starts_with('.'))
+            .filter(|name| name.starts_with('.') && name != writer::WRITER_LOCK_FILE)
             .collect();
         assert!(
             leftovers.is_empty(),

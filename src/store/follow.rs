@@ -100,7 +100,13 @@ impl Follower {
         for id in ids {
             let dir = self.store.run_dir(&id);
             if let Some(followed) = self.runs.get_mut(&id) {
-                follow(&dir, &id, followed, &mut updates);
+                if follow(&dir, &id, followed, self.skip_own, &mut updates) == Following::TakenOver
+                {
+                    // This process now writes the run (the app continues it):
+                    // its events come from the trainer, not the file.
+                    self.runs.remove(&id);
+                    continue;
+                }
             } else if let Some(followed) = self.discover(&dir, &mut updates) {
                 self.runs.insert(id.clone(), followed);
             } else {
@@ -162,15 +168,24 @@ impl Follower {
     }
 }
 
-/// New log lines and a rewritten record of a run already followed.
-fn follow(dir: &Path, id: &str, followed: &mut Followed, updates: &mut Vec<Update>) {
-    let events = read_new_events(&dir.join(EVENTS_FILE), followed);
-    if !events.is_empty() {
-        updates.push(Update::Events {
-            run: id.to_string(),
-            events,
-        });
-    }
+/// Whether a followed run is still someone else's.
+#[derive(Debug, PartialEq, Eq)]
+enum Following {
+    Still,
+    TakenOver,
+}
+
+/// A rewritten record and new log lines of a run already followed; returns
+/// [`Following::TakenOver`] when `skip_own` and this process became its
+/// writer. The record is read first: a process taking a run over rewrites
+/// the record before it appends, so no line of its own is reported.
+fn follow(
+    dir: &Path,
+    id: &str,
+    followed: &mut Followed,
+    skip_own: bool,
+    updates: &mut Vec<Update>,
+) -> Following {
     let record_path = dir.join(RECORD_FILE);
     let record_modified = modified(&record_path);
     if record_modified != followed.record_modified {
@@ -180,12 +195,31 @@ fn follow(dir: &Path, id: &str, followed: &mut Followed, updates: &mut Vec<Updat
             if let Some(at) = record_modified {
                 followed.last_write = followed.last_write.max(at);
             }
+            if skip_own && record.writer.as_ref().is_some_and(|w| w.is_current()) {
+                return Following::TakenOver;
+            }
             if record != followed.record {
                 followed.record = record.clone();
                 updates.push(Update::Record(Box::new(record)));
             }
         }
     }
+    let events = read_new_events(&dir.join(EVENTS_FILE), followed);
+    if !events.is_empty() {
+        // Before the record's update, so the record keeps the last word.
+        let at = updates
+            .iter()
+            .rposition(|update| matches!(update, Update::Record(record) if record.id == id))
+            .unwrap_or(updates.len());
+        updates.insert(
+            at,
+            Update::Events {
+                run: id.to_string(),
+                events,
+            },
+        );
+    }
+    Following::Still
 }
 
 /// Parses the complete lines written since `followed.offset`. A torn last

@@ -228,6 +228,22 @@ pub fn perform(app: &mut App, action: Action, session: &mut Session<'_>, screen:
                 app.message = Some("the trainer has stopped; restart atelier".into());
             }
         }
+        Action::Continue { run, spec } => {
+            let Some(training) = session.training else {
+                app.message = Some("read-only: this viewer cannot train".into());
+                return;
+            };
+            if let Ok(device) = spec.device.resolve() {
+                if let Err(error) = session.claim(&device_name(device), &run) {
+                    app.message = Some(error.to_string());
+                    return;
+                }
+            }
+            app.take_over(&run);
+            if !training.trainer.send(Command::Continue { run }) {
+                app.message = Some("the trainer has stopped; restart atelier".into());
+            }
+        }
         Action::Send(command) => {
             if let Some(training) = session.training {
                 training.trainer.send(command);

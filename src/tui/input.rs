@@ -16,6 +16,8 @@ use crate::{
 pub enum Action {
     /// Queue the run at this row (the loop assigns its id and tells the trainer).
     Queue { index: usize, spec: Box<RunSpec> },
+    /// Continue this stored run after its last complete epoch.
+    Continue { run: RunId, spec: Box<RunSpec> },
     /// Send this command to the trainer.
     Send(Command),
     /// Delete this stored run's folder.
@@ -91,7 +93,7 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
         KeyCode::Char('3') => app.view = View::Compare,
         KeyCode::Char('4') => app.view = View::Runs,
         KeyCode::Char('s') => return vec![Action::Screenshot],
-        KeyCode::Enter | KeyCode::Char('a' | ' ' | 'x' | 'd') if app.read_only => {
+        KeyCode::Enter | KeyCode::Char('a' | ' ' | 'x' | 'd' | 'r') if app.read_only => {
             app.message =
                 Some("read-only: this viewer follows runs trained by another process".into());
         }
@@ -107,6 +109,7 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
             }
         }
         KeyCode::Enter => return queue_selected(app),
+        KeyCode::Char('r') => return run_again(app),
         KeyCode::Char('a') => {
             return (0..app.runs.len())
                 .filter(|&index| app.runs[index].status == UiStatus::Planned)
@@ -167,7 +170,8 @@ fn another_process(view: &super::RunView) -> String {
     }
 }
 
-/// Enter: a planned run is queued; a finished or stopped one is run again as a new row.
+/// Enter: a planned run is queued; an interrupted, crashed or failed one
+/// continues after its last complete epoch; a finished one runs again.
 fn queue_selected(app: &mut App) -> Vec<Action> {
     let Some(view) = app.selected_run() else {
         return Vec::new();
@@ -181,16 +185,36 @@ fn queue_selected(app: &mut App) -> Vec<Action> {
             app.message = Some(format!("{} is already queued or running", view.spec.name));
             Vec::new()
         }
-        UiStatus::Done | UiStatus::Failed | UiStatus::Interrupted | UiStatus::Crashed => {
-            let spec = view.spec.clone();
-            let index = app.add_planned(spec.clone());
-            app.selected = index;
-            vec![Action::Queue {
-                index,
-                spec: Box::new(spec),
-            }]
-        }
+        UiStatus::Failed | UiStatus::Interrupted | UiStatus::Crashed => match view.id.clone() {
+            Some(run) => {
+                let spec = Box::new(view.spec.clone());
+                let epochs_done = view.epochs.last().map_or(0, |row| row.epoch);
+                app.message = Some(format!(
+                    "continuing {run} after epoch {epochs_done} (r: start it again from scratch)"
+                ));
+                vec![Action::Continue { run, spec }]
+            }
+            None => run_again(app),
+        },
+        UiStatus::Done => run_again(app),
     }
+}
+
+/// r: the selected stored run's spec is queued again as a new row.
+fn run_again(app: &mut App) -> Vec<Action> {
+    let Some(view) = app.selected_run() else {
+        return Vec::new();
+    };
+    if view.status == UiStatus::Planned || view.is_active() {
+        return queue_selected(app);
+    }
+    let spec = view.spec.clone();
+    let index = app.add_planned(spec.clone());
+    app.selected = index;
+    vec![Action::Queue {
+        index,
+        spec: Box::new(spec),
+    }]
 }
 
 #[cfg(test)]
@@ -322,6 +346,39 @@ mod tests {
             }]
         );
         assert_eq!((app.runs.len(), app.selected), (4, 3));
+    }
+
+    #[test]
+    fn an_interrupted_run_continues_on_enter_and_starts_over_on_r() {
+        let mut app = app();
+        queue(&mut app, 0, "a");
+        app.apply(&Event::Cancelled {
+            run: "a".into(),
+            epochs_done: 0,
+        });
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Enter)),
+            vec![Action::Continue {
+                run: "a".into(),
+                spec: Box::new(spec("M1"))
+            }]
+        );
+        assert_eq!(app.runs.len(), 3, "continuing adds no row");
+        assert!(app
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("continuing a"));
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('r'))),
+            vec![Action::Queue {
+                index: 3,
+                spec: Box::new(spec("M1"))
+            }]
+        );
+        app.read_only = true;
+        app.selected = 0;
+        assert!(handle_key(&mut app, key(KeyCode::Enter)).is_empty());
     }
 
     #[test]

@@ -126,6 +126,18 @@ impl App {
         }
     }
 
+    /// Marks a stored run as this app's own again: it is about to continue here.
+    pub fn take_over(&mut self, id: &RunId) {
+        if let Some(view) = self
+            .runs
+            .iter_mut()
+            .find(|view| view.id.as_ref() == Some(id))
+        {
+            view.external = false;
+            view.status = UiStatus::Queued;
+        }
+    }
+
     /// Adds a row for a new run of `spec` (a re-run) and returns its index.
     pub fn add_planned(&mut self, spec: RunSpec) -> usize {
         self.runs.push(RunView::planned(spec));

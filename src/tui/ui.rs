@@ -20,12 +20,13 @@ pub const WIDE: u16 = 150;
 const CONFUSION_WIDTH: u16 = 84;
 
 /// Every key, for the help overlay.
-pub const KEYS: [(&str, &str); 17] = [
+pub const KEYS: [(&str, &str); 18] = [
     ("j/k ↑/↓", "select a run"),
     (
         "Enter",
-        "start (queue) the selected run; a finished one runs again",
+        "start the selected run; an interrupted one continues",
     ),
+    ("r", "run the selected stored run again, from scratch"),
     ("a", "queue every planned run"),
     ("space", "pause / resume the running run"),
     ("x", "cancel the selected run (asks first)"),
