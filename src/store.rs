@@ -226,7 +226,7 @@ fn available_bytes(dir: &Path) -> Option<u64> {
             }
             stats.assume_init()
         };
-        Some(u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
+        Some(stats.f_bavail.saturating_mul(stats.f_frsize))
     }
     #[cfg(not(unix))]
     {
