@@ -444,3 +444,72 @@ fn a_torn_log_line_is_cut_before_a_continued_run_appends() {
     );
     assert!(matches!(log.events.last(), Some(Event::Paused { .. })));
 }
+
+const OUT_OF_MEMORY_PLAN: &str = r#"
+[defaults]
+epochs = 1
+batch_size = 32
+
+[[run]]
+name = "small"
+model = { kind = "mlp", hidden = [8] }
+
+[[run]]
+name = "huge"
+model = { kind = "cnn", conv = [8192], dense = 16 }
+
+[[run]]
+name = "after"
+model = { kind = "mlp", hidden = [8] }
+"#;
+
+#[test]
+fn an_allocation_failure_fails_that_run_and_the_next_one_trains() {
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 600, 100);
+    let plan = data.path().join("oom.toml");
+    std::fs::write(&plan, OUT_OF_MEMORY_PLAN).unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let mut command = atelier(data.path(), runs.path());
+    command.args(["train", "--plan"]).arg(&plan);
+    // 1.5 GB of data segment: libtorch and the small runs fit; the huge
+    // run's first convolution output (709 MB, then its ReLU and pooling)
+    // does not, as a GPU's memory would not.
+    // SAFETY: only setrlimit between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 1_500_000_000,
+                rlim_max: 1_500_000_000,
+            };
+            if libc::setrlimit(libc::RLIMIT_DATA, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("huge: FAILED: DefaultCPUAllocator: can't allocate memory"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("frame #"),
+        "{stderr}"
+    );
+    let store = RunStore::open(runs.path()).unwrap();
+    let (records, _) = store.list();
+    let status = |name: &str| {
+        records
+            .iter()
+            .find(|record| record.spec.name == name)
+            .map(|record| record.status)
+    };
+    assert_eq!(status("small"), Some(RunStatus::Done));
+    assert_eq!(status("huge"), Some(RunStatus::Failed));
+    assert_eq!(status("after"), Some(RunStatus::Done), "{stdout}");
+}

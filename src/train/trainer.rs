@@ -56,8 +56,9 @@ impl Trainer {
             store_failure: None,
             shutting_down: false,
         };
+        quiet_trainer_panics();
         let thread = thread::Builder::new()
-            .name("trainer".into())
+            .name(TRAINER_THREAD.into())
             .spawn(move || worker.run())?;
         Ok(Self {
             commands: command_tx,
@@ -443,10 +444,67 @@ impl Supervisor for Worker {
     }
 }
 
+const TRAINER_THREAD: &str = "trainer";
+
+/// The trainer catches its panics (libtorch reports out-of-memory and CUDA
+/// errors by panicking through tch) and fails the run with the message; the
+/// default hook would also print them over the app's screen.
+fn quiet_trainer_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if thread::current().name() != Some(TRAINER_THREAD) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// A panic's message, reduced to what a person needs: libtorch errors come
+/// wrapped in `Result::unwrap` and followed by a C++ stack trace.
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
+    let text = panic
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_string()))
-        .unwrap_or_else(|| "the training thread panicked".to_string())
+        .unwrap_or_else(|| "the training thread panicked".to_string());
+    tidy_libtorch_error(&text)
+}
+
+fn tidy_libtorch_error(text: &str) -> String {
+    let inner = text
+        .split_once("Torch(\"")
+        .map_or(text, |(_, rest)| rest.trim_end_matches("\")"));
+    // The stack trace starts on the second line (escaped when it came through Debug).
+    let first_line = inner.split("\\n").next().unwrap_or(inner);
+    let first_line = first_line.lines().next().unwrap_or(first_line);
+    match first_line.split_once("] ") {
+        // "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: …"
+        Some((location, rest)) if location.starts_with("[enforce fail") => rest
+            .split_once(". ")
+            .map_or(rest, |(_, message)| message)
+            .to_string(),
+        _ => first_line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libtorch_errors_are_cut_to_their_message() {
+        let raw = "called `Result::unwrap()` on an `Err` value: Torch(\"[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you tried to allocate 708837376 bytes. Error code 12 (Cannot allocate memory)\\nframe #0: c10::ThrowEnforceNotMet(char const*) + 0x6a\\n\")";
+        assert_eq!(
+            tidy_libtorch_error(raw),
+            "DefaultCPUAllocator: can't allocate memory: you tried to allocate 708837376 bytes. Error code 12 (Cannot allocate memory)"
+        );
+        let cuda = "called `Result::unwrap()` on an `Err` value: Torch(\"CUDA out of memory. Tried to allocate 20.00 GiB\\nException raised from malloc\")";
+        assert_eq!(
+            tidy_libtorch_error(cuda),
+            "CUDA out of memory. Tried to allocate 20.00 GiB"
+        );
+        assert_eq!(tidy_libtorch_error("plain words"), "plain words");
+    }
 }
