@@ -336,9 +336,10 @@ mod tests {
         assert_eq!(app.runs.len(), 1);
     }
 
-    /// Found by the TUI property test: removing a row above the selection
-    /// moved the selection onto the next run, and a removed run's mark or
-    /// pending delete question outlived its row.
+    /// Invariants of the TUI property test (tests/tui_props.rs) that
+    /// removal broke: a row removed above the selection moved the selection
+    /// onto the next run, and a removed run's mark or pending delete
+    /// question outlived its row.
     #[test]
     fn removing_a_run_keeps_the_selected_run_and_forgets_the_removed_one() {
         let mut app = planned_app(&["M1"]);
