@@ -144,10 +144,29 @@ impl App {
         self.runs.len() - 1
     }
 
-    /// Drops a deleted run's row, keeping the selection on a neighbour.
+    /// Drops a deleted run's row. The selection stays on its run, or moves to
+    /// a neighbour when it was the one removed; the run's mark and any
+    /// question about it go too, so nothing refers to a row that is gone.
     pub fn remove(&mut self, id: &RunId) {
-        self.runs.retain(|view| view.id.as_ref() != Some(id));
+        let Some(index) = self
+            .runs
+            .iter()
+            .position(|view| view.id.as_ref() == Some(id))
+        else {
+            return;
+        };
+        self.runs.remove(index);
+        // A row above the selection shifts the selected run up by one.
+        if index < self.selected {
+            self.selected -= 1;
+        }
         self.selected = self.selected.min(self.runs.len().saturating_sub(1));
+        // A stale mark would empty the compare curves (marks win over "all finished").
+        self.marked.retain(|marked| marked != id);
+        if matches!(&self.overlay, Overlay::Confirm(Confirm::Cancel(run) | Confirm::Delete(run)) if run == id)
+        {
+            self.overlay = Overlay::None;
+        }
     }
 
     /// Whether this app's trainer has a run queued, running or paused
@@ -327,5 +346,38 @@ mod tests {
             run: "theirs".into(),
         });
         assert_eq!(app.runs.len(), 1);
+    }
+
+    /// Invariants of the TUI property test (tests/tui_props.rs) that
+    /// removal broke: a row removed above the selection moved the selection
+    /// onto the next run, and a removed run's mark or pending delete
+    /// question outlived its row.
+    #[test]
+    fn removing_a_run_keeps_the_selected_run_and_forgets_the_removed_one() {
+        let mut app = planned_app(&["M1"]);
+        for id in ["a", "b", "c"] {
+            app.apply_update(&Update::New {
+                record: record(id, RunStatus::Done),
+                events: Vec::new(),
+            });
+        }
+        // Rows: a, b, c, M1; select c, mark a and c, ask to delete a.
+        app.selected = 2;
+        app.marked = vec!["a".into(), "c".into()];
+        app.overlay = Overlay::Confirm(Confirm::Delete("a".into()));
+        app.apply_update(&Update::Removed { run: "a".into() });
+        assert_eq!(app.selected_run().unwrap().id.as_deref(), Some("c"));
+        assert_eq!(app.marked, ["c".to_string()]);
+        assert_eq!(app.overlay, Overlay::None, "no question about a gone run");
+        // Removing the selected run itself moves to the row now in its place.
+        app.remove(&"c".into());
+        assert_eq!(app.selected_run().unwrap().spec.name, "M1");
+        assert!(app.marked.is_empty());
+        // A question about another run stays open.
+        app.overlay = Overlay::Confirm(Confirm::Delete("b".into()));
+        app.remove(&"gone".into());
+        assert_eq!(app.overlay, Overlay::Confirm(Confirm::Delete("b".into())));
+        app.remove(&"b".into());
+        assert_eq!((app.runs.len(), app.selected), (1, 0));
     }
 }

@@ -1,0 +1,789 @@
+//! The TUI state machine under random input: long sequences of keys (bound
+//! ones and others, with modifiers), terminal resizes (1×1, zero width,
+//! below the 80×24 minimum, 500×200) and run events (trainer progress,
+//! epochs, store updates, new and removed runs), each followed by a draw to
+//! a test terminal of the current size. Nothing may panic, and the state's
+//! invariants must hold after every step.
+//!
+//! The number of cases follows `PROPTEST_CASES` (default 48 here, enough to
+//! hit every transition many times while staying a few seconds in release).
+
+mod common;
+
+use std::collections::HashSet;
+
+use atelier::{
+    model::ModelSpec,
+    plan::RunSpec,
+    store::{Liveness, RunRecord, RunStatus, Update},
+    train::{Command, DevicePref, Event, Phase, RunRequest},
+    tui::{input, ui, Action, App, Confirm, Overlay, RunView, UiStatus},
+};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+use proptest::prelude::*;
+use ratatui::{backend::TestBackend, Terminal};
+
+/// Steps per case: long enough to open and close overlays, queue, finish and
+/// remove runs several times over in one sequence.
+const STEPS: std::ops::Range<usize> = 50..300;
+
+fn spec(name: &str, epochs: u32) -> RunSpec {
+    RunSpec {
+        epochs,
+        device: DevicePref::Cpu,
+        ..RunSpec::new(
+            name,
+            ModelSpec::Mlp {
+                hidden: vec![8],
+                dropout: false,
+            },
+        )
+    }
+}
+
+fn record(id: &str, name: &str, status: RunStatus) -> Box<RunRecord> {
+    let mut record = RunRecord::new(&RunRequest {
+        id: id.into(),
+        plan: "props".into(),
+        spec: spec(name, 2),
+    });
+    record.status = status;
+    Box::new(record)
+}
+
+/// A finished run's whole log (epochs, test result with a confusion matrix).
+fn finished_events(id: &str) -> Vec<Event> {
+    common::run_events(id, 2)
+}
+
+/// The first epoch of a run still training.
+fn running_events(id: &str) -> Vec<Event> {
+    let mut events = common::run_events(id, 2);
+    events.truncate(15);
+    events
+}
+
+/// The app a session opens on: stored runs of other processes (finished,
+/// running, failed, crashed), and, unless it is a read-only viewer, its own
+/// runs: finished, running, queued, failed and planned ones.
+fn initial_app(read_only: bool, stored: usize, planned: usize) -> App {
+    let mut app = App::new(Vec::new(), Vec::new());
+    app.read_only = read_only;
+    let kinds = [
+        RunStatus::Done,
+        RunStatus::Running,
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+    ];
+    for index in 0..stored {
+        let id = format!("ext-{index}");
+        let status = kinds[index % kinds.len()];
+        let events = match status {
+            RunStatus::Done => finished_events(&id),
+            RunStatus::Running => running_events(&id),
+            _ => Vec::new(),
+        };
+        app.apply_update(&Update::New {
+            record: record(&id, &format!("E{index}"), status),
+            events,
+        });
+        if index % 5 == 4 {
+            app.apply_update(&Update::Liveness {
+                run: id,
+                liveness: Liveness::Crashed,
+            });
+        }
+    }
+    if read_only {
+        app.selected = app.newest_started();
+        return app;
+    }
+    for index in 0..planned {
+        let row = app.add_planned(spec(&format!("P{index}"), 3));
+        // The first few plan entries have been queued, and some have trained.
+        let id = format!("own-{index}");
+        match index {
+            0 => {
+                app.assign_id(row, id.clone());
+                for event in finished_events(&id) {
+                    app.apply(&event);
+                }
+            }
+            1 => {
+                app.assign_id(row, id.clone());
+                for event in running_events(&id) {
+                    app.apply(&event);
+                }
+            }
+            2 => app.assign_id(row, id),
+            3 => {
+                app.assign_id(row, id.clone());
+                app.apply(&Event::Failed {
+                    run: id,
+                    message: "out of memory".into(),
+                });
+            }
+            _ => {}
+        }
+    }
+    app
+}
+
+/// Keys the app binds, answers to its questions, and keys it ignores.
+fn key_code() -> impl Strategy<Value = KeyCode> {
+    let bound = prop::sample::select(vec![
+        KeyCode::Char('j'),
+        KeyCode::Char('k'),
+        KeyCode::Down,
+        KeyCode::Up,
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::Char('g'),
+        KeyCode::Char('G'),
+        KeyCode::Tab,
+        KeyCode::Char('1'),
+        KeyCode::Char('2'),
+        KeyCode::Char('3'),
+        KeyCode::Char('4'),
+        KeyCode::Char('s'),
+        KeyCode::Char('?'),
+        KeyCode::Char('p'),
+        KeyCode::Char('e'),
+        KeyCode::Char('m'),
+        KeyCode::Char('q'),
+        KeyCode::Esc,
+        KeyCode::Enter,
+        KeyCode::Char('a'),
+        KeyCode::Char(' '),
+        KeyCode::Char('x'),
+        KeyCode::Char('d'),
+        KeyCode::Char('y'),
+        KeyCode::Char('Y'),
+        KeyCode::Char('n'),
+        KeyCode::Char('N'),
+        KeyCode::Char('c'),
+    ]);
+    let other = prop_oneof![
+        any::<char>().prop_map(KeyCode::Char),
+        (0u8..=24).prop_map(KeyCode::F),
+        prop::sample::select(vec![
+            KeyCode::Backspace,
+            KeyCode::Left,
+            KeyCode::Right,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::BackTab,
+            KeyCode::Delete,
+            KeyCode::Insert,
+            KeyCode::Null,
+            KeyCode::CapsLock,
+        ]),
+    ];
+    prop_oneof![4 => bound, 1 => other]
+}
+
+fn key_event() -> impl Strategy<Value = KeyEvent> {
+    let modifiers = prop_oneof![
+        6 => Just(KeyModifiers::NONE),
+        1 => Just(KeyModifiers::CONTROL),
+        1 => any::<u8>().prop_map(KeyModifiers::from_bits_truncate),
+    ];
+    let kind = prop_oneof![
+        8 => Just(KeyEventKind::Press),
+        1 => Just(KeyEventKind::Repeat),
+        1 => Just(KeyEventKind::Release),
+    ];
+    (key_code(), modifiers, kind).prop_map(|(code, modifiers, kind)| KeyEvent {
+        code,
+        modifiers,
+        kind,
+        state: KeyEventState::NONE,
+    })
+}
+
+/// Terminal sizes, biased to the edges: nothing, tiny, around the minimum,
+/// around the wide-layout threshold, and huge.
+fn size() -> impl Strategy<Value = (u16, u16)> {
+    prop_oneof![
+        (0u16..=3, 0u16..=3),
+        (0u16..=1, 0u16..=60),
+        (76u16..=84, 20u16..=28),
+        (ui::WIDE - 2..=ui::WIDE + 2, 24u16..=50),
+        (0u16..=220, 0u16..=80),
+        Just((500, 200)),
+    ]
+}
+
+/// A loss or accuracy as training reports them, now and then not a number.
+fn metric() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        8 => 0.0f64..3.0,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(0.0),
+    ]
+}
+
+/// What the trainer says about one of the app's own runs (picked by `pick`
+/// among them when the step is applied).
+#[derive(Clone, Debug)]
+enum Trainer {
+    Phase(Phase),
+    Started {
+        steps: usize,
+    },
+    Progress {
+        step: usize,
+        loss: f64,
+        accuracy: f64,
+    },
+    EpochEnd {
+        val: f64,
+    },
+    Evaluated {
+        accuracy: f64,
+        spread: u32,
+    },
+    Finished,
+    Failed,
+    Cancelled,
+    Paused,
+    Resumed,
+}
+
+fn trainer_event() -> impl Strategy<Value = Trainer> {
+    prop_oneof![
+        1 => prop::sample::select(vec![
+            Phase::LoadingData,
+            Phase::UploadingData,
+            Phase::BuildingModel,
+            Phase::WarmingUp,
+            Phase::Evaluating,
+        ])
+        .prop_map(Trainer::Phase),
+        1 => (0usize..2_000).prop_map(|steps| Trainer::Started { steps }),
+        8 => (0usize..2_500, metric(), metric())
+            .prop_map(|(step, loss, accuracy)| Trainer::Progress { step, loss, accuracy }),
+        2 => metric().prop_map(|val| Trainer::EpochEnd { val }),
+        1 => (metric(), 0u32..1_000).prop_map(|(accuracy, spread)| Trainer::Evaluated { accuracy, spread }),
+        1 => Just(Trainer::Finished),
+        1 => Just(Trainer::Failed),
+        1 => Just(Trainer::Cancelled),
+        1 => Just(Trainer::Paused),
+        1 => Just(Trainer::Resumed),
+    ]
+}
+
+/// What a poll of the run store brings in.
+#[derive(Clone, Debug)]
+enum Store {
+    /// A run another process started (or that appeared on disk).
+    New {
+        status: u8,
+        finished: bool,
+    },
+    Events {
+        running: bool,
+    },
+    Record {
+        status: u8,
+    },
+    Liveness(u8),
+    Removed,
+}
+
+fn store_update() -> impl Strategy<Value = Store> {
+    prop_oneof![
+        3 => (0u8..5, any::<bool>()).prop_map(|(status, finished)| Store::New { status, finished }),
+        3 => any::<bool>().prop_map(|running| Store::Events { running }),
+        2 => (0u8..5).prop_map(|status| Store::Record { status }),
+        2 => (0u8..3).prop_map(Store::Liveness),
+        2 => Just(Store::Removed),
+    ]
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    Trainer(prop::sample::Index, Trainer),
+    /// A run queued by this app's trainer that the app has no row for (a re-run from elsewhere).
+    QueuedElsewhere,
+    Store(prop::sample::Index, Store),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        10 => key_event().prop_map(Step::Key),
+        3 => size().prop_map(|(width, height)| Step::Resize(width, height)),
+        6 => (any::<prop::sample::Index>(), trainer_event()).prop_map(|(i, e)| Step::Trainer(i, e)),
+        1 => Just(Step::QueuedElsewhere),
+        4 => (any::<prop::sample::Index>(), store_update()).prop_map(|(i, u)| Step::Store(i, u)),
+    ]
+}
+
+fn run_status(code: u8) -> RunStatus {
+    match code % 5 {
+        0 => RunStatus::Queued,
+        1 => RunStatus::Running,
+        2 => RunStatus::Done,
+        3 => RunStatus::Failed,
+        _ => RunStatus::Interrupted,
+    }
+}
+
+/// The test's side of the event loop: what it does with the app's actions,
+/// as a trainer and a run store would answer them.
+struct Harness {
+    app: App,
+    terminal: Terminal<TestBackend>,
+    next_id: usize,
+}
+
+impl Harness {
+    fn fresh_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}-{}", self.next_id)
+    }
+
+    /// Rows of this app's own runs that the trainer knows (they have an id).
+    fn own_ids(&self) -> Vec<String> {
+        self.app
+            .runs
+            .iter()
+            .filter(|view| !view.external)
+            .filter_map(|view| view.id.clone())
+            .collect()
+    }
+
+    fn external_ids(&self) -> Vec<String> {
+        self.app
+            .runs
+            .iter()
+            .filter(|view| view.external)
+            .filter_map(|view| view.id.clone())
+            .collect()
+    }
+
+    fn key(&mut self, key: KeyEvent) {
+        let overlay_before = self.app.overlay.clone();
+        let actions = input::handle_key(&mut self.app, key);
+        if self.app.should_quit {
+            let ctrl_c = key.code == KeyCode::Char('c')
+                && key.modifiers.contains(KeyModifiers::CONTROL)
+                && key.kind != KeyEventKind::Release;
+            let q = key.code == KeyCode::Char('q') && overlay_before == Overlay::None;
+            let yes = overlay_before == Overlay::Confirm(Confirm::Quit)
+                && matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter);
+            assert!(
+                ctrl_c || q || yes,
+                "quit on {key:?} with overlay {overlay_before:?}"
+            );
+            // The real loop would end here; carry on to explore further.
+            self.app.should_quit = false;
+        }
+        for action in actions {
+            self.perform(action);
+        }
+    }
+
+    fn perform(&mut self, action: Action) {
+        assert!(
+            !self.app.read_only || action == Action::Screenshot,
+            "a read-only viewer asked for {action:?}"
+        );
+        match action {
+            Action::Queue { index, spec } => {
+                let view = self
+                    .app
+                    .runs
+                    .get(index)
+                    .unwrap_or_else(|| panic!("queue of row {index} beyond the list"));
+                assert_eq!(view.status, UiStatus::Planned, "queued a row twice");
+                assert_eq!(view.spec, *spec, "queued the wrong spec");
+                let id = self.fresh_id("queued");
+                self.app.assign_id(index, id.clone());
+                self.app.apply(&Event::Queued { run: id, spec });
+            }
+            Action::Send(Command::Cancel { run: Some(id) }) => {
+                let view = self.app.runs.iter().find(|v| v.id.as_ref() == Some(&id));
+                let view = view.unwrap_or_else(|| panic!("cancel of unknown run {id}"));
+                assert!(!view.external, "cancel sent for another process's run");
+                if view.is_active() {
+                    self.app.apply(&Event::Cancelled {
+                        run: id,
+                        epochs_done: 0,
+                    });
+                }
+            }
+            Action::Send(Command::Pause | Command::Resume) => {
+                let running = self.app.runs.iter().find(|view| {
+                    !view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused)
+                });
+                let running = running.expect("pause or resume with nothing running");
+                let run = running.id.clone().expect("a running run has an id");
+                let event = match running.status {
+                    UiStatus::Running => Event::Paused { run },
+                    _ => Event::Resumed { run },
+                };
+                self.app.apply(&event);
+            }
+            Action::Send(other) => panic!("unexpected command {other:?}"),
+            Action::Delete(id) => {
+                let view = self.app.runs.iter().find(|v| v.id.as_ref() == Some(&id));
+                let view = view.unwrap_or_else(|| panic!("delete of unknown run {id}"));
+                assert!(!view.is_active(), "deleted an active run");
+                // The loop removes the folder, then the row.
+                self.app.remove(&id);
+                assert!(self.app.runs.iter().all(|v| v.id.as_ref() != Some(&id)));
+            }
+            Action::Screenshot => {}
+        }
+    }
+
+    fn trainer(&mut self, pick: prop::sample::Index, what: Trainer) {
+        // A viewer has no trainer: only the store speaks to it.
+        if self.app.read_only {
+            return;
+        }
+        let ids = self.own_ids();
+        if ids.is_empty() {
+            return;
+        }
+        let run = pick.get(&ids).clone();
+        let event = match what {
+            Trainer::Phase(phase) => Event::Phase { run, phase },
+            Trainer::Started { steps } => Event::Started {
+                run,
+                device: "cpu".into(),
+                params: 6_370,
+                train_samples: 800,
+                validation_samples: 200,
+                steps_per_epoch: steps,
+                epochs: 3,
+            },
+            Trainer::Progress {
+                step,
+                loss,
+                accuracy,
+            } => Event::Progress {
+                run,
+                epoch: (step / 500) as u32 + 1,
+                step,
+                steps: 500,
+                loss,
+                accuracy,
+                recent_loss: loss,
+                recent_accuracy: accuracy,
+                samples_per_sec: 1_000.0,
+                elapsed_secs: step as f64,
+            },
+            Trainer::EpochEnd { val } => {
+                let epoch = self
+                    .app
+                    .runs
+                    .iter()
+                    .find(|v| v.id.as_ref() == Some(&run))
+                    .map_or(1, |v| v.epochs.len() as u32 + 1);
+                Event::EpochEnd {
+                    run,
+                    epoch,
+                    epochs: 3,
+                    train_loss: val,
+                    train_accuracy: 0.8,
+                    val_loss: val,
+                    val_accuracy: val,
+                    seconds: 1.0,
+                }
+            }
+            Trainer::Evaluated { accuracy, spread } => {
+                let mut confusion = [[0u32; 10]; 10];
+                for (class, row) in confusion.iter_mut().enumerate() {
+                    row[class] = 1_000 - spread;
+                    row[(class + 1) % 10] = spread;
+                }
+                Event::Evaluated {
+                    run,
+                    test_loss: 0.4,
+                    test_accuracy: accuracy,
+                    confusion: Box::new(confusion),
+                }
+            }
+            Trainer::Finished => Event::Finished {
+                run,
+                seconds: 3.0,
+                best_val_accuracy: 0.9,
+                best_epoch: 1,
+            },
+            Trainer::Failed => Event::Failed {
+                run,
+                message: "CUDA error: an illegal memory access was encountered".into(),
+            },
+            Trainer::Cancelled => Event::Cancelled {
+                run,
+                epochs_done: 1,
+            },
+            Trainer::Paused => Event::Paused { run },
+            Trainer::Resumed => Event::Resumed { run },
+        };
+        self.app.apply(&event);
+    }
+
+    fn queued_elsewhere(&mut self) {
+        if self.app.read_only {
+            return;
+        }
+        let before = self.app.runs.len();
+        let run = self.fresh_id("rerun");
+        self.app.apply(&Event::Queued {
+            run: run.clone(),
+            spec: Box::new(spec("R", 1)),
+        });
+        assert_eq!(self.app.runs.len(), before + 1, "no row for {run}");
+    }
+
+    fn store(&mut self, pick: prop::sample::Index, what: Store) {
+        let ids = self.external_ids();
+        let update = match what {
+            Store::New { status, finished } => {
+                let id = self.fresh_id("appeared");
+                let events = if finished {
+                    finished_events(&id)
+                } else {
+                    running_events(&id)
+                };
+                Update::New {
+                    record: record(&id, "N", run_status(status)),
+                    events,
+                }
+            }
+            _ if ids.is_empty() => return,
+            Store::Events { running } => {
+                let run = pick.get(&ids).clone();
+                let events = if running {
+                    running_events(&run)
+                } else {
+                    finished_events(&run)
+                };
+                Update::Events { run, events }
+            }
+            Store::Record { status } => {
+                Update::Record(record(pick.get::<String>(&ids), "N", run_status(status)))
+            }
+            Store::Liveness(code) => Update::Liveness {
+                run: pick.get(&ids).clone(),
+                liveness: match code {
+                    0 => Liveness::Alive,
+                    1 => Liveness::Stalled {
+                        quiet: std::time::Duration::from_secs(400),
+                    },
+                    _ => Liveness::Crashed,
+                },
+            },
+            Store::Removed => Update::Removed {
+                run: pick.get(&ids).clone(),
+            },
+        };
+        self.app.apply_update(&update);
+    }
+
+    fn draw(&mut self) {
+        let size = self.terminal.backend().buffer().area;
+        self.terminal
+            .draw(|frame| ui::draw(frame, &self.app))
+            .expect("a test terminal draws");
+        assert_eq!(
+            self.terminal.backend().buffer().area,
+            size,
+            "the draw changed the size"
+        );
+    }
+}
+
+/// A row's identity across steps: its run id, or for a plan entry its name.
+fn identity(view: &RunView) -> (Option<String>, String) {
+    (view.id.clone(), view.spec.name.clone())
+}
+
+/// The invariants every state must satisfy.
+fn check_invariants(app: &App) {
+    // The selection is a row, or 0 with no rows (nothing selected).
+    if app.runs.is_empty() {
+        assert_eq!(app.selected, 0, "selection in an empty list");
+        assert!(app.selected_run().is_none());
+    } else {
+        assert!(
+            app.selected < app.runs.len(),
+            "selection {} beyond {} rows",
+            app.selected,
+            app.runs.len()
+        );
+    }
+    // Ids are unique, and only plan entries lack one.
+    let mut ids = HashSet::new();
+    for view in &app.runs {
+        match &view.id {
+            Some(id) => {
+                assert!(ids.insert(id.clone()), "two rows for run {id}");
+                assert_ne!(view.status, UiStatus::Planned, "{id} planned with an id");
+            }
+            None => assert_eq!(view.status, UiStatus::Planned, "{:?} has no id", view.spec),
+        }
+        assert!(view.recent_loss.len() <= atelier::tui::run_view::RECENT_POINTS);
+        assert!(view.recent_accuracy.len() <= atelier::tui::run_view::RECENT_POINTS);
+    }
+    // Marked runs exist, each once.
+    let mut marked = HashSet::new();
+    for id in &app.marked {
+        assert!(ids.contains(id), "marked run {id} has no row");
+        assert!(marked.insert(id), "{id} marked twice");
+    }
+    // A question is about a run that is still there, and one this app may touch.
+    match &app.overlay {
+        Overlay::None | Overlay::Help | Overlay::Confirm(Confirm::Quit) => {}
+        Overlay::Confirm(Confirm::Cancel(id) | Confirm::Delete(id)) => {
+            assert!(!app.read_only, "a viewer asks {:?}", app.overlay);
+            let view = app.runs.iter().find(|v| v.id.as_ref() == Some(id));
+            let view = view.unwrap_or_else(|| panic!("question about gone run {id}"));
+            if matches!(app.overlay, Overlay::Confirm(Confirm::Cancel(_))) {
+                assert!(!view.external, "cancel of another process's run");
+            }
+        }
+    }
+    // A viewer shows only runs of other processes.
+    if app.read_only {
+        assert!(app.runs.iter().all(|view| view.external));
+    }
+}
+
+fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), steps: &[Step]) {
+    let mut harness = Harness {
+        app: initial_app(read_only, stored, planned),
+        terminal: Terminal::new(TestBackend::new(size.0, size.1)).unwrap(),
+        next_id: 0,
+    };
+    check_invariants(&harness.app);
+    harness.draw();
+    for step in steps {
+        // Events and polls must not move the selection off its run (unless that run goes).
+        let selected = harness.app.selected_run().map(identity);
+        let unique = selected.as_ref().is_some_and(|key| {
+            harness
+                .app
+                .runs
+                .iter()
+                .filter(|view| identity(view) == *key)
+                .count()
+                == 1
+        });
+        match step.clone() {
+            Step::Key(key) => harness.key(key),
+            Step::Resize(width, height) => harness.terminal.backend_mut().resize(width, height),
+            Step::Trainer(pick, what) => harness.trainer(pick, what),
+            Step::QueuedElsewhere => harness.queued_elsewhere(),
+            Step::Store(pick, what) => harness.store(pick, what),
+        }
+        check_invariants(&harness.app);
+        if !matches!(step, Step::Key(_)) && unique {
+            let key = selected.unwrap();
+            if harness.app.runs.iter().any(|view| identity(view) == key) {
+                assert_eq!(
+                    harness.app.selected_run().map(identity),
+                    Some(key),
+                    "{step:?} moved the selection"
+                );
+            }
+        }
+        harness.draw();
+    }
+}
+
+fn config() -> ProptestConfig {
+    // `PROPTEST_CASES` in the environment overrides this default.
+    let default = ProptestConfig::default();
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() {
+        default.cases
+    } else {
+        48
+    };
+    ProptestConfig {
+        cases,
+        // Shrinking a 300-step sequence is worth the time only on failure.
+        max_shrink_iters: 2_000,
+        ..default
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_app_survives_random_keys_resizes_and_run_events(
+        read_only in any::<bool>(),
+        stored in 0usize..8,
+        planned in 0usize..7,
+        size in size(),
+        steps in prop::collection::vec(step(), STEPS),
+    ) {
+        run_case(read_only, stored, planned, size, &steps);
+    }
+}
+
+/// The sizes the issue names, one by one, with every view and overlay: the
+/// random test reaches them too, but only by chance.
+#[test]
+fn every_view_and_overlay_draws_at_the_edge_sizes() {
+    let mut app = initial_app(false, 6, 6);
+    app.marked = app
+        .runs
+        .iter()
+        .filter_map(|v| v.id.clone())
+        .take(2)
+        .collect();
+    let overlays = [
+        Overlay::None,
+        Overlay::Help,
+        Overlay::Confirm(Confirm::Quit),
+        Overlay::Confirm(Confirm::Delete("own-0".into())),
+    ];
+    for (width, height) in [
+        (1, 1),
+        (0, 10),
+        (10, 0),
+        (79, 24),
+        (80, 23),
+        (80, 24),
+        (500, 200),
+    ] {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        for key in ['1', '2', '3', '4'] {
+            input::handle_key(&mut app, KeyEvent::from(KeyCode::Char(key)));
+            for overlay in &overlays {
+                app.overlay = overlay.clone();
+                for selected in 0..app.runs.len() {
+                    app.selected = selected;
+                    terminal.draw(|frame| ui::draw(frame, &app)).unwrap();
+                }
+            }
+            app.overlay = Overlay::None;
+        }
+        let screen: String = terminal
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .map(|cell| cell.symbol())
+            .collect();
+        let too_small = width < ui::MIN_SIZE.0 || height < ui::MIN_SIZE.1;
+        if width >= 40 && height > 0 {
+            assert_eq!(
+                screen.contains("terminal too small"),
+                too_small,
+                "{width}×{height}: {screen}"
+            );
+        }
+        if !too_small {
+            assert!(screen.contains(" runs "), "status bar at {width}×{height}");
+        }
+    }
+}
