@@ -428,6 +428,22 @@ impl Harness {
                 };
                 self.app.apply(&event);
             }
+            Action::Continue { run, spec } => {
+                let view = self.app.runs.iter().find(|v| v.id.as_ref() == Some(&run));
+                let view = view.unwrap_or_else(|| panic!("continue of unknown run {run}"));
+                assert!(
+                    matches!(
+                        view.status,
+                        UiStatus::Interrupted | UiStatus::Crashed | UiStatus::Failed
+                    ),
+                    "continued a run that is {:?}",
+                    view.status
+                );
+                assert_eq!(view.spec, *spec, "continued with the wrong spec");
+                // The loop hands the run to the trainer, which queues it again.
+                self.app.take_over(&run);
+                self.app.apply(&Event::Queued { run, spec });
+            }
             Action::Send(other) => panic!("unexpected command {other:?}"),
             Action::Delete(id) => {
                 let view = self.app.runs.iter().find(|v| v.id.as_ref() == Some(&id));
@@ -461,6 +477,7 @@ impl Harness {
                 validation_samples: 200,
                 steps_per_epoch: steps,
                 epochs: 3,
+                resumed_after: 0,
             },
             Trainer::Progress {
                 step,
