@@ -220,6 +220,9 @@ impl App {
                     self.remove(run);
                 }
             }
+            Update::Unreadable { problem, .. } => {
+                self.message = Some(format!("skipped a run: {problem}"));
+            }
         }
     }
 
