@@ -270,15 +270,24 @@ fn read_new_events(path: &Path, followed: &mut Followed) -> Vec<Event> {
     if file.read_to_end(&mut bytes).is_err() {
         return Vec::new();
     }
+    let (consumed, events) = parse_appended(&bytes);
+    followed.offset += consumed as u64;
+    events
+}
+
+/// Parses the complete lines at the start of `bytes` (appended log bytes);
+/// returns how many bytes they span, up to and including the last newline,
+/// and the events among them. Lines that are not events are left out.
+pub fn parse_appended(bytes: &[u8]) -> (usize, Vec<Event>) {
     let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else {
-        return Vec::new();
+        return (0, Vec::new());
     };
-    followed.offset += end as u64 + 1;
-    bytes[..end]
+    let events = bytes[..end]
         .split(|&b| b == b'\n')
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
         .filter_map(|line| serde_json::from_slice(line).ok())
-        .collect()
+        .collect();
+    (end + 1, events)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
