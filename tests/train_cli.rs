@@ -192,7 +192,9 @@ fn the_shipped_plans_parse() {
 #[test]
 fn detached_training_outlives_its_parent_and_holds_the_device() {
     let (data, runs, plan) = setup();
-    std::fs::write(&plan, PLAN.replace("epochs = 2", "epochs = 5")).unwrap();
+    // Long enough that the background run is surely still going when it is
+    // frozen below (tiny epochs take milliseconds).
+    std::fs::write(&plan, PLAN.replace("epochs = 2", "epochs = 60")).unwrap();
     let output = atelier(data.path(), runs.path())
         .args(["train", "--detach", "--device", "cpu", "--plan"])
         .arg(&plan)
@@ -255,6 +257,6 @@ fn detached_training_outlives_its_parent_and_holds_the_device() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let log_text = std::fs::read_to_string(&log).unwrap();
-    assert!(log_text.contains("Epoch 5/5"), "{log_text}");
+    assert!(log_text.contains("Epoch 60/60"), "{log_text}");
     assert!(log_text.contains("done in"), "{log_text}");
 }
