@@ -9,9 +9,10 @@
 #   bench/cuda-check.sh run             # there, from the repository root
 #
 # `build` downloads the torch wheel (no CUDA runtime: the GPU machine has
-# one), builds atelier against its libtorch (LIBTORCH_BYPASS_VERSION_CHECK:
-# tch 0.26 is made for 2.13), strips it and puts it with the Fashion-MNIST
-# files in target/cuda-check/bundle (about 50 MB). `run` needs only that
+# one), builds a copy of atelier against its libtorch with the tch release
+# made for that torch (tch 0.26 is for 2.13 only; its generated C++ does not
+# compile against older headers), strips it and puts it with the
+# Fashion-MNIST files in target/cuda-check/bundle (about 50 MB). `run` needs only that
 # folder; it writes its report to $OUT (or target/cuda-check/out) and
 # finishes in about three minutes on an H200: two epochs of M1 and M4 on the
 # full training set (the first includes CUDA start-up and kernel selection),
@@ -36,8 +37,17 @@ build() {
         mv "$work/unpacked/torch" "$work/libtorch-$version"
         rm -rf "$work/unpacked"
     fi
-    LIBTORCH="$work/libtorch-$version" LIBTORCH_BYPASS_VERSION_CHECK=1 \
-        cargo build --release --target-dir "$work/target" --manifest-path "$here/Cargo.toml"
+    # tch releases follow PyTorch's: 0.23 → 2.10, 0.24 → 2.11, 0.25 → 2.12, 0.26 → 2.13.
+    local minor=${version#2.}
+    minor=${minor%%.*}
+    local tch="0.$((minor + 13))"
+    rm -rf "$work/src"
+    mkdir -p "$work/src"
+    git -C "$here" archive HEAD | tar -x -C "$work/src"
+    sed -i -E "s/^(tch|torch-sys) = \"[^\"]*\"/\1 = \"=$tch.0\"/" "$work/src/Cargo.toml"
+    (cd "$work/src" && cargo update --quiet -p tch -p torch-sys)
+    LIBTORCH="$work/libtorch-$version" \
+        cargo build --release --target-dir "$work/target" --manifest-path "$work/src/Cargo.toml"
     cp "$work/target/release/atelier" "$bundle/atelier"
     strip "$bundle/atelier"
     if ! readelf -d "$bundle/atelier" | grep -q torch_cuda; then
