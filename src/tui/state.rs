@@ -1,10 +1,16 @@
 //! The app's state: the runs, the selection, the view and its toggles.
 //! Events from the trainer and keys from the user change it; nothing else.
 
-use super::run_view::{RunView, UiStatus};
+use std::collections::BTreeMap;
+
+use super::{
+    gallery::{Gallery, Loaded},
+    run_view::{RunView, UiStatus},
+};
 use crate::{
+    data::Split,
     plan::RunSpec,
-    store::{RunRecord, Update},
+    store::{Predictions, RunRecord, Update},
     train::{Event, RunId},
 };
 
@@ -20,6 +26,10 @@ pub enum View {
     Compare,
     /// The run list alone, using the whole screen.
     Runs,
+    /// Test images of a confusion cell, or where two runs disagree.
+    Gallery,
+    /// Two finished runs' confusion matrices, the second minus the first.
+    Diff,
 }
 
 impl View {
@@ -30,6 +40,8 @@ impl View {
             View::Confusion => "confusion",
             View::Compare => "compare",
             View::Runs => "runs",
+            View::Gallery => "gallery",
+            View::Diff => "diff",
         }
     }
 }
@@ -75,6 +87,16 @@ pub struct App {
     /// A viewer of runs trained elsewhere (`atelier watch`): keys that would
     /// start, pause, cancel or delete runs only explain why they cannot.
     pub read_only: bool,
+    /// The cell of the confusion and diff grids under the cursor: (true, predicted).
+    pub cursor: (usize, usize),
+    /// The gallery shown in [`View::Gallery`].
+    pub gallery: Option<Gallery>,
+    /// Test predictions read from the run folders, by run.
+    pub predictions: BTreeMap<RunId, Loaded<Predictions>>,
+    /// The test split, read once the gallery first needs it.
+    pub test_images: Option<Loaded<Split>>,
+    /// The terminal's size (columns, rows), for the gallery's pages.
+    pub size: (u16, u16),
 }
 
 impl App {
@@ -163,6 +185,14 @@ impl App {
         self.selected = self.selected.min(self.runs.len().saturating_sub(1));
         // A stale mark would empty the compare curves (marks win over "all finished").
         self.marked.retain(|marked| marked != id);
+        self.predictions.remove(id);
+        if self
+            .gallery
+            .as_ref()
+            .is_some_and(|gallery| gallery.subject.runs().contains(&id))
+        {
+            self.close_gallery();
+        }
         if matches!(&self.overlay, Overlay::Confirm(Confirm::Cancel(run) | Confirm::Delete(run)) if run == id)
         {
             self.overlay = Overlay::None;
