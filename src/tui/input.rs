@@ -134,7 +134,17 @@ fn answer(app: &mut App, question: &Confirm, code: KeyCode) -> Vec<Action> {
                 Confirm::Cancel(id) => vec![Action::Send(Command::Cancel {
                     run: Some(id.clone()),
                 })],
-                Confirm::Delete(id) => vec![Action::Delete(id.clone())],
+                // The run may have started again meanwhile (another process
+                // resumed it, say): its folder is in use now.
+                Confirm::Delete(id) => {
+                    match app.runs.iter().find(|view| view.id.as_ref() == Some(id)) {
+                        Some(view) if view.is_active() => {
+                            app.message = Some(format!("{id} is active again: not deleted"));
+                            Vec::new()
+                        }
+                        _ => vec![Action::Delete(id.clone())],
+                    }
+                }
             }
         }
         KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
@@ -493,6 +503,26 @@ mod tests {
         );
         app.remove(&"a".into());
         assert_eq!(app.runs.len(), 2);
+    }
+
+    #[test]
+    fn a_run_that_became_active_while_asked_about_is_not_deleted() {
+        let mut app = app();
+        queue(&mut app, 0, "a");
+        app.apply(&Event::Cancelled {
+            run: "a".into(),
+            epochs_done: 1,
+        });
+        handle_key(&mut app, key(KeyCode::Char('d')));
+        assert_eq!(app.overlay, Overlay::Confirm(Confirm::Delete("a".into())));
+        // Another process continues it before the answer.
+        start(&mut app, "a");
+        assert!(handle_key(&mut app, key(KeyCode::Char('y'))).is_empty());
+        assert_eq!(
+            app.message.as_deref(),
+            Some("a is active again: not deleted")
+        );
+        assert_eq!(app.overlay, Overlay::None);
     }
 
     #[test]
