@@ -189,6 +189,8 @@ pub fn run(
                     for event in trainer_events.try_iter() {
                         apply(app, &event);
                     }
+                    // A run that just finished may be what the diff waits for.
+                    loader::load_needed(app, session.store, session.data_dir.as_deref());
                     dirty = true;
                 }
             },

@@ -98,10 +98,8 @@ fn open_gallery(app: &mut App) {
                 truth,
                 predicted,
             },
-            Err(message) => {
-                app.message = Some(message);
-                return;
-            }
+            // The pane already says how to pick two runs.
+            Err(_) => return,
         }
     } else {
         match app.selected_run() {
@@ -175,12 +173,8 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
         KeyCode::Char('2') => app.view = View::Confusion,
         KeyCode::Char('3') => app.view = View::Compare,
         KeyCode::Char('4') => app.view = View::Runs,
-        KeyCode::Char('5') => {
-            app.view = View::Diff;
-            if let Err(message) = app.diff_pair() {
-                app.message = Some(message);
-            }
-        }
+        // Without two runs to diff, the diff pane says how to pick them.
+        KeyCode::Char('5') => app.view = View::Diff,
         KeyCode::Char('s') => return vec![Action::Screenshot],
         KeyCode::Enter | KeyCode::Char('a' | ' ' | 'x' | 'd' | 'r') if app.read_only => {
             app.message =
@@ -809,13 +803,12 @@ mod tests {
         evaluated(&mut app, 1, "b");
         handle_key(&mut app, key(KeyCode::Char('5')));
         assert_eq!(app.view, View::Diff);
-        assert!(app
-            .message
-            .as_deref()
-            .unwrap()
-            .starts_with("mark two finished runs"));
         assert!(handle_key(&mut app, key(KeyCode::Enter)).is_empty());
-        assert_eq!(app.view, View::Diff, "nothing to open yet");
+        assert_eq!(
+            (app.view, app.message.as_deref()),
+            (View::Diff, None),
+            "nothing to open yet; the pane says why"
+        );
         handle_key(&mut app, key(KeyCode::Char('m')));
         handle_key(&mut app, key(KeyCode::Char(']')));
         handle_key(&mut app, key(KeyCode::Down));

@@ -126,6 +126,7 @@ impl App {
     /// Folds a trainer event into the run it is about, keeping the selection.
     pub fn apply(&mut self, event: &Event) {
         let run = event.run();
+        self.forget_stale_predictions(event);
         if let Some(view) = self
             .runs
             .iter_mut()
@@ -137,6 +138,14 @@ impl App {
             let mut view = RunView::planned((**spec).clone());
             view.apply(event);
             self.runs.push(view);
+        }
+    }
+
+    /// A new test result means new predictions on disk: what was read (or
+    /// found missing) before is stale.
+    fn forget_stale_predictions(&mut self, event: &Event) {
+        if let Event::Evaluated { run, .. } = event {
+            self.predictions.remove(run);
         }
     }
 
@@ -232,6 +241,9 @@ impl App {
                 if let Some(view) = find(self, run).filter(|view| view.external) {
                     for event in events {
                         view.apply(event);
+                    }
+                    for event in events {
+                        self.forget_stale_predictions(event);
                     }
                 }
             }
@@ -347,6 +359,49 @@ mod tests {
         });
         assert_eq!(app.runs.len(), 3);
         assert_eq!(app.newest_started(), 0);
+    }
+
+    #[test]
+    fn a_new_test_result_makes_the_runs_predictions_be_read_again() {
+        let mut app = planned_app(&["M1"]);
+        app.assign_id(0, "a".into());
+        app.predictions
+            .insert("a".into(), Err("no test predictions".into()));
+        app.marked = vec!["a".into()];
+        let evaluated = Event::Evaluated {
+            run: "a".into(),
+            test_loss: 0.3,
+            test_accuracy: 0.9,
+            confusion: Box::new([[1; 10]; 10]),
+        };
+        app.apply(&evaluated);
+        assert!(app.predictions.is_empty());
+        // The same through the store, for a run another process trains.
+        app.apply_update(&Update::New {
+            record: record("theirs", RunStatus::Running),
+            events: Vec::new(),
+        });
+        app.predictions
+            .insert("theirs".into(), Err("no test predictions".into()));
+        let Event::Evaluated {
+            test_loss,
+            test_accuracy,
+            confusion,
+            ..
+        } = evaluated
+        else {
+            unreachable!()
+        };
+        app.apply_update(&Update::Events {
+            run: "theirs".into(),
+            events: vec![Event::Evaluated {
+                run: "theirs".into(),
+                test_loss,
+                test_accuracy,
+                confusion,
+            }],
+        });
+        assert!(app.predictions.is_empty());
     }
 
     #[test]
