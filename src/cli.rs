@@ -89,9 +89,36 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// Restarts this process with passive OpenMP waiting (see
+/// `atelier::train::openmp`) unless the user chose a policy; carries on as
+/// is if the restart cannot happen.
+fn calm_openmp() {
+    use atelier::train::openmp;
+    if !openmp::needs_restart(|name| std::env::var_os(name)) {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let error = openmp::restart_with_passive_waiting(&exe, &args);
+    eprintln!("note: running with libgomp's default spin-waiting ({error})");
+}
+
 impl Cli {
+    /// Whether this command trains (and so runs libtorch's thread team).
+    fn trains(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Command::Train(_) | Command::Resume(_) | Command::Bench(_))
+        )
+    }
+
     /// Runs the chosen command; `atelier` alone opens the app.
     pub fn run(self) -> anyhow::Result<ExitCode> {
+        if self.trains() {
+            calm_openmp();
+        }
         let data_dir = self.data_dir.as_deref();
         match self.command {
             None => app::run(&self.plan, &self.viewer, data_dir, self.runs_dir.as_deref()),

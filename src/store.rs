@@ -22,7 +22,7 @@ pub use follow::{Follower, Update};
 pub use history::{EpochRow, History};
 pub use liveness::{Liveness, WriterProcess};
 pub use lock::{DeviceLock, Holder};
-pub use log::{read_events, EventLog};
+pub use log::{parse_events, read_events, EventLog};
 pub use predictions::{Predictions, PREDICTIONS_FILE};
 pub use record::{RunRecord, RunStatus};
 pub use writer::RunWriter;

@@ -10,6 +10,7 @@ pub mod device;
 pub mod fit;
 pub mod messages;
 pub mod metrics;
+pub mod openmp;
 pub mod tensors;
 pub mod throughput;
 pub mod trainer;

@@ -95,6 +95,12 @@ fn show(store: &RunStore, query: &str) -> anyhow::Result<ExitCode> {
     for skipped in &log.skipped {
         println!("  note        skipped {skipped}");
     }
+    if log.skipped_unnamed > 0 {
+        println!(
+            "  note        skipped {} more lines that are not events",
+            log.skipped_unnamed
+        );
+    }
     if log.torn_tail {
         println!("  note        the log's last line was cut short (the writer stopped mid-line) and is skipped");
     }

@@ -14,11 +14,17 @@ const COLUMNS: usize = 1 + IMAGE_PIXELS;
 /// Reads a Kaggle Fashion-MNIST CSV file into a split.
 pub fn read_split(path: &Path) -> Result<Split, DataError> {
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    parse_split(path, std::io::BufReader::new(file))
+}
+
+/// [`read_split`] on any reader (bytes in memory, a decompressor); `path`
+/// is only named in errors.
+pub fn parse_split(path: &Path, input: impl std::io::Read) -> Result<Split, DataError> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(true)
         // Row widths are checked here, so the error can say which line and how wide.
         .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
+        .from_reader(input);
     let header = reader
         .byte_headers()
         .map_err(|e| csv_error(path, &e))?

@@ -28,6 +28,14 @@ const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
 /// Reads a whole file, gunzipping it when it starts with the gzip magic.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
     let raw = fs::read(path).map_err(|e| DataError::io(path, e))?;
+    decode_maybe_gz(path, raw)
+}
+
+/// [`read_maybe_gz`] on bytes already in memory; `path` is only named in errors.
+///
+/// The output grows with the data actually decompressed (never with what a
+/// header claims) and stops at 256 MiB.
+pub fn decode_maybe_gz(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>, DataError> {
     if raw.is_empty() {
         return Err(DataError::Empty {
             path: path.to_path_buf(),

@@ -56,6 +56,8 @@ pub enum SpecError {
         input: i64,
         max_depth: usize,
     },
+    #[error("{spec}: the parameter count overflows a 64-bit integer; use smaller widths")]
+    TooManyParameters { spec: String },
 }
 
 impl ModelSpec {
@@ -80,10 +82,12 @@ impl ModelSpec {
             Self::Cnn { conv, dense, .. } => {
                 check_widths("conv", conv)?;
                 check_width("dense", *dense)?;
-                self.feature_sides().map(|_| ())
+                self.feature_sides()?;
             }
-            Self::Mlp { hidden, .. } => check_widths("hidden", hidden),
+            Self::Mlp { hidden, .. } => check_widths("hidden", hidden)?,
         }
+        // Last: the count needs positive widths and a feature map.
+        self.checked_param_count().map(|_| ())
     }
 
     /// Side of the feature map after each conv block (conv 3×3 valid, then pool 2×2).
@@ -115,30 +119,50 @@ impl ModelSpec {
     /// Errors when the spec is invalid.
     pub fn param_count(&self) -> Result<u64, SpecError> {
         self.validate()?;
-        let linear = |inputs: i64, outputs: i64| (inputs * outputs + outputs) as u64;
+        self.checked_param_count()
+    }
+
+    /// [`Self::param_count`] on a spec whose widths are known to be positive;
+    /// checked, as a plan file may give any width up to `i64::MAX`.
+    fn checked_param_count(&self) -> Result<u64, SpecError> {
+        let too_large = || SpecError::TooManyParameters {
+            spec: self.to_string(),
+        };
+        // Weights and biases of a dense layer; tch sizes are i64, so the count must fit one.
+        let linear = |inputs: i64, outputs: i64| {
+            inputs
+                .checked_mul(outputs)
+                .and_then(|weights| weights.checked_add(outputs))
+        };
         let classes = NUM_CLASSES as i64;
-        Ok(match self {
+        let mut total: i64 = 0;
+        let mut add = |inputs: i64, outputs: i64| -> Result<(), SpecError> {
+            total = linear(inputs, outputs)
+                .and_then(|layer| total.checked_add(layer))
+                .ok_or_else(too_large)?;
+            Ok(())
+        };
+        match self {
             Self::Cnn { conv, dense, .. } => {
-                let sides = self.feature_sides()?;
-                let mut channels = 1;
-                let mut total = 0;
+                // Each output channel sees a 3×3 patch of every input channel.
+                let mut inputs = KERNEL * KERNEL;
                 for &width in conv {
-                    total += (channels * KERNEL * KERNEL * width + width) as u64;
-                    channels = width;
+                    add(inputs, width)?;
+                    inputs = width.checked_mul(KERNEL * KERNEL).ok_or_else(too_large)?;
                 }
-                let side = sides.last().copied().unwrap_or(IMAGE_SIDE as i64);
-                total + linear(channels * side * side, *dense) + linear(*dense, classes)
+                add(self.flat_features()?, *dense)?;
+                add(*dense, classes)?;
             }
             Self::Mlp { hidden, .. } => {
                 let mut inputs = IMAGE_PIXELS as i64;
-                let mut total = 0;
                 for &width in hidden {
-                    total += linear(inputs, width);
+                    add(inputs, width)?;
                     inputs = width;
                 }
-                total + linear(inputs, classes)
+                add(inputs, classes)?;
             }
-        })
+        }
+        Ok(total as u64)
     }
 
     /// Width of the flattened features entering the first dense layer.
@@ -146,7 +170,13 @@ impl ModelSpec {
         match self {
             Self::Cnn { conv, .. } => {
                 let side = *self.feature_sides()?.last().unwrap_or(&(IMAGE_SIDE as i64));
-                Ok(conv.last().copied().unwrap_or(1) * side * side)
+                conv.last()
+                    .copied()
+                    .unwrap_or(1)
+                    .checked_mul(side * side)
+                    .ok_or_else(|| SpecError::TooManyParameters {
+                        spec: self.to_string(),
+                    })
             }
             Self::Mlp { .. } => Ok(IMAGE_PIXELS as i64),
         }
@@ -266,6 +296,39 @@ mod tests {
         .validate()
         .unwrap_err();
         assert_eq!(error.to_string(), "hidden: at least one layer is needed");
+    }
+
+    #[test]
+    fn widths_whose_parameter_count_overflows_are_rejected() {
+        // Found by fuzzing the plan parser: this overflowed (a panic in debug builds).
+        let mlp = ModelSpec::Mlp {
+            hidden: vec![i64::MAX],
+            dropout: false,
+        };
+        assert_eq!(
+            mlp.validate().unwrap_err().to_string(),
+            format!("MLP hidden [{}]: the parameter count overflows a 64-bit integer; use smaller widths", i64::MAX)
+        );
+        assert!(mlp.param_count().is_err());
+        for spec in [
+            cnn(&[i64::MAX], 1, false),
+            cnn(&[1 << 40, 1 << 40], 1, false),
+            cnn(&[64], i64::MAX / 2, false),
+        ] {
+            assert!(
+                matches!(spec.validate(), Err(SpecError::TooManyParameters { .. })),
+                "{spec}"
+            );
+        }
+        // The largest widths that still fit are counted exactly.
+        let wide = ModelSpec::Mlp {
+            hidden: vec![1 << 40],
+            dropout: false,
+        };
+        assert_eq!(
+            wide.param_count(),
+            Ok((784 << 40) + (1 << 40) + (10 << 40) + 10)
+        );
     }
 
     #[test]

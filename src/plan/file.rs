@@ -348,6 +348,9 @@ mod tests {
         assert!(error(&format!("{ONE_RUN}learning_rate = -0.1\n"))
             .contains("learning_rate must be a positive number"));
         assert!(error(&format!("{ONE_RUN}device = \"tpu\"\n")).contains("unknown device \"tpu\""));
+        // A fuzz find (fuzz/corpus/plan/wide.toml): this width overflowed the parameter count.
+        let wide = ONE_RUN.replace("[8]", "[9223372036854775807]");
+        assert!(error(&wide).starts_with("plans/mine.toml: run \"A\" (#1): MLP hidden [9223372036854775807]: the parameter count overflows"));
     }
 
     #[test]

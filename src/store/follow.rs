@@ -36,6 +36,9 @@ pub enum Update {
     Liveness { run: RunId, liveness: Liveness },
     /// A followed run's folder is gone.
     Removed { run: RunId },
+    /// A run folder whose `run.json` does not parse (reported once; the
+    /// other runs are followed as usual).
+    Unreadable { run: RunId, problem: String },
 }
 
 #[derive(Debug)]
@@ -56,6 +59,8 @@ pub struct Follower {
     skip_own: bool,
     stall_after: Duration,
     runs: BTreeMap<RunId, Followed>,
+    /// Run folders already reported as unreadable.
+    unreadable: HashSet<RunId>,
 }
 
 impl Follower {
@@ -67,6 +72,7 @@ impl Follower {
             skip_own: false,
             stall_after,
             runs: BTreeMap::new(),
+            unreadable: HashSet::new(),
         }
     }
 
@@ -110,6 +116,7 @@ impl Follower {
             } else if let Some(followed) = self.discover(&dir, &mut updates) {
                 self.runs.insert(id.clone(), followed);
             } else {
+                self.report_unreadable(&id, &dir, &mut updates);
                 continue;
             }
             let Some(followed) = self.runs.get_mut(&id) else {
@@ -141,6 +148,23 @@ impl Follower {
             .collect();
         ids.sort();
         ids
+    }
+
+    /// Reports a run folder whose record exists but does not parse, once.
+    /// A missing record is not reported: a writer creates the folder first.
+    fn report_unreadable(&mut self, id: &RunId, dir: &Path, updates: &mut Vec<Update>) {
+        if self.unreadable.contains(id) {
+            return;
+        }
+        if let Err(error @ super::StoreError::BadRecord { .. }) =
+            RunRecord::load(&dir.join(RECORD_FILE))
+        {
+            self.unreadable.insert(id.clone());
+            updates.push(Update::Unreadable {
+                run: id.clone(),
+                problem: error.to_string(),
+            });
+        }
     }
 
     /// A run seen for the first time; `None` while its record is not readable
@@ -246,17 +270,59 @@ fn read_new_events(path: &Path, followed: &mut Followed) -> Vec<Event> {
     if file.read_to_end(&mut bytes).is_err() {
         return Vec::new();
     }
+    let (consumed, events) = parse_appended(&bytes);
+    followed.offset += consumed as u64;
+    events
+}
+
+/// Parses the complete lines at the start of `bytes` (appended log bytes);
+/// returns how many bytes they span, up to and including the last newline,
+/// and the events among them. Lines that are not events are left out.
+pub fn parse_appended(bytes: &[u8]) -> (usize, Vec<Event>) {
     let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else {
-        return Vec::new();
+        return (0, Vec::new());
     };
-    followed.offset += end as u64 + 1;
-    bytes[..end]
+    let events = bytes[..end]
         .split(|&b| b == b'\n')
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
         .filter_map(|line| serde_json::from_slice(line).ok())
-        .collect()
+        .collect();
+    (end + 1, events)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_record_is_reported_once_and_the_other_runs_still_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("broken")).unwrap();
+        std::fs::write(dir.path().join("broken").join(RECORD_FILE), "{\"id\": 3").unwrap();
+        std::fs::create_dir(dir.path().join("being-created")).unwrap();
+        let mut follower = Follower::new(store, Duration::from_secs(60));
+        let updates = follower.poll();
+        let unreadable: Vec<&Update> = updates
+            .iter()
+            .filter(|update| matches!(update, Update::Unreadable { .. }))
+            .collect();
+        assert_eq!(unreadable.len(), 1, "{updates:?}");
+        let Update::Unreadable { run, problem } = unreadable[0] else {
+            unreachable!()
+        };
+        assert_eq!(run, "broken");
+        assert!(
+            problem.contains("broken/run.json: not a valid run record"),
+            "{problem}"
+        );
+        assert!(follower
+            .poll()
+            .iter()
+            .all(|update| !matches!(update, Update::Unreadable { .. })));
+    }
 }

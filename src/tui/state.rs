@@ -262,6 +262,9 @@ impl App {
                     self.remove(run);
                 }
             }
+            Update::Unreadable { problem, .. } => {
+                self.message = Some(format!("skipped a run: {problem}"));
+            }
         }
     }
 
