@@ -295,7 +295,7 @@ fn screenshot_draws_a_cells_gallery_and_the_diff_of_two_runs() {
     assert!(ok, "{diff}");
     assert!(diff.contains("Diff · B cnn minus A mlp"), "{diff}");
     assert!(
-        diff.contains("B right, A wrong: 2 images · A right, B wrong: 0 · here: 2"),
+        diff.contains("B right, A wrong: 2 images (b) · A right, B wrong: 0 (a) · here: 2"),
         "{diff}"
     );
     let (ok, disagreements) = shot(

@@ -164,6 +164,7 @@ fn key_code() -> impl Strategy<Value = KeyCode> {
         KeyCode::Char('N'),
         KeyCode::Char('c'),
         KeyCode::Char('5'),
+        KeyCode::Char('b'),
         KeyCode::Char('['),
         KeyCode::Char(']'),
         KeyCode::Char('h'),

@@ -43,6 +43,9 @@ pub enum Subject {
         truth: usize,
         predicted: usize,
     },
+    /// Images of any class that one of runs `a` and `b` (B when `b_right`)
+    /// gets right and the other wrong.
+    OneRight { a: RunId, b: RunId, b_right: bool },
 }
 
 /// The open gallery.
@@ -60,7 +63,7 @@ impl Subject {
     pub fn runs(&self) -> Vec<&RunId> {
         match self {
             Subject::Cell { run, .. } => vec![run],
-            Subject::Disagreement { a, b, .. } => vec![a, b],
+            Subject::Disagreement { a, b, .. } | Subject::OneRight { a, b, .. } => vec![a, b],
         }
     }
 
@@ -84,8 +87,23 @@ impl Subject {
                 }
                 Ok(disagreements(&a, &b, *truth, *predicted))
             }
+            Subject::OneRight { a, b, b_right } => {
+                let (a, b) = (app.predictions_of(a)?, app.predictions_of(b)?);
+                if a.labels() != b.labels() {
+                    return Err("the two runs were tested on different test sets".into());
+                }
+                let (right, wrong) = if *b_right { (&b, &a) } else { (&a, &b) };
+                Ok(only_right(right, wrong))
+            }
         }
     }
+}
+
+/// Test indices that `right` gets right and `wrong` does not.
+pub fn only_right(right: &Predictions, wrong: &Predictions) -> Vec<usize> {
+    (0..right.len().min(wrong.len()))
+        .filter(|&index| right.correct(index) && !wrong.correct(index))
+        .collect()
 }
 
 /// Test indices of class `truth` that exactly one of `a` and `b` gets right,
@@ -395,5 +413,16 @@ mod tests {
         );
         assert_eq!(disagreements(&mlp, &cnn, 7, 5), Vec::<usize>::new());
         assert!(disagreements(&mlp, &cnn, 6, 6).is_empty());
+        assert_eq!(only_right(&cnn, &mlp), [7]);
+        assert_eq!(only_right(&mlp, &cnn), [27]);
+        app.predictions.insert("mlp".into(), Ok(Arc::new(mlp)));
+        app.predictions.insert("cnn".into(), Ok(Arc::new(cnn)));
+        let subject = |b_right| Subject::OneRight {
+            a: "mlp".into(),
+            b: "cnn".into(),
+            b_right,
+        };
+        assert_eq!(subject(true).images(&app), Ok(vec![7]));
+        assert_eq!(subject(false).images(&app), Ok(vec![27]));
     }
 }

@@ -68,6 +68,16 @@ fn view_key(app: &mut App, code: KeyCode) -> bool {
             KeyCode::Left | KeyCode::Char('h') => app.move_cursor(0, -1),
             KeyCode::Right | KeyCode::Char('l') => app.move_cursor(0, 1),
             KeyCode::Enter => open_gallery(app),
+            // Every image one run gets right and the other wrong, named by the run that is right.
+            KeyCode::Char(side @ ('a' | 'b')) if app.view == View::Diff => {
+                if let Ok((a, b)) = app.diff_pair() {
+                    app.open_gallery(Subject::OneRight {
+                        a,
+                        b,
+                        b_right: side == 'b',
+                    });
+                }
+            }
             _ => return false,
         },
         View::Gallery => match code {
@@ -824,6 +834,26 @@ mod tests {
         );
         handle_key(&mut app, key(KeyCode::Esc));
         assert_eq!(app.view, View::Diff);
+        // a and b: every image that run gets right and the other wrong.
+        assert!(
+            handle_key(&mut app, key(KeyCode::Char('a'))).is_empty(),
+            "not queue-all"
+        );
+        assert_eq!(
+            app.gallery.as_ref().map(|gallery| gallery.subject.clone()),
+            Some(Subject::OneRight {
+                a: "a".into(),
+                b: "b".into(),
+                b_right: false
+            })
+        );
+        handle_key(&mut app, key(KeyCode::Esc));
+        handle_key(&mut app, key(KeyCode::Char('b')));
+        assert!(matches!(
+            app.gallery.as_ref().map(|gallery| &gallery.subject),
+            Some(Subject::OneRight { b_right: true, .. })
+        ));
+        handle_key(&mut app, key(KeyCode::Esc));
         handle_key(&mut app, key(KeyCode::Tab));
         assert_eq!(app.view, View::Monitor);
     }

@@ -47,11 +47,17 @@ pub const KEYS: [(&str, &str); 22] = [
         "2 5: ←↑↓→",
         "move over the confusion / diff grid (also hjkl)",
     ),
-    ("2: Enter", "the test images of the cell under the cursor"),
-    ("5", "diff: B − A of two marked runs (or marked + selected)"),
+    (
+        "5",
+        "diff: B − A of two marked runs (or marked + selected); ←↑↓→",
+    ),
     (
         "5: Enter",
         "the cell's images one run gets right, the other wrong",
+    ),
+    (
+        "5: b a",
+        "every image B (b) or A (a) gets right and the other wrong",
     ),
     ("gallery", "PgDn/PgUp n/p: page · Home/End · Esc: back"),
     ("?", "this help"),
@@ -154,7 +160,7 @@ fn status_bar(app: &App) -> Paragraph<'static> {
     }
     spans.push(Span::raw(match app.view {
         View::Confusion => " ←↑↓→ cell · Enter its images · [ ] run · p % · ? help · q quit",
-        View::Diff => " ←↑↓→ cell · Enter its images · m mark · [ ] run · ? help · q quit",
+        View::Diff => " ←↑↓→ cell · Enter its images · b/a: B/A right · m mark · [ ] run · ? help",
         View::Gallery => " PgDn/PgUp page · Esc back · s shot · ? help · q quit",
         _ if app.read_only => " read-only · Tab view · p % · s screenshot · ? help · q quit",
         _ => " Enter start · space pause · Tab view · s shot · ? help · q quit",
@@ -286,6 +292,14 @@ mod tests {
             text.contains("Keys (Esc closes)") && text.contains("pause / resume the running run"),
             "{text}"
         );
+        // Every key fits on the smallest screen, none cut short.
+        let small = screen(&app, 80, 24);
+        for (key, what) in KEYS {
+            assert!(
+                small.contains(key) && small.contains(what),
+                "{what}:\n{small}"
+            );
+        }
         app.overlay = Overlay::Confirm(Confirm::Quit);
         assert!(screen(&app, 100, 30).contains("Training is under way. Quit?"));
     }

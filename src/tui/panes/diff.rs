@@ -15,7 +15,10 @@ use super::{confusion::SHORT_NAMES, theme};
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
     train::{messages::ConfusionMatrix, metrics},
-    tui::{gallery::disagreements, App, RunView},
+    tui::{
+        gallery::{disagreements, only_right},
+        App, RunView,
+    },
 };
 
 const NAME_WIDTH: usize = 12;
@@ -145,15 +148,10 @@ fn lines(app: &App, a: &RunView, b: &RunView) -> Vec<Line<'static>> {
     lines.push(Line::from(
         match (app.predictions_of(&ids.0), app.predictions_of(&ids.1)) {
             (Ok(pa), Ok(pb)) if pa.labels() == pb.labels() => {
-                let right_wrong = |x: &crate::store::Predictions, y: &crate::store::Predictions| {
-                    (0..x.len())
-                        .filter(|&index| x.correct(index) && !y.correct(index))
-                        .count()
-                };
                 format!(
-                    "B right, A wrong: {} images · A right, B wrong: {} · here: {} (Enter shows them)",
-                    right_wrong(&pb, &pa),
-                    right_wrong(&pa, &pb),
+                    "B right, A wrong: {} images (b) · A right, B wrong: {} (a) · here: {} (Enter)",
+                    only_right(&pb, &pa).len(),
+                    only_right(&pa, &pb).len(),
                     disagreements(&pa, &pb, truth, predicted).len()
                 )
             }
@@ -253,7 +251,9 @@ mod tests {
             .insert("cnn".into(), Ok(Arc::new(predictions(&[(27, 9), (6, 0)]))));
         let text = buffer_text(render_widget(DiffPane(&app), 100, 20).backend().buffer());
         assert!(
-            text.contains("B right, A wrong: 2 images · A right, B wrong: 2 · here: 3"),
+            text.contains(
+                "B right, A wrong: 2 images (b) · A right, B wrong: 2 (a) · here: 3 (Enter)"
+            ),
             "{text}"
         );
     }

@@ -94,7 +94,7 @@ fn keys(app: &App, subject: &Subject) -> String {
     let keys = "PgDn/PgUp page · Home/End · Esc back";
     match subject {
         Subject::Cell { .. } => format!(" {keys} "),
-        Subject::Disagreement { a, b, .. } => {
+        Subject::Disagreement { a, b, .. } | Subject::OneRight { a, b, .. } => {
             format!(" A {} · B {} · {keys} ", run_name(app, a), run_name(app, b))
         }
     }
@@ -135,6 +135,8 @@ fn title(
             "{} → {} in one run, right in the other",
             CLASS_NAMES[*truth], CLASS_NAMES[*predicted]
         ),
+        Subject::OneRight { b_right: true, .. } => "B right, A wrong · every class".into(),
+        Subject::OneRight { b_right: false, .. } => "A right, B wrong · every class".into(),
     };
     let count = match images {
         Ok(images) if !images.is_empty() => {
