@@ -72,6 +72,8 @@ readme-images: build
 	$(BIN) --runs-dir $(RUNS) screenshot --view runs --size 140x24 -o assets/readme/runs.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view confusion --run MLP --size 120x40 -o assets/readme/confusion.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view compare --size 160x48 -o assets/readme/compare.png
+	$(BIN) --runs-dir $(RUNS) screenshot --view gallery --run M1 --cell Shirt:T-shirt/top --size 120x40 -o assets/readme/gallery.png
+	$(BIN) --runs-dir $(RUNS) screenshot --view diff --run M1 --base MLP --cell Shirt:T-shirt/top --size 100x24 -o assets/readme/diff.png
 	$(BIN) --runs-dir $(RUNS) report --runs M1,M2,M3,M4,M5,MLP -o assets/report
 
 lint: setup

@@ -128,11 +128,13 @@ impl Cli {
             Some(Command::Runs { command }) => {
                 runs::run(command.as_ref(), self.runs_dir.as_deref())
             }
-            Some(Command::Watch(args)) => app::watch(&args, &self.viewer, self.runs_dir.as_deref()),
+            Some(Command::Watch(args)) => {
+                app::watch(&args, &self.viewer, data_dir, self.runs_dir.as_deref())
+            }
             Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
             Some(Command::Bench(args)) => bench::run(&args),
             Some(Command::Screenshot(args)) => {
-                screenshot::run(&args, self.viewer.ascii, self.runs_dir.as_deref())
+                screenshot::run(&args, self.viewer.ascii, data_dir, self.runs_dir.as_deref())
             }
         }
     }

@@ -1,8 +1,9 @@
 //! The run store: one folder per run under a runs folder.
 //!
 //! Each run folder holds `run.json` (a [`RunRecord`], replaced atomically),
-//! `events.jsonl` (every [`crate::train::Event`], append-only) and the
-//! checkpoints `best.safetensors` and `final.safetensors`.
+//! `events.jsonl` (every [`crate::train::Event`], append-only), the
+//! checkpoints `best.safetensors` and `final.safetensors`, and, once the run
+//! is evaluated, its test predictions `predictions.safetensors`.
 
 pub mod error;
 pub mod follow;
@@ -10,6 +11,7 @@ pub mod history;
 pub mod liveness;
 pub mod lock;
 pub mod log;
+pub mod predictions;
 pub mod record;
 pub mod writer;
 
@@ -21,6 +23,7 @@ pub use history::{EpochRow, History};
 pub use liveness::{Liveness, WriterProcess};
 pub use lock::{DeviceLock, Holder};
 pub use log::{parse_events, read_events, EventLog};
+pub use predictions::{Predictions, PREDICTIONS_FILE};
 pub use record::{RunRecord, RunStatus};
 pub use writer::RunWriter;
 

@@ -3,7 +3,9 @@
 //! this state and never change it.
 
 pub mod event_loop;
+pub mod gallery;
 pub mod input;
+pub mod loader;
 pub mod panes;
 pub mod render_mode;
 pub mod run_view;
@@ -49,6 +51,38 @@ pub(crate) mod test_support {
             )
         };
         super::App::new(Vec::new(), names.iter().map(|name| spec(name)).collect())
+    }
+
+    /// Predictions of 30 test images, three per class (image i is of class
+    /// i % 10), each right and sure of it but for the `wrong` (index, predicted) ones.
+    pub fn predictions(wrong: &[(usize, u8)]) -> crate::store::Predictions {
+        use crate::data::NUM_CLASSES;
+        let labels: Vec<u8> = (0..30).map(|i| (i % 10) as u8).collect();
+        let mut predicted = labels.clone();
+        for &(index, class) in wrong {
+            predicted[index] = class;
+        }
+        let mut probabilities = vec![0u8; 30 * NUM_CLASSES];
+        for (index, &class) in predicted.iter().enumerate() {
+            // 80% on the prediction, 20% on the next class.
+            probabilities[index * NUM_CLASSES + usize::from(class)] = 204;
+            probabilities[index * NUM_CLASSES + (usize::from(class) + 1) % NUM_CLASSES] = 51;
+        }
+        crate::store::Predictions::new(labels, predicted, probabilities).unwrap()
+    }
+
+    /// The 30 test images of [`predictions`]: image i has its top-left
+    /// pixel at i and every other pixel at 200.
+    pub fn test_split() -> crate::data::Split {
+        use crate::data::IMAGE_PIXELS;
+        let mut images = vec![200u8; 30 * IMAGE_PIXELS];
+        for index in 0..30 {
+            images[index * IMAGE_PIXELS] = index as u8;
+        }
+        crate::data::Split {
+            images,
+            labels: (0..30).map(|i| (i % 10) as u8).collect(),
+        }
     }
 
     /// Draws one widget over a `width × height` test terminal.

@@ -5,7 +5,10 @@ mod common;
 
 use std::{path::Path, process::Command};
 
-use atelier::{report, store::RunStore};
+use atelier::{
+    report,
+    store::{Predictions, RunStore},
+};
 
 /// (width, height) of a PNG file, after decoding all of it.
 fn png_size(path: &Path) -> (u32, u32) {
@@ -196,5 +199,134 @@ fn screenshot_names_what_is_wrong_with_its_arguments() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{args:?}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+/// Predictions for the 200 test images of `common::write_idx_dataset`
+/// (image i of class i % 10): every tenth shirt, and `extra`, taken for a T-shirt.
+fn write_predictions(store: &RunStore, id: &str, extra: &[usize]) {
+    let labels: Vec<u8> = (0..200).map(|i| (i % 10) as u8).collect();
+    let mut predicted = labels.clone();
+    for index in [6, 106].iter().chain(extra) {
+        predicted[*index] = 0;
+    }
+    let probabilities: Vec<u8> = predicted
+        .iter()
+        .flat_map(|&class| {
+            let mut row = [0u8; 10];
+            row[usize::from(class)] = 230;
+            row[(usize::from(class) + 6) % 10] = 25;
+            row
+        })
+        .collect();
+    Predictions::new(labels, predicted, probabilities)
+        .unwrap()
+        .save(&store.run_dir(id))
+        .unwrap();
+}
+
+#[test]
+fn screenshot_draws_a_cells_gallery_and_the_diff_of_two_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    common::write_idx_dataset(&data, 20, 200);
+    let store = RunStore::open(dir.path().join("runs")).unwrap();
+    let cnn = common::stored_run(&store, "cnn", 2);
+    let mlp = common::stored_run(&store, "mlp", 2);
+    write_predictions(&store, &cnn, &[]);
+    write_predictions(&store, &mlp, &[16, 26]);
+    let shot = |args: &[&str], file: &str| {
+        let path = dir.path().join(file);
+        let output = atelier(store.dir())
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["screenshot", "--size", "100x30"])
+            .args(args)
+            .arg("-o")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (
+            output.status.success(),
+            std::fs::read_to_string(&path).unwrap_or(stderr),
+        )
+    };
+    let (ok, gallery) = shot(
+        &[
+            "--view",
+            "gallery",
+            "--run",
+            "mlp",
+            "--cell",
+            "shirt:t-shirt/top",
+        ],
+        "gallery.txt",
+    );
+    assert!(ok, "{gallery}");
+    assert!(
+        gallery.contains("Gallery · mlp · Shirt → T-shirt/top · 1–3 of 4"),
+        "{gallery}"
+    );
+    assert!(
+        gallery.contains("#6 Shirt") && gallery.contains("Tsht 90% Shrt 10% Trou 0%"),
+        "{gallery}"
+    );
+    assert!(gallery.contains('▀'), "{gallery}");
+    let (ok, page_two) = shot(
+        &[
+            "--view", "gallery", "--run", "mlp", "--cell", "6:0", "--page", "2", "--ascii",
+        ],
+        "page2.txt",
+    );
+    assert!(ok, "{page_two}");
+    assert!(
+        page_two.contains("4–4 of 4") && page_two.contains("#106 Shirt"),
+        "{page_two}"
+    );
+    assert!(!page_two.contains('▀'), "ASCII shading: {page_two}");
+    let (ok, diff) = shot(
+        &[
+            "--view", "diff", "--run", "cnn", "--base", "mlp", "--cell", "6:0",
+        ],
+        "diff.txt",
+    );
+    assert!(ok, "{diff}");
+    assert!(diff.contains("Diff · B cnn minus A mlp"), "{diff}");
+    assert!(
+        diff.contains("B right, A wrong: 2 images (b) · A right, B wrong: 0 (a) · here: 2"),
+        "{diff}"
+    );
+    let (ok, disagreements) = shot(
+        &[
+            "--view", "gallery", "--run", "cnn", "--base", "mlp", "--cell", "6:0",
+        ],
+        "disagree.txt",
+    );
+    assert!(ok, "{disagreements}");
+    assert!(
+        disagreements.contains("#16 Shirt") && disagreements.contains("A✗Tsht 90% B✓Shrt 90%"),
+        "{disagreements}"
+    );
+    // What cannot be drawn is said, not drawn.
+    let old = common::stored_run(&store, "old", 1);
+    for (args, expected) in [
+        (
+            vec!["--view", "gallery", "--run", old.as_str()],
+            "predictions.safetensors: no test predictions: the run predates them",
+        ),
+        (
+            vec!["--view", "gallery", "--run", "mlp", "--page", "9"],
+            "page 9 is beyond the gallery's",
+        ),
+        (
+            vec!["--view", "gallery", "--run", "mlp", "--cell", "shirt"],
+            "expected TRUE:PREDICTED",
+        ),
+    ] {
+        let (ok, message) = shot(&args, "never.txt");
+        assert!(!ok, "{args:?}");
+        assert!(message.contains(expected), "{args:?}: {message}");
     }
 }

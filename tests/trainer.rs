@@ -10,7 +10,7 @@ use atelier::{
     data::{discover::PlaceKind, DataSource, SearchPlace},
     model::ModelSpec,
     plan::RunSpec,
-    store::RunStore,
+    store::{Predictions, RunStore},
     train::{Command, DevicePref, Event, RunRequest, Trainer},
 };
 use crossbeam_channel::RecvTimeoutError;
@@ -320,4 +320,41 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
     drop(session);
     trainer.shutdown();
     drop(store.lock_device("cpu").unwrap());
+}
+
+#[test]
+fn a_finished_run_stores_its_test_predictions_before_reporting_the_result() {
+    let data = tempfile::tempdir().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    let trainer = Trainer::spawn(source(data.path()), store.clone()).unwrap();
+    let command = request(&store, "short", 1);
+    let Command::Queue(queued) = &command else {
+        unreachable!()
+    };
+    let id = queued.id.clone();
+    trainer.send(command);
+    let evaluated = wait_for(&trainer, "the test result", |e| {
+        matches!(e, Event::Evaluated { .. })
+    });
+    // Read at once: the file must be there by the time the result is announced.
+    let predictions = Predictions::load(&store.run_dir(&id)).unwrap();
+    let Event::Evaluated { confusion, .. } = evaluated else {
+        unreachable!()
+    };
+    assert_eq!(predictions.len(), 500, "one prediction per test image");
+    let expected_labels: Vec<u8> = (0..500).map(|i| (i % 10) as u8).collect();
+    assert_eq!(predictions.labels(), expected_labels.as_slice());
+    let mut counted = [[0u32; 10]; 10];
+    for index in 0..predictions.len() {
+        counted[predictions.label(index)][predictions.predicted(index)] += 1;
+        let sum: f64 = predictions.probabilities(index).iter().sum();
+        assert!(
+            (sum - 1.0).abs() < 0.03,
+            "image {index}: probabilities sum to {sum}"
+        );
+        assert_eq!(predictions.top(index, 1)[0].0, predictions.predicted(index));
+    }
+    assert_eq!(counted, *confusion, "the predictions agree with the matrix");
+    trainer.shutdown();
 }

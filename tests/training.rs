@@ -5,6 +5,7 @@ use atelier::{
     data::{self, FashionMnist},
     model::ModelSpec,
     plan::RunSpec,
+    store::Predictions,
     train::{
         fit::{fit, FitOutcome, Flow, Start, Supervisor},
         metrics,
@@ -133,6 +134,14 @@ fn train_and_check(spec: &RunSpec, dataset: &FashionMnist) -> Vec<Event> {
         "the confusion matrix counts every test image"
     );
     assert!((metrics::accuracy(confusion) - test_accuracy).abs() < 1e-12);
+    // The stored per-image predictions say the same as the matrix.
+    let predictions = Predictions::load(checkpoints.path()).unwrap();
+    let mut counted = [[0u32; 10]; 10];
+    for index in 0..predictions.len() {
+        counted[predictions.label(index)][predictions.predicted(index)] += 1;
+    }
+    assert_eq!(&counted, &**confusion);
+    assert_eq!(predictions.labels(), dataset.test.labels.as_slice());
     assert!(
         *test_accuracy > 0.70,
         "{}: test accuracy {test_accuracy}",

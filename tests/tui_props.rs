@@ -10,14 +10,15 @@
 
 mod common;
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use atelier::{
+    data::Split,
     model::ModelSpec,
     plan::RunSpec,
-    store::{Liveness, RunRecord, RunStatus, Update},
+    store::{Liveness, Predictions, RunRecord, RunStatus, Update},
     train::{Command, DevicePref, Event, Phase, RunRequest},
-    tui::{input, ui, Action, App, Confirm, Overlay, RunView, UiStatus},
+    tui::{input, ui, Action, App, Confirm, Overlay, RunView, UiStatus, View},
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use proptest::prelude::*;
@@ -162,6 +163,17 @@ fn key_code() -> impl Strategy<Value = KeyCode> {
         KeyCode::Char('n'),
         KeyCode::Char('N'),
         KeyCode::Char('c'),
+        KeyCode::Char('5'),
+        KeyCode::Char('b'),
+        KeyCode::Char('['),
+        KeyCode::Char(']'),
+        KeyCode::Char('h'),
+        KeyCode::Char('l'),
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::PageDown,
+        KeyCode::PageUp,
+        KeyCode::Backspace,
     ]);
     let other = prop_oneof![
         any::<char>().prop_map(KeyCode::Char),
@@ -384,6 +396,42 @@ impl Harness {
         }
         for action in actions {
             self.perform(action);
+        }
+        self.load();
+    }
+
+    /// What the loop's loader would read: predictions of the finished runs
+    /// (every run's fourth image of each class wrong, as the next class; a run whose
+    /// id ends in 3 predates predictions) and 200 test images.
+    fn load(&mut self) {
+        let (runs, images) = self.app.needed();
+        for run in runs {
+            let loaded = if run.ends_with('3') {
+                Err(format!(
+                    "{run}/predictions.safetensors: no test predictions"
+                ))
+            } else {
+                let labels: Vec<u8> = (0..200).map(|i| (i % 10) as u8).collect();
+                let predicted: Vec<u8> = labels
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &label)| if i % 40 < 10 { (label + 1) % 10 } else { label })
+                    .collect();
+                let probabilities = predicted
+                    .iter()
+                    .flat_map(|&class| (0..10u8).map(move |c| if c == class { 255 } else { 0 }))
+                    .collect();
+                Ok(Arc::new(
+                    Predictions::new(labels, predicted, probabilities).unwrap(),
+                ))
+            };
+            self.app.predictions.insert(run, loaded);
+        }
+        if images {
+            self.app.test_images = Some(Ok(Arc::new(Split {
+                images: (0..200 * 784).map(|i| (i % 251) as u8).collect(),
+                labels: (0..200).map(|i| (i % 10) as u8).collect(),
+            })));
         }
     }
 
@@ -667,6 +715,30 @@ fn check_invariants(app: &App) {
             }
         }
     }
+    // The grid cursor is on the grid; the gallery view has a gallery, about runs that exist,
+    // and never starts past its last image.
+    assert!(
+        app.cursor.0 < 10 && app.cursor.1 < 10,
+        "cursor {:?}",
+        app.cursor
+    );
+    if app.view == View::Gallery {
+        let gallery = app
+            .gallery
+            .as_ref()
+            .expect("the gallery view without a gallery");
+        for run in gallery.subject.runs() {
+            assert!(ids.contains(run), "a gallery of gone run {run}");
+        }
+        if let Ok(images) = gallery.subject.images(app) {
+            assert!(
+                gallery.first == 0 || gallery.first < images.len(),
+                "gallery at {} of {} images",
+                gallery.first,
+                images.len()
+            );
+        }
+    }
     // A viewer shows only runs of other processes.
     if app.read_only {
         assert!(app.runs.iter().all(|view| view.external));
@@ -679,6 +751,7 @@ fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), st
         terminal: Terminal::new(TestBackend::new(size.0, size.1)).unwrap(),
         next_id: 0,
     };
+    harness.app.size = size;
     check_invariants(&harness.app);
     harness.draw();
     for step in steps {
@@ -695,7 +768,10 @@ fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), st
         });
         match step.clone() {
             Step::Key(key) => harness.key(key),
-            Step::Resize(width, height) => harness.terminal.backend_mut().resize(width, height),
+            Step::Resize(width, height) => {
+                harness.terminal.backend_mut().resize(width, height);
+                harness.app.size = (width, height);
+            }
             Step::Trainer(pick, what) => harness.trainer(pick, what),
             Step::QueuedElsewhere => harness.queued_elsewhere(),
             Step::Store(pick, what) => harness.store(pick, what),

@@ -1,5 +1,5 @@
 //! The real binary inside tmux, driven by keys as a person would: start a
-//! run, watch it finish, read the confusion grid, start a second, compare
+//! run, watch it finish, read the confusion grid, open a cell's test images, start a second, compare
 //! them, quit, and find the terminal restored; and train detached in one
 //! terminal, close it, and watch the run live to its end from another. CI installs tmux; elsewhere
 //! the test is skipped with a note when tmux is missing.
@@ -147,7 +147,22 @@ fn start_watch_compare_and_quit_with_the_keyboard() {
         "{grid_row}"
     );
 
-    tmux.keys(&["Tab", "Tab"]);
+    // The confusion view's cursor opens the cell's test images: the loop
+    // reads the run's predictions and the test set on the way.
+    tmux.keys(&["2", "Enter"]);
+    let gallery = tmux.wait_for("the gallery of a cell", limit, |s| {
+        s.contains("Gallery · tiny · T-shirt/top → T-shirt/top")
+    });
+    assert!(
+        gallery.contains(" of ") && gallery.contains('▀') && gallery.contains("0 T-shirt/top ")
+            || gallery.contains("No test images in this cell."),
+        "{gallery}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the confusion view again", limit, |s| {
+        s.contains("Confusion · test set") && !s.contains("Gallery")
+    });
+    tmux.keys(&["1", "Tab", "Tab"]);
     tmux.wait_for("the compare view", limit, |s| {
         s.contains("Compare · 1 finished run(s)") && s.contains("★tiny")
     });

@@ -47,6 +47,7 @@ pub fn run(
         follower,
         viewer.screenshots(),
     );
+    session.data_dir = data_dir.map(Path::to_path_buf);
     let result = run_terminal(&mut app, &mut session);
     // Stops the running run (stored as interrupted) and waits for the thread.
     trainer.shutdown();
@@ -65,6 +66,7 @@ pub struct WatchArgs {
 pub fn watch(
     args: &WatchArgs,
     viewer: &ViewerOptions,
+    data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     require_terminal("use `atelier runs show RUN` to print a run")?;
@@ -91,6 +93,7 @@ pub fn watch(
         format!("watching {} (read-only)", store.dir().display())
     });
     let mut session = Session::new(None, &store, follower, viewer.screenshots());
+    session.data_dir = data_dir.map(Path::to_path_buf);
     run_terminal(&mut app, &mut session)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,14 @@ use std::{path::PathBuf, process::ExitCode, str::FromStr};
 
 use anyhow::{bail, Context};
 use atelier::{
+    data::classes::parse_class,
     export::{self, Theme},
     store::{liveness::DEFAULT_STALL_AFTER, Follower, RunStore},
-    tui::{ui, App, ColorMode, RenderMode, View},
+    train::metrics,
+    tui::{
+        gallery::{self, Subject},
+        loader, ui, App, ColorMode, RenderMode, View,
+    },
 };
 use clap::{Args, ValueEnum};
 use ratatui::{backend::TestBackend, Terminal};
@@ -23,6 +28,32 @@ pub enum ViewName {
     Confusion,
     /// Test results and validation curves of the finished runs.
     Compare,
+    /// The test images of a confusion cell of --run (with --base: where
+    /// the two runs disagree), from the dataset.
+    Gallery,
+    /// --run's confusion matrix minus --base's.
+    Diff,
+}
+
+/// A cell of the confusion grid, `TRUE:PREDICTED`.
+#[derive(Clone, Copy, Debug)]
+pub struct Cell {
+    pub truth: usize,
+    pub predicted: usize,
+}
+
+impl FromStr for Cell {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (truth, predicted) = text.split_once(':').ok_or_else(|| {
+            format!("expected TRUE:PREDICTED such as Shirt:T-shirt/top or 6:0, found {text:?}")
+        })?;
+        Ok(Cell {
+            truth: parse_class(truth)?,
+            predicted: parse_class(predicted)?,
+        })
+    }
 }
 
 /// A terminal size, `COLSxROWS`.
@@ -67,6 +98,16 @@ pub struct ScreenshotArgs {
     /// Show confusion cells as row percentages.
     #[arg(long)]
     pub percent: bool,
+    /// The grid cell for the gallery and the diff's cursor, TRUE:PREDICTED
+    /// (class numbers or names) [default: the run's most frequent confusion].
+    #[arg(long, value_name = "TRUE:PRED")]
+    pub cell: Option<Cell>,
+    /// The run --run is compared with (A in the diff; --run is B).
+    #[arg(long, value_name = "RUN")]
+    pub base: Option<String>,
+    /// The gallery page to draw, from 1.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub page: usize,
     /// Output file; its extension picks the format: .txt .ansi .html .svg .png
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
@@ -75,6 +116,7 @@ pub struct ScreenshotArgs {
 pub fn run(
     args: &ScreenshotArgs,
     ascii: bool,
+    data_dir: Option<&std::path::Path>,
     runs_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     // Check the format before any work.
@@ -90,23 +132,95 @@ pub fn run(
             store.dir().display()
         );
     }
+    let row = |query: &str| -> anyhow::Result<usize> {
+        let id = store.find(query)?;
+        app.runs
+            .iter()
+            .position(|view| view.id.as_deref() == Some(id.as_str()))
+            .with_context(|| format!("run {id} could not be read; see `atelier runs`"))
+    };
     app.selected = match &args.run {
-        Some(query) => {
-            let id = store.find(query)?;
-            app.runs
-                .iter()
-                .position(|view| view.id.as_deref() == Some(id.as_str()))
-                .with_context(|| format!("run {id} could not be read; see `atelier runs`"))?
-        }
+        Some(query) => row(query)?,
         None => app.newest_started(),
     };
+    let base = args.base.as_deref().map(row).transpose()?;
     app.view = match args.view {
         ViewName::Runs => View::Runs,
         ViewName::Live => View::Monitor,
         ViewName::Confusion => View::Confusion,
         ViewName::Compare => View::Compare,
+        ViewName::Gallery => View::Confusion,
+        ViewName::Diff => View::Diff,
     };
     app.percent = args.percent;
+    app.size = (args.size.columns, args.size.rows);
+    // The diff pairs the marked run (A) with the selected one (B).
+    app.marked = base
+        .and_then(|row| app.runs[row].id.clone())
+        .into_iter()
+        .collect();
+    let selected = &app.runs[app.selected];
+    let test = selected.test.as_ref();
+    if matches!(args.view, ViewName::Gallery | ViewName::Diff) && test.is_none() {
+        bail!(
+            "run {} has no test results to draw; pick a finished run with --run",
+            selected.id.as_deref().unwrap_or(&selected.spec.name)
+        );
+    }
+    app.cursor = match (args.cell, test) {
+        (Some(cell), _) => (cell.truth, cell.predicted),
+        (None, Some(test)) => metrics::top_confusions(&test.confusion, 1)
+            .first()
+            .map_or((0, 0), |top| (top.truth, top.predicted)),
+        (None, None) => (0, 0),
+    };
+    if let ViewName::Gallery = args.view {
+        let (truth, predicted) = app.cursor;
+        let subject = match app.diff_pair() {
+            Ok((a, b)) if base.is_some() => Subject::Disagreement {
+                a,
+                b,
+                truth,
+                predicted,
+            },
+            Err(message) if base.is_some() => bail!(message),
+            _ => Subject::Cell {
+                run: app.runs[app.selected].id.clone().unwrap_or_default(),
+                truth,
+                predicted,
+            },
+        };
+        app.open_gallery(subject);
+        if let Some(gallery) = app.gallery.as_mut() {
+            gallery.first = args
+                .page
+                .saturating_sub(1)
+                .saturating_mul(gallery::per_page(app.size));
+        }
+    }
+    loader::load_needed(&mut app, &store, data_dir);
+    // Say what is missing rather than draw a screen that says it.
+    for loaded in app.predictions.values() {
+        if let Err(message) = loaded {
+            bail!("{message}");
+        }
+    }
+    if let Some(Err(message)) = &app.test_images {
+        bail!("{message}");
+    }
+    if let Some(gallery) = &app.gallery {
+        let count = gallery
+            .subject
+            .images(&app)
+            .map_or(0, |images| images.len());
+        if gallery.first >= count.max(1) {
+            bail!(
+                "page {} is beyond the gallery's {count} images ({} a page at this size)",
+                args.page,
+                gallery::per_page(app.size)
+            );
+        }
+    }
     app.render = RenderMode {
         color: ColorMode::TrueColor,
         ascii,

@@ -21,6 +21,10 @@ pub enum StoreError {
         line: usize,
         problem: String,
     },
+    #[error("{path}: no test predictions: the run predates them or did not finish; run it again to see its images")]
+    NoPredictions { path: PathBuf },
+    #[error("{path}: not valid test predictions: {problem}")]
+    BadPredictions { path: PathBuf, problem: String },
     #[error("no run matches {query:?} in {dir}{}", candidates_text(.candidates))]
     UnknownRun {
         query: String,

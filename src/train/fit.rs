@@ -27,6 +27,7 @@ use crate::{
     data::NUM_CLASSES,
     model::{ModelSpec, Net, Precision, SpecError},
     plan::RunSpec,
+    store::Predictions,
 };
 
 /// Keras' Adam defaults; libtorch's epsilon is 1e-8, Keras' 1e-7.
@@ -71,6 +72,8 @@ pub enum FitError {
     Checkpoint(#[from] CheckpointError),
     #[error("{0}")]
     Settings(String),
+    #[error("cannot save the test predictions: {0}")]
+    Predictions(#[from] crate::store::StoreError),
     #[error(
         "training diverged: the loss became {loss} in epoch {epoch} by step {step}; \
          try a lower learning_rate"
@@ -245,7 +248,11 @@ pub fn fit(
         run: run.clone(),
         phase: Phase::Evaluating,
     });
-    let test = evaluate(&net, &data.test);
+    let (test, predictions) = evaluate_with_predictions(&net, &data.test)?;
+    // Saved before the event, so whoever sees the result can open its images.
+    if let Some(dir) = checkpoints {
+        predictions.save(dir)?;
+    }
     supervisor.emit(Event::Evaluated {
         run: run.clone(),
         test_loss: test.loss,
@@ -313,6 +320,43 @@ pub fn train_step(
 
 /// Loss (mean), accuracy and confusion matrix of `net` on `split`, in eval mode.
 pub fn evaluate(net: &Net, split: &Pair) -> Evaluation {
+    evaluate_pass(net, split, false).0
+}
+
+/// [`evaluate`], and what the net predicted for each image (the test set's
+/// gallery and diff need them; validation passes do not pay for them).
+pub fn evaluate_with_predictions(
+    net: &Net,
+    split: &Pair,
+) -> Result<(Evaluation, Predictions), FitError> {
+    let (evaluation, kept) = evaluate_pass(net, split, true);
+    let host = |parts: &[Tensor]| -> Result<Vec<u8>, FitError> {
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(Vec::<u8>::try_from(
+            Tensor::cat(parts, 0).flatten(0, -1).to_device(Device::Cpu),
+        )?)
+    };
+    let predictions = Predictions::new(
+        host(&kept.labels)?,
+        host(&kept.predicted)?,
+        host(&kept.probabilities)?,
+    )
+    .map_err(|problem| FitError::Settings(format!("bad test predictions: {problem}")))?;
+    Ok((evaluation, predictions))
+}
+
+/// Per-batch predictions of a pass, as u8 tensors on the device.
+#[derive(Default)]
+struct Kept {
+    labels: Vec<Tensor>,
+    predicted: Vec<Tensor>,
+    probabilities: Vec<Tensor>,
+}
+
+/// One pass over `split`; with `keep`, also the per-image predictions.
+fn evaluate_pass(net: &Net, split: &Pair, keep: bool) -> (Evaluation, Kept) {
     tch::no_grad(|| {
         let device = split.images.device();
         let classes = NUM_CLASSES as i64;
@@ -320,6 +364,7 @@ pub fn evaluate(net: &Net, split: &Pair) -> Evaluation {
         let mut cells = Tensor::zeros([classes * classes], (Kind::Int64, device));
         let total = split.len() as i64;
         let mut start = 0;
+        let mut kept = Kept::default();
         while start < total {
             let len = EVAL_BATCH.min(total - start);
             let images = split.images.narrow(0, start, len);
@@ -330,6 +375,14 @@ pub fn evaluate(net: &Net, split: &Pair) -> Evaluation {
                 .to_kind(Kind::Double);
             loss_sum += loss * len as f64;
             let predicted = logits.argmax(-1, false);
+            if keep {
+                // Quantized on the device: one byte per probability comes back.
+                let probabilities = logits.to_kind(Kind::Float).softmax(-1, Kind::Float);
+                kept.labels.push(labels.to_kind(Kind::Uint8));
+                kept.predicted.push(predicted.to_kind(Kind::Uint8));
+                kept.probabilities
+                    .push((probabilities * 255.0).round().to_kind(Kind::Uint8));
+            }
             cells += (labels * classes + predicted).bincount::<Tensor>(None, classes * classes);
             start += len;
         }
@@ -341,11 +394,12 @@ pub fn evaluate(net: &Net, split: &Pair) -> Evaluation {
                 u32::try_from(count).unwrap_or(u32::MAX);
         }
         let denominator = total.max(1) as f64;
-        Evaluation {
+        let evaluation = Evaluation {
             loss: loss_sum.double_value(&[]) / denominator,
             accuracy: super::metrics::accuracy(&confusion),
             confusion,
-        }
+        };
+        (evaluation, kept)
     })
 }
 

@@ -12,7 +12,7 @@ use std::{
 use crossbeam_channel::{never, select, tick, unbounded, Receiver};
 use ratatui::{buffer::Buffer, crossterm::event, layout::Rect, DefaultTerminal};
 
-use super::{input, ui, Action, App};
+use super::{input, loader, ui, Action, App};
 use crate::{
     export::{self, Theme},
     plan::Plan,
@@ -78,6 +78,8 @@ pub struct Session<'a> {
     pub locks: Vec<(String, DeviceLock)>,
     /// Runs this app has queued, for the lock notes.
     pub queued: Vec<RunId>,
+    /// `--data-dir`, where the gallery finds the test images (else the usual places).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl<'a> Session<'a> {
@@ -95,6 +97,7 @@ impl<'a> Session<'a> {
             screenshots,
             locks: Vec::new(),
             queued: Vec::new(),
+            data_dir: None,
         }
     }
 
@@ -137,6 +140,8 @@ pub fn run(
     let trainer_events = session
         .training
         .map_or(&no_events, |training| training.trainer.events());
+    let size = terminal.size()?;
+    app.size = (size.width, size.height);
     loop {
         let interval = if urgent { FRAME } else { DATA_FRAME };
         let frame_due = last_draw.is_none_or(|at| at.elapsed() >= interval);
@@ -162,6 +167,12 @@ pub fn run(
                     for action in input::handle_key(app, key) {
                         perform(app, action, session, &screen);
                     }
+                    loader::load_needed(app, session.store, session.data_dir.as_deref());
+                    dirty = true;
+                    urgent = true;
+                }
+                Ok(event::Event::Resize(width, height)) => {
+                    app.size = (width, height);
                     dirty = true;
                     urgent = true;
                 }
@@ -178,6 +189,8 @@ pub fn run(
                     for event in trainer_events.try_iter() {
                         apply(app, &event);
                     }
+                    // A run that just finished may be what the diff waits for.
+                    loader::load_needed(app, session.store, session.data_dir.as_deref());
                     dirty = true;
                 }
             },
@@ -185,6 +198,9 @@ pub fn run(
                 let updates = session.follower.poll();
                 for update in &updates {
                     app.apply_update(update);
+                }
+                if !updates.is_empty() {
+                    loader::load_needed(app, session.store, session.data_dir.as_deref());
                 }
                 dirty |= !updates.is_empty();
             },

@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::{
+    gallery::Subject,
     run_view::UiStatus,
     state::{App, Confirm, Overlay, View},
 };
@@ -47,8 +48,86 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Action> {
             Vec::new()
         }
         Overlay::Confirm(question) => answer(app, &question, key.code),
-        Overlay::None => command(app, key.code),
+        Overlay::None => {
+            if view_key(app, key.code) {
+                Vec::new()
+            } else {
+                command(app, key.code)
+            }
+        }
     }
+}
+
+/// Keys that mean something else in the grid views and the gallery; true
+/// when the key was taken.
+fn view_key(app: &mut App, code: KeyCode) -> bool {
+    match app.view {
+        View::Confusion | View::Diff => match code {
+            KeyCode::Up | KeyCode::Char('k') => app.move_cursor(-1, 0),
+            KeyCode::Down | KeyCode::Char('j') => app.move_cursor(1, 0),
+            KeyCode::Left | KeyCode::Char('h') => app.move_cursor(0, -1),
+            KeyCode::Right | KeyCode::Char('l') => app.move_cursor(0, 1),
+            KeyCode::Enter => open_gallery(app),
+            // Every image one run gets right and the other wrong, named by the run that is right.
+            KeyCode::Char(side @ ('a' | 'b')) if app.view == View::Diff => {
+                if let Ok((a, b)) = app.diff_pair() {
+                    app.open_gallery(Subject::OneRight {
+                        a,
+                        b,
+                        b_right: side == 'b',
+                    });
+                }
+            }
+            _ => return false,
+        },
+        View::Gallery => match code {
+            KeyCode::PageDown | KeyCode::Right | KeyCode::Char('n' | 'l' | 'j') | KeyCode::Down => {
+                app.page_gallery(1)
+            }
+            KeyCode::PageUp | KeyCode::Left | KeyCode::Char('p' | 'h' | 'k') | KeyCode::Up => {
+                app.page_gallery(-1)
+            }
+            KeyCode::Home | KeyCode::Char('g') => app.page_gallery(isize::MIN),
+            KeyCode::End | KeyCode::Char('G') => app.page_gallery(isize::MAX),
+            KeyCode::Esc | KeyCode::Backspace | KeyCode::Enter => app.close_gallery(),
+            _ => return false,
+        },
+        View::Monitor | View::Compare | View::Runs => return false,
+    }
+    true
+}
+
+/// Enter on a grid cell: its images, for the selected run or the diffed pair.
+fn open_gallery(app: &mut App) {
+    let (truth, predicted) = app.cursor;
+    let subject = if app.view == View::Diff {
+        match app.diff_pair() {
+            Ok((a, b)) => Subject::Disagreement {
+                a,
+                b,
+                truth,
+                predicted,
+            },
+            // The pane already says how to pick two runs.
+            Err(_) => return,
+        }
+    } else {
+        match app.selected_run() {
+            Some(view) if view.test.is_some() => match view.id.clone() {
+                Some(run) => Subject::Cell {
+                    run,
+                    truth,
+                    predicted,
+                },
+                None => return,
+            },
+            _ => {
+                app.message = Some("the selected run has no test results yet".into());
+                return;
+            }
+        }
+    };
+    app.open_gallery(subject);
 }
 
 fn answer(app: &mut App, question: &Confirm, code: KeyCode) -> Vec<Action> {
@@ -63,7 +142,17 @@ fn answer(app: &mut App, question: &Confirm, code: KeyCode) -> Vec<Action> {
                 Confirm::Cancel(id) => vec![Action::Send(Command::Cancel {
                     run: Some(id.clone()),
                 })],
-                Confirm::Delete(id) => vec![Action::Delete(id.clone())],
+                // The run may have started again meanwhile (another process
+                // resumed it, say): its folder is in use now.
+                Confirm::Delete(id) => {
+                    match app.runs.iter().find(|view| view.id.as_ref() == Some(id)) {
+                        Some(view) if view.is_active() => {
+                            app.message = Some(format!("{id} is active again: not deleted"));
+                            Vec::new()
+                        }
+                        _ => vec![Action::Delete(id.clone())],
+                    }
+                }
             }
         }
         KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
@@ -80,18 +169,22 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
         KeyCode::Char('k') | KeyCode::Up => app.move_selection(-1),
         KeyCode::Home | KeyCode::Char('g') => app.selected = 0,
         KeyCode::End | KeyCode::Char('G') => app.move_selection(isize::MAX),
+        KeyCode::Char('[') => app.move_selection(-1),
+        KeyCode::Char(']') => app.move_selection(1),
         KeyCode::Tab => {
             app.view = match app.view {
                 View::Monitor => View::Confusion,
                 View::Confusion => View::Compare,
                 View::Compare => View::Runs,
-                View::Runs => View::Monitor,
+                View::Runs | View::Gallery | View::Diff => View::Monitor,
             }
         }
         KeyCode::Char('1') => app.view = View::Monitor,
         KeyCode::Char('2') => app.view = View::Confusion,
         KeyCode::Char('3') => app.view = View::Compare,
         KeyCode::Char('4') => app.view = View::Runs,
+        // Without two runs to diff, the diff pane says how to pick them.
+        KeyCode::Char('5') => app.view = View::Diff,
         KeyCode::Char('s') => return vec![Action::Screenshot],
         KeyCode::Enter | KeyCode::Char('a' | ' ' | 'x' | 'd' | 'r') if app.read_only => {
             app.message =
@@ -417,6 +510,26 @@ mod tests {
     }
 
     #[test]
+    fn a_run_that_became_active_while_asked_about_is_not_deleted() {
+        let mut app = app();
+        queue(&mut app, 0, "a");
+        app.apply(&Event::Cancelled {
+            run: "a".into(),
+            epochs_done: 1,
+        });
+        handle_key(&mut app, key(KeyCode::Char('d')));
+        assert_eq!(app.overlay, Overlay::Confirm(Confirm::Delete("a".into())));
+        // Another process continues it before the answer.
+        start(&mut app, "a");
+        assert!(handle_key(&mut app, key(KeyCode::Char('y'))).is_empty());
+        assert_eq!(
+            app.message.as_deref(),
+            Some("a is active again: not deleted")
+        );
+        assert_eq!(app.overlay, Overlay::None);
+    }
+
+    #[test]
     fn space_pauses_and_resumes_the_running_run() {
         let mut app = app();
         assert!(handle_key(&mut app, key(KeyCode::Char(' '))).is_empty());
@@ -589,5 +702,159 @@ mod tests {
         app.message = None;
         assert!(handle_key(&mut app, key(KeyCode::Char(' '))).is_empty());
         assert_eq!(app.message.as_deref(), Some("nothing is running"));
+    }
+
+    fn evaluated(app: &mut App, index: usize, id: &str) {
+        queue(app, index, id);
+        app.apply(&Event::Evaluated {
+            run: id.into(),
+            test_loss: 0.3,
+            test_accuracy: 0.9,
+            confusion: Box::new([[3; 10]; 10]),
+        });
+    }
+
+    #[test]
+    fn the_confusion_cursor_opens_the_cells_gallery_and_esc_comes_back() {
+        let mut app = app();
+        app.read_only = true;
+        evaluated(&mut app, 1, "b");
+        handle_key(&mut app, key(KeyCode::Char('2')));
+        // In the grid, arrows and hjkl move the cursor, not the run selection.
+        for code in [
+            KeyCode::Down,
+            KeyCode::Char('j'),
+            KeyCode::Right,
+            KeyCode::Char('l'),
+        ] {
+            handle_key(&mut app, key(code));
+        }
+        assert_eq!((app.cursor, app.selected), ((2, 2), 0));
+        for _ in 0..12 {
+            handle_key(&mut app, key(KeyCode::Char('j')));
+        }
+        handle_key(&mut app, key(KeyCode::Char('h')));
+        assert_eq!(app.cursor, (9, 1));
+        handle_key(&mut app, key(KeyCode::Up));
+        assert_eq!(app.cursor, (8, 1));
+        // Enter on a run with no test result explains; brackets pick another run.
+        assert!(handle_key(&mut app, key(KeyCode::Enter)).is_empty());
+        assert_eq!(
+            app.message.as_deref(),
+            Some("the selected run has no test results yet")
+        );
+        handle_key(&mut app, key(KeyCode::Char(']')));
+        assert_eq!(app.selected, 1);
+        assert!(
+            handle_key(&mut app, key(KeyCode::Enter)).is_empty(),
+            "even read-only"
+        );
+        assert_eq!(app.view, View::Gallery);
+        assert_eq!(
+            app.gallery.as_ref().map(|gallery| gallery.subject.clone()),
+            Some(Subject::Cell {
+                run: "b".into(),
+                truth: 8,
+                predicted: 1
+            })
+        );
+        // Paging keys need images to page through; Esc goes back.
+        handle_key(&mut app, key(KeyCode::PageDown));
+        assert_eq!(app.gallery.as_ref().unwrap().first, 0);
+        handle_key(&mut app, key(KeyCode::Esc));
+        assert_eq!((app.view, app.gallery.is_none()), (View::Confusion, true));
+        assert!(!app.should_quit && app.overlay == Overlay::None);
+        handle_key(&mut app, key(KeyCode::Char('[')));
+        assert_eq!(app.selected, 0);
+    }
+
+    #[test]
+    fn gallery_keys_page_through_the_images() {
+        let mut app = app();
+        evaluated(&mut app, 0, "a");
+        // Three shirts taken for T-shirts: two pages at 80×24 (two across, one down).
+        let mistakes: Vec<(usize, u8)> = vec![(6, 0), (16, 0), (26, 0)];
+        app.predictions.insert(
+            "a".into(),
+            Ok(std::sync::Arc::new(crate::tui::test_support::predictions(
+                &mistakes,
+            ))),
+        );
+        app.size = (80, 24);
+        app.view = View::Confusion;
+        app.cursor = (6, 0);
+        handle_key(&mut app, key(KeyCode::Enter));
+        let first = |app: &App| app.gallery.as_ref().unwrap().first;
+        for (code, expected) in [
+            (KeyCode::PageDown, 2),
+            (KeyCode::Char('n'), 2),
+            (KeyCode::Char('p'), 0),
+            (KeyCode::End, 2),
+            (KeyCode::Home, 0),
+            (KeyCode::Right, 2),
+            (KeyCode::PageUp, 0),
+        ] {
+            handle_key(&mut app, key(code));
+            assert_eq!(first(&app), expected, "{code:?}");
+        }
+        assert!(!app.percent, "p pages in the gallery");
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('s'))),
+            vec![Action::Screenshot]
+        );
+        handle_key(&mut app, key(KeyCode::Backspace));
+        assert_eq!(app.view, View::Confusion);
+    }
+
+    #[test]
+    fn five_diffs_two_marked_runs_and_enter_opens_where_they_disagree() {
+        let mut app = app();
+        evaluated(&mut app, 0, "a");
+        evaluated(&mut app, 1, "b");
+        handle_key(&mut app, key(KeyCode::Char('5')));
+        assert_eq!(app.view, View::Diff);
+        assert!(handle_key(&mut app, key(KeyCode::Enter)).is_empty());
+        assert_eq!(
+            (app.view, app.message.as_deref()),
+            (View::Diff, None),
+            "nothing to open yet; the pane says why"
+        );
+        handle_key(&mut app, key(KeyCode::Char('m')));
+        handle_key(&mut app, key(KeyCode::Char(']')));
+        handle_key(&mut app, key(KeyCode::Down));
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(
+            app.gallery.as_ref().map(|gallery| gallery.subject.clone()),
+            Some(Subject::Disagreement {
+                a: "a".into(),
+                b: "b".into(),
+                truth: 1,
+                predicted: 0
+            })
+        );
+        handle_key(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.view, View::Diff);
+        // a and b: every image that run gets right and the other wrong.
+        assert!(
+            handle_key(&mut app, key(KeyCode::Char('a'))).is_empty(),
+            "not queue-all"
+        );
+        assert_eq!(
+            app.gallery.as_ref().map(|gallery| gallery.subject.clone()),
+            Some(Subject::OneRight {
+                a: "a".into(),
+                b: "b".into(),
+                b_right: false
+            })
+        );
+        handle_key(&mut app, key(KeyCode::Esc));
+        handle_key(&mut app, key(KeyCode::Char('b')));
+        assert!(matches!(
+            app.gallery.as_ref().map(|gallery| &gallery.subject),
+            Some(Subject::OneRight { b_right: true, .. })
+        ));
+        handle_key(&mut app, key(KeyCode::Esc));
+        handle_key(&mut app, key(KeyCode::Tab));
+        assert_eq!(app.view, View::Monitor);
     }
 }

@@ -2,6 +2,9 @@
 
 pub mod compare;
 pub mod confusion;
+pub mod diff;
+pub mod gallery;
 pub mod live;
 pub mod runs;
 pub mod theme;
+pub mod thumbnail;

@@ -49,6 +49,16 @@ impl RenderMode {
             return;
         }
         for cell in &mut buffer.content {
+            // Image cells carry their pixels in their colours: shade them
+            // while the colours are still there.
+            if self.ascii || self.color == ColorMode::None {
+                if let Some(shade) = image_shade(cell) {
+                    cell.set_char(shade);
+                    cell.fg = Color::Reset;
+                    cell.bg = Color::Reset;
+                    continue;
+                }
+            }
             match self.color {
                 ColorMode::TrueColor => {}
                 ColorMode::Indexed => {
@@ -67,6 +77,25 @@ impl RenderMode {
             }
         }
     }
+}
+
+/// Darkest to brightest, for images drawn without colour.
+pub const SHADES: &[u8; 10] = b" .:-=+*#%@";
+
+/// The shade of an image cell (a half block whose colours are the gray
+/// levels of its two pixels): their mean brightness on [`SHADES`].
+fn image_shade(cell: &ratatui::buffer::Cell) -> Option<char> {
+    if cell.symbol() != "▀" {
+        return None;
+    }
+    let level = |color: Color| match color {
+        Color::Rgb(red, green, blue) => {
+            Some((u32::from(red) + u32::from(green) + u32::from(blue)) / 3)
+        }
+        _ => None,
+    };
+    let mean = (level(cell.fg)? + level(cell.bg)?) / 2;
+    Some(char::from(SHADES[mean as usize * SHADES.len() / 256]))
 }
 
 /// The ASCII stand-in for a braille, block or shade glyph; `None` keeps the glyph.
@@ -147,6 +176,38 @@ mod tests {
         .apply(&mut buffer);
         let text: String = buffer.content.iter().map(|cell| cell.symbol()).collect();
         assert_eq!(text, "#:* a*");
+    }
+
+    #[test]
+    fn images_become_a_shading_ramp_without_colour_or_unicode() {
+        let image = |upper: u8, lower: u8| {
+            let mut buffer = Buffer::empty(Rect::new(0, 0, 2, 1));
+            buffer.set_string(
+                0,
+                0,
+                "▀▀",
+                Style::default()
+                    .fg(Color::Rgb(upper, upper, upper))
+                    .bg(Color::Rgb(lower, lower, lower)),
+            );
+            buffer
+        };
+        for (color, ascii) in [(ColorMode::None, false), (ColorMode::Indexed, true)] {
+            let mode = RenderMode { color, ascii };
+            for (upper, lower, shade) in
+                [(0, 0, " "), (255, 255, "@"), (0, 255, "="), (100, 80, "-")]
+            {
+                let mut buffer = image(upper, lower);
+                mode.apply(&mut buffer);
+                let cell = &buffer.content[0];
+                assert_eq!(cell.symbol(), shade, "{mode:?} {upper}/{lower}");
+                assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset));
+            }
+        }
+        // In colour with Unicode, the half blocks stay.
+        let mut buffer = image(0, 255);
+        RenderMode::default().apply(&mut buffer);
+        assert_eq!(buffer.content[0].symbol(), "▀");
     }
 
     #[test]

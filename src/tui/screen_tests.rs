@@ -186,3 +186,75 @@ fn run_list_view_read_only_with_a_stalled_and_a_crashed_run_at_120x30() {
     app.message = Some("watching /runs (read-only)".into());
     assert_snapshot!("runs_read_only_120x30", text(&render(&app, 120, 30)));
 }
+
+/// M1's shirts taken for T-shirts (6, 16, 26) as a gallery: the test images
+/// are diamonds, brightest in the middle, so the shading shows a shape.
+fn gallery_state() -> App {
+    use std::sync::Arc;
+
+    use crate::{data::IMAGE_SIDE, tui::test_support};
+    let mut app = state();
+    let mut split = test_support::test_split();
+    for (index, pixel) in split.images.iter_mut().enumerate() {
+        let (y, x) = ((index / IMAGE_SIDE) % IMAGE_SIDE, index % IMAGE_SIDE);
+        let distance = x.abs_diff(13) + y.abs_diff(13);
+        *pixel = 255u8.saturating_sub((distance * 20).min(255) as u8);
+    }
+    app.test_images = Some(Ok(Arc::new(split)));
+    app.predictions.insert(
+        "m1".into(),
+        Ok(Arc::new(test_support::predictions(&[
+            (6, 0),
+            (16, 0),
+            (26, 0),
+        ]))),
+    );
+    app.view = super::View::Confusion;
+    app.open_gallery(super::gallery::Subject::Cell {
+        run: "m1".into(),
+        truth: 6,
+        predicted: 0,
+    });
+    app
+}
+
+#[test]
+fn gallery_in_ascii_without_colour_at_120x40() {
+    let mut app = gallery_state();
+    app.size = (120, 40);
+    app.render = RenderMode {
+        color: ColorMode::None,
+        ascii: true,
+    };
+    assert_snapshot!("gallery_ascii_120x40", text(&render(&app, 120, 40)));
+}
+
+#[test]
+fn diff_of_two_runs_at_100x30() {
+    use std::sync::Arc;
+
+    use crate::tui::test_support;
+    let mut app = gallery_state();
+    app.assign_id(1, "m2".into());
+    let mut confusion = [[0u32; 10]; 10];
+    for (class, row) in confusion.iter_mut().enumerate() {
+        row[class] = 950;
+        row[(class + 3) % 10] = 50;
+    }
+    confusion[6][0] = 60;
+    confusion[6][6] = 890;
+    app.apply(&Event::Evaluated {
+        run: "m2".into(),
+        test_loss: 0.25,
+        test_accuracy: 0.9440,
+        confusion: Box::new(confusion),
+    });
+    app.predictions.insert(
+        "m2".into(),
+        Ok(Arc::new(test_support::predictions(&[(16, 0)]))),
+    );
+    app.marked = vec!["m1".into(), "m2".into()];
+    app.view = super::View::Diff;
+    app.cursor = (6, 0);
+    assert_snapshot!("diff_100x30", text(&render(&app, 100, 30)));
+}

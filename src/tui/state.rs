@@ -1,10 +1,16 @@
 //! The app's state: the runs, the selection, the view and its toggles.
 //! Events from the trainer and keys from the user change it; nothing else.
 
-use super::run_view::{RunView, UiStatus};
+use std::collections::BTreeMap;
+
+use super::{
+    gallery::{Gallery, Loaded},
+    run_view::{RunView, UiStatus},
+};
 use crate::{
+    data::Split,
     plan::RunSpec,
-    store::{RunRecord, Update},
+    store::{Predictions, RunRecord, Update},
     train::{Event, RunId},
 };
 
@@ -20,6 +26,10 @@ pub enum View {
     Compare,
     /// The run list alone, using the whole screen.
     Runs,
+    /// Test images of a confusion cell, or where two runs disagree.
+    Gallery,
+    /// Two finished runs' confusion matrices, the second minus the first.
+    Diff,
 }
 
 impl View {
@@ -30,6 +40,8 @@ impl View {
             View::Confusion => "confusion",
             View::Compare => "compare",
             View::Runs => "runs",
+            View::Gallery => "gallery",
+            View::Diff => "diff",
         }
     }
 }
@@ -75,6 +87,16 @@ pub struct App {
     /// A viewer of runs trained elsewhere (`atelier watch`): keys that would
     /// start, pause, cancel or delete runs only explain why they cannot.
     pub read_only: bool,
+    /// The cell of the confusion and diff grids under the cursor: (true, predicted).
+    pub cursor: (usize, usize),
+    /// The gallery shown in [`View::Gallery`].
+    pub gallery: Option<Gallery>,
+    /// Test predictions read from the run folders, by run.
+    pub predictions: BTreeMap<RunId, Loaded<Predictions>>,
+    /// The test split, read once the gallery first needs it.
+    pub test_images: Option<Loaded<Split>>,
+    /// The terminal's size (columns, rows), for the gallery's pages.
+    pub size: (u16, u16),
 }
 
 impl App {
@@ -104,6 +126,7 @@ impl App {
     /// Folds a trainer event into the run it is about, keeping the selection.
     pub fn apply(&mut self, event: &Event) {
         let run = event.run();
+        self.forget_stale_predictions(event);
         if let Some(view) = self
             .runs
             .iter_mut()
@@ -115,6 +138,14 @@ impl App {
             let mut view = RunView::planned((**spec).clone());
             view.apply(event);
             self.runs.push(view);
+        }
+    }
+
+    /// A new test result means new predictions on disk: what was read (or
+    /// found missing) before is stale.
+    fn forget_stale_predictions(&mut self, event: &Event) {
+        if let Event::Evaluated { run, .. } = event {
+            self.predictions.remove(run);
         }
     }
 
@@ -163,6 +194,14 @@ impl App {
         self.selected = self.selected.min(self.runs.len().saturating_sub(1));
         // A stale mark would empty the compare curves (marks win over "all finished").
         self.marked.retain(|marked| marked != id);
+        self.predictions.remove(id);
+        if self
+            .gallery
+            .as_ref()
+            .is_some_and(|gallery| gallery.subject.runs().contains(&id))
+        {
+            self.close_gallery();
+        }
         if matches!(&self.overlay, Overlay::Confirm(Confirm::Cancel(run) | Confirm::Delete(run)) if run == id)
         {
             self.overlay = Overlay::None;
@@ -202,6 +241,9 @@ impl App {
                 if let Some(view) = find(self, run).filter(|view| view.external) {
                     for event in events {
                         view.apply(event);
+                    }
+                    for event in events {
+                        self.forget_stale_predictions(event);
                     }
                 }
             }
@@ -320,6 +362,49 @@ mod tests {
         });
         assert_eq!(app.runs.len(), 3);
         assert_eq!(app.newest_started(), 0);
+    }
+
+    #[test]
+    fn a_new_test_result_makes_the_runs_predictions_be_read_again() {
+        let mut app = planned_app(&["M1"]);
+        app.assign_id(0, "a".into());
+        app.predictions
+            .insert("a".into(), Err("no test predictions".into()));
+        app.marked = vec!["a".into()];
+        let evaluated = Event::Evaluated {
+            run: "a".into(),
+            test_loss: 0.3,
+            test_accuracy: 0.9,
+            confusion: Box::new([[1; 10]; 10]),
+        };
+        app.apply(&evaluated);
+        assert!(app.predictions.is_empty());
+        // The same through the store, for a run another process trains.
+        app.apply_update(&Update::New {
+            record: record("theirs", RunStatus::Running),
+            events: Vec::new(),
+        });
+        app.predictions
+            .insert("theirs".into(), Err("no test predictions".into()));
+        let Event::Evaluated {
+            test_loss,
+            test_accuracy,
+            confusion,
+            ..
+        } = evaluated
+        else {
+            unreachable!()
+        };
+        app.apply_update(&Update::Events {
+            run: "theirs".into(),
+            events: vec![Event::Evaluated {
+                run: "theirs".into(),
+                test_loss,
+                test_accuracy,
+                confusion,
+            }],
+        });
+        assert!(app.predictions.is_empty());
     }
 
     #[test]

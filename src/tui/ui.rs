@@ -10,7 +10,10 @@ use ratatui::{
 };
 
 use super::{
-    panes::{compare::ComparePane, confusion::ConfusionPane, live::LivePane, runs::RunsPane},
+    panes::{
+        compare::ComparePane, confusion::ConfusionPane, diff::DiffPane, gallery::GalleryPane,
+        live::LivePane, runs::RunsPane,
+    },
     App, Confirm, Overlay, View,
 };
 
@@ -20,8 +23,11 @@ pub const WIDE: u16 = 150;
 const CONFUSION_WIDTH: u16 = 84;
 
 /// Every key, for the help overlay.
-pub const KEYS: [(&str, &str); 18] = [
-    ("j/k ↑/↓", "select a run"),
+pub const KEYS: [(&str, &str); 22] = [
+    (
+        "j/k ↑/↓ g/G",
+        "select a run, first / last run ([ ] in the grid views)",
+    ),
     (
         "Enter",
         "start the selected run; an interrupted one continues",
@@ -32,15 +38,28 @@ pub const KEYS: [(&str, &str); 18] = [
     ("x", "cancel the selected run (asks first)"),
     ("d", "delete the selected stored run (asks first)"),
     ("Tab", "next view: monitor → confusion → compare → runs"),
-    ("1 2 3 4", "monitor, confusion, compare, run list"),
+    ("1 2 3 4 5", "monitor, confusion, compare, run list, diff"),
     ("s", "screenshot: .txt .ansi .html .svg .png of this screen"),
     ("p", "confusion cells: counts / row percent"),
     ("e", "smooth the sparklines (EMA)"),
+    ("m", "mark the run for compare and diff (none marked: all)"),
     (
-        "m",
-        "mark the run for the compare curves (none marked: all)",
+        "2 5: ←↑↓→",
+        "move over the confusion / diff grid (also hjkl)",
     ),
-    ("g/G", "first / last run"),
+    (
+        "5",
+        "diff: B − A of two marked runs (or marked + selected); ←↑↓→",
+    ),
+    (
+        "5: Enter",
+        "the cell's images one run gets right, the other wrong",
+    ),
+    (
+        "5: b a",
+        "every image B (b) or A (a) gets right and the other wrong",
+    ),
+    ("gallery", "PgDn/PgUp n/p: page · Home/End · Esc: back"),
     ("?", "this help"),
     ("q Esc", "quit (asks while training)"),
     ("Ctrl-C", "quit now; active runs are stored as interrupted"),
@@ -79,6 +98,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
         }
         View::Compare => frame.render_widget(ComparePane(app), body),
         View::Runs => frame.render_widget(RunsPane(app), body),
+        View::Gallery => frame.render_widget(GalleryPane(app), body),
+        View::Diff => frame.render_widget(DiffPane(app), body),
     }
     frame.render_widget(status_bar(app), status);
     match &app.overlay {
@@ -137,10 +158,12 @@ fn status_bar(app: &App) -> Paragraph<'static> {
             Style::default().fg(Color::Yellow),
         ));
     }
-    spans.push(Span::raw(if app.read_only {
-        " read-only · Tab view · p % · s screenshot · ? help · q quit"
-    } else {
-        " Enter start · space pause · Tab view · s shot · ? help · q quit"
+    spans.push(Span::raw(match app.view {
+        View::Confusion => " ←↑↓→ cell · Enter its images · [ ] run · p % · ? help · q quit",
+        View::Diff => " ←↑↓→ cell · Enter its images · b/a: B/A right · m mark · [ ] run · ? help",
+        View::Gallery => " PgDn/PgUp page · Esc back · s shot · ? help · q quit",
+        _ if app.read_only => " read-only · Tab view · p % · s screenshot · ? help · q quit",
+        _ => " Enter start · space pause · Tab view · s shot · ? help · q quit",
     }));
     Paragraph::new(Line::from(spans))
 }
@@ -162,14 +185,14 @@ fn help(frame: &mut Frame, area: Rect) {
         .map(|(key, what)| {
             Line::from(vec![
                 Span::styled(
-                    format!(" {key:<9}"),
+                    format!(" {key:<13}"),
                     Style::default().add_modifier(Modifier::BOLD),
                 ),
                 Span::raw(*what),
             ])
         })
         .collect();
-    let area = centered(area, 76, KEYS.len() as u16 + 2);
+    let area = centered(area, 80, KEYS.len() as u16 + 2);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(
@@ -269,6 +292,14 @@ mod tests {
             text.contains("Keys (Esc closes)") && text.contains("pause / resume the running run"),
             "{text}"
         );
+        // Every key fits on the smallest screen, none cut short.
+        let small = screen(&app, 80, 24);
+        for (key, what) in KEYS {
+            assert!(
+                small.contains(key) && small.contains(what),
+                "{what}:\n{small}"
+            );
+        }
         app.overlay = Overlay::Confirm(Confirm::Quit);
         assert!(screen(&app, 100, 30).contains("Training is under way. Quit?"));
     }

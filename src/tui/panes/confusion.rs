@@ -4,7 +4,7 @@
 use ratatui::{
     buffer::Buffer,
     layout::Rect,
-    style::{Color, Style},
+    style::{Color, Modifier, Style},
     text::{Line, Span},
     widgets::{Block, Borders, Paragraph, Widget},
 };
@@ -13,7 +13,7 @@ use super::theme;
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
     train::{messages::ConfusionMatrix, metrics},
-    tui::App,
+    tui::{App, View},
 };
 
 /// Column headers: four letters each, enough to tell the classes apart.
@@ -35,8 +35,10 @@ impl Widget for ConfusionPane<'_> {
             theme::title(),
         ));
         let test = app.selected_run().and_then(|run| run.test.as_ref());
+        // The cursor shows where it moves: in the confusion view.
+        let cursor = (app.view == View::Confusion).then_some(app.cursor);
         let lines = match test {
-            Some(test) => lines(&test.confusion, app.percent),
+            Some(test) => lines(&test.confusion, app.percent, cursor),
             None => vec![Line::from(
                 "No test results yet: the matrix appears when the run finishes.",
             )],
@@ -45,7 +47,11 @@ impl Widget for ConfusionPane<'_> {
     }
 }
 
-fn lines(matrix: &ConfusionMatrix, percent: bool) -> Vec<Line<'static>> {
+fn lines(
+    matrix: &ConfusionMatrix,
+    percent: bool,
+    cursor: Option<(usize, usize)>,
+) -> Vec<Line<'static>> {
     let mut lines = Vec::with_capacity(NUM_CLASSES + 8);
     let mut header = vec![Span::raw(format!("{:NAME_WIDTH$}", "true ╲ pred"))];
     header.extend(
@@ -65,9 +71,12 @@ fn lines(matrix: &ConfusionMatrix, percent: bool) -> Vec<Line<'static>> {
             } else {
                 format!("{count:>CELL_WIDTH$}")
             };
-            let style = Style::default()
+            let mut style = Style::default()
                 .fg(Color::White)
                 .bg(theme::heat(rate, truth == predicted));
+            if cursor == Some((truth, predicted)) {
+                style = style.add_modifier(Modifier::REVERSED | Modifier::BOLD);
+            }
             spans.push(Span::styled(text, style));
         }
         let score = |value: Option<f64>| {
