@@ -73,7 +73,12 @@ run() {
         exit 1
     fi
     mkdir -p "$out"
-    export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    # libtorch_cuda finds the CUDA runtime through its RUNPATH into the
+    # venv's nvidia/* packages; naming them too makes that independent of
+    # how the wheel was laid out.
+    local nvidia
+    nvidia=$(find "$torch_lib/../../nvidia" -maxdepth 3 -type d -name lib 2>/dev/null | paste -sd: -)
+    export LD_LIBRARY_PATH="$torch_lib${nvidia:+:$nvidia}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export ATELIER_RUNS="$out/runs" ATELIER_DATA="$bundle/data"
     local atelier="$bundle/atelier"
     {
