@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::{atelier, wait_for, WAIT};
 use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader},
@@ -16,25 +17,12 @@ use std::{
 };
 
 use atelier::{
-    data::{discover::PlaceKind, DataSource, SearchPlace},
     model::ModelSpec,
     plan::RunSpec,
     store::{RunStatus, RunStore, StoreError},
     train::{checkpoint, Command, DevicePref, Event, RunRequest, Trainer},
 };
-use crossbeam_channel::RecvTimeoutError;
 use tch::Tensor;
-
-const WAIT: Duration = Duration::from_secs(120);
-
-fn source(dir: &Path, train: usize) -> DataSource {
-    common::write_idx_dataset(dir, train, 200);
-    atelier::data::discover::discover_in(&[SearchPlace {
-        kind: PlaceKind::Flag,
-        dir: dir.to_path_buf(),
-    }])
-    .unwrap()
-}
 
 /// An MLP with dropout, so resuming must restore the random streams too.
 fn spec(name: &str, epochs: u32) -> RunSpec {
@@ -63,17 +51,6 @@ fn queue(store: &RunStore, spec: RunSpec) -> (String, Command) {
     (id, command)
 }
 
-fn wait_for(trainer: &Trainer, what: &str, wanted: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        match trainer.events().recv_timeout(WAIT) {
-            Ok(event) if wanted(&event) => return event,
-            Ok(_) => {}
-            Err(RecvTimeoutError::Timeout) => panic!("no {what} within {WAIT:?}"),
-            Err(RecvTimeoutError::Disconnected) => panic!("trainer ended before {what}"),
-        }
-    }
-}
-
 fn weights(path: &Path) -> BTreeMap<String, Tensor> {
     Tensor::read_safetensors(path)
         .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
@@ -94,7 +71,11 @@ fn a_run_cancelled_mid_epoch_and_continued_ends_like_an_uninterrupted_one() {
     let data = tempfile::tempdir().unwrap();
     let runs = tempfile::tempdir().unwrap();
     let store = RunStore::open(runs.path()).unwrap();
-    let trainer = Trainer::spawn(source(data.path(), 1_200), store.clone()).unwrap();
+    let trainer = Trainer::spawn(
+        common::synthetic_source(data.path(), 1_200, 200),
+        store.clone(),
+    )
+    .unwrap();
 
     let (whole, command) = queue(&store, spec("whole", 3));
     trainer.send(command);
@@ -165,17 +146,6 @@ fn a_run_cancelled_mid_epoch_and_continued_ends_like_an_uninterrupted_one() {
         Err(StoreError::NotResumable { reason, .. }) => assert!(reason.contains("finished")),
         other => panic!("expected a refusal, got {other:?}"),
     }
-}
-
-fn atelier(data: &Path, runs: &Path) -> Process {
-    let mut command = Process::new(env!("CARGO_BIN_EXE_atelier"));
-    command
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--runs-dir")
-        .arg(runs)
-        .env_remove("ATELIER_RUNS");
-    command
 }
 
 const PLAN: &str = r#"

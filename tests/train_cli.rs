@@ -5,8 +5,7 @@ mod common;
 
 use std::{
     io::{BufRead, BufReader},
-    path::Path,
-    process::{Command, Stdio},
+    process::Stdio,
 };
 
 const PLAN: &str = r#"
@@ -20,16 +19,7 @@ label = "MLP [32]"
 model = { kind = "mlp", hidden = [32] }
 "#;
 
-fn atelier(data: &Path, runs: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_atelier"));
-    command
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--runs-dir")
-        .arg(runs)
-        .env_remove("ATELIER_RUNS");
-    command
-}
+use common::atelier;
 
 fn setup() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
     let data = tempfile::tempdir().unwrap();

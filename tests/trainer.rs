@@ -7,23 +7,16 @@ mod common;
 use std::time::Duration;
 
 use atelier::{
-    data::{discover::PlaceKind, DataSource, SearchPlace},
+    data::DataSource,
     model::ModelSpec,
     plan::RunSpec,
     store::{Predictions, RunStore},
     train::{Command, DevicePref, Event, RunRequest, Trainer},
 };
-use crossbeam_channel::RecvTimeoutError;
-
-const WAIT: Duration = Duration::from_secs(60);
+use common::{wait_for, WAIT};
 
 fn source(dir: &std::path::Path) -> DataSource {
-    common::write_idx_dataset(dir, 2_000, 500);
-    atelier::data::discover::discover_in(&[SearchPlace {
-        kind: PlaceKind::Flag,
-        dir: dir.to_path_buf(),
-    }])
-    .unwrap()
+    common::synthetic_source(dir, 2_000, 500)
 }
 
 fn request(store: &RunStore, name: &str, epochs: u32) -> Command {
@@ -44,18 +37,6 @@ fn request(store: &RunStore, name: &str, epochs: u32) -> Command {
             )
         },
     }))
-}
-
-/// Waits for the first event matching `wanted`, failing the test after a minute.
-fn wait_for(trainer: &Trainer, what: &str, wanted: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        match trainer.events().recv_timeout(WAIT) {
-            Ok(event) if wanted(&event) => return event,
-            Ok(_) => {}
-            Err(RecvTimeoutError::Timeout) => panic!("no {what} within {WAIT:?}"),
-            Err(RecvTimeoutError::Disconnected) => panic!("trainer ended before {what}"),
-        }
-    }
 }
 
 #[test]

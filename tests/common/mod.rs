@@ -1,15 +1,16 @@
 //! Fixtures shared by the integration tests: small datasets written to temp folders.
 #![allow(dead_code)]
 
-use std::{io::Write, path::Path};
+use std::{io::Write, path::Path, process::Command, time::Duration};
 
 use atelier::{
-    data::{idx, IMAGE_PIXELS},
+    data::{discover::PlaceKind, idx, DataSource, SearchPlace, IMAGE_PIXELS},
     model::ModelSpec,
     plan::RunSpec,
     store::RunStore,
-    train::{DevicePref, Event, RunRequest},
+    train::{DevicePref, Event, RunRequest, Trainer},
 };
+use crossbeam_channel::RecvTimeoutError;
 use flate2::{write::GzEncoder, Compression};
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -136,4 +137,43 @@ pub fn signal(pid: u32, signal: i32) {
         "kill({pid}, {signal}): {}",
         std::io::Error::last_os_error()
     );
+}
+
+/// How long a test waits for a trainer event before failing.
+pub const WAIT: Duration = Duration::from_secs(120);
+
+/// Writes a synthetic dataset of `train` and `test` images into `dir` and
+/// returns it as the trainer's source.
+pub fn synthetic_source(dir: &Path, train: usize, test: usize) -> DataSource {
+    write_idx_dataset(dir, train, test);
+    atelier::data::discover::discover_in(&[SearchPlace {
+        kind: PlaceKind::Flag,
+        dir: dir.to_path_buf(),
+    }])
+    .unwrap()
+}
+
+/// Waits for the first event matching `wanted`, failing the test after [`WAIT`].
+pub fn wait_for(trainer: &Trainer, what: &str, wanted: impl Fn(&Event) -> bool) -> Event {
+    loop {
+        match trainer.events().recv_timeout(WAIT) {
+            Ok(event) if wanted(&event) => return event,
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => panic!("no {what} within {WAIT:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("trainer ended before {what}"),
+        }
+    }
+}
+
+/// The `atelier` binary on a data folder and a runs folder, ignoring the
+/// caller's `ATELIER_RUNS`.
+pub fn atelier(data: &Path, runs: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atelier"));
+    command
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--runs-dir")
+        .arg(runs)
+        .env_remove("ATELIER_RUNS");
+    command
 }
