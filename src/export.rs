@@ -95,10 +95,10 @@ pub fn save_all(
     stem: &str,
     theme: Theme,
 ) -> Result<Vec<PathBuf>, ExportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ExportError::Io {
+    std::fs::create_dir_all(dir).map_err(|error| ExportError::Io {
         path: dir.to_path_buf(),
         action: "cannot create the screenshots folder",
-        source,
+        error,
     })?;
     Format::ALL
         .into_iter()
@@ -122,10 +122,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     };
     let io = |action: &'static str, path: &Path| {
         let path = path.to_path_buf();
-        move |source| ExportError::Io {
+        move |error| ExportError::Io {
             path,
             action,
-            source,
+            error,
         }
     };
     let mut file = tempfile::Builder::new()
@@ -145,7 +145,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
         .map_err(|error| ExportError::Io {
             path: path.to_path_buf(),
             action: "cannot write",
-            source: error.error,
+            error: error.error,
         })
         .map(drop)
 }

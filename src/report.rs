@@ -26,11 +26,11 @@ pub enum ReportError {
     Export(#[from] crate::export::ExportError),
     #[error("cannot draw {figure}: {problem}")]
     Draw { figure: String, problem: String },
-    #[error("{path}: {what}: {source}")]
+    #[error("{path}: {what}: {error}")]
     Io {
         path: PathBuf,
         what: &'static str,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("no finished runs to report{0}; train some first (`atelier train --only M1`)")]
     NothingToReport(String),
@@ -98,10 +98,10 @@ pub fn write(runs: &[ReportRun], dir: &Path) -> Result<Vec<PathBuf>, ReportError
     if runs.is_empty() {
         return Err(ReportError::NothingToReport(String::new()));
     }
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+    std::fs::create_dir_all(dir).map_err(|error| ReportError::Io {
         path: dir.to_path_buf(),
         what: "cannot create the report folder",
-        source,
+        error,
     })?;
     let names_repeat = {
         let mut names: Vec<&str> = runs
@@ -137,10 +137,10 @@ pub fn write(runs: &[ReportRun], dir: &Path) -> Result<Vec<PathBuf>, ReportError
         ("results.csv", table::csv(runs)?),
     ] {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ReportError::Io {
+        std::fs::write(&path, text).map_err(|error| ReportError::Io {
             path: path.clone(),
             what: "cannot write",
-            source,
+            error,
         })?;
         written.push(path);
     }

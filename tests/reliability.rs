@@ -483,3 +483,92 @@ fn an_allocation_failure_fails_that_run_and_the_next_one_trains() {
     assert_eq!(status("huge"), Some(RunStatus::Failed));
     assert_eq!(status("after"), Some(RunStatus::Done), "{stdout}");
 }
+
+/// Makes `dir` read-only for this process: a read-only bind mount when
+/// running as root (permissions do not stop root), else mode 0555. Undone
+/// on drop. `None` when neither is possible here.
+struct ReadOnly {
+    dir: std::path::PathBuf,
+    mounted: bool,
+}
+
+impl ReadOnly {
+    fn make(dir: &Path) -> Option<Self> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).ok()?;
+            return Some(Self {
+                dir: dir.to_path_buf(),
+                mounted: false,
+            });
+        }
+        let mount = |args: &[&str]| {
+            Process::new("mount")
+                .args(args)
+                .arg(dir)
+                .arg(dir)
+                .status()
+                .is_ok_and(|status| status.success())
+        };
+        if !mount(&["--bind"]) {
+            return None;
+        }
+        let guard = Self {
+            dir: dir.to_path_buf(),
+            mounted: true,
+        };
+        mount(&["-o", "remount,bind,ro"]).then_some(guard)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = Process::new("umount").arg(&self.dir).status();
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
+#[test]
+fn a_read_only_runs_folder_is_refused_before_training_and_its_runs_still_list() {
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 600, 100);
+    let plan = data.path().join("wide.toml");
+    std::fs::write(&plan, PLAN.replace("epochs = 4", "epochs = 1")).unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    let earlier = common::stored_run(&store, "earlier", 2);
+    let Some(_read_only) = ReadOnly::make(runs.path()) else {
+        eprintln!(
+            "skipped: this machine cannot make a read-only folder (no mount, no permissions)"
+        );
+        return;
+    };
+    let output = atelier(data.path(), runs.path())
+        .args(["train", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        (stderr.contains("Read-only file system") || stderr.contains("Permission denied"))
+            && stderr.contains(&runs.path().display().to_string()),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("Epoch 1/1"), "nothing trains: {stdout}");
+    let listing = atelier(data.path(), runs.path())
+        .arg("runs")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains(&earlier) && listing.contains("done"),
+        "{listing}"
+    );
+}

@@ -7,17 +7,17 @@ use thiserror::Error;
 /// Everything that can go wrong while finding, reading or fetching the dataset.
 #[derive(Debug, Error)]
 pub enum DataError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: file is empty")]
     Empty { path: PathBuf },
-    #[error("{path}: not a valid gzip stream: {source}")]
+    #[error("{path}: not a valid gzip stream: {error}")]
     Gzip {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {problem}")]
     Format { path: PathBuf, problem: String },
@@ -47,10 +47,10 @@ pub enum DataError {
 }
 
 impl DataError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 

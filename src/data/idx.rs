@@ -49,9 +49,9 @@ pub fn decode_maybe_gz(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>, DataError> 
     MultiGzDecoder::new(raw.as_slice())
         .take(MAX_DECOMPRESSED_BYTES + 1)
         .read_to_end(&mut out)
-        .map_err(|source| DataError::Gzip {
+        .map_err(|error| DataError::Gzip {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
     if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
         return Err(DataError::format(

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 /// A failed export, naming the file and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {error}")]
     Io {
         path: PathBuf,
         action: &'static str,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: expected an extension among .txt, .ansi, .html, .svg or .png")]
     UnknownFormat { path: PathBuf },

@@ -21,10 +21,10 @@ pub const SEED_PLAN_TOML: &str = include_str!("../../assets/plans/seed.toml");
 /// What is wrong with a plan; each names the file and, where it applies, the run.
 #[derive(Debug, Error)]
 pub enum PlanError {
-    #[error("{path}: cannot read the plan: {source}")]
+    #[error("{path}: cannot read the plan: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {message}")]
     Syntax { path: PathBuf, message: String },
@@ -97,9 +97,9 @@ pub fn seed_plan() -> Plan {
 
 /// Reads a plan file; the plan is named after the file's stem.
 pub fn load_plan(path: &Path) -> Result<Plan, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| PlanError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let name = path.file_stem().map_or_else(
         || "plan".to_string(),

@@ -62,10 +62,10 @@ fn draw(
 /// Writes a figure as PNG.
 pub fn save(canvas: &Canvas, path: &Path) -> Result<(), ReportError> {
     let bytes = png_export::encode(canvas)?;
-    std::fs::write(path, bytes).map_err(|source| ReportError::Io {
+    std::fs::write(path, bytes).map_err(|error| ReportError::Io {
         path: path.to_path_buf(),
         what: "cannot write",
-        source,
+        error,
     })
 }
 

@@ -7,11 +7,11 @@ use thiserror::Error;
 /// What can go wrong reading or writing the run store.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("{path}: {what}: {source}")]
+    #[error("{path}: {what}: {error}")]
     Io {
         path: PathBuf,
         what: &'static str,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: not a valid run record: {problem}")]
     BadRecord { path: PathBuf, problem: String },
@@ -68,11 +68,11 @@ fn holder_text(holder: Option<&super::lock::Holder>) -> String {
 }
 
 impl StoreError {
-    pub(crate) fn io(path: &Path, what: &'static str, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, what: &'static str, error: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
             what,
-            source,
+            error,
         }
     }
 }
