@@ -285,15 +285,34 @@ fn with_file_size_limit(command: &mut Process, bytes: u64) -> &mut Process {
     }
 }
 
-#[test]
-fn a_full_disk_fails_the_run_with_the_reason_and_keeps_what_was_saved() {
+/// A small dataset, the wide plan with `epochs`, and a runs folder that
+/// already holds a finished run (what a fault must leave alone).
+fn store_with_an_earlier_run(
+    epochs: u32,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    tempfile::TempDir,
+    RunStore,
+    String,
+) {
     let data = tempfile::tempdir().unwrap();
     common::write_idx_dataset(data.path(), 600, 100);
     let plan = data.path().join("wide.toml");
-    std::fs::write(&plan, PLAN.replace("epochs = 4", "epochs = 2")).unwrap();
+    std::fs::write(
+        &plan,
+        PLAN.replace("epochs = 4", &format!("epochs = {epochs}")),
+    )
+    .unwrap();
     let runs = tempfile::tempdir().unwrap();
     let store = RunStore::open(runs.path()).unwrap();
     let earlier = common::stored_run(&store, "earlier", 2);
+    (data, plan, runs, store, earlier)
+}
+
+#[test]
+fn a_full_disk_fails_the_run_with_the_reason_and_keeps_what_was_saved() {
+    let (data, plan, runs, store, earlier) = store_with_an_earlier_run(2);
     let earlier_log = std::fs::read(store.run_dir(&earlier).join("events.jsonl")).unwrap();
 
     // The log and record fit in 256 kB; the 2.7 MB checkpoints do not.
@@ -535,13 +554,7 @@ impl Drop for ReadOnly {
 
 #[test]
 fn a_read_only_runs_folder_is_refused_before_training_and_its_runs_still_list() {
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 600, 100);
-    let plan = data.path().join("wide.toml");
-    std::fs::write(&plan, PLAN.replace("epochs = 4", "epochs = 1")).unwrap();
-    let runs = tempfile::tempdir().unwrap();
-    let store = RunStore::open(runs.path()).unwrap();
-    let earlier = common::stored_run(&store, "earlier", 2);
+    let (data, plan, runs, _store, earlier) = store_with_an_earlier_run(1);
     let Some(_read_only) = ReadOnly::make(runs.path()) else {
         eprintln!(
             "skipped: this machine cannot make a read-only folder (no mount, no permissions)"

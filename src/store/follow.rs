@@ -113,11 +113,23 @@ impl Follower {
                     self.runs.remove(&id);
                     continue;
                 }
-            } else if let Some(followed) = self.discover(&dir, &mut updates) {
-                self.runs.insert(id.clone(), followed);
             } else {
-                self.report_unreadable(&id, &dir, &mut updates);
-                continue;
+                match self.discover(&dir, &mut updates) {
+                    Ok(Some(followed)) => {
+                        self.runs.insert(id.clone(), followed);
+                    }
+                    Ok(None) => continue,
+                    // Reported once; the other runs are followed as usual.
+                    Err(problem) => {
+                        if self.unreadable.insert(id.clone()) {
+                            updates.push(Update::Unreadable {
+                                run: id.clone(),
+                                problem,
+                            });
+                        }
+                        continue;
+                    }
+                }
             }
             let Some(followed) = self.runs.get_mut(&id) else {
                 continue;
@@ -150,31 +162,20 @@ impl Follower {
         ids
     }
 
-    /// Reports a run folder whose record exists but does not parse, once.
-    /// A missing record is not reported: a writer creates the folder first.
-    fn report_unreadable(&mut self, id: &RunId, dir: &Path, updates: &mut Vec<Update>) {
-        if self.unreadable.contains(id) {
-            return;
-        }
-        if let Err(error @ super::StoreError::BadRecord { .. }) =
-            RunRecord::load(&dir.join(RECORD_FILE))
-        {
-            self.unreadable.insert(id.clone());
-            updates.push(Update::Unreadable {
-                run: id.clone(),
-                problem: error.to_string(),
-            });
-        }
-    }
-
-    /// A run seen for the first time; `None` while its record is not readable
-    /// yet (a writer creating it) or when it belongs to this process.
-    fn discover(&self, dir: &Path, updates: &mut Vec<Update>) -> Option<Followed> {
+    /// A run seen for the first time; `None` while its record is not there
+    /// yet (a writer creating it) or when it belongs to this process; the
+    /// problem when the record does not parse.
+    fn discover(&self, dir: &Path, updates: &mut Vec<Update>) -> Result<Option<Followed>, String> {
         let record_path = dir.join(RECORD_FILE);
         let record_modified = modified(&record_path);
-        let record = RunRecord::load(&record_path).ok()?;
+        let record = match RunRecord::load(&record_path) {
+            Ok(record) => record,
+            Err(error @ super::StoreError::BadRecord { .. }) => return Err(error.to_string()),
+            // A missing record is not reported: a writer creates the folder first.
+            Err(_) => return Ok(None),
+        };
         if self.skip_own && record.writer.as_ref().is_some_and(|w| w.is_current()) {
-            return None;
+            return Ok(None);
         }
         let mut followed = Followed {
             offset: 0,
@@ -188,7 +189,7 @@ impl Follower {
             record: Box::new(record),
             events,
         });
-        Some(followed)
+        Ok(Some(followed))
     }
 }
 
