@@ -1,34 +1,63 @@
 # atelier: `make run` and `make test` do all setup first, idempotently.
 #
-# libtorch comes from the PyPI wheel torch==$(TORCH_VERSION) in a project-local
-# venv (.venv), found by tch through LIBTORCH_USE_PYTORCH=1. Users with their
-# own libtorch set LIBTORCH=/path/to/libtorch and the venv is skipped.
+# libtorch $(TORCH_VERSION) comes from PyPI. PyPI's Linux torch wheel is built
+# with CUDA and pulls ~3.5 GB of NVIDIA libraries, which only a GPU uses, so:
+#   TORCH_FLAVOR=cuda  the whole wheel in a project-local venv (.venv, ~4.7 GB),
+#                      found by tch through LIBTORCH_USE_PYTORCH=1;
+#   TORCH_FLAVOR=cpu   only the wheel's headers and CPU libraries, unpacked into
+#                      .libtorch-$(TORCH_VERSION)-cpu (~0.5 GB) and used as LIBTORCH;
+#   TORCH_FLAVOR=auto  (default) cuda where an NVIDIA driver answers, cpu elsewhere.
+# Users with their own libtorch set LIBTORCH=/path/to/libtorch and both are skipped.
 
 TORCH_VERSION := 2.13.0
+# The CUDA libraries libtorch_cpu.so itself links (torch's cuda-toolkit 13.0.3).
+CPU_RUNTIME_WHEELS := nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85
 VENV := .venv
+LIBTORCH_CPU := .libtorch-$(TORCH_VERSION)-cpu
 PYTHON ?= python3
 BIN := target/release/atelier
 CARGO ?= cargo
+TORCH_FLAVOR ?= auto
+
+ifeq ($(TORCH_FLAVOR),auto)
+override TORCH_FLAVOR := $(shell { nvidia-smi -L || cat /proc/driver/nvidia/version; } >/dev/null 2>&1 && echo cuda || echo cpu)
+endif
+ifeq ($(filter cpu cuda,$(TORCH_FLAVOR)),)
+$(error TORCH_FLAVOR must be auto, cpu or cuda; got "$(TORCH_FLAVOR)")
+endif
 
 ifdef LIBTORCH
 TORCH_READY :=
 export LIBTORCH
-else
+else ifeq ($(TORCH_FLAVOR),cuda)
 TORCH_READY := $(VENV)/.torch-$(TORCH_VERSION)
 # torch-sys asks the `python3` on PATH where torch lives: the venv's must come first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export LIBTORCH_USE_PYTORCH := 1
+else
+TORCH_READY := $(LIBTORCH_CPU)/build-version
+export LIBTORCH := $(CURDIR)/$(LIBTORCH_CPU)
+unexport LIBTORCH_USE_PYTORCH
 endif
 
 .PHONY: setup build run test bench lint fmt data clean readme-images
 
 setup: $(TORCH_READY)
 
+# --no-cache-dir: pip's cache would keep a second copy of every wheel on disk.
 $(VENV)/.torch-$(TORCH_VERSION):
-	@echo "== installing libtorch (PyPI torch==$(TORCH_VERSION), ~4.7 GB) into $(VENV)"
+	@echo "== installing libtorch (PyPI torch==$(TORCH_VERSION) with CUDA, ~4.7 GB) into $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet torch==$(TORCH_VERSION)
+	$(VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet --no-cache-dir torch==$(TORCH_VERSION)
 	@touch $@
+
+$(LIBTORCH_CPU)/build-version:
+	@echo "== unpacking a CPU-only libtorch $(TORCH_VERSION) from PyPI wheels into $(LIBTORCH_CPU) (~0.5 GB)"
+	rm -rf $(LIBTORCH_CPU).wheels
+	$(PYTHON) -m pip download --disable-pip-version-check --quiet --no-cache-dir --no-deps \
+		--only-binary=:all: --dest $(LIBTORCH_CPU).wheels torch==$(TORCH_VERSION) $(CPU_RUNTIME_WHEELS)
+	$(PYTHON) .ci/libtorch-cpu.py $(LIBTORCH_CPU).wheels $(LIBTORCH_CPU) $(TORCH_VERSION)
+	rm -rf $(LIBTORCH_CPU).wheels
 
 build: setup
 	$(CARGO) build --release
@@ -43,8 +72,8 @@ run: data
 test: setup
 	$(CARGO) test --release
 
-# atelier beside PyTorch eager (this venv's torch 2.13, the libtorch atelier
-# links) and Keras 3 on TensorFlow CPU (a bench-only venv), alternating,
+# atelier beside PyTorch eager (torch 2.13 in .venv, the libtorch
+# version atelier links) and Keras 3 on TensorFlow CPU (a bench-only venv), alternating,
 # several repeats; then loading. About ten minutes on 2 cores.
 #   make bench [MODELS="M1 M4"] [REPEATS=3] [THREADS=2]
 TENSORFLOW_VERSION := 2.21.0
@@ -59,7 +88,7 @@ $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION):
 	$(KERAS_VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet tensorflow-cpu==$(TENSORFLOW_VERSION)
 	@touch $@
 
-bench: build $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION)
+bench: build $(VENV)/.torch-$(TORCH_VERSION) $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION)
 	$(VENV)/bin/python3 bench/peers/compare.py --repeats $(REPEATS) --threads $(THREADS) $(MODELS)
 	$(CARGO) bench --bench load
 	$(CARGO) bench --bench ui

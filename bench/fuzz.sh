@@ -21,13 +21,19 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(idx csv plan events)
 work="$here/target/fuzz"
 
-# libtorch for the atelier crate, as the Makefile sets it up (VENV=... for
-# another venv). The fuzz binaries lack atelier's rpath: give the loader the path.
+# libtorch for the atelier crate, as the Makefile sets it up: LIBTORCH, else the
+# CPU-only unpack, else the venv (VENV=... for another). The fuzz binaries lack
+# atelier's rpath: give the loader the path.
+cpu_libtorch=$(echo "$here"/.libtorch-*-cpu)
+if [ -z "${LIBTORCH:-}" ] && [ -z "${VENV:-}" ] && [ -f "$cpu_libtorch/build-version" ]; then
+    export LIBTORCH=$cpu_libtorch
+fi
 if [ -z "${LIBTORCH:-}" ]; then
     venv=${VENV:-$here/.venv}
     export PATH="$venv/bin:$PATH" LIBTORCH_USE_PYTORCH=1
     lib=$(echo "$venv"/lib/python3*/site-packages/torch/lib)
 else
+    unset LIBTORCH_USE_PYTORCH
     lib=$LIBTORCH/lib
 fi
 export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
