@@ -15,7 +15,9 @@ pub mod predictions;
 pub mod record;
 pub mod writer;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub use error::StoreError;
 pub use follow::{Follower, Update};
@@ -36,10 +38,22 @@ pub const RECORD_FILE: &str = "run.json";
 pub const EVENTS_FILE: &str = "events.jsonl";
 
 /// A runs folder.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct RunStore {
     dir: PathBuf,
+    /// Ids handed out by [`RunStore::new_id`] in this process (shared by
+    /// clones): a run's folder appears only when the trainer takes the
+    /// request, so the folder alone cannot tell two ids of one second apart.
+    issued: Arc<Mutex<HashSet<String>>>,
 }
+
+impl PartialEq for RunStore {
+    fn eq(&self, other: &Self) -> bool {
+        self.dir == other.dir
+    }
+}
+
+impl Eq for RunStore {}
 
 impl RunStore {
     /// Opens (creating if needed) the runs folder `dir`.
@@ -47,7 +61,10 @@ impl RunStore {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)
             .map_err(|e| StoreError::io(&dir, "cannot create the runs folder", e))?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            issued: Arc::default(),
+        })
     }
 
     /// The runs folder for this process: `--runs-dir`, else `ATELIER_RUNS`,
@@ -92,16 +109,19 @@ impl RunStore {
             })
             .collect();
         let base = format!("{}-{name}", crate::units::utc_stamp());
+        let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
         let mut id = base.clone();
         let mut suffix = 2;
-        while self.run_dir(&id).exists() {
+        while issued.contains(&id) || self.run_dir(&id).exists() {
             id = format!("{base}-{suffix}");
             suffix += 1;
         }
+        issued.insert(id.clone());
         id
     }
 
-    /// Creates the run's folder and its `run.json` (status queued).
+    /// Creates the run's folder and its `run.json` (status queued); refused
+    /// when the folder exists, so no run is ever written over.
     pub fn create(&self, request: &RunRequest) -> Result<RunWriter, StoreError> {
         RunWriter::create(self.run_dir(&request.id), RunRecord::new(request))
     }
@@ -445,6 +465,37 @@ mod tests {
         assert!(message.contains(&latest.id), "{message}");
     }
 
+    #[test]
+    fn ids_issued_before_their_folders_exist_still_differ_and_no_run_is_written_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        // A plan with one name twice: all ids are issued before any folder exists.
+        let clone = store.clone();
+        let ids: Vec<String> = (0..3)
+            .map(|i| if i == 1 { &clone } else { &store }.new_id("M1"))
+            .collect();
+        assert_ne!(ids[0], ids[1]);
+        assert_ne!(ids[1], ids[2]);
+        assert_ne!(ids[0], ids[2]);
+
+        // Another process took an id's folder meanwhile: refused, its files untouched.
+        let first = request(&store, "MLP");
+        drop(store.create(&first).unwrap());
+        let before = fs::read(store.run_dir(&first.id).join(RECORD_FILE)).unwrap();
+        let again = RunRequest {
+            plan: "other".into(),
+            ..first.clone()
+        };
+        let message = store.create(&again).err().unwrap().to_string();
+        assert!(
+            message.ends_with("a run folder of that name already exists; not writing over it"),
+            "{message}"
+        );
+        assert_eq!(
+            fs::read(store.run_dir(&first.id).join(RECORD_FILE)).unwrap(),
+            before
+        );
+    }
     #[test]
     fn progress_is_thinned_in_the_log_but_epoch_ends_are_kept() {
         let dir = tempfile::tempdir().unwrap();

@@ -35,6 +35,8 @@ pub enum StoreError {
     NoHome,
     #[error("run {run} is being written by another atelier process{}; stop it first, or follow it with `atelier watch`", .pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default())]
     RunBusy { run: String, pid: Option<u32> },
+    #[error("{dir}: a run folder of that name already exists; not writing over it")]
+    RunExists { dir: PathBuf },
     #[error("run {run} cannot continue: {reason}")]
     NotResumable { run: String, reason: String },
     #[error("{dir}: not enough free space to train {what}: it needs about {needed} MB for checkpoints and logs, {available} MB are free")]

@@ -37,8 +37,10 @@ pub struct RunWriter {
 impl RunWriter {
     /// Creates the run folder with its record and an empty log.
     pub fn create(dir: PathBuf, record: RunRecord) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| StoreError::io(&dir, "cannot create the run folder", e))?;
+        std::fs::create_dir(&dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => StoreError::RunExists { dir: dir.clone() },
+            _ => StoreError::io(&dir, "cannot create the run folder", e),
+        })?;
         let lock = lock_run(&dir, &record)?;
         record.save(&dir.join(RECORD_FILE))?;
         Self::open_log(dir, record, lock)

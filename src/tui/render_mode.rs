@@ -4,7 +4,12 @@
 //! rewrites the finished buffer for the terminal at hand. One pass over the
 //! cells keeps every pane free of special cases.
 
-use ratatui::{buffer::Buffer, style::Color};
+use ratatui::{
+    buffer::Buffer,
+    style::{Color, Modifier},
+};
+
+use super::panes::theme::SELECTED_BG;
 
 /// Colours the terminal can show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,6 +71,9 @@ impl RenderMode {
                     cell.bg = to_indexed(cell.bg);
                 }
                 ColorMode::None => {
+                    if cell.bg == SELECTED_BG {
+                        cell.modifier.insert(Modifier::REVERSED);
+                    }
                     cell.fg = Color::Reset;
                     cell.bg = Color::Reset;
                 }
@@ -164,6 +172,24 @@ mod tests {
             .iter()
             .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset));
         assert_eq!(buffer.content[4].symbol(), "a");
+    }
+
+    #[test]
+    fn without_colour_the_selected_row_is_reversed_instead() {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, 4, 1));
+        buffer.set_string(0, 0, "ab", Style::default());
+        buffer.set_string(2, 0, "cd", crate::tui::panes::theme::selected());
+        RenderMode {
+            color: ColorMode::None,
+            ascii: false,
+        }
+        .apply(&mut buffer);
+        let reversed: Vec<bool> = buffer
+            .content
+            .iter()
+            .map(|cell| cell.modifier.contains(Modifier::REVERSED))
+            .collect();
+        assert_eq!(reversed, [false, false, true, true]);
     }
 
     #[test]

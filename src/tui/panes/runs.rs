@@ -195,10 +195,9 @@ mod tests {
             .draw(|frame| frame.render_widget(RunsPane(&app), frame.area()))
             .unwrap();
         let selected = &terminal.backend().buffer()[(3, 2)];
-        assert!(
-            selected
-                .modifier
-                .contains(ratatui::style::Modifier::REVERSED),
+        assert_eq!(
+            selected.bg,
+            theme::SELECTED_BG,
             "the selected row is highlighted"
         );
     }

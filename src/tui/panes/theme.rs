@@ -30,9 +30,19 @@ pub fn heat(rate: f64, diagonal: bool) -> Color {
     }
 }
 
-/// Style of a selected row.
+/// Background of the selected row. A colour, not REVERSED: reversing a
+/// row turns its block glyphs inside out, so a training run's progress gauge
+/// read backwards (filled part dark, empty part bright). Without colour,
+/// [`crate::tui::render_mode`] turns this background into REVERSED.
+pub const SELECTED_BG: Color = Color::Rgb(45, 70, 120);
+
+/// Style of a selected row: white on [`SELECTED_BG`], legible on dark and
+/// light terminals alike.
 pub fn selected() -> Style {
-    Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    Style::default()
+        .fg(Color::White)
+        .bg(SELECTED_BG)
+        .add_modifier(Modifier::BOLD)
 }
 
 /// Style of a pane title.
