@@ -36,6 +36,11 @@ fn device_summary() -> String {
             tch::Cuda::cudnn_is_available()
         )
     } else {
-        format!("CPU only ({} threads)", tch::get_num_threads())
+        let build = match atelier::train::device::built_with_cuda() {
+            Some(false) => ", built without CUDA",
+            Some(true) => ", built with CUDA, no GPU seen",
+            None => "",
+        };
+        format!("CPU only ({} threads{build})", tch::get_num_threads())
     }
 }

@@ -43,13 +43,23 @@ impl DevicePref {
             Self::Cuda(_) => Err(DeviceError::Unavailable {
                 asked: self.to_string(),
                 found,
-                hint: if found == 0 {
-                    " (no NVIDIA driver, or a CPU-only libtorch; use --device cpu)"
-                } else {
-                    ""
+                hint: match (found, built_with_cuda()) {
+                    (0, Some(false)) => " (this atelier was built with a CPU-only libtorch: build it on the GPU machine, or with `make TORCH_FLAVOR=cuda`; or use --device cpu)",
+                    (0, _) => " (no NVIDIA driver, or a CPU-only libtorch; use --device cpu)",
+                    _ => "",
                 },
             }),
         }
+    }
+}
+
+/// Whether the libtorch this binary links has CUDA: `None` when the build
+/// could not tell (a libtorch outside Linux).
+pub fn built_with_cuda() -> Option<bool> {
+    match env!("ATELIER_LIBTORCH_CUDA") {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
     }
 }
 
@@ -131,5 +141,23 @@ mod tests {
         assert!(error.to_string().starts_with(&format!(
             "cuda:{found} requested, but libtorch sees {found}"
         )));
+        // A binary built against a CPU-only libtorch says so, not "no driver".
+        if found == 0 && built_with_cuda() == Some(false) {
+            assert!(error.to_string().contains("built with a CPU-only libtorch"));
+        }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_build_knows_whether_its_libtorch_has_cuda() {
+        // Touch libtorch so it is loaded, then ask the loader what it mapped.
+        let _ = tch::Cuda::device_count();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let mapped = maps.contains("libtorch_cuda.so");
+        assert_eq!(
+            built_with_cuda(),
+            Some(mapped),
+            "libtorch_cuda.so mapped: {mapped}"
+        );
     }
 }
