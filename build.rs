@@ -1,16 +1,20 @@
-//! Writes the libtorch library directory into the binaries as an rpath, so
+//! Compiles the fused ReLU + pool kernel against libtorch's headers, writes
+//! the libtorch library directory into the binaries as an rpath, so
 //! `target/release/atelier` runs without LD_LIBRARY_PATH, and keeps
 //! libtorch_cuda.so linked: without it CUDA is silently unavailable.
 use std::{env, path::Path};
 
+const KERNEL: &str = "src/model/relu_pool.cpp";
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed={KERNEL}");
     // torch-sys declares `links = "tch"` and exports the lib dir it linked against.
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
-    let Ok(lib_dir) = env::var("DEP_TCH_LIBTORCH_LIB") else {
-        println!("cargo:rustc-env=ATELIER_LIBTORCH_CUDA=unknown");
-        return;
-    };
+    let lib_dir = env::var("DEP_TCH_LIBTORCH_LIB")
+        .expect("torch-sys did not say where libtorch is (DEP_TCH_LIBTORCH_LIB)");
+    compile_kernel(Path::new(&lib_dir));
+
     let target = env::var("TARGET").unwrap_or_default();
     if target.contains("apple") || target.contains("windows") {
         println!("cargo:rustc-env=ATELIER_LIBTORCH_CUDA=unknown");
@@ -25,4 +29,34 @@ fn main() {
     }
     // Lets the binary tell "no GPU here" from "built without CUDA".
     println!("cargo:rustc-env=ATELIER_LIBTORCH_CUDA={}", u8::from(cuda));
+}
+
+/// The headers sit beside the libraries in both layouts torch-sys takes (a
+/// libtorch folder, the torch package of a Python environment).
+fn compile_kernel(lib_dir: &Path) {
+    let include = lib_dir.join("..").join("include");
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    // torch-sys' default; PyPI wheels since 2.7 use the C++11 ABI too.
+    let abi = env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        .file(KERNEL)
+        .include(&include)
+        .include(
+            include
+                .join("torch")
+                .join("csrc")
+                .join("api")
+                .join("include"),
+        )
+        .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())
+        .opt_level(3)
+        // at::parallel_for is an OpenMP pragma in libtorch's headers: without
+        // this flag the kernel would run on one thread.
+        .flag("-fopenmp")
+        // libtorch's headers warn a lot; the kernel's own code is small.
+        .warnings(false)
+        .flag_if_supported("-w")
+        .compile("atelier_kernels");
 }

@@ -4,6 +4,7 @@ pub mod dropout;
 pub mod init;
 pub mod net;
 pub mod precision;
+pub mod relu_pool;
 pub mod spec;
 
 pub use net::Net;

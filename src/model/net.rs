@@ -9,6 +9,7 @@ use super::{
     dropout::Dropout,
     init::{glorot_uniform, ZERO},
     precision::Precision,
+    relu_pool::relu_pool2,
     spec::{ModelSpec, SpecError, DROPOUT_HIDDEN, DROPOUT_LAST, KERNEL},
 };
 use crate::data::NUM_CLASSES;
@@ -92,7 +93,7 @@ impl ModuleT for Net {
         let dropout = self.spec.has_dropout();
         let mut x = images.shallow_clone();
         for conv in &self.convs {
-            x = self.conv(&x, conv).relu().max_pool2d_default(2);
+            x = relu_pool2(&self.conv(&x, conv));
             if dropout {
                 x = self.dropout.apply(&x, DROPOUT_HIDDEN, train);
             }
