@@ -2,7 +2,7 @@
 //
 // libtorch runs ReLU and the 2x2 pool as two ops over the full conv output,
 // and its NCHW pool keeps int64 indices and zero-fills then scatters the
-// gradient: on M1 that is most of a training step. Here one pass reads the
+// gradient: on M1 that was about half of a training step. Here one pass reads the
 // conv output and writes the pooled values and a byte per output saying which
 // input (if any) gets its gradient; the backward pass writes every input
 // gradient once. The results equal relu-then-pool bit for bit: pooling first
@@ -12,6 +12,7 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
