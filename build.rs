@@ -1,14 +1,19 @@
-//! Compiles the fused ReLU + pool kernel against libtorch's headers, writes
+//! Compiles atelier's C++ (the fused ReLU + pool kernel, the subnormal
+//! switch) against libtorch's headers, writes
 //! the libtorch library directory into the binaries as an rpath, so
 //! `target/release/atelier` runs without LD_LIBRARY_PATH, and keeps
 //! libtorch_cuda.so linked: without it CUDA is silently unavailable.
 use std::{env, path::Path};
 
-const KERNEL: &str = "src/model/relu_pool.cpp";
+/// C++ built against libtorch's headers: the fused ReLU + pool kernel and
+/// the switch that flushes subnormal floats on libtorch's threads.
+const KERNELS: [&str; 2] = ["src/model/relu_pool.cpp", "src/train/denormals.cpp"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed={KERNEL}");
+    for kernel in KERNELS {
+        println!("cargo:rerun-if-changed={kernel}");
+    }
     // torch-sys declares `links = "tch"` and exports the lib dir it linked against.
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let lib_dir = env::var("DEP_TCH_LIBTORCH_LIB")
@@ -41,7 +46,7 @@ fn compile_kernel(lib_dir: &Path) {
     cc::Build::new()
         .cpp(true)
         .std("c++17")
-        .file(KERNEL)
+        .files(KERNELS)
         .include(&include)
         .include(
             include

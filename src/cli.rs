@@ -132,7 +132,7 @@ impl Cli {
                 app::watch(&args, &self.viewer, data_dir, self.runs_dir.as_deref())
             }
             Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
-            Some(Command::Bench(args)) => bench::run(&args),
+            Some(Command::Bench(args)) => bench::run(&args, data_dir),
             Some(Command::Screenshot(args)) => {
                 screenshot::run(&args, self.viewer.ascii, data_dir, self.runs_dir.as_deref())
             }

@@ -6,6 +6,7 @@
 pub mod adam;
 pub mod allocator;
 pub mod checkpoint;
+pub mod denormals;
 pub mod device;
 pub mod fit;
 pub mod messages;

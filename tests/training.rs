@@ -255,3 +255,47 @@ fn same_seed_same_result_and_stop_is_honoured() {
         .iter()
         .any(|event| matches!(event, Event::EpochEnd { .. })));
 }
+
+/// Training flushes subnormal floats on the thread that trains and on every
+/// thread of its OpenMP team, whatever the thread's state before, so a run
+/// computes alike in every process (train, the app, detached, resumed).
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn training_flushes_subnormals_on_every_thread_it_computes_on() {
+    use atelier::train::denormals;
+    let _serial = TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dataset) = dataset() else { return };
+    let spec = spec(
+        "MLP",
+        ModelSpec::Mlp {
+            hidden: vec![8],
+            dropout: true,
+        },
+        1,
+        64,
+    );
+    let data = upload(&dataset, &spec);
+    std::thread::spawn(move || {
+        tch::set_num_threads(2);
+        denormals::set(false);
+        assert_eq!(denormals::flushing_threads(), Some((0, 2)));
+        let mut recorder = Recorder::default();
+        let outcome = fit(
+            &"flush".to_string(),
+            &spec,
+            &data,
+            None,
+            Start::Fresh,
+            &mut recorder,
+        )
+        .unwrap();
+        assert_eq!(outcome, FitOutcome::Finished);
+        assert_eq!(denormals::flushed_here(), Some(true));
+        assert_eq!(denormals::flushing_threads(), Some((2, 2)));
+        denormals::set(false);
+    })
+    .join()
+    .unwrap();
+}

@@ -1,10 +1,16 @@
 """atelier against PyTorch eager and Keras 3 (TensorFlow CPU), back to back.
 
-For each repeat, for each model, runs atelier, PyTorch and Keras one after
-the other (alternating, so a machine's drift hits all three alike), each in
-its own process with the same thread count, then prints per model the
-median images/s (min–max over repeats) and atelier's ratio to the faster
-peer.
+Each peer trains each model on the same real images (the first 16,000 of
+the training file, 960 for the wide M3–M5), shuffled each epoch, for two
+untimed epochs and a timed third: steady state from weights and optimizer
+state that look like a real run's, not the first steps from fresh weights
+(costs such as subnormal floats in Adam's moments only appear after
+hundreds of steps). For each repeat, for each model, runs atelier, PyTorch
+and Keras one after the other (alternating, so a machine's drift hits all
+three alike), each in its own process with the same thread count, then
+prints per model the median images/s of the timed epochs (min–max over
+repeats), atelier's ratio to the faster peer, and each peer's first-epoch
+median for comparison.
 
     python bench/peers/compare.py --repeats 3 --threads 2 [M1 M4 ...]
 
@@ -22,8 +28,17 @@ import sys
 import models
 
 HERE = models.ROOT / "bench" / "peers"
-# Heavy models take ~0.1–0.3 s a step on 2 cores: fewer steps keep the bench short.
+# Heavy models take ~0.1–0.3 s a step on 2 cores: fewer images keep the bench short.
 WIDE = {"M3", "M4", "M5"}
+PEERS = ("atelier", "pytorch", "keras")
+
+
+def data_dir(atelier):
+    """Where atelier finds the dataset: the peers read the same files."""
+    found = subprocess.run([atelier, "data", "where"], capture_output=True, text=True, check=False)
+    if found.returncode != 0:
+        sys.exit(f"atelier finds no dataset:\n{found.stderr}")
+    return found.stdout.strip()
 
 
 def run(command):
@@ -43,34 +58,42 @@ def main():
     parser.add_argument("models", nargs="*")
     args = parser.parse_args()
     chosen = [name for name, _ in models.pick(args.models)]
-    rates = {(peer, name): [] for name in chosen for peer in ("atelier", "pytorch", "keras")}
+    folder = data_dir(args.atelier)
+    rates = {(peer, name): [] for name in chosen for peer in PEERS}
+    firsts = {(peer, name): [] for name in chosen for peer in PEERS}
     for repeat in range(args.repeats):
         for name in chosen:
-            steps = "12" if name in WIDE else "150"
-            common = ["--threads", str(args.threads), "--steps", steps, "--rounds", "1", name]
+            images = "960" if name in WIDE else "16000"
+            common = ["--threads", str(args.threads), "--images", images,
+                      "--warm-epochs", "2", "--timed-epochs", "1", name]
             commands = {
-                "atelier": [args.atelier, "bench", "--json", *common],
-                "pytorch": [args.torch_python, str(HERE / "torch_peer.py"), *common],
-                "keras": [args.keras_python, str(HERE / "keras_peer.py"), *common],
+                "atelier": [args.atelier, "--data-dir", folder, "bench", "--json", *common],
+                "pytorch": [args.torch_python, str(HERE / "torch_peer.py"), "--data-dir", folder, *common],
+                "keras": [args.keras_python, str(HERE / "keras_peer.py"), "--data-dir", folder, *common],
             }
             for peer, command in commands.items():
                 for record in run(command):
                     rates[(peer, record["model"])] += record["images_per_sec"]
+                    firsts[(peer, record["model"])].append(record["first_epoch_images_per_sec"])
             print(f"repeat {repeat + 1}/{args.repeats}: {name} done", file=sys.stderr, flush=True)
 
-    def cell(peer, name):
-        values = sorted(rates[(peer, name)])
+    def cell(table, peer, name):
+        values = sorted(table[(peer, name)])
         return statistics.median(values), values[0], values[-1]
 
-    print(f"training throughput, images/s, batch 32, CPU, {args.threads} threads, "
+    print(f"training throughput, images/s, batch 32, CPU, {args.threads} threads, real images, "
+          f"epoch 3 after two untimed epochs (16,000 images an epoch; 960 for M3–M5), "
           f"median (min–max) of {args.repeats} repeats")
-    print(f"{'model':<6}{'atelier':>22}{'PyTorch':>22}{'Keras':>22}{'ratio':>8}")
+    print(f"{'model':<6}{'atelier':>22}{'PyTorch':>22}{'Keras':>22}{'ratio':>8}"
+          f"   epoch 1: atelier / PyTorch / Keras")
     for name in chosen:
-        cells = {peer: cell(peer, name) for peer in ("atelier", "pytorch", "keras")}
+        cells = {peer: cell(rates, peer, name) for peer in PEERS}
         text = {peer: f"{m:,.0f} ({lo:,.0f}–{hi:,.0f})" for peer, (m, lo, hi) in cells.items()}
         faster = max(cells["pytorch"][0], cells["keras"][0])
         ratio = cells["atelier"][0] / faster
-        print(f"{name:<6}{text['atelier']:>22}{text['pytorch']:>22}{text['keras']:>22}{ratio:>8.2f}")
+        first = " / ".join(f"{cell(firsts, peer, name)[0]:,.0f}" for peer in PEERS)
+        print(f"{name:<6}{text['atelier']:>22}{text['pytorch']:>22}{text['keras']:>22}{ratio:>8.2f}"
+              f"   {first}")
 
 
 if __name__ == "__main__":

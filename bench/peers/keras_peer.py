@@ -1,16 +1,16 @@
 """Training throughput of the seed models in Keras 3 on TensorFlow (CPU),
 the way the original notebook trains: Sequential, Glorot-uniform (Keras'
-default), Adam (lr 1e-3, eps 1e-7), batch 32, `model.fit` on synthetic data.
+default), Adam (lr 1e-3, eps 1e-7), batch 32, `model.fit` on real images
+shuffled each epoch; the epochs after the warm ones are timed by a callback.
 
-    python keras_peer.py --threads 2 --steps 100 --rounds 1 M1 M4
+    python keras_peer.py --threads 2 --data-dir DIR --images 16000 M1 M4
 
-Prints one JSON object per model: {"peer", "model", "images_per_sec": [..]}.
+Prints one JSON object per model: {"peer", "model", "images_per_sec": [..],
+"first_epoch_images_per_sec"}.
 """
 
 import os
 import time
-
-import numpy as np
 
 import models
 
@@ -44,21 +44,21 @@ def build(keras, spec):
     return model
 
 
-def measure(keras, spec, steps, rounds):
+def measure(keras, spec, images, labels, warm, timed):
     keras.utils.set_random_seed(0)
     model = build(keras, spec)
-    rng = np.random.default_rng(0)
-    count = steps * models.BATCH
-    images = rng.random((count, 28, 28, 1), dtype=np.float32)
-    labels = rng.integers(0, 10, count)
-    # Warm-up: tracing and the first steps.
-    model.fit(images[: 10 * models.BATCH], labels[: 10 * models.BATCH],
-              batch_size=models.BATCH, epochs=1, verbose=0, shuffle=False)
+    count = len(labels)
     rates = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        model.fit(images, labels, batch_size=models.BATCH, epochs=1, verbose=0, shuffle=False)
-        rates.append(count / (time.perf_counter() - started))
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            rates.append(count / (time.perf_counter() - self.started))
+
+    model.fit(images[..., None], labels, batch_size=models.BATCH, epochs=warm + timed,
+              verbose=0, shuffle=True, callbacks=[EpochTimer()])
     return rates
 
 
@@ -71,8 +71,10 @@ def main():
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
 
+    images, labels = models.training_images(args.data_dir, args.images)
     for name, spec in models.pick(args.models):
-        models.report("keras", name, measure(keras, spec, args.steps, args.rounds))
+        rates = measure(keras, spec, images, labels, args.warm_epochs, args.timed_epochs)
+        models.report("keras", name, rates[args.warm_epochs :], rates[0])
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """The seed plan's models, read from assets/plans/seed.toml, for the peers."""
 
 import argparse
+import gzip
 import json
 import pathlib
 import tomllib
+
+import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -29,15 +32,40 @@ EPSILON = 1e-7
 
 
 def peer_args():
-    """The command line every peer takes: --threads, --steps, --rounds, models."""
+    """The command line every peer takes, as `atelier bench` does: --threads,
+    --data-dir (the IDX files), --images, --warm-epochs, --timed-epochs, models."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--data-dir", type=pathlib.Path, required=True)
+    parser.add_argument("--images", type=int, default=16000)
+    parser.add_argument("--warm-epochs", type=int, default=2)
+    parser.add_argument("--timed-epochs", type=int, default=1)
     parser.add_argument("models", nargs="*")
     return parser.parse_args()
 
 
-def report(peer, name, rates):
+def _idx(folder, stem):
+    """The bytes of one IDX file, gzip-compressed or raw."""
+    for name, opener in ((stem + ".gz", gzip.open), (stem, open)):
+        path = folder / name
+        if path.exists():
+            with opener(path, "rb") as handle:
+                return handle.read()
+    raise SystemExit(f"{folder}: neither {stem}.gz nor {stem} is there")
+
+
+def training_images(folder, count):
+    """The first `count` training images (float32 in [0, 1], N×28×28) and
+    labels (int64): atelier's training split starts at the file's start."""
+    images = np.frombuffer(_idx(folder, "train-images-idx3-ubyte"), np.uint8, offset=16)
+    labels = np.frombuffer(_idx(folder, "train-labels-idx1-ubyte"), np.uint8, offset=8)
+    images = images.reshape(-1, 28, 28)[:count].astype(np.float32) / 255.0
+    return images, labels[:count].astype(np.int64)
+
+
+def report(peer, name, rates, first=None):
     """One result line, as compare.py reads it (and as `atelier bench --json` writes it)."""
-    print(json.dumps({"peer": peer, "model": name, "images_per_sec": rates}), flush=True)
+    record = {"peer": peer, "model": name, "images_per_sec": rates}
+    if first is not None:
+        record["first_epoch_images_per_sec"] = first
+    print(json.dumps(record), flush=True)

@@ -1,10 +1,13 @@
 """Training throughput of the seed models in PyTorch eager, the way a
 PyTorch user would write them: same layers as atelier, Glorot-uniform
-weights, zero biases, Adam (lr 1e-3, eps 1e-7), batch 32, synthetic data.
+weights, zero biases, Adam (lr 1e-3, eps 1e-7), batch 32, real images
+shuffled each epoch; the epochs after the warm ones are timed.
 
-    python torch_peer.py --threads 2 --steps 100 --rounds 1 M1 M4
+    python torch_peer.py --threads 2 --data-dir DIR --images 16000 M1 M4
 
-Prints one JSON object per model: {"peer", "model", "images_per_sec": [..]}.
+Prints one JSON object per model: {"peer", "model", "images_per_sec": [..],
+"first_epoch_images_per_sec"}. PyTorch's default float mode (no flushing
+of subnormals), as a user gets it.
 """
 
 import time
@@ -48,33 +51,28 @@ def build(spec):
     return net
 
 
-def measure(spec, steps, rounds):
+def measure(spec, images, labels, warm, timed):
     torch.manual_seed(0)
     net = build(spec).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=models.LEARNING_RATE, eps=models.EPSILON)
     loss_fn = nn.CrossEntropyLoss()
-    images = torch.rand(models.BATCH * 8, 1, 28, 28)
-    labels = torch.randint(10, (models.BATCH * 8,))
-
-    def step(index):
-        offset = (index % 8) * models.BATCH
-        x = images[offset : offset + models.BATCH]
-        y = labels[offset : offset + models.BATCH]
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    for index in range(10):
-        step(index)
+    images = torch.from_numpy(images).unsqueeze(1)
+    labels = torch.from_numpy(labels)
+    count = len(labels)
     rates = []
-    for _ in range(rounds):
+    for _ in range(warm + timed):
         started = time.perf_counter()
-        for index in range(steps):
-            loss = step(index)
+        order = torch.randperm(count)
+        epoch_images, epoch_labels = images[order], labels[order]
+        for offset in range(0, count, models.BATCH):
+            x = epoch_images[offset : offset + models.BATCH]
+            y = epoch_labels[offset : offset + models.BATCH]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            optimizer.step()
         loss.item()
-        rates.append(steps * models.BATCH / (time.perf_counter() - started))
+        rates.append(count / (time.perf_counter() - started))
     return rates
 
 
@@ -82,8 +80,10 @@ def main():
     args = models.peer_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
+    images, labels = models.training_images(args.data_dir, args.images)
     for name, spec in models.pick(args.models):
-        models.report("pytorch", name, measure(spec, args.steps, args.rounds))
+        rates = measure(spec, images, labels, args.warm_epochs, args.timed_epochs)
+        models.report("pytorch", name, rates[args.warm_epochs :], rates[0])
 
 
 if __name__ == "__main__":

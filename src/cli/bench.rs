@@ -1,15 +1,24 @@
 //! `atelier bench`: training throughput of the seed models, as a table or as
 //! JSON lines for `bench/peers/compare.py`.
+//!
+//! By default each model trains through the real loop on real images for a
+//! few epochs and the later epochs are timed (what a user feels over a run);
+//! `--synthetic` times the step alone from fresh weights instead.
 
-use std::process::ExitCode;
+use std::{path::Path, process::ExitCode};
 
 use anyhow::Context;
 use atelier::{
+    data::{self, FashionMnist},
     model::Precision,
-    plan,
-    train::{throughput, DevicePref},
+    plan::{self, RunSpec},
+    train::{
+        throughput::{self, Epochs, Throughput},
+        DevicePref,
+    },
 };
 use clap::Args;
+use tch::Device;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -19,11 +28,24 @@ pub struct BenchArgs {
     /// libtorch threads (intra-op); the peers get the same.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(i32).range(1..))]
     pub threads: i32,
-    /// Timed steps per round [default: 100, or 8 for the wide M3–M5].
-    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    /// Training images per epoch [default: 16000, or 960 for the wide M3–M5].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(32..=48_000))]
+    pub images: Option<u64>,
+    /// Untimed epochs before the timed ones.
+    #[arg(long, default_value_t = 2)]
+    pub warm_epochs: u32,
+    /// Timed epochs per model.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub timed_epochs: u32,
+    /// Time the step alone on synthetic batches from fresh weights (quick;
+    /// misses what appears later in a run).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// With --synthetic: timed steps per round [default: 100, or 8 for M3–M5].
+    #[arg(long, requires = "synthetic", value_parser = clap::value_parser!(i64).range(1..))]
     pub steps: Option<i64>,
-    /// Timed rounds per model.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    /// With --synthetic: timed rounds per model.
+    #[arg(long, requires = "synthetic", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     pub rounds: u64,
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: DevicePref,
@@ -34,16 +56,50 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
-pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     tch::set_num_threads(args.threads);
     let device = args.device.resolve()?;
+    let specs = chosen_models(&args.models)?;
+    let dataset = if args.synthetic {
+        None
+    } else {
+        let source = data::discover(data_dir)?;
+        Some(FashionMnist::load(&source).with_context(|| format!("cannot load {source}"))?)
+    };
+    if !args.json {
+        print_header(args, device);
+    }
+    for mut spec in specs {
+        spec.precision = args.precision;
+        let measured = match &dataset {
+            Some(dataset) => {
+                throughput::measure_epochs(&spec, dataset, epochs(args, &spec), device)
+            }
+            None => {
+                let steps = args
+                    .steps
+                    .unwrap_or_else(|| throughput::default_steps(&spec));
+                throughput::measure(&spec, steps, args.rounds as usize, device)
+            }
+        }
+        .with_context(|| format!("cannot train {}", spec.name))?;
+        if args.json {
+            println!("{}", serde_json::to_string(&measured)?);
+        } else {
+            print_row(&measured);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The seed models named (all when none), or an error naming the choices.
+fn chosen_models(names: &[String]) -> anyhow::Result<Vec<RunSpec>> {
     let specs: Vec<_> = plan::seed_plan()
         .runs
         .into_iter()
         .filter(|spec| {
-            args.models.is_empty()
-                || args
-                    .models
+            names.is_empty()
+                || names
                     .iter()
                     .any(|name| name.eq_ignore_ascii_case(&spec.name))
         })
@@ -51,41 +107,63 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if specs.is_empty() {
         anyhow::bail!(
             "no seed model is named {}; the seed models are M1, M2, M3, M4, M5 and MLP",
-            args.models.join(", ")
+            names.join(", ")
         );
     }
-    if !args.json {
+    Ok(specs)
+}
+
+fn epochs(args: &BenchArgs, spec: &RunSpec) -> Epochs {
+    let default = Epochs::default_for(spec);
+    Epochs {
+        images: args.images.map_or(default.images, |images| images as usize),
+        warm: args.warm_epochs,
+        timed: args.timed_epochs,
+    }
+}
+
+fn print_header(args: &BenchArgs, device: Device) {
+    let device = atelier::train::device_name(device);
+    if args.synthetic {
         println!(
-            "training throughput, batch 32, {}, {}, {} libtorch threads, median of {} rounds",
-            atelier::train::device_name(device),
-            args.precision,
-            args.threads,
-            args.rounds
+            "training throughput, batch 32, {device}, {}, {} libtorch threads, synthetic batches \
+             from fresh weights, median of {} rounds",
+            args.precision, args.threads, args.rounds
         );
         println!(
             "{:<5} {:>12} {:>7} {:>10}   min–max",
             "model", "params", "steps", "images/s"
         );
+    } else {
+        println!(
+            "training throughput, batch 32, {device}, {}, {} libtorch threads, real images, \
+             {} warm epoch(s) then {} timed",
+            args.precision, args.threads, args.warm_epochs, args.timed_epochs
+        );
+        println!(
+            "{:<5} {:>12} {:>7} {:>11} {:>10}   min–max",
+            "model", "params", "images", "epoch 1/s", "timed/s"
+        );
     }
-    for mut spec in specs {
-        spec.precision = args.precision;
-        let steps = args
-            .steps
-            .unwrap_or_else(|| throughput::default_steps(&spec));
-        let measured = throughput::measure(&spec, steps, args.rounds as usize, device)
-            .with_context(|| format!("cannot build {}", spec.name))?;
-        if args.json {
-            println!("{}", serde_json::to_string(&measured)?);
-        } else {
-            let (low, high) = measured.range();
-            println!(
-                "{:<5} {:>12} {:>7} {:>10.0}   {low:.0}–{high:.0}",
-                measured.model,
-                measured.params,
-                measured.steps,
-                measured.median()
-            );
-        }
+}
+
+fn print_row(measured: &Throughput) {
+    let (low, high) = measured.range();
+    match (measured.epochs, measured.first_epoch_images_per_sec) {
+        (Some(epochs), first) => println!(
+            "{:<5} {:>12} {:>7} {:>11.0} {:>10.0}   {low:.0}–{high:.0}",
+            measured.model,
+            measured.params,
+            epochs.images,
+            first.unwrap_or(f64::NAN),
+            measured.median()
+        ),
+        _ => println!(
+            "{:<5} {:>12} {:>7} {:>10.0}   {low:.0}–{high:.0}",
+            measured.model,
+            measured.params,
+            measured.steps,
+            measured.median()
+        ),
     }
-    Ok(ExitCode::SUCCESS)
 }

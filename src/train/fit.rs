@@ -125,6 +125,7 @@ pub fn fit(
         phase: Phase::BuildingModel,
     });
     super::allocator::keep_freed_memory();
+    super::denormals::flush();
     tch::manual_seed(spec.seed as i64);
     let Model {
         store,
