@@ -1,6 +1,7 @@
-//! The terminal app's core, kept free of the terminal: state that events
-//! update ([`state`]) and keys that change it ([`input`]). Drawing will read
-//! this state and never change it.
+//! The terminal app: state that events and keys update ([`state`],
+//! [`run_view`], [`input`]), drawing that reads it and never changes it
+//! ([`ui`], [`panes`], [`render_mode`]), and the loop between them
+//! ([`event_loop`]), which alone touches the terminal.
 
 pub mod event_loop;
 pub mod gallery;
@@ -28,15 +29,7 @@ pub(crate) mod test_support {
 
     /// The buffer's text, one line per row (trailing blanks kept).
     pub fn buffer_text(buffer: &Buffer) -> String {
-        let area = buffer.area;
-        (area.top()..area.bottom())
-            .map(|y| {
-                (area.left()..area.right())
-                    .map(|x| buffer[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::export::text::rows(buffer).join("\n")
     }
 
     /// An app whose plan has one small MLP run per name, none started.

@@ -35,7 +35,7 @@ PEERS = ("atelier", "pytorch", "keras")
 
 def data_dir(atelier):
     """Where atelier finds the dataset: the peers read the same files."""
-    found = subprocess.run([atelier, "data", "where"], capture_output=True, text=True, check=False)
+    found = subprocess.run([atelier, "data", "where", "--folder"], capture_output=True, text=True, check=False)
     if found.returncode != 0:
         sys.exit(f"atelier finds no dataset:\n{found.stderr}")
     return found.stdout.strip()

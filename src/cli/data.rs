@@ -9,7 +9,11 @@ use clap::Subcommand;
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Print where the dataset was found (exit 1 and list the places tried if nowhere).
-    Where,
+    Where {
+        /// Print only the folder, for scripts.
+        #[arg(long)]
+        folder: bool,
+    },
     /// Load the dataset and summarise it, with what libtorch can use here.
     Info,
     /// Download the four official files, checked against their published MD5.
@@ -28,9 +32,13 @@ pub enum DataCommand {
 impl DataCommand {
     pub fn run(self, data_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
         match self {
-            Self::Where => {
+            Self::Where { folder } => {
                 let source = data::discover(data_dir)?;
-                println!("{source}");
+                if folder {
+                    println!("{}", source.place.dir.display());
+                } else {
+                    println!("{source}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Self::Info => super::overview::run(data_dir),

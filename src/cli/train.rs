@@ -17,7 +17,7 @@ use atelier::{
     model::Precision,
     plan::{self, Overrides, Plan, RunSpec},
     store::{Holder, RunStatus, RunStore},
-    train::{Command, DevicePref, Event, Phase, RunRequest, Trainer},
+    train::{Command, DevicePref, Event, RunRequest, Trainer},
     units::thousands,
 };
 use clap::Args;
@@ -283,7 +283,7 @@ impl Printer {
             Event::Queued { run, .. } => println!("queued {title} as {run}"),
             Event::Phase { phase, .. } => {
                 if self.terminal {
-                    eprintln!("  {}", phase_text(*phase));
+                    eprintln!("  {}", phase);
                 }
             }
             Event::Started {
@@ -390,15 +390,5 @@ impl Printer {
         if let Some(bar) = self.bar.take() {
             bar.abandon();
         }
-    }
-}
-
-fn phase_text(phase: Phase) -> &'static str {
-    match phase {
-        Phase::LoadingData => "loading Fashion-MNIST…",
-        Phase::UploadingData => "moving the dataset to the device…",
-        Phase::BuildingModel => "building the model…",
-        Phase::WarmingUp => "warming up…",
-        Phase::Evaluating => "evaluating on the test set…",
     }
 }

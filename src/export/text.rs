@@ -11,12 +11,20 @@ use unicode_width::UnicodeWidthStr;
 /// The screen as plain text: one line per row, trailing blanks trimmed.
 pub fn plain(buffer: &Buffer) -> String {
     let mut out = String::new();
-    for row in cell_rows(buffer) {
-        let line: String = row.iter().map(|cell| symbol(cell)).collect();
+    for line in rows(buffer) {
         out.push_str(line.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// Each row's text as drawn, trailing blanks kept (a wide character once,
+/// not again for the cell it covers).
+pub fn rows(buffer: &Buffer) -> Vec<String> {
+    cell_rows(buffer)
+        .into_iter()
+        .map(|row| row.iter().map(|cell| symbol(cell)).collect())
+        .collect()
 }
 
 /// The screen with SGR escape codes, colours exactly as the app sent them

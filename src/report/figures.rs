@@ -5,7 +5,7 @@
 use std::{path::Path, sync::Once};
 
 use plotters::{
-    coord::Shift,
+    coord::{ranged1d::SegmentedCoord, types::RangedCoordu32, Shift},
     prelude::*,
     style::text_anchor::{HPos, Pos, VPos},
 };
@@ -126,50 +126,60 @@ pub fn confusion(run: &ReportRun) -> Result<Canvas, ReportError> {
                 .axis_desc_style((FONT, 16))
                 .draw()
                 .map_err(text)?;
-            let cells =
-                (0..10u32).flat_map(|truth| (0..10u32).map(move |predicted| (truth, predicted)));
-            let row_total = |truth: u32| matrix[truth as usize].iter().sum::<u32>().max(1);
-            let rate = |truth: u32, predicted: u32| {
-                f64::from(matrix[truth as usize][predicted as usize]) / f64::from(row_total(truth))
-            };
-            chart
-                .draw_series(cells.clone().map(|(truth, predicted)| {
-                    let y = 9 - truth;
-                    Rectangle::new(
-                        [
-                            (SegmentValue::Exact(predicted), SegmentValue::Exact(y)),
-                            (
-                                SegmentValue::Exact(predicted + 1),
-                                SegmentValue::Exact(y + 1),
-                            ),
-                        ],
-                        blues(rate(truth, predicted)).filled(),
-                    )
-                }))
-                .map_err(text)?;
-            chart
-                .draw_series(cells.map(|(truth, predicted)| {
-                    let colour: &'static RGBColor = if rate(truth, predicted) > 0.5 {
-                        &WHITE
-                    } else {
-                        &BLACK
-                    };
-                    let style = TextStyle::from((FONT, 15).into_font())
-                        .color(colour)
-                        .pos(Pos::new(HPos::Center, VPos::Center));
-                    Text::new(
-                        matrix[truth as usize][predicted as usize].to_string(),
-                        (
-                            SegmentValue::CenterOf(predicted),
-                            SegmentValue::CenterOf(9 - truth),
-                        ),
-                        style,
-                    )
-                }))
-                .map_err(text)?;
-            Ok(())
+            confusion_cells(&mut chart, matrix)
         },
     )
+}
+
+/// The confusion chart's axes: ten class segments each way.
+type ClassGrid = Cartesian2d<SegmentedCoord<RangedCoordu32>, SegmentedCoord<RangedCoordu32>>;
+
+/// The matrix's hundred cells: coloured by row share, each with its count.
+fn confusion_cells<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, ClassGrid>,
+    matrix: &crate::train::messages::ConfusionMatrix,
+) -> Result<(), String> {
+    let cells = (0..10u32).flat_map(|truth| (0..10u32).map(move |predicted| (truth, predicted)));
+    let row_total = |truth: u32| matrix[truth as usize].iter().sum::<u32>().max(1);
+    let rate = |truth: u32, predicted: u32| {
+        f64::from(matrix[truth as usize][predicted as usize]) / f64::from(row_total(truth))
+    };
+    chart
+        .draw_series(cells.clone().map(|(truth, predicted)| {
+            let y = 9 - truth;
+            Rectangle::new(
+                [
+                    (SegmentValue::Exact(predicted), SegmentValue::Exact(y)),
+                    (
+                        SegmentValue::Exact(predicted + 1),
+                        SegmentValue::Exact(y + 1),
+                    ),
+                ],
+                blues(rate(truth, predicted)).filled(),
+            )
+        }))
+        .map_err(text)?;
+    chart
+        .draw_series(cells.map(|(truth, predicted)| {
+            let colour: &'static RGBColor = if rate(truth, predicted) > 0.5 {
+                &WHITE
+            } else {
+                &BLACK
+            };
+            let style = TextStyle::from((FONT, 15).into_font())
+                .color(colour)
+                .pos(Pos::new(HPos::Center, VPos::Center));
+            Text::new(
+                matrix[truth as usize][predicted as usize].to_string(),
+                (
+                    SegmentValue::CenterOf(predicted),
+                    SegmentValue::CenterOf(9 - truth),
+                ),
+                style,
+            )
+        }))
+        .map_err(text)?;
+    Ok(())
 }
 
 /// Accuracy and loss per epoch, training vs validation, side by side.
@@ -216,68 +226,80 @@ pub fn history(run: &ReportRun) -> Result<Canvas, ReportError> {
                 ),
             ];
             for (area, name, [train, validation]) in panels {
-                let values = train.iter().chain(&validation).map(|(_, v)| *v);
-                let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                    (lo.min(v), hi.max(v))
-                });
-                let (low, high) = if low.is_finite() {
-                    (low, high)
-                } else {
-                    (0.0, 1.0)
-                };
-                let pad = ((high - low) * 0.08).max(0.005);
-                let mut chart = ChartBuilder::on(&area)
-                    .caption(format!("model {name}"), (FONT, 18))
-                    .margin(15)
-                    .x_label_area_size(40)
-                    .y_label_area_size(60)
-                    .build_cartesian_2d(1u32..last, (low - pad)..(high + pad))
-                    .map_err(text)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("epoch")
-                    .y_desc(name)
-                    .x_labels(last.min(15) as usize)
-                    .label_style((FONT, 13))
-                    .axis_desc_style((FONT, 15))
-                    .light_line_style(WHITE)
-                    .draw()
-                    .map_err(text)?;
-                for (points, colour, label) in [
-                    (train, TRAIN, "training"),
-                    (validation, VALIDATION, "validation"),
-                ] {
-                    chart
-                        .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-                        .map_err(text)?
-                        .label(label)
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-                        });
-                    chart
-                        .draw_series(
-                            points
-                                .into_iter()
-                                .map(|point| Circle::new(point, 3, colour.filled())),
-                        )
-                        .map_err(text)?;
-                }
-                chart
-                    .configure_series_labels()
-                    .position(if name == "loss" {
-                        SeriesLabelPosition::UpperRight
-                    } else {
-                        SeriesLabelPosition::LowerRight
-                    })
-                    .label_font((FONT, 14))
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(RGBColor(200, 200, 200))
-                    .draw()
-                    .map_err(text)?;
+                history_panel(&area, name, train, validation, last)?;
             }
             Ok(())
         },
     )
+}
+
+/// One panel of the history: a metric's training and validation curves.
+fn history_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    name: &str,
+    train: Vec<(u32, f64)>,
+    validation: Vec<(u32, f64)>,
+    last: u32,
+) -> Result<(), String> {
+    let values = train.iter().chain(&validation).map(|(_, v)| *v);
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let (low, high) = if low.is_finite() {
+        (low, high)
+    } else {
+        (0.0, 1.0)
+    };
+    let pad = ((high - low) * 0.08).max(0.005);
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("model {name}"), (FONT, 18))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1u32..last, (low - pad)..(high + pad))
+        .map_err(text)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(name)
+        .x_labels(last.min(15) as usize)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(text)?;
+    for (points, colour, label) in [
+        (train, TRAIN, "training"),
+        (validation, VALIDATION, "validation"),
+    ] {
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+            .map_err(text)?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|point| Circle::new(point, 3, colour.filled())),
+            )
+            .map_err(text)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(if name == "loss" {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::LowerRight
+        })
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(text)?;
+    Ok(())
 }
 
 /// Test accuracy or loss of every run, beside the original's where known.
@@ -299,27 +321,24 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
         Metric::Loss => "test loss",
     };
     let any_original = runs.iter().any(|run| original(run).is_some());
-    let highest = runs
+    let (low, high) = bar_range(
+        runs.iter()
+            .flat_map(|run| [Some(value(run)), original(run)])
+            .flatten(),
+        metric,
+    );
+    let width = if any_original { 0.36 } else { 0.6 };
+    let offset = if any_original { width / 2.0 } else { 0.0 };
+    let ours: Vec<(f64, f64)> = runs
         .iter()
-        .flat_map(|run| [Some(value(run)), original(run)])
-        .flatten()
-        .fold(0.0, f64::max);
-    // Accuracies sit close together: start the axis near them so differences show.
-    let (low, high) = match metric {
-        Metric::Accuracy => {
-            let lowest = runs
-                .iter()
-                .flat_map(|run| [Some(value(run)), original(run)])
-                .flatten()
-                .fold(1.0, f64::min);
-            (
-                ((lowest - 0.02) * 50.0).floor() / 50.0,
-                (highest + (highest - lowest) * 0.3 + 0.01).min(1.0),
-            )
-        }
-        // Room above the tallest bar for its value and the legend.
-        Metric::Loss => (0.0, highest * 1.3),
-    };
+        .enumerate()
+        .map(|(i, run)| (i as f64 + 0.5 - offset, value(run)))
+        .collect();
+    let theirs: Vec<(f64, f64)> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, run)| original(run).map(|v| (i as f64 + 0.5 + offset, v)))
+        .collect();
     let count = runs.len() as f64;
     draw(name, BARS_SIZE, |root| {
         root.fill(&WHITE).map_err(text)?;
@@ -359,24 +378,12 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
             .light_line_style(WHITE)
             .draw()
             .map_err(text)?;
-        let width = if any_original { 0.36 } else { 0.6 };
-        let offset = if any_original { width / 2.0 } else { 0.0 };
-        let ours: Vec<(f64, f64)> = runs
-            .iter()
-            .enumerate()
-            .map(|(i, run)| (i as f64 + 0.5 - offset, value(run)))
-            .collect();
-        let theirs: Vec<(f64, f64)> = runs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, run)| original(run).map(|v| (i as f64 + 0.5 + offset, v)))
-            .collect();
-        let label_style =
-            TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
         for (bars, colour, label) in [
             (ours, TRAIN, "atelier"),
             (theirs, ORIGINAL, "original (Keras, 15 epochs)"),
         ] {
+            let label_style =
+                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
             if bars.is_empty() {
                 continue;
             }
@@ -409,4 +416,21 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
             .map_err(text)?;
         Ok(())
     })
+}
+
+/// The value axis of a bar chart. Accuracies sit close together, so the
+/// axis starts near them and differences show; losses start at zero, with
+/// room above the tallest bar for its value and the legend.
+fn bar_range(values: impl Iterator<Item = f64> + Clone, metric: Metric) -> (f64, f64) {
+    let highest = values.clone().fold(0.0, f64::max);
+    match metric {
+        Metric::Accuracy => {
+            let lowest = values.fold(1.0, f64::min);
+            (
+                ((lowest - 0.02) * 50.0).floor() / 50.0,
+                (highest + (highest - lowest) * 0.3 + 0.01).min(1.0),
+            )
+        }
+        Metric::Loss => (0.0, highest * 1.3),
+    }
 }

@@ -110,9 +110,28 @@ pub fn fit(
     start: Start,
     supervisor: &mut dyn Supervisor,
 ) -> Result<FitOutcome, FitError> {
-    let device = data.key.device;
-    let batch = i64::from(spec.batch_size);
-    if batch < 1 || spec.epochs < 1 || data.train.is_empty() {
+    check_settings(spec, data)?;
+    let mut training = Training::begin(run, spec, data, checkpoints, start, supervisor)?;
+    for epoch in training.resumed_after + 1..=spec.epochs {
+        let epoch_started = Instant::now();
+        let Some((train_loss, train_accuracy)) = training.train_epoch(epoch, supervisor)? else {
+            return Ok(FitOutcome::Cancelled {
+                epochs_done: epoch - 1,
+            });
+        };
+        training.end_epoch(
+            epoch,
+            epoch_started,
+            (train_loss, train_accuracy),
+            supervisor,
+        )?;
+    }
+    training.finish(supervisor)?;
+    Ok(FitOutcome::Finished)
+}
+
+fn check_settings(spec: &RunSpec, data: &DeviceData) -> Result<(), FitError> {
+    if spec.batch_size < 1 || spec.epochs < 1 || data.train.is_empty() {
         return Err(FitError::Settings(format!(
             "need at least one epoch, batch and training image; found epochs {}, batch size {}, {} images",
             spec.epochs,
@@ -120,154 +139,232 @@ pub fn fit(
             data.train.len()
         )));
     }
-    supervisor.emit(Event::Phase {
-        run: run.clone(),
-        phase: Phase::BuildingModel,
-    });
-    super::allocator::keep_freed_memory();
-    super::denormals::flush();
-    tch::manual_seed(spec.seed as i64);
-    let Model {
-        store,
-        net,
-        mut optimizer,
-    } = Model::build(&spec.model, spec.learning_rate, spec.precision, device)?;
-    let resumed = match (start, checkpoints) {
-        (Start::Resume, Some(dir)) => checkpoint::load_last(dir, &store, &mut optimizer)?,
-        _ => None,
-    };
-    let ResumePoint {
-        epochs_done: resumed_after,
-        mut best,
-        seconds: seconds_before,
-    } = resumed.unwrap_or(ResumePoint {
-        epochs_done: 0,
-        best: None,
-        seconds: 0.0,
-    });
-    let params = spec.model.param_count()?;
-    let samples = data.train.len();
-    let steps = samples.div_ceil(spec.batch_size as usize);
-    supervisor.emit(Event::Phase {
-        run: run.clone(),
-        phase: Phase::WarmingUp,
-    });
-    supervisor.emit(Event::Started {
-        run: run.clone(),
-        device: device_name(device),
-        params,
-        train_samples: samples,
-        validation_samples: data.validation.len(),
-        steps_per_epoch: steps,
-        epochs: spec.epochs,
-        resumed_after,
-    });
-    let started = Instant::now();
-    let total_seconds = |started: Instant| seconds_before + started.elapsed().as_secs_f64();
-    for epoch in resumed_after + 1..=spec.epochs {
+    Ok(())
+}
+
+/// One run in progress: its model, where it stands, where it writes.
+struct Training<'a> {
+    run: &'a RunId,
+    spec: &'a RunSpec,
+    data: &'a DeviceData,
+    checkpoints: Option<&'a Path>,
+    model: Model,
+    resumed_after: u32,
+    /// Best validation accuracy so far and its epoch.
+    best: Option<(f64, u32)>,
+    /// Training time before this process took the run over (a resume).
+    seconds_before: f64,
+    started: Instant,
+    steps: usize,
+}
+
+impl<'a> Training<'a> {
+    /// Builds the model (from the last checkpoint when resuming) and
+    /// announces the run.
+    fn begin(
+        run: &'a RunId,
+        spec: &'a RunSpec,
+        data: &'a DeviceData,
+        checkpoints: Option<&'a Path>,
+        start: Start,
+        supervisor: &mut dyn Supervisor,
+    ) -> Result<Self, FitError> {
+        let device = data.key.device;
+        supervisor.emit(Event::Phase {
+            run: run.clone(),
+            phase: Phase::BuildingModel,
+        });
+        super::allocator::keep_freed_memory();
+        super::denormals::flush();
+        tch::manual_seed(spec.seed as i64);
+        let mut model = Model::build(&spec.model, spec.learning_rate, spec.precision, device)?;
+        let resumed = match (start, checkpoints) {
+            (Start::Resume, Some(dir)) => {
+                checkpoint::load_last(dir, &model.store, &mut model.optimizer)?
+            }
+            _ => None,
+        };
+        let point = resumed.unwrap_or(ResumePoint {
+            epochs_done: 0,
+            best: None,
+            seconds: 0.0,
+        });
+        let steps = data.train.len().div_ceil(spec.batch_size as usize);
+        supervisor.emit(Event::Phase {
+            run: run.clone(),
+            phase: Phase::WarmingUp,
+        });
+        supervisor.emit(Event::Started {
+            run: run.clone(),
+            device: device_name(device),
+            params: spec.model.param_count()?,
+            train_samples: data.train.len(),
+            validation_samples: data.validation.len(),
+            steps_per_epoch: steps,
+            epochs: spec.epochs,
+            resumed_after: point.epochs_done,
+        });
+        Ok(Self {
+            run,
+            spec,
+            data,
+            checkpoints,
+            model,
+            resumed_after: point.epochs_done,
+            best: point.best,
+            seconds_before: point.seconds,
+            started: Instant::now(),
+            steps,
+        })
+    }
+
+    /// Training seconds over every process that worked on the run.
+    fn total_seconds(&self) -> f64 {
+        self.seconds_before + self.started.elapsed().as_secs_f64()
+    }
+
+    /// One pass over the shuffled training split; its mean loss and
+    /// accuracy, or `None` when the supervisor stopped it.
+    fn train_epoch(
+        &mut self,
+        epoch: u32,
+        supervisor: &mut dyn Supervisor,
+    ) -> Result<Option<(f64, f64)>, FitError> {
+        let (spec, device) = (self.spec, self.data.key.device);
         let epoch_started = Instant::now();
         // Dropout draws from its own generator (libtorch's off the CPU);
-        // reseeding both per
-        // epoch makes every epoch reproducible on its own, which is what lets
-        // a resumed run continue exactly as an uninterrupted one.
+        // reseeding both per epoch makes every epoch reproducible on its
+        // own, which is what lets a resumed run continue exactly as an
+        // uninterrupted one.
         tch::manual_seed(epoch_seed(spec.seed, epoch) as i64);
-        net.reseed_dropout(epoch_seed(spec.seed, epoch));
-        let (images, labels) = shuffled(&data.train, spec.seed, epoch, device);
+        self.model.net.reseed_dropout(epoch_seed(spec.seed, epoch));
+        let (images, labels) = shuffled(&self.data.train, spec.seed, epoch, device);
+        let samples = self.data.train.len() as i64;
+        let batch = i64::from(spec.batch_size);
         let mut meter = Meter::new(device);
-        for step in 0..steps {
+        for step in 0..self.steps {
             if supervisor.poll() == Flow::Stop {
-                return Ok(FitOutcome::Cancelled {
-                    epochs_done: epoch - 1,
-                });
+                return Ok(None);
             }
             let start = step as i64 * batch;
-            let len = batch.min(samples as i64 - start);
-            let batch_images = images.narrow(0, start, len);
+            let len = batch.min(samples - start);
             let batch_labels = labels.narrow(0, start, len);
-            let (loss, logits) = train_step(&net, &mut optimizer, &batch_images, &batch_labels);
+            let (loss, logits) = train_step(
+                &self.model.net,
+                &mut self.model.optimizer,
+                &images.narrow(0, start, len),
+                &batch_labels,
+            );
             meter.add(&loss, &logits, &batch_labels, len);
-            let last = step + 1 == steps;
-            if last || meter.due() {
-                let (loss, accuracy, recent_loss, recent_accuracy) = meter.read();
-                // JSON has no NaN or infinity, and nothing useful follows them.
-                if !loss.is_finite() {
-                    return Err(FitError::Diverged {
-                        epoch,
-                        step: step + 1,
-                        loss,
-                    });
-                }
-                let elapsed = epoch_started.elapsed().as_secs_f64();
-                supervisor.emit(Event::Progress {
-                    run: run.clone(),
-                    epoch,
-                    step: step + 1,
-                    steps,
-                    loss,
-                    accuracy,
-                    recent_loss,
-                    recent_accuracy,
-                    samples_per_sec: meter.samples as f64 / elapsed.max(1e-9),
-                    elapsed_secs: total_seconds(started),
-                });
+            if step + 1 == self.steps || meter.due() {
+                self.report_progress(epoch, step + 1, &mut meter, epoch_started, supervisor)?;
             }
         }
-        let (train_loss, train_accuracy, _, _) = meter.read();
-        let validation = evaluate(&net, &data.validation);
-        if best.is_none_or(|(accuracy, _)| validation.accuracy > accuracy) {
-            best = Some((validation.accuracy, epoch));
-            if let Some(dir) = checkpoints {
-                checkpoint::save_weights(&store, &dir.join(checkpoint::BEST_FILE))?;
+        let (loss, accuracy, _, _) = meter.read();
+        Ok(Some((loss, accuracy)))
+    }
+
+    /// A progress event from the meter's sums, or the divergence error.
+    fn report_progress(
+        &self,
+        epoch: u32,
+        step: usize,
+        meter: &mut Meter,
+        epoch_started: Instant,
+        supervisor: &mut dyn Supervisor,
+    ) -> Result<(), FitError> {
+        let (loss, accuracy, recent_loss, recent_accuracy) = meter.read();
+        // JSON has no NaN or infinity, and nothing useful follows them.
+        if !loss.is_finite() {
+            return Err(FitError::Diverged { epoch, step, loss });
+        }
+        let elapsed = epoch_started.elapsed().as_secs_f64();
+        supervisor.emit(Event::Progress {
+            run: self.run.clone(),
+            epoch,
+            step,
+            steps: self.steps,
+            loss,
+            accuracy,
+            recent_loss,
+            recent_accuracy,
+            samples_per_sec: meter.samples as f64 / elapsed.max(1e-9),
+            elapsed_secs: self.total_seconds(),
+        });
+        Ok(())
+    }
+
+    /// Validation, the best checkpoint, the epoch's log line, then `last`.
+    fn end_epoch(
+        &mut self,
+        epoch: u32,
+        epoch_started: Instant,
+        (train_loss, train_accuracy): (f64, f64),
+        supervisor: &mut dyn Supervisor,
+    ) -> Result<(), FitError> {
+        let validation = evaluate(&self.model.net, &self.data.validation);
+        if self
+            .best
+            .is_none_or(|(accuracy, _)| validation.accuracy > accuracy)
+        {
+            self.best = Some((validation.accuracy, epoch));
+            if let Some(dir) = self.checkpoints {
+                checkpoint::save_weights(&self.model.store, &dir.join(checkpoint::BEST_FILE))?;
             }
         }
         // The log first: should the process die before `last` is replaced,
         // resuming redoes this epoch (to the same numbers) and its second
         // `EpochEnd` replaces the first.
         supervisor.emit(Event::EpochEnd {
-            run: run.clone(),
+            run: self.run.clone(),
             epoch,
-            epochs: spec.epochs,
+            epochs: self.spec.epochs,
             train_loss,
             train_accuracy,
             val_loss: validation.loss,
             val_accuracy: validation.accuracy,
             seconds: epoch_started.elapsed().as_secs_f64(),
         });
-        if let Some(dir) = checkpoints {
+        if let Some(dir) = self.checkpoints {
             let point = ResumePoint {
                 epochs_done: epoch,
-                best,
-                seconds: total_seconds(started),
+                best: self.best,
+                seconds: self.total_seconds(),
             };
-            checkpoint::save_last(dir, &store, &optimizer, &point)?;
+            checkpoint::save_last(dir, &self.model.store, &self.model.optimizer, &point)?;
         }
+        Ok(())
     }
-    if let Some(dir) = checkpoints {
-        checkpoint::save_weights(&store, &dir.join(checkpoint::FINAL_FILE))?;
+
+    /// The final weights, the test set (predictions saved before the
+    /// result is logged, so whoever sees it can open its images), the end.
+    fn finish(self, supervisor: &mut dyn Supervisor) -> Result<(), FitError> {
+        if let Some(dir) = self.checkpoints {
+            checkpoint::save_weights(&self.model.store, &dir.join(checkpoint::FINAL_FILE))?;
+        }
+        supervisor.emit(Event::Phase {
+            run: self.run.clone(),
+            phase: Phase::Evaluating,
+        });
+        let (test, predictions) = evaluate_with_predictions(&self.model.net, &self.data.test)?;
+        if let Some(dir) = self.checkpoints {
+            predictions.save(dir)?;
+        }
+        supervisor.emit(Event::Evaluated {
+            run: self.run.clone(),
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+            confusion: Box::new(test.confusion),
+        });
+        let (best_val_accuracy, best_epoch) = self.best.unwrap_or((0.0, 0));
+        supervisor.emit(Event::Finished {
+            run: self.run.clone(),
+            seconds: self.total_seconds(),
+            best_val_accuracy,
+            best_epoch,
+        });
+        Ok(())
     }
-    supervisor.emit(Event::Phase {
-        run: run.clone(),
-        phase: Phase::Evaluating,
-    });
-    let (test, predictions) = evaluate_with_predictions(&net, &data.test)?;
-    // Saved before the event, so whoever sees the result can open its images.
-    if let Some(dir) = checkpoints {
-        predictions.save(dir)?;
-    }
-    supervisor.emit(Event::Evaluated {
-        run: run.clone(),
-        test_loss: test.loss,
-        test_accuracy: test.accuracy,
-        confusion: Box::new(test.confusion),
-    });
-    let (best_val_accuracy, best_epoch) = best.unwrap_or((0.0, 0));
-    supervisor.emit(Event::Finished {
-        run: run.clone(),
-        seconds: total_seconds(started),
-        best_val_accuracy,
-        best_epoch,
-    });
-    Ok(FitOutcome::Finished)
 }
 
 /// A network with its variables and its optimizer.

@@ -58,6 +58,19 @@ pub enum Phase {
     Evaluating,
 }
 
+/// What people read while a run is in a phase (the app's live pane, `train`'s output).
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::LoadingData => "loading Fashion-MNIST…",
+            Self::UploadingData => "moving the dataset to the device…",
+            Self::BuildingModel => "building the model…",
+            Self::WarmingUp => "warming up (first steps)…",
+            Self::Evaluating => "evaluating on the test set…",
+        })
+    }
+}
+
 /// What the trainer reports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -107,7 +107,6 @@ struct Current {
     writer: RunWriter,
 }
 
-/// Everything the trainer thread owns.
 /// A run waiting its turn, its folder already open for writing.
 struct Queued {
     request: RunRequest,
@@ -115,6 +114,7 @@ struct Queued {
     start: Start,
 }
 
+/// Everything the trainer thread owns.
 struct Worker {
     commands: Receiver<Command>,
     events: Sender<Event>,

@@ -79,16 +79,10 @@ fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
 }
 
 fn text(terminal: &Terminal<TestBackend>) -> String {
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let line: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect();
-            line.trim_end().to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut text = crate::export::text::plain(terminal.backend().buffer());
+    // One line per row, without the file's final newline.
+    text.pop();
+    text
 }
 
 #[test]

@@ -10,7 +10,7 @@ use super::{
 use crate::{
     data::Split,
     plan::RunSpec,
-    store::{Predictions, RunRecord, Update},
+    store::{Predictions, Update},
     train::{Event, RunId},
 };
 
@@ -312,24 +312,13 @@ impl App {
                 .collect()
         }
     }
-
-    /// Rows for stored runs, from records and their event logs.
-    pub fn stored_views(
-        records: &[RunRecord],
-        events: impl Fn(&RunRecord) -> Vec<Event>,
-    ) -> Vec<RunView> {
-        records
-            .iter()
-            .map(|record| RunView::stored(record, &events(record)))
-            .collect()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{
-        store::{Liveness, RunStatus},
+        store::{Liveness, RunRecord, RunStatus},
         train::RunRequest,
         tui::test_support::planned_app,
     };

@@ -11,11 +11,8 @@ use ratatui::{
 };
 
 use super::theme;
+use crate::tui::{series, App, RunView, UiStatus};
 use crate::units::clock;
-use crate::{
-    train::Phase,
-    tui::{series, App, RunView, UiStatus},
-};
 
 /// Smoothing factor of the sparklines' EMA when smoothing is on.
 pub const SMOOTHING: f64 = 0.9;
@@ -74,7 +71,7 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
         first.push(Span::raw(format!(" on {device}")));
     }
     let second = if let Some(phase) = run.phase.filter(|_| run.is_active()) {
-        phase_text(phase).to_string()
+        phase.to_string()
     } else if run.status == UiStatus::Done {
         let best = run.best_val_accuracy().map_or_else(String::new, |best| {
             format!(", best validation {:.2}%", best * 100.0)
@@ -114,16 +111,6 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
         "waiting for the trainer…".to_string()
     };
     vec![Line::from(first), Line::from(second)]
-}
-
-fn phase_text(phase: Phase) -> &'static str {
-    match phase {
-        Phase::LoadingData => "loading Fashion-MNIST…",
-        Phase::UploadingData => "moving the dataset to the device…",
-        Phase::BuildingModel => "building the model…",
-        Phase::WarmingUp => "warming up (first steps)…",
-        Phase::Evaluating => "evaluating on the test set…",
-    }
 }
 
 fn sparkline<'a>(name: &str, values: &[f64], color: Color, smoothed: bool) -> Sparkline<'a> {
@@ -194,7 +181,7 @@ fn history_chart(series: &[Series], epochs: u32) -> Chart<'_> {
 mod tests {
 
     use super::*;
-    use crate::train::Event;
+    use crate::train::{Event, Phase};
     use crate::tui::test_support::{buffer_text, planned_app, render_widget};
 
     fn screen(app: &App) -> String {
