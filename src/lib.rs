@@ -6,8 +6,9 @@
 //! - [`data`]: reading, finding, fetching and verifying Fashion-MNIST;
 //! - [`model`]: model specs as data, and the tch networks built from them;
 //! - [`plan`]: experiment plans (the built-in `seed` plan, TOML plan files);
-//! - [`train`]: the trainer thread, its commands and events;
+//! - [`protocol`]: the contracts: commands, events, run ids, the on-disk log;
 //! - [`store`]: the run store on disk (`run.json`, `events.jsonl`, checkpoints);
+//! - [`train`]: the trainer thread, which speaks the protocol and writes the store;
 //! - [`tui`]: the app's state, keys, panes and event loop;
 //! - [`export`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
 //! - [`report`]: the original's figures and results table, from stored runs;
@@ -19,6 +20,7 @@ pub mod export;
 pub mod model;
 pub mod paths;
 pub mod plan;
+pub mod protocol;
 pub mod report;
 pub mod store;
 pub mod train;

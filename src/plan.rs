@@ -3,15 +3,14 @@
 //! A plan is data: a TOML file (format in `assets/plans/seed.toml`, which is
 //! also the built-in `seed` plan reproducing the original notebook).
 
+pub mod device;
 pub mod file;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    model::{ModelSpec, Precision},
-    train::DevicePref,
-};
+use crate::model::{ModelSpec, Precision};
 
+pub use device::{DeviceError, DevicePref};
 pub use file::{load_plan, parse_plan, seed_plan, Overrides, PlanError, SEED_PLAN_TOML};
 
 /// A named list of runs.

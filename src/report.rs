@@ -8,8 +8,8 @@ pub mod table;
 use std::path::{Path, PathBuf};
 
 use crate::{
+    protocol::ConfusionMatrix,
     store::{History, RunRecord, RunStore, StoreError},
-    train::messages::ConfusionMatrix,
 };
 
 /// Pixel sizes of the figures.

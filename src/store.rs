@@ -29,7 +29,7 @@ pub use predictions::{Predictions, PREDICTIONS_FILE};
 pub use record::{RunRecord, RunStatus};
 pub use writer::RunWriter;
 
-use crate::train::RunRequest;
+use crate::protocol::RunRequest;
 
 /// Environment variable naming the runs folder.
 pub const RUNS_ENV: &str = "ATELIER_RUNS";

@@ -1,7 +1,6 @@
-//! Training: the trainer thread that owns tch, and the messages it speaks.
-//!
-//! Everything crossing a thread boundary or reaching the disk is a type in
-//! [`messages`]; the rest of the module is the machinery behind them.
+//! Training: the trainer thread that owns tch. It speaks the types of
+//! [`crate::protocol`] (commands in, events out) and writes each run to the
+//! store itself, so headless and detached runs need no viewer.
 
 pub mod adam;
 pub mod allocator;
@@ -9,13 +8,12 @@ pub mod checkpoint;
 pub mod denormals;
 pub mod device;
 pub mod fit;
-pub mod messages;
 pub mod metrics;
 pub mod openmp;
 pub mod tensors;
 pub mod throughput;
 pub mod trainer;
 
-pub use device::{device_name, DevicePref};
-pub use messages::{Command, Event, Phase, RunId, RunRequest};
+pub use crate::protocol::{Command, Event, Phase, RunId, RunRequest};
+pub use device::{device_name, DevicePref, ResolveDevice};
 pub use trainer::Trainer;

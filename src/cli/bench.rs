@@ -14,7 +14,7 @@ use atelier::{
     plan::{self, RunSpec},
     train::{
         throughput::{self, Epochs, Throughput},
-        DevicePref,
+        DevicePref, ResolveDevice,
     },
 };
 use clap::Args;

@@ -139,7 +139,7 @@ fn show(store: &RunStore, query: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_confusion(matrix: &atelier::train::messages::ConfusionMatrix) {
+fn print_confusion(matrix: &atelier::protocol::ConfusionMatrix) {
     let short: Vec<String> = CLASS_NAMES.iter().map(|name| truncate(name, 6)).collect();
     println!("\n  confusion matrix (rows: true class, columns: predicted)");
     print!("  {:<12}", "");

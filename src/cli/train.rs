@@ -17,7 +17,7 @@ use atelier::{
     model::Precision,
     plan::{self, Overrides, Plan, RunSpec},
     store::{Holder, RunStatus, RunStore},
-    train::{Command, DevicePref, Event, RunRequest, Trainer},
+    train::{Command, DevicePref, Event, ResolveDevice, RunRequest, Trainer},
     units::thousands,
 };
 use clap::Args;

@@ -9,11 +9,9 @@ use std::{
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::DevicePref;
 use super::{Plan, Reference, RunSpec};
-use crate::{
-    model::{ModelSpec, Precision},
-    train::DevicePref,
-};
+use crate::model::{ModelSpec, Precision};
 
 /// The built-in plan, also shipped as an example file.
 pub const SEED_PLAN_TOML: &str = include_str!("../../assets/plans/seed.toml");

@@ -137,7 +137,7 @@ type ClassGrid = Cartesian2d<SegmentedCoord<RangedCoordu32>, SegmentedCoord<Rang
 /// The matrix's hundred cells: coloured by row share, each with its count.
 fn confusion_cells<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, ClassGrid>,
-    matrix: &crate::train::messages::ConfusionMatrix,
+    matrix: &crate::protocol::ConfusionMatrix,
 ) -> Result<(), String> {
     let cells = (0..10u32).flat_map(|truth| (0..10u32).map(move |predicted| (truth, predicted)));
     let row_total = |truth: u32| matrix[truth as usize].iter().sum::<u32>().max(1);

@@ -15,7 +15,7 @@ use super::{
     liveness::{self, Liveness},
     RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
 };
-use crate::train::{Event, RunId};
+use crate::protocol::{Event, RunId};
 
 /// How often viewers poll the store.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);

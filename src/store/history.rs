@@ -1,6 +1,6 @@
 //! A run's story told from its events: the per-epoch table and the test result.
 
-use crate::train::{messages::ConfusionMatrix, Event};
+use crate::protocol::{ConfusionMatrix, Event};
 
 /// One epoch's metrics, as Keras' `History` holds them.
 #[derive(Clone, Debug, PartialEq)]

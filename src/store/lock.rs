@@ -12,7 +12,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use super::{RunStore, StoreError};
-use crate::train::RunId;
+use crate::protocol::RunId;
 
 /// Who holds a device, as written into its lock file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::StoreError;
-use crate::train::Event;
+use crate::protocol::Event;
 
 /// How many bad lines are named one by one; a log of garbage would otherwise
 /// cost an error (with its path and message) per line, far more than the file.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{liveness::WriterProcess, StoreError};
 use crate::{
     plan::RunSpec,
-    train::{Event, RunRequest},
+    protocol::{Event, RunRequest},
 };
 
 /// Where a run stands.

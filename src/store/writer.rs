@@ -8,7 +8,7 @@ use std::{
 };
 
 use super::{liveness::WriterProcess, RunRecord, RunStatus, StoreError, EVENTS_FILE, RECORD_FILE};
-use crate::train::Event;
+use crate::protocol::Event;
 
 /// The lock file in a run folder, held (an OS file lock) by the one process
 /// writing the run. The OS drops the lock when that process dies however it

@@ -20,13 +20,13 @@ use super::{
     adam::{Adam, AdamConfig},
     checkpoint::{self, CheckpointError, ResumePoint},
     device::device_name,
-    messages::{ConfusionMatrix, Event, Phase, RunId},
     tensors::{DeviceData, Pair},
 };
 use crate::{
     data::NUM_CLASSES,
     model::{ModelSpec, Net, Precision, SpecError},
     plan::RunSpec,
+    protocol::{ConfusionMatrix, Event, Phase, RunId},
     store::Predictions,
 };
 

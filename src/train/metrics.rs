@@ -1,8 +1,8 @@
 //! What a confusion matrix says: accuracy, per-class precision and recall,
 //! and the most frequent confusions. Plain arithmetic, no tch.
 
-use super::messages::ConfusionMatrix;
 use crate::data::NUM_CLASSES;
+use crate::protocol::ConfusionMatrix;
 
 /// Precision and recall of one class; `None` where the denominator is zero.
 #[derive(Clone, Copy, Debug, PartialEq)]

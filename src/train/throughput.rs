@@ -17,10 +17,14 @@ use tch::{Device, Kind, Tensor};
 
 use super::{
     fit::{self, FitError, Flow, Start, Supervisor},
-    messages::{Event, RunId},
     tensors::{DeviceData, Pair, UploadKey},
 };
-use crate::{data::FashionMnist, model::Precision, plan::RunSpec};
+use crate::{
+    data::FashionMnist,
+    model::Precision,
+    plan::RunSpec,
+    protocol::{Event, RunId},
+};
 
 /// Steps run before timing: allocator, oneDNN primitive caches, first-touch pages.
 pub const WARM_UP_STEPS: i64 = 10;

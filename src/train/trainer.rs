@@ -18,12 +18,13 @@ use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 
 use super::{
     checkpoint,
+    device::ResolveDevice,
     fit::{fit, FitOutcome, Flow, Start, Supervisor},
-    messages::{Command, Event, Phase, RunId, RunRequest},
     tensors::{DeviceData, UploadKey},
 };
 use crate::{
     data::{DataSource, FashionMnist},
+    protocol::{Command, Event, Phase, RunId, RunRequest},
     store::{RunStore, RunWriter},
 };
 

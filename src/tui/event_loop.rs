@@ -17,7 +17,7 @@ use crate::{
     export::{self, Theme},
     plan::Plan,
     store::{follow::POLL_INTERVAL, DeviceLock, Follower, Holder, RunStore, StoreError},
-    train::{device_name, Command, Event, RunId, RunRequest, Trainer},
+    train::{device_name, Command, Event, ResolveDevice, RunId, RunRequest, Trainer},
 };
 
 /// Shortest time between two draws (about 30 frames a second).

@@ -12,7 +12,8 @@ use ratatui::{
 use super::theme;
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
-    train::{messages::ConfusionMatrix, metrics},
+    protocol::ConfusionMatrix,
+    train::metrics,
     tui::{App, View},
 };
 

@@ -14,7 +14,8 @@ use ratatui::{
 use super::{confusion::SHORT_NAMES, theme};
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
-    train::{messages::ConfusionMatrix, metrics},
+    protocol::ConfusionMatrix,
+    train::metrics,
     tui::{
         gallery::{disagreements, only_right},
         App, RunView,
