@@ -6,6 +6,7 @@
 //! is evaluated, its test predictions `predictions.safetensors`.
 
 pub mod error;
+pub mod fold;
 pub mod follow;
 pub mod history;
 pub mod liveness;
@@ -20,8 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub use error::StoreError;
+pub use fold::{Best, RunState};
 pub use follow::{Follower, Update};
-pub use history::{EpochRow, History};
+pub use history::{EpochRow, History, TestResult};
 pub use liveness::{Liveness, WriterProcess};
 pub use lock::{DeviceLock, Holder};
 pub use log::{parse_events, read_events, EventLog};

@@ -217,7 +217,7 @@ fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
                 !view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused)
             });
             return match running.map(|view| view.status) {
-                Some(UiStatus::Paused) => vec![Action::Send(Command::Resume)],
+                Some(UiStatus::Paused) => vec![Action::Send(Command::Unpause)],
                 Some(_) => vec![Action::Send(Command::Pause)],
                 None => {
                     app.message = Some("nothing is running".into());
@@ -543,7 +543,7 @@ mod tests {
         assert_eq!(app.runs[2].status, UiStatus::Paused);
         assert_eq!(
             handle_key(&mut app, key(KeyCode::Char(' '))),
-            vec![Action::Send(Command::Resume)]
+            vec![Action::Send(Command::Unpause)]
         );
     }
 
