@@ -22,8 +22,11 @@ pub struct Plan {
 }
 
 /// Everything needed to train one model, with every default filled in.
+///
+/// Stored in every `run.json` and `Queued` event, so it reads fields it does
+/// not know (a newer version's); plan files are checked for typos by their
+/// own types in [`file`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RunSpec {
     /// Short id within the plan, e.g. `M1`.
     pub name: String,
@@ -51,7 +54,6 @@ pub struct RunSpec {
 
 /// Published results to compare a run with.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Reference {
     pub test_accuracy: f64,
     pub test_loss: f64,

@@ -2,7 +2,10 @@
 //!
 //! [`Command`]s go into the trainer thread; [`Event`]s come out of it and are
 //! also, one JSON object per line, the content of each run's `events.jsonl`.
-//! Change these types only compatibly: old logs must still read.
+//! Change these types only compatibly: old logs must still read (a renamed
+//! variant keeps its old name as a serde alias, a new field has a default,
+//! and no type read from disk denies fields it does not know, which a newer
+//! version may add). `tests/golden.rs` reads a runs folder written by 0.1.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,8 +35,10 @@ pub enum Command {
     Queue(Box<RunRequest>),
     /// Hold the running run after its current step.
     Pause,
-    /// Continue a paused run.
-    Resume,
+    /// Let a paused run go on. (Continuing a stored run from its checkpoint
+    /// is [`Command::Continue`].) Called `resume` up to atelier 0.1.0.
+    #[serde(alias = "resume")]
+    Unpause,
     /// Stop the given run (running or queued), or the running one when `None`.
     Cancel { run: Option<RunId> },
     /// Stop the running run (stored as interrupted), drop the queue, end the thread.
@@ -108,10 +113,13 @@ pub enum Event {
         samples_per_sec: f64,
         elapsed_secs: f64,
     },
-    /// The run holds after a step until resumed.
+    /// The run holds after a step until unpaused.
     Paused { run: RunId },
-    /// The run continues.
-    Resumed { run: RunId },
+    /// The paused run goes on. (A run continued from its checkpoint logs a
+    /// `Started` with `resumed_after` instead.) Logged as `resumed` up to
+    /// atelier 0.1.0; those logs still read.
+    #[serde(alias = "resumed")]
+    Unpaused { run: RunId },
     /// An epoch ended: its training means and the validation metrics.
     EpochEnd {
         run: RunId,
@@ -157,7 +165,7 @@ impl Event {
             | Self::Started { run, .. }
             | Self::Progress { run, .. }
             | Self::Paused { run }
-            | Self::Resumed { run }
+            | Self::Unpaused { run }
             | Self::EpochEnd { run, .. }
             | Self::Evaluated { run, .. }
             | Self::Finished { run, .. }

@@ -1,11 +1,12 @@
 //! The run store: one folder per run under a runs folder.
 //!
 //! Each run folder holds `run.json` (a [`RunRecord`], replaced atomically),
-//! `events.jsonl` (every [`crate::train::Event`], append-only), the
+//! `events.jsonl` (every [`crate::protocol::Event`], append-only), the
 //! checkpoints `best.safetensors` and `final.safetensors`, and, once the run
 //! is evaluated, its test predictions `predictions.safetensors`.
 
 pub mod error;
+pub mod fold;
 pub mod follow;
 pub mod history;
 pub mod liveness;
@@ -20,8 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub use error::StoreError;
+pub use fold::{Best, RunState};
 pub use follow::{Follower, Update};
-pub use history::{EpochRow, History};
+pub use history::{EpochRow, History, TestResult};
 pub use liveness::{Liveness, WriterProcess};
 pub use lock::{DeviceLock, Holder};
 pub use log::{parse_events, read_events, EventLog};

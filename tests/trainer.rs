@@ -95,8 +95,10 @@ fn queue_pause_resume_cancel_and_shutdown() {
         }
     );
 
-    trainer.send(Command::Resume);
-    wait_for(&trainer, "resumed", |e| matches!(e, Event::Resumed { .. }));
+    trainer.send(Command::Unpause);
+    wait_for(&trainer, "unpaused", |e| {
+        matches!(e, Event::Unpaused { .. })
+    });
     wait_for(&trainer, "progress after resume", |e| {
         matches!(e, Event::Progress { .. })
     });

@@ -260,7 +260,7 @@ enum Trainer {
     Failed,
     Cancelled,
     Paused,
-    Resumed,
+    Unpaused,
 }
 
 fn trainer_event() -> impl Strategy<Value = Trainer> {
@@ -282,7 +282,7 @@ fn trainer_event() -> impl Strategy<Value = Trainer> {
         1 => Just(Trainer::Failed),
         1 => Just(Trainer::Cancelled),
         1 => Just(Trainer::Paused),
-        1 => Just(Trainer::Resumed),
+        1 => Just(Trainer::Unpaused),
     ]
 }
 
@@ -464,7 +464,7 @@ impl Harness {
                     });
                 }
             }
-            Action::Send(Command::Pause | Command::Resume) => {
+            Action::Send(Command::Pause | Command::Unpause) => {
                 let running = self.app.runs.iter().find(|view| {
                     !view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused)
                 });
@@ -472,7 +472,7 @@ impl Harness {
                 let run = running.id.clone().expect("a running run has an id");
                 let event = match running.status {
                     UiStatus::Running => Event::Paused { run },
-                    _ => Event::Resumed { run },
+                    _ => Event::Unpaused { run },
                 };
                 self.app.apply(&event);
             }
@@ -589,7 +589,7 @@ impl Harness {
                 epochs_done: 1,
             },
             Trainer::Paused => Event::Paused { run },
-            Trainer::Resumed => Event::Resumed { run },
+            Trainer::Unpaused => Event::Unpaused { run },
         };
         self.app.apply(&event);
     }

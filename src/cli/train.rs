@@ -382,7 +382,7 @@ impl Printer {
                 eprintln!("{title}: FAILED: {message}");
             }
             Event::Paused { .. } => println!("{title}: paused"),
-            Event::Resumed { .. } => println!("{title}: resumed"),
+            Event::Unpaused { .. } => println!("{title}: unpaused"),
         }
     }
 

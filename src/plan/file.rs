@@ -62,10 +62,63 @@ struct Settings {
 struct RawRun {
     name: String,
     label: Option<String>,
-    model: ModelSpec,
-    reference: Option<Reference>,
+    model: RawModel,
+    reference: Option<RawReference>,
     #[serde(flatten)]
     settings: Settings,
+}
+
+/// [`ModelSpec`] as a plan file writes it. The stored type reads fields it
+/// does not know (run folders of newer versions); a plan file's unknown key
+/// is a typo, refused here.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+enum RawModel {
+    Cnn {
+        conv: Vec<i64>,
+        dense: i64,
+        #[serde(default)]
+        dropout: bool,
+    },
+    Mlp {
+        hidden: Vec<i64>,
+        #[serde(default)]
+        dropout: bool,
+    },
+}
+
+impl From<RawModel> for ModelSpec {
+    fn from(raw: RawModel) -> Self {
+        match raw {
+            RawModel::Cnn {
+                conv,
+                dense,
+                dropout,
+            } => Self::Cnn {
+                conv,
+                dense,
+                dropout,
+            },
+            RawModel::Mlp { hidden, dropout } => Self::Mlp { hidden, dropout },
+        }
+    }
+}
+
+/// [`Reference`] as a plan file writes it, strict for the same reason.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReference {
+    test_accuracy: f64,
+    test_loss: f64,
+}
+
+impl From<RawReference> for Reference {
+    fn from(raw: RawReference) -> Self {
+        Self {
+            test_accuracy: raw.test_accuracy,
+            test_loss: raw.test_loss,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,7 +198,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             limit_train: own.limit_train.or(defaults.limit_train),
         };
         let settings = pick(&run.settings, &raw.defaults);
-        let base = RunSpec::new(run.name.clone(), run.model.clone());
+        let base = RunSpec::new(run.name.clone(), ModelSpec::from(run.model));
         let spec = RunSpec {
             label: run.label.clone(),
             epochs: settings.epochs.unwrap_or(base.epochs),
@@ -156,7 +209,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             device: settings.device.unwrap_or(base.device),
             precision: settings.precision.unwrap_or(base.precision),
             limit_train: settings.limit_train,
-            reference: run.reference,
+            reference: run.reference.map(Reference::from),
             ..base
         };
         check_run(&spec).map_err(run_error)?;
@@ -316,6 +369,10 @@ mod tests {
         assert!(message.contains("dropuot"), "{message}");
         let message = error(&format!("{ONE_RUN}epohcs = 3\n"));
         assert!(message.contains("epohcs"), "{message}");
+        let message = error(&format!(
+            "{ONE_RUN}reference = {{ test_accuracy = 0.9, test_loss = 0.3, tset_loss = 1.0 }}\n"
+        ));
+        assert!(message.contains("tset_loss"), "{message}");
         let message = error("[[run]\nname = 1");
         assert!(
             message.starts_with("plans/mine.toml: TOML parse error at line 1"),

@@ -4,7 +4,7 @@ use std::{io::Write, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use super::{liveness::WriterProcess, StoreError};
+use super::{fold::RunState, liveness::WriterProcess, log::read_events, StoreError};
 use crate::{
     plan::RunSpec,
     protocol::{Event, RunRequest},
@@ -54,6 +54,31 @@ pub struct RunRecord {
     /// The process that writes the run, to tell a crashed run from a live one.
     #[serde(default)]
     pub writer: Option<WriterProcess>,
+    /// The events folded into the fields above, by this process.
+    #[serde(skip)]
+    story: Story,
+}
+
+/// The fold behind a record's summary. It lives only in the process that
+/// writes the run (`events.jsonl` holds it on disk), so it is no part of a
+/// record's equality: two records are equal when they store the same
+/// `run.json`.
+#[derive(Clone, Debug, Default)]
+struct Story(RunState);
+
+impl PartialEq for Story {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// Sets `slot` to `value`; returns whether that changed it.
+fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
+    if *slot == value {
+        return false;
+    }
+    *slot = value;
+    true
 }
 
 impl RunRecord {
@@ -76,68 +101,61 @@ impl RunRecord {
             seconds: None,
             error: None,
             writer: Some(WriterProcess::current()),
+            story: Story::default(),
         }
     }
 
-    /// Folds a lifecycle event into the record; returns whether it changed.
+    /// Folds an event into the record (by the rules of [`super::fold`]);
+    /// returns whether `run.json` should be written again. The record's
+    /// fields become the summary of every event folded so far, so a record
+    /// read from disk must first [`follow_log`](Self::follow_log) its log.
     pub fn apply(&mut self, event: &Event) -> bool {
-        match event {
-            Event::Started {
-                device,
-                params,
-                resumed_after,
-                ..
-            } => {
-                self.status = RunStatus::Running;
-                self.error = None;
-                self.writer = Some(WriterProcess::current());
-                if *resumed_after > 0 {
-                    self.epochs_done = *resumed_after;
-                    self.test_accuracy = None;
-                    self.test_loss = None;
-                    self.seconds = None;
-                }
-                self.device = Some(device.clone());
-                self.params = Some(*params);
-            }
-            Event::EpochEnd {
-                epoch,
-                val_accuracy,
-                ..
-            } => {
-                self.epochs_done = *epoch;
-                if self
-                    .best_val_accuracy
-                    .is_none_or(|best| *val_accuracy > best)
-                {
-                    self.best_val_accuracy = Some(*val_accuracy);
-                    self.best_epoch = Some(*epoch);
-                }
-            }
-            Event::Evaluated {
-                test_loss,
-                test_accuracy,
-                ..
-            } => {
-                self.test_loss = Some(*test_loss);
-                self.test_accuracy = Some(*test_accuracy);
-            }
-            Event::Finished { seconds, .. } => {
-                self.status = RunStatus::Done;
-                self.seconds = Some(*seconds);
-            }
-            Event::Cancelled { .. } => self.status = RunStatus::Interrupted,
-            Event::Failed { message, .. } => {
-                self.status = RunStatus::Failed;
-                self.error = Some(message.clone());
-            }
-            Event::Queued { .. }
-            | Event::Phase { .. }
-            | Event::Progress { .. }
-            | Event::Paused { .. }
-            | Event::Resumed { .. } => return false,
+        self.story.0.apply(event);
+        let mut changed = self.summarize();
+        if matches!(event, Event::Started { .. }) {
+            // Whoever starts the run writes it from now on.
+            self.writer = Some(WriterProcess::current());
+            changed = true;
         }
-        true
+        changed
+    }
+
+    /// Folds the events already in the run's log at `path` (a missing log
+    /// holds none), so that the events applied next continue its story: a
+    /// continued run's best epoch is judged over all its kept epochs, not
+    /// only those of this attempt. The summary fields are left as read
+    /// until the next event: the record, not the log, says a run was
+    /// interrupted. Lines that do not parse are skipped, as every reader does.
+    pub fn follow_log(&mut self, path: &Path) -> Result<(), StoreError> {
+        let events = match read_events(path) {
+            Ok(log) => log.events,
+            Err(StoreError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+                Vec::new()
+            }
+            Err(error) => return Err(error),
+        };
+        self.story = Story(RunState::from_events(&events));
+        Ok(())
+    }
+
+    /// Copies the story's summary into the record's fields; returns whether any changed.
+    fn summarize(&mut self) -> bool {
+        let story = &self.story.0;
+        let best = story.best();
+        let test = story.test.as_ref();
+        [
+            replace(&mut self.status, story.status),
+            replace(&mut self.device, story.device.clone()),
+            replace(&mut self.params, story.params),
+            replace(&mut self.epochs_done, story.epochs_done),
+            replace(&mut self.best_val_accuracy, best.map(|b| b.val_accuracy)),
+            replace(&mut self.best_epoch, best.map(|b| b.epoch)),
+            replace(&mut self.test_accuracy, test.map(|t| t.accuracy)),
+            replace(&mut self.test_loss, test.map(|t| t.loss)),
+            replace(&mut self.seconds, story.seconds),
+            replace(&mut self.error, story.error.clone()),
+        ]
+        .contains(&true)
     }
 
     /// Reads `run.json`.
@@ -171,5 +189,145 @@ impl RunRecord {
         file.persist(path)
             .map_err(|e| StoreError::io(path, "cannot replace", e.error))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelSpec;
+
+    fn record() -> RunRecord {
+        RunRecord::new(&RunRequest {
+            id: "r".into(),
+            plan: "test".into(),
+            spec: RunSpec::new(
+                "r",
+                ModelSpec::Mlp {
+                    hidden: vec![8],
+                    dropout: false,
+                },
+            ),
+        })
+    }
+
+    fn started(resumed_after: u32) -> Event {
+        Event::Started {
+            run: "r".into(),
+            device: "cpu".into(),
+            params: 6_370,
+            train_samples: 800,
+            validation_samples: 200,
+            steps_per_epoch: 10,
+            epochs: 3,
+            resumed_after,
+        }
+    }
+
+    fn epoch_end(epoch: u32, val_accuracy: f64) -> Event {
+        Event::EpochEnd {
+            run: "r".into(),
+            epoch,
+            epochs: 3,
+            train_loss: 0.5,
+            train_accuracy: 0.8,
+            val_loss: 0.4,
+            val_accuracy,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_summary_is_the_fold_of_the_events() {
+        let mut record = record();
+        assert!(record.apply(&started(0)), "a start names its writer");
+        assert!(record.apply(&epoch_end(1, 0.7)));
+        assert!(record.apply(&epoch_end(2, 0.9)));
+        let progress = Event::Progress {
+            run: "r".into(),
+            epoch: 3,
+            step: 1,
+            steps: 10,
+            loss: 1.0,
+            accuracy: 0.5,
+            recent_loss: 1.0,
+            recent_accuracy: 0.5,
+            samples_per_sec: 1.0,
+            elapsed_secs: 0.0,
+        };
+        assert!(!record.apply(&progress), "progress leaves run.json alone");
+        assert!(!record.apply(&Event::Paused { run: "r".into() }));
+        assert_eq!(
+            (
+                record.epochs_done,
+                record.best_epoch,
+                record.best_val_accuracy
+            ),
+            (2, Some(2), Some(0.9))
+        );
+        // Epoch 2 was logged but its checkpoint never written: continued after 1.
+        assert!(record.apply(&started(1)));
+        assert_eq!(
+            (
+                record.epochs_done,
+                record.best_epoch,
+                record.best_val_accuracy
+            ),
+            (1, Some(1), Some(0.7)),
+            "the voided epoch is no longer the best"
+        );
+        assert_eq!(record.status, RunStatus::Running);
+    }
+
+    #[test]
+    fn a_reopened_record_continues_the_story_of_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join(super::super::EVENTS_FILE);
+        let lines: String = [started(0), epoch_end(1, 0.9), epoch_end(2, 0.8)]
+            .iter()
+            .map(|event| serde_json::to_string(event).unwrap() + "\n")
+            .collect();
+        std::fs::write(&log, lines).unwrap();
+        let mut record = record();
+        record.status = RunStatus::Interrupted;
+        record.follow_log(&log).unwrap();
+        assert_eq!(
+            record.status,
+            RunStatus::Interrupted,
+            "reading the log leaves the record's word until the next event"
+        );
+        record.apply(&started(2));
+        record.apply(&epoch_end(3, 0.85));
+        assert_eq!(
+            (
+                record.epochs_done,
+                record.best_epoch,
+                record.best_val_accuracy
+            ),
+            (3, Some(1), Some(0.9)),
+            "the best epoch of the first attempt still counts"
+        );
+        record
+            .follow_log(&dir.path().join("missing.jsonl"))
+            .unwrap();
+        assert_eq!(
+            record.story.0,
+            RunState::default(),
+            "a missing log holds no events"
+        );
+    }
+
+    #[test]
+    fn a_record_with_fields_this_version_does_not_know_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        let written = record();
+        let mut json = serde_json::to_value(&written).unwrap();
+        json["from_the_future"] = serde_json::json!({ "any": [1, 2] });
+        json["spec"]["new_setting"] = serde_json::json!(true);
+        json["spec"]["model"]["new_layer"] = serde_json::json!("norm");
+        json["writer"]["user"] = serde_json::json!("someone");
+        std::fs::write(&path, json.to_string()).unwrap();
+        assert_eq!(RunRecord::load(&path).unwrap(), written);
     }
 }

@@ -53,6 +53,7 @@ impl RunWriter {
         let mut record = RunRecord::load(&dir.join(RECORD_FILE))?;
         let lock = lock_run(&dir, &record)?;
         cut_torn_tail(&dir.join(EVENTS_FILE))?;
+        record.follow_log(&dir.join(EVENTS_FILE))?;
         record.writer = Some(WriterProcess::current());
         record.save(&dir.join(RECORD_FILE))?;
         Self::open_log(dir, record, lock)

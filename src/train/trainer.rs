@@ -134,7 +134,7 @@ enum Effect {
     None,
     Stop,
     Pause,
-    Resume,
+    Unpause,
 }
 
 impl Worker {
@@ -184,8 +184,8 @@ impl Worker {
                 Effect::None
             }
             Command::Pause if running.is_some() => Effect::Pause,
-            Command::Resume if running.is_some() => Effect::Resume,
-            Command::Pause | Command::Resume => Effect::None,
+            Command::Unpause if running.is_some() => Effect::Unpause,
+            Command::Pause | Command::Unpause => Effect::None,
             Command::Cancel { run } => match (run, running) {
                 (None, Some(_)) => Effect::Stop,
                 (Some(id), Some(current)) if &id == current => Effect::Stop,
@@ -433,13 +433,13 @@ impl Supervisor for Worker {
                         self.emit(Event::Paused { run });
                     }
                 }
-                Effect::Resume if paused => {
+                Effect::Unpause if paused => {
                     if let Some(run) = running.clone() {
-                        self.emit(Event::Resumed { run });
+                        self.emit(Event::Unpaused { run });
                     }
                     return Flow::Continue;
                 }
-                Effect::None | Effect::Pause | Effect::Resume => {}
+                Effect::None | Effect::Pause | Effect::Unpause => {}
             }
         }
     }

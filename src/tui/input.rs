@@ -203,7 +203,7 @@ fn pause_or_resume(app: &mut App) -> Vec<Action> {
         .iter()
         .find(|view| !view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused));
     match running.map(|view| view.status) {
-        Some(UiStatus::Paused) => vec![Action::Send(Command::Resume)],
+        Some(UiStatus::Paused) => vec![Action::Send(Command::Unpause)],
         Some(_) => vec![Action::Send(Command::Pause)],
         None => {
             app.message = Some("nothing is running".into());
@@ -533,7 +533,7 @@ mod tests {
         assert_eq!(app.runs[2].status, UiStatus::Paused);
         assert_eq!(
             handle_key(&mut app, key(KeyCode::Char(' '))),
-            vec![Action::Send(Command::Resume)]
+            vec![Action::Send(Command::Unpause)]
         );
     }
 

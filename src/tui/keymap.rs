@@ -628,10 +628,10 @@ mod tests {
             (GALLERY.name, "Enter".into(), Intent::Start),
             (GALLERY.name, "p".into(), Intent::TogglePercent),
         ];
-        let sorted = |mut list: Vec<(&str, String, Intent)>| {
+        fn sorted(mut list: Vec<(&str, String, Intent)>) -> Vec<(&str, String, Intent)> {
             list.sort_by_key(|(layer, key, intent)| (*layer, key.clone(), format!("{intent:?}")));
             list
-        };
+        }
         assert_eq!(sorted(shadowed), sorted(expected));
     }
 

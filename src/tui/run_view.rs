@@ -1,10 +1,12 @@
-//! What the app knows about one run, folded from its events.
+//! What the app knows about one run: the run's story, folded from its
+//! events by the store's rules ([`RunState`]), and what only the app shows
+//! (live progress, sparklines, who trains the run).
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, ops::Deref};
 
 use crate::{
     plan::RunSpec,
-    store::{history::TestResult, EpochRow, Liveness, RunRecord, RunStatus},
+    store::{Liveness, RunRecord, RunState, RunStatus},
     train::{Event, Phase, RunId},
 };
 
@@ -36,8 +38,7 @@ pub struct RunView {
     pub spec: RunSpec,
     pub status: UiStatus,
     pub phase: Option<Phase>,
-    pub device: Option<String>,
-    pub params: Option<u64>,
+    /// The epoch in progress (1-based), or the last one done between epochs.
     pub epoch: u32,
     pub step: usize,
     pub steps: usize,
@@ -46,9 +47,9 @@ pub struct RunView {
     /// Mean loss and accuracy of each progress interval, oldest first.
     pub recent_loss: VecDeque<f64>,
     pub recent_accuracy: VecDeque<f64>,
-    pub epochs: Vec<EpochRow>,
-    pub test: Option<TestResult>,
-    pub error: Option<String>,
+    /// The run's story (device, epochs, test result, error): read through
+    /// the view (`view.epochs`, `view.test`), changed only by its events.
+    story: RunState,
     /// Trained by another process (a detached `train`, another app): this
     /// app can show it but not pause, cancel or delete it.
     pub external: bool,
@@ -64,8 +65,6 @@ impl RunView {
             spec,
             status: UiStatus::Planned,
             phase: None,
-            device: None,
-            params: None,
             epoch: 0,
             step: 0,
             steps: 0,
@@ -73,9 +72,7 @@ impl RunView {
             elapsed_secs: 0.0,
             recent_loss: VecDeque::new(),
             recent_accuracy: VecDeque::new(),
-            epochs: Vec::new(),
-            test: None,
-            error: None,
+            story: RunState::default(),
             external: false,
             writer_pid: None,
         }
@@ -96,18 +93,14 @@ impl RunView {
     /// Takes the status and identity from a (re)read record: the record has
     /// the last word, e.g. on a run whose writer died mid-epoch.
     pub fn apply_record(&mut self, record: &RunRecord) {
-        self.status = match record.status {
-            RunStatus::Queued => UiStatus::Queued,
-            RunStatus::Running => UiStatus::Running,
-            RunStatus::Done => UiStatus::Done,
-            RunStatus::Failed => UiStatus::Failed,
-            RunStatus::Interrupted => UiStatus::Interrupted,
-        };
-        if self.device.is_none() {
-            self.device.clone_from(&record.device);
+        // run.json does not store pauses; the log does.
+        self.status = UiStatus::of(record.status, self.story.paused);
+        // A log that lost its start still shows what the record kept.
+        if self.story.device.is_none() {
+            self.story.device.clone_from(&record.device);
         }
-        if self.error.is_none() {
-            self.error.clone_from(&record.error);
+        if self.story.error.is_none() {
+            self.story.error.clone_from(&record.error);
         }
         self.writer_pid = record.writer.as_ref().map(|writer| writer.pid);
     }
@@ -126,27 +119,25 @@ impl RunView {
 
     /// Folds one event about this run into the view.
     pub fn apply(&mut self, event: &Event) {
+        self.story.apply(event);
+        if moves_status(event) {
+            self.status = UiStatus::of(self.story.status, self.story.paused);
+        }
+        self.show_progress(event);
+    }
+
+    /// The parts of an event only the app shows: phase, step and pace.
+    fn show_progress(&mut self, event: &Event) {
         match event {
-            Event::Queued { run, .. } => {
-                self.id = Some(run.clone());
-                self.status = UiStatus::Queued;
-            }
+            Event::Queued { run, .. } => self.id = Some(run.clone()),
             Event::Phase { phase, .. } => self.phase = Some(*phase),
             Event::Started {
-                device,
-                params,
                 steps_per_epoch,
                 resumed_after,
                 ..
             } => {
-                // A resumed run redoes what came after its checkpoint.
-                self.epochs.retain(|row| row.epoch <= *resumed_after);
                 self.epoch = *resumed_after;
                 self.step = 0;
-                self.error = None;
-                self.status = UiStatus::Running;
-                self.device = Some(device.clone());
-                self.params = Some(*params);
                 self.steps = *steps_per_epoch;
             }
             Event::Progress {
@@ -168,32 +159,24 @@ impl RunView {
                 push_bounded(&mut self.recent_loss, *recent_loss);
                 push_bounded(&mut self.recent_accuracy, *recent_accuracy);
             }
-            Event::Paused { .. } => self.status = UiStatus::Paused,
-            Event::Resumed { .. } => self.status = UiStatus::Running,
-            Event::EpochEnd { .. } => self.epochs.extend(EpochRow::from_event(event)),
-            Event::Evaluated { .. } => self.test = TestResult::from_event(event),
-            Event::Finished { .. } => {
-                self.status = UiStatus::Done;
+            Event::Finished { .. } | Event::Cancelled { .. } | Event::Failed { .. } => {
                 self.phase = None;
             }
-            Event::Cancelled { .. } => {
-                self.status = UiStatus::Interrupted;
-                self.phase = None;
-            }
-            Event::Failed { message, .. } => {
-                self.status = UiStatus::Failed;
-                self.phase = None;
-                self.error = Some(message.clone());
-            }
+            Event::Paused { .. }
+            | Event::Unpaused { .. }
+            | Event::EpochEnd { .. }
+            | Event::Evaluated { .. } => {}
         }
+    }
+
+    /// The run's story, as its events tell it.
+    pub fn story(&self) -> &RunState {
+        &self.story
     }
 
     /// Best validation accuracy so far.
     pub fn best_val_accuracy(&self) -> Option<f64> {
-        self.epochs
-            .iter()
-            .map(|row| row.val_accuracy)
-            .reduce(f64::max)
+        self.story.best().map(|best| best.val_accuracy)
     }
 
     /// Whether a trainer may still change this run.
@@ -222,9 +205,135 @@ impl RunView {
     }
 }
 
+impl Deref for RunView {
+    type Target = RunState;
+
+    /// The panes read the story's fields on the view itself (`view.epochs`,
+    /// `view.test`, `view.device`); `view.status` stays the view's own.
+    fn deref(&self) -> &RunState {
+        &self.story
+    }
+}
+
+impl UiStatus {
+    /// How a stored status shows; a run that has not ended may be held by a
+    /// pause (the trainer pauses only running runs, but a log may have lost
+    /// the start before it).
+    fn of(status: RunStatus, paused: bool) -> Self {
+        match status {
+            RunStatus::Queued | RunStatus::Running if paused => Self::Paused,
+            RunStatus::Queued => Self::Queued,
+            RunStatus::Running => Self::Running,
+            RunStatus::Done => Self::Done,
+            RunStatus::Failed => Self::Failed,
+            RunStatus::Interrupted => Self::Interrupted,
+        }
+    }
+}
+
+/// Whether an event says where the run stands (rather than how it trains).
+fn moves_status(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::Phase { .. }
+            | Event::Progress { .. }
+            | Event::EpochEnd { .. }
+            | Event::Evaluated { .. }
+    )
+}
+
 fn push_bounded(points: &mut VecDeque<f64>, value: f64) {
     if points.len() == RECENT_POINTS {
         points.pop_front();
     }
     points.push_back(value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{model::ModelSpec, train::RunRequest};
+
+    fn spec() -> RunSpec {
+        RunSpec::new(
+            "r",
+            ModelSpec::Mlp {
+                hidden: vec![8],
+                dropout: false,
+            },
+        )
+    }
+
+    fn started(resumed_after: u32) -> Event {
+        Event::Started {
+            run: "r".into(),
+            device: "cpu".into(),
+            params: 6_370,
+            train_samples: 800,
+            validation_samples: 200,
+            steps_per_epoch: 10,
+            epochs: 3,
+            resumed_after,
+        }
+    }
+
+    fn epoch_end(epoch: u32) -> Event {
+        Event::EpochEnd {
+            run: "r".into(),
+            epoch,
+            epochs: 3,
+            train_loss: 0.5,
+            train_accuracy: 0.8,
+            val_loss: 0.4,
+            val_accuracy: 0.7 + f64::from(epoch) / 100.0,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_view_tells_the_story_by_the_stores_rules() {
+        let mut view = RunView::planned(spec());
+        let evaluated = Event::Evaluated {
+            run: "r".into(),
+            test_loss: 0.3,
+            test_accuracy: 0.9,
+            confusion: Box::new([[0; 10]; 10]),
+        };
+        for event in [started(0), epoch_end(1), epoch_end(2), evaluated] {
+            view.apply(&event);
+        }
+        assert!(view.test.is_some());
+        view.apply(&started(1));
+        assert_eq!(view.status, UiStatus::Running);
+        assert_eq!(view.epochs.len(), 1, "epoch 2 is redone");
+        assert_eq!(view.test, None, "a continued run has no test result yet");
+        assert_eq!((view.epoch, view.best_val_accuracy()), (1, Some(0.71)));
+        // What was voided leaves no trace: as if it had never been logged.
+        assert_eq!(
+            view.story(),
+            &RunState::from_events(&[started(0), epoch_end(1), started(1)])
+        );
+    }
+
+    #[test]
+    fn a_pause_shows_until_unpaused_even_after_the_record_is_read_again() {
+        let mut record = RunRecord::new(&RunRequest {
+            id: "r".into(),
+            plan: "test".into(),
+            spec: spec(),
+        });
+        record.status = RunStatus::Running;
+        let events = [started(0), Event::Paused { run: "r".into() }];
+        let mut view = RunView::stored(&record, &events);
+        assert_eq!(view.status, UiStatus::Paused, "run.json knows no pauses");
+        view.apply(&Event::Unpaused { run: "r".into() });
+        assert_eq!(view.status, UiStatus::Running);
+        view.apply_liveness(Liveness::Crashed);
+        view.apply(&epoch_end(1));
+        assert_eq!(
+            view.status,
+            UiStatus::Crashed,
+            "only an event about where the run stands moves its status"
+        );
+    }
 }
