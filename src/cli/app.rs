@@ -30,9 +30,7 @@ pub fn run(
     // Stored runs come from the follower, which keeps bringing in runs that
     // other processes (a detached `train`) write; this app's own come from its trainer.
     let mut follower = Follower::new(store.clone(), viewer.stall_after.into()).skip_own_runs();
-    for update in follower.poll() {
-        app.apply_update(&update);
-    }
+    event_loop::catch_up(&mut app, &mut follower);
     // Start on the first run of the plan: that is what the user came to train.
     app.selected = app.runs.len().saturating_sub(plan.runs.len());
     report_unreadable(&mut app, &store);
@@ -83,9 +81,7 @@ pub fn watch(
     let mut app = App::new(Vec::new(), Vec::new());
     app.read_only = true;
     app.render = RenderMode::detect(viewer.ascii);
-    for update in follower.poll() {
-        app.apply_update(&update);
-    }
+    event_loop::catch_up(&mut app, &mut follower);
     app.selected = app.newest_started();
     app.message = Some(if app.runs.is_empty() {
         format!("no runs yet in {}: waiting for some", store.dir().display())
@@ -123,10 +119,11 @@ fn run_terminal(app: &mut App, session: &mut Session<'_>) -> anyhow::Result<()> 
         let _ = signal_sender.send(());
     })
     .context("cannot install the signal handler")?;
-    let inputs = Inputs {
-        terminal: event_loop::spawn_terminal_reader().context("cannot read the terminal")?,
+    let inputs = Inputs::new(
+        event_loop::spawn_terminal_reader().context("cannot read the terminal")?,
         signals,
-    };
+        session.training.map(|training| training.trainer),
+    );
     let mut terminal = ratatui::init();
     let result = event_loop::run(&mut terminal, app, session, &inputs);
     ratatui::restore();

@@ -10,6 +10,7 @@ use atelier::{
     store::{liveness::DEFAULT_STALL_AFTER, Follower, RunStore},
     train::metrics,
     tui::{
+        event_loop,
         gallery::{self, Subject},
         loader, ui, App, ColorMode, RenderMode, View,
     },
@@ -123,9 +124,8 @@ pub fn run(
     export::Format::from_path(&args.output)?;
     let store = RunStore::resolve(runs_dir)?;
     let mut app = App::new(Vec::new(), Vec::new());
-    for update in Follower::new(store.clone(), DEFAULT_STALL_AFTER).poll() {
-        app.apply_update(&update);
-    }
+    let mut follower = Follower::new(store.clone(), DEFAULT_STALL_AFTER);
+    event_loop::catch_up(&mut app, &mut follower);
     if app.runs.is_empty() {
         bail!(
             "{} holds no runs to draw; train some first (`atelier train --only M1`)",

@@ -9,8 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crossbeam_channel::{never, select, tick, unbounded, Receiver};
-use ratatui::{buffer::Buffer, crossterm::event, layout::Rect, DefaultTerminal};
+use crossbeam_channel::{after, never, select, tick, unbounded, Receiver};
+use ratatui::{backend::Backend, buffer::Buffer, crossterm::event, layout::Rect, Terminal};
 
 use super::{input, loader, ui, Action, App};
 use crate::{
@@ -27,12 +27,34 @@ pub const FRAME: Duration = Duration::from_millis(33);
 /// cores to the trainer. Keys get the faster `FRAME`.
 pub const DATA_FRAME: Duration = Duration::from_millis(100);
 
-/// What the loop listens to besides the trainer.
+/// Everything the loop listens to. Passed in, so tests can drive the real
+/// loop with keys, trainer events and store polls of their own.
 pub struct Inputs {
     /// Terminal events (keys, resizes), read on their own thread.
     pub terminal: Receiver<event::Event>,
+    /// The app's own trainer's events (none for a read-only viewer).
+    pub trainer: Receiver<Event>,
+    /// When to poll the store for runs that other processes write.
+    pub store_ticks: Receiver<Instant>,
     /// A termination signal (SIGTERM, SIGHUP): quit cleanly.
     pub signals: Receiver<()>,
+}
+
+impl Inputs {
+    /// The app's inputs: these terminal events and signals, `trainer`'s
+    /// events, and a store poll every [`POLL_INTERVAL`].
+    pub fn new(
+        terminal: Receiver<event::Event>,
+        signals: Receiver<()>,
+        trainer: Option<&Trainer>,
+    ) -> Self {
+        Self {
+            terminal,
+            trainer: trainer.map_or_else(never, |trainer| trainer.events().clone()),
+            store_ticks: tick(POLL_INTERVAL),
+            signals,
+        }
+    }
 }
 
 /// Starts the thread that turns blocking terminal reads into channel messages.
@@ -121,93 +143,149 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Runs the app until the user quits. The trainer is shut down by the
-/// caller (dropping it stores active runs as interrupted).
-pub fn run(
-    terminal: &mut DefaultTerminal,
+/// Runs the app until the user quits, drawing on `terminal` (the real one,
+/// or a test backend). The trainer is shut down by the caller (dropping it
+/// stores active runs as interrupted).
+pub fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
     app: &mut App,
     session: &mut Session<'_>,
     inputs: &Inputs,
-) -> io::Result<()> {
-    let mut dirty = true;
-    // A key waits for the screen: draw at the faster frame rate.
-    let mut urgent = false;
-    let mut last_draw: Option<Instant> = None;
+) -> Result<(), B::Error> {
+    let mut pacing = Pacing::default();
     // The screen as last drawn: what `s` saves.
     let mut screen = Buffer::empty(Rect::default());
-    let poll = tick(POLL_INTERVAL);
-    let no_events = never();
-    let trainer_events = session
-        .training
-        .map_or(&no_events, |training| training.trainer.events());
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     loop {
-        let interval = if urgent { FRAME } else { DATA_FRAME };
-        let frame_due = last_draw.is_none_or(|at| at.elapsed() >= interval);
-        if dirty && frame_due {
+        if pacing.frame_due() {
             let frame = terminal.draw(|frame| ui::draw(frame, app))?;
             screen.clone_from(frame.buffer);
-            last_draw = Some(Instant::now());
-            dirty = false;
-            urgent = false;
+            pacing.drawn();
         }
         if app.should_quit {
             return Ok(());
         }
         // Sleep until something happens, or until the next frame when a draw waits.
-        let wait = if dirty {
-            last_draw.map_or(Duration::ZERO, |at| interval.saturating_sub(at.elapsed()))
-        } else {
-            Duration::from_secs(3600)
-        };
+        let next_frame = pacing.wait().map_or_else(never, after);
         select! {
             recv(inputs.terminal) -> message => match message {
-                Ok(event::Event::Key(key)) => {
-                    for action in input::handle_key(app, key) {
-                        perform(app, action, session, &screen);
-                    }
-                    loader::load_needed(app, session.store, session.data_dir.as_deref());
-                    dirty = true;
-                    urgent = true;
-                }
-                Ok(event::Event::Resize(width, height)) => {
-                    app.size = (width, height);
-                    dirty = true;
-                    urgent = true;
-                }
-                Ok(_) => {
-                    dirty = true;
-                    urgent = true;
+                Ok(event) => {
+                    on_terminal(app, session, &screen, event);
+                    // A key waits for the screen: draw at the faster frame rate.
+                    pacing.changed(true);
                 }
                 Err(_) => app.should_quit = true,
             },
-            recv(trainer_events) -> message => {
+            recv(inputs.trainer) -> message => {
                 if let Ok(event) = message {
-                    apply(app, &event);
-                    // Drain the burst, then draw once.
-                    for event in trainer_events.try_iter() {
-                        apply(app, &event);
-                    }
-                    // A run that just finished may be what the diff waits for.
-                    loader::load_needed(app, session.store, session.data_dir.as_deref());
-                    dirty = true;
+                    on_trainer(app, session, &event, &inputs.trainer);
+                    pacing.changed(false);
                 }
             },
-            recv(poll) -> _ => {
-                let updates = session.follower.poll();
-                for update in &updates {
-                    app.apply_update(update);
-                }
-                if !updates.is_empty() {
+            recv(inputs.store_ticks) -> _ => {
+                if catch_up(app, &mut session.follower) {
                     loader::load_needed(app, session.store, session.data_dir.as_deref());
+                    pacing.changed(false);
                 }
-                dirty |= !updates.is_empty();
             },
             recv(inputs.signals) -> _ => app.should_quit = true,
-            recv(if dirty { crossbeam_channel::after(wait) } else { never() }) -> _ => {},
+            recv(next_frame) -> _ => {},
         }
     }
+}
+
+/// When to draw: only when something changed, and at most one frame per
+/// `FRAME` after a key, per `DATA_FRAME` after new data only.
+#[derive(Debug)]
+struct Pacing {
+    dirty: bool,
+    urgent: bool,
+    last_draw: Option<Instant>,
+}
+
+impl Default for Pacing {
+    /// The first frame is due at once.
+    fn default() -> Self {
+        Self {
+            dirty: true,
+            urgent: false,
+            last_draw: None,
+        }
+    }
+}
+
+impl Pacing {
+    fn interval(&self) -> Duration {
+        if self.urgent {
+            FRAME
+        } else {
+            DATA_FRAME
+        }
+    }
+
+    fn frame_due(&self) -> bool {
+        self.dirty
+            && self
+                .last_draw
+                .is_none_or(|at| at.elapsed() >= self.interval())
+    }
+
+    fn drawn(&mut self) {
+        self.last_draw = Some(Instant::now());
+        self.dirty = false;
+        self.urgent = false;
+    }
+
+    /// Something on screen changed; `urgent` when a key did it.
+    fn changed(&mut self, urgent: bool) {
+        self.dirty = true;
+        self.urgent |= urgent;
+    }
+
+    /// How long until the waiting draw is due; `None` when none waits.
+    fn wait(&self) -> Option<Duration> {
+        self.dirty.then(|| {
+            self.last_draw.map_or(Duration::ZERO, |at| {
+                self.interval().saturating_sub(at.elapsed())
+            })
+        })
+    }
+}
+
+/// A key, a resize or another terminal event; `screen` is the screen as last drawn.
+fn on_terminal(app: &mut App, session: &mut Session<'_>, screen: &Buffer, event: event::Event) {
+    match event {
+        event::Event::Key(key) => {
+            for action in input::handle_key(app, key) {
+                perform(app, action, session, screen);
+            }
+            loader::load_needed(app, session.store, session.data_dir.as_deref());
+        }
+        event::Event::Resize(width, height) => app.size = (width, height),
+        // Focus changes, pastes: nothing to do but redraw.
+        _ => {}
+    }
+}
+
+/// A trainer event, and the rest of its burst: all applied, then one draw.
+fn on_trainer(app: &mut App, session: &Session<'_>, first: &Event, events: &Receiver<Event>) {
+    apply(app, first);
+    for event in events.try_iter() {
+        apply(app, &event);
+    }
+    // A run that just finished may be what the diff waits for.
+    loader::load_needed(app, session.store, session.data_dir.as_deref());
+}
+
+/// Applies what changed in the store since `follower` last looked (at
+/// start-up: every stored run); true when anything did.
+pub fn catch_up(app: &mut App, follower: &mut Follower) -> bool {
+    let updates = follower.poll();
+    for update in &updates {
+        app.apply_update(update);
+    }
+    !updates.is_empty()
 }
 
 fn apply(app: &mut App, event: &Event) {
