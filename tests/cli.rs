@@ -149,14 +149,51 @@ fn runs_lists_a_run_whose_process_died_as_crashed() {
 
 #[test]
 fn bench_prints_json_lines_for_the_peer_comparison_and_names_unknown_models() {
-    let (ok, stdout, stderr) =
-        atelier(&["bench", "--json", "--steps", "2", "--rounds", "1", "MLP"]);
+    let (ok, stdout, stderr) = atelier(&[
+        "bench",
+        "--json",
+        "--synthetic",
+        "--steps",
+        "2",
+        "--rounds",
+        "1",
+        "MLP",
+    ]);
     assert!(ok, "{stderr}");
     let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(line["peer"], "atelier");
     assert_eq!(line["model"], "MLP");
     assert!(line["images_per_sec"][0].as_f64().unwrap() > 0.0);
+    // The steps belong to the synthetic measurement; epochs to the real one.
+    let (ok, _, stderr) = atelier(&["bench", "--steps", "2", "MLP"]);
+    assert!(!ok);
+    assert!(stderr.contains("--synthetic"), "{stderr}");
     let (ok, _, stderr) = atelier(&["bench", "M9"]);
     assert!(!ok);
     assert!(stderr.contains("no seed model is named M9"), "{stderr}");
+}
+
+#[test]
+fn bench_times_real_epochs_after_warm_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(dir.path(), 200, 20);
+    let (ok, stdout, stderr) = atelier(&[
+        "--data-dir",
+        path_str(dir.path()),
+        "bench",
+        "--json",
+        "--images",
+        "64",
+        "--warm-epochs",
+        "1",
+        "--timed-epochs",
+        "2",
+        "MLP",
+    ]);
+    assert!(ok, "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["images_per_sec"].as_array().unwrap().len(), 2);
+    assert!(line["first_epoch_images_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(line["epochs"]["images"], 64);
+    assert_eq!(line["steps"], 2);
 }
