@@ -5,6 +5,7 @@
 pub mod event_loop;
 pub mod gallery;
 pub mod input;
+pub mod keymap;
 pub mod loader;
 pub mod panes;
 pub mod render_mode;

@@ -1,10 +1,12 @@
-//! Keys → state changes and actions for the event loop to carry out.
+//! Keys → state changes and actions for the event loop to carry out. Which
+//! key means what is [`keymap`]'s; this module carries out the intents.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::{
     gallery::Subject,
-    run_view::UiStatus,
+    keymap::{self, Intent},
+    run_view::{RunView, UiStatus},
     state::{App, Confirm, Overlay, View},
 };
 use crate::{
@@ -27,74 +29,90 @@ pub enum Action {
     Screenshot,
 }
 
+/// What a read-only viewer says to a key that would change training.
+const READ_ONLY: &str = "read-only: this viewer follows runs trained by another process";
+
 /// Applies a key to the app; returns what the loop must do.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Action> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
-    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-        // Ctrl-C quits at once; active runs are stored as interrupted.
-        app.should_quit = true;
+    let Some(binding) = keymap::lookup(keymap::layers(&app.overlay, app.view), &key) else {
+        return Vec::new();
+    };
+    if binding.mutates && app.read_only {
+        app.message = Some(READ_ONLY.into());
         return Vec::new();
     }
-    match app.overlay.clone() {
-        Overlay::Help => {
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
-            ) {
-                app.overlay = Overlay::None;
-            }
-            Vec::new()
-        }
-        Overlay::Confirm(question) => answer(app, &question, key.code),
-        Overlay::None => {
-            if view_key(app, key.code) {
-                Vec::new()
-            } else {
-                command(app, key.code)
-            }
-        }
+    perform(app, binding.intent)
+}
+
+/// Carries out one intent.
+fn perform(app: &mut App, intent: Intent) -> Vec<Action> {
+    match intent {
+        // Ctrl-C quits at once; active runs are stored as interrupted.
+        Intent::QuitNow => app.should_quit = true,
+        Intent::Yes => return answer_yes(app),
+        Intent::No | Intent::CloseHelp => app.overlay = Overlay::None,
+        Intent::CursorUp => app.move_cursor(-1, 0),
+        Intent::CursorDown => app.move_cursor(1, 0),
+        Intent::CursorLeft => app.move_cursor(0, -1),
+        Intent::CursorRight => app.move_cursor(0, 1),
+        Intent::OpenCell => open_gallery(app),
+        Intent::ARight => open_one_right(app, false),
+        Intent::BRight => open_one_right(app, true),
+        Intent::NextPage => app.page_gallery(1),
+        Intent::PreviousPage => app.page_gallery(-1),
+        Intent::FirstPage => app.page_gallery(isize::MIN),
+        Intent::LastPage => app.page_gallery(isize::MAX),
+        Intent::CloseGallery => app.close_gallery(),
+        Intent::OpenHelp => app.overlay = Overlay::Help,
+        Intent::Quit => quit(app),
+        Intent::QuitIfTraining => ask_to_quit(app),
+        Intent::NextView => app.view = next_view(app.view),
+        Intent::ShowView(view) => app.view = view,
+        Intent::SelectNext => app.move_selection(1),
+        Intent::SelectPrevious => app.move_selection(-1),
+        Intent::SelectFirst => app.selected = 0,
+        Intent::SelectLast => app.move_selection(isize::MAX),
+        Intent::Start => return queue_selected(app),
+        Intent::PauseResume => return pause_or_resume(app),
+        Intent::RunAgain => return run_again(app),
+        Intent::QueueAll => return queue_all(app),
+        Intent::Cancel => ask_to_cancel(app),
+        Intent::Delete => ask_to_delete(app),
+        Intent::Mark => app.toggle_mark(),
+        Intent::TogglePercent => app.percent = !app.percent,
+        Intent::ToggleSmoothing => app.smoothing = !app.smoothing,
+        Intent::Screenshot => return vec![Action::Screenshot],
+    }
+    Vec::new()
+}
+
+/// Tab: the main views in turn; from the gallery or the diff, back to the first.
+fn next_view(view: View) -> View {
+    match view {
+        View::Monitor => View::Confusion,
+        View::Confusion => View::Compare,
+        View::Compare => View::Runs,
+        View::Runs | View::Gallery | View::Diff => View::Monitor,
     }
 }
 
-/// Keys that mean something else in the grid views and the gallery; true
-/// when the key was taken.
-fn view_key(app: &mut App, code: KeyCode) -> bool {
-    match app.view {
-        View::Confusion | View::Diff => match code {
-            KeyCode::Up | KeyCode::Char('k') => app.move_cursor(-1, 0),
-            KeyCode::Down | KeyCode::Char('j') => app.move_cursor(1, 0),
-            KeyCode::Left | KeyCode::Char('h') => app.move_cursor(0, -1),
-            KeyCode::Right | KeyCode::Char('l') => app.move_cursor(0, 1),
-            KeyCode::Enter => open_gallery(app),
-            // Every image one run gets right and the other wrong, named by the run that is right.
-            KeyCode::Char(side @ ('a' | 'b')) if app.view == View::Diff => {
-                if let Ok((a, b)) = app.diff_pair() {
-                    app.open_gallery(Subject::OneRight {
-                        a,
-                        b,
-                        b_right: side == 'b',
-                    });
-                }
-            }
-            _ => return false,
-        },
-        View::Gallery => match code {
-            KeyCode::PageDown | KeyCode::Right | KeyCode::Char('n' | 'l' | 'j') | KeyCode::Down => {
-                app.page_gallery(1)
-            }
-            KeyCode::PageUp | KeyCode::Left | KeyCode::Char('p' | 'h' | 'k') | KeyCode::Up => {
-                app.page_gallery(-1)
-            }
-            KeyCode::Home | KeyCode::Char('g') => app.page_gallery(isize::MIN),
-            KeyCode::End | KeyCode::Char('G') => app.page_gallery(isize::MAX),
-            KeyCode::Esc | KeyCode::Backspace | KeyCode::Enter => app.close_gallery(),
-            _ => return false,
-        },
-        View::Monitor | View::Compare | View::Runs => return false,
+/// q: an idle app has nothing to lose and quits at once.
+fn quit(app: &mut App) {
+    if app.any_active() {
+        app.overlay = Overlay::Confirm(Confirm::Quit);
+    } else {
+        app.should_quit = true;
     }
-    true
+}
+
+/// Esc at the top level: the quit question while training, else nothing.
+fn ask_to_quit(app: &mut App) {
+    if app.any_active() {
+        app.overlay = Overlay::Confirm(Confirm::Quit);
+    }
 }
 
 /// Enter on a grid cell: its images, for the selected run or the diffed pair.
@@ -130,131 +148,103 @@ fn open_gallery(app: &mut App) {
     app.open_gallery(subject);
 }
 
-fn answer(app: &mut App, question: &Confirm, code: KeyCode) -> Vec<Action> {
-    match code {
-        KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
-            app.overlay = Overlay::None;
-            match question {
-                Confirm::Quit => {
-                    app.should_quit = true;
-                    Vec::new()
-                }
-                Confirm::Cancel(id) => vec![Action::Send(Command::Cancel {
-                    run: Some(id.clone()),
-                })],
-                // The run may have started again meanwhile (another process
-                // resumed it, say): its folder is in use now.
-                Confirm::Delete(id) => {
-                    match app.runs.iter().find(|view| view.id.as_ref() == Some(id)) {
-                        Some(view) if view.is_active() => {
-                            app.message = Some(format!("{id} is active again: not deleted"));
-                            Vec::new()
-                        }
-                        _ => vec![Action::Delete(id.clone())],
-                    }
-                }
-            }
-        }
-        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
-            app.overlay = Overlay::None;
-            Vec::new()
-        }
-        _ => Vec::new(),
+/// a / b in the diff: every image one run gets right and the other wrong,
+/// named by the run that is right.
+fn open_one_right(app: &mut App, b_right: bool) {
+    if let Ok((a, b)) = app.diff_pair() {
+        app.open_gallery(Subject::OneRight { a, b, b_right });
     }
 }
 
-fn command(app: &mut App, code: KeyCode) -> Vec<Action> {
-    match code {
-        KeyCode::Char('j') | KeyCode::Down => app.move_selection(1),
-        KeyCode::Char('k') | KeyCode::Up => app.move_selection(-1),
-        KeyCode::Home | KeyCode::Char('g') => app.selected = 0,
-        KeyCode::End | KeyCode::Char('G') => app.move_selection(isize::MAX),
-        KeyCode::Char('[') => app.move_selection(-1),
-        KeyCode::Char(']') => app.move_selection(1),
-        KeyCode::Tab => {
-            app.view = match app.view {
-                View::Monitor => View::Confusion,
-                View::Confusion => View::Compare,
-                View::Compare => View::Runs,
-                View::Runs | View::Gallery | View::Diff => View::Monitor,
-            }
+/// y or Enter to the open question.
+fn answer_yes(app: &mut App) -> Vec<Action> {
+    let Overlay::Confirm(question) = std::mem::take(&mut app.overlay) else {
+        return Vec::new();
+    };
+    match question {
+        Confirm::Quit => {
+            app.should_quit = true;
+            Vec::new()
         }
-        KeyCode::Char('1') => app.view = View::Monitor,
-        KeyCode::Char('2') => app.view = View::Confusion,
-        KeyCode::Char('3') => app.view = View::Compare,
-        KeyCode::Char('4') => app.view = View::Runs,
-        // Without two runs to diff, the diff pane says how to pick them.
-        KeyCode::Char('5') => app.view = View::Diff,
-        KeyCode::Char('s') => return vec![Action::Screenshot],
-        KeyCode::Enter | KeyCode::Char('a' | ' ' | 'x' | 'd' | 'r') if app.read_only => {
-            app.message =
-                Some("read-only: this viewer follows runs trained by another process".into());
-        }
-        KeyCode::Char('?') => app.overlay = Overlay::Help,
-        KeyCode::Char('p') => app.percent = !app.percent,
-        KeyCode::Char('e') => app.smoothing = !app.smoothing,
-        KeyCode::Char('m') => app.toggle_mark(),
-        KeyCode::Char('q') | KeyCode::Esc => {
-            if app.any_active() {
-                app.overlay = Overlay::Confirm(Confirm::Quit);
-            } else if code == KeyCode::Char('q') {
-                app.should_quit = true;
-            }
-        }
-        KeyCode::Enter => return queue_selected(app),
-        KeyCode::Char('r') => return run_again(app),
-        KeyCode::Char('a') => {
-            return (0..app.runs.len())
-                .filter(|&index| app.runs[index].status == UiStatus::Planned)
-                .map(|index| Action::Queue {
-                    index,
-                    spec: Box::new(app.runs[index].spec.clone()),
-                })
-                .collect();
-        }
-        KeyCode::Char(' ') => {
-            let running = app.runs.iter().find(|view| {
-                !view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused)
-            });
-            return match running.map(|view| view.status) {
-                Some(UiStatus::Paused) => vec![Action::Send(Command::Resume)],
-                Some(_) => vec![Action::Send(Command::Pause)],
-                None => {
-                    app.message = Some("nothing is running".into());
-                    Vec::new()
-                }
-            };
-        }
-        KeyCode::Char('x') => match app.selected_run().filter(|view| view.is_active()) {
-            Some(view) if view.external => app.message = Some(another_process(view)),
-            Some(view) => {
-                if let Some(id) = view.id.clone() {
-                    app.overlay = Overlay::Confirm(Confirm::Cancel(id));
-                }
-            }
-            None => {}
-        },
-        KeyCode::Char('d') => match app.selected_run() {
-            Some(view) if view.external && view.is_active() => {
-                app.message = Some(another_process(view))
-            }
-            Some(view) if view.is_active() => {
-                app.message = Some("cancel the run (x) before deleting it".into())
-            }
-            Some(view) => {
-                if let Some(id) = view.id.clone() {
-                    app.overlay = Overlay::Confirm(Confirm::Delete(id));
-                }
-            }
-            None => {}
-        },
-        _ => {}
+        Confirm::Cancel(id) => vec![Action::Send(Command::Cancel { run: Some(id) })],
+        Confirm::Delete(id) => delete(app, id),
     }
-    Vec::new()
+}
+
+/// The run may have started again while asked about (another process
+/// resumed it, say): its folder is in use then.
+fn delete(app: &mut App, id: RunId) -> Vec<Action> {
+    match app.runs.iter().find(|view| view.id.as_ref() == Some(&id)) {
+        Some(view) if view.is_active() => {
+            app.message = Some(format!("{id} is active again: not deleted"));
+            Vec::new()
+        }
+        _ => vec![Action::Delete(id)],
+    }
+}
+
+/// a: every planned row, queued in order.
+fn queue_all(app: &App) -> Vec<Action> {
+    app.runs
+        .iter()
+        .enumerate()
+        .filter(|(_, view)| view.status == UiStatus::Planned)
+        .map(|(index, view)| Action::Queue {
+            index,
+            spec: Box::new(view.spec.clone()),
+        })
+        .collect()
+}
+
+/// space: pauses this app's running run, or resumes its paused one.
+fn pause_or_resume(app: &mut App) -> Vec<Action> {
+    let running = app
+        .runs
+        .iter()
+        .find(|view| !view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused));
+    match running.map(|view| view.status) {
+        Some(UiStatus::Paused) => vec![Action::Send(Command::Resume)],
+        Some(_) => vec![Action::Send(Command::Pause)],
+        None => {
+            app.message = Some("nothing is running".into());
+            Vec::new()
+        }
+    }
+}
+
+/// x: asks before cancelling the selected active run.
+fn ask_to_cancel(app: &mut App) {
+    match app.selected_run().filter(|view| view.is_active()) {
+        Some(view) if view.external => app.message = Some(another_process(view)),
+        Some(view) => {
+            if let Some(id) = view.id.clone() {
+                app.overlay = Overlay::Confirm(Confirm::Cancel(id));
+            }
+        }
+        None => {}
+    }
+}
+
+/// d: asks before deleting the selected stored run; an active one is cancelled first.
+fn ask_to_delete(app: &mut App) {
+    match app.selected_run() {
+        Some(view) if view.external && view.is_active() => {
+            app.message = Some(another_process(view))
+        }
+        Some(view) if view.is_active() => {
+            app.message = Some("cancel the run (x) before deleting it".into())
+        }
+        Some(view) => {
+            if let Some(id) = view.id.clone() {
+                app.overlay = Overlay::Confirm(Confirm::Delete(id));
+            }
+        }
+        None => {}
+    }
 }
 
 /// How to stop a run that another process trains.
-fn another_process(view: &super::RunView) -> String {
+fn another_process(view: &RunView) -> String {
     match view.writer_pid {
         Some(pid) => format!(
             "another process (pid {pid}) trains this run; stop it there, or with `kill -INT {pid}`"
@@ -312,7 +302,7 @@ fn run_again(app: &mut App) -> Vec<Action> {
 
 #[cfg(test)]
 mod tests {
-    use crossterm::event::KeyEventState;
+    use crossterm::event::{KeyCode, KeyEventState, KeyModifiers};
 
     use super::*;
     use crate::{model::ModelSpec, train::Event, tui::run_view::RECENT_POINTS};
@@ -659,6 +649,7 @@ mod tests {
             KeyCode::Char(' '),
             KeyCode::Char('x'),
             KeyCode::Char('d'),
+            KeyCode::Char('r'),
         ] {
             app.message = None;
             assert!(handle_key(&mut app, key(code)).is_empty(), "{code:?}");
@@ -678,6 +669,38 @@ mod tests {
             handle_key(&mut app, key(KeyCode::Char('s'))),
             vec![Action::Screenshot]
         );
+    }
+
+    /// What a viewer refuses is the keymap's `mutates` flag, wherever the key is bound.
+    #[test]
+    fn a_read_only_viewer_refuses_exactly_the_mutating_keys() {
+        for binding in keymap::GLOBAL.bindings {
+            for &bound in binding.keys {
+                let mut app = app();
+                app.read_only = true;
+                queue(&mut app, 0, "a");
+                start(&mut app, "a");
+                let actions = handle_key(&mut app, key(bound.code));
+                let refused = app.message.as_deref() == Some(READ_ONLY);
+                assert_eq!(refused, binding.mutates, "{}", bound.label());
+                if refused {
+                    assert!(actions.is_empty() && app.overlay == Overlay::None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn esc_asks_to_quit_while_training_and_does_nothing_when_idle() {
+        let mut idle = app();
+        handle_key(&mut idle, key(KeyCode::Esc));
+        assert_eq!((idle.should_quit, idle.overlay), (false, Overlay::None));
+        let mut busy = app();
+        queue(&mut busy, 0, "a");
+        handle_key(&mut busy, key(KeyCode::Esc));
+        assert_eq!(busy.overlay, Overlay::Confirm(Confirm::Quit));
+        handle_key(&mut busy, key(KeyCode::Esc));
+        assert_eq!((busy.should_quit, busy.overlay), (false, Overlay::None));
     }
 
     #[test]

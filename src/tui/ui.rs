@@ -10,6 +10,7 @@ use ratatui::{
 };
 
 use super::{
+    keymap,
     panes::{
         compare::ComparePane, confusion::ConfusionPane, diff::DiffPane, gallery::GalleryPane,
         live::LivePane, runs::RunsPane,
@@ -21,53 +22,6 @@ use super::{
 pub const WIDE: u16 = 150;
 /// Columns the confusion pane needs to show every cell.
 const CONFUSION_WIDTH: u16 = 84;
-
-/// Every key, for the help overlay.
-pub const KEYS: [(&str, &str); 22] = [
-    (
-        "j/k ↑/↓ g/G",
-        "select a run, first / last run ([ ] in the grid views)",
-    ),
-    (
-        "Enter",
-        "start the selected run; an interrupted one continues",
-    ),
-    ("r", "run the selected stored run again, from scratch"),
-    ("a", "queue every planned run"),
-    ("space", "pause / resume the running run"),
-    ("x", "cancel the selected run (asks first)"),
-    ("d", "delete the selected stored run (asks first)"),
-    ("Tab", "next view: monitor → confusion → compare → runs"),
-    ("1 2 3 4 5", "monitor, confusion, compare, run list, diff"),
-    ("s", "screenshot: .txt .ansi .html .svg .png of this screen"),
-    ("p", "confusion cells: counts / row percent"),
-    ("e", "smooth the sparklines (EMA)"),
-    ("m", "mark the run for compare and diff (none marked: all)"),
-    (
-        "2 5: ←↑↓→",
-        "move over the confusion / diff grid (also hjkl)",
-    ),
-    (
-        "5",
-        "diff: B − A of two marked runs (or marked + selected); ←↑↓→",
-    ),
-    (
-        "5: Enter",
-        "the cell's images one run gets right, the other wrong",
-    ),
-    (
-        "5: b a",
-        "every image B (b) or A (a) gets right and the other wrong",
-    ),
-    ("gallery", "PgDn/PgUp n/p: page · Home/End · Esc: back"),
-    ("?", "this help"),
-    ("q Esc", "quit (asks while training)"),
-    ("Ctrl-C", "quit now; active runs are stored as interrupted"),
-    (
-        "",
-        "runs are stored under --runs-dir; `atelier runs` lists them",
-    ),
-];
 
 /// The smallest terminal the app lays out for.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
@@ -101,7 +55,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Gallery => frame.render_widget(GalleryPane(app), body),
         View::Diff => frame.render_widget(DiffPane(app), body),
     }
-    frame.render_widget(status_bar(app), status);
+    frame.render_widget(status_bar(app, status.width), status);
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help => help(frame, frame.area()),
@@ -143,7 +97,7 @@ fn runs_height(app: &App, area: Rect) -> u16 {
     wanted.clamp(4, (area.height / 3).max(4))
 }
 
-fn status_bar(app: &App) -> Paragraph<'static> {
+fn status_bar(app: &App, width: u16) -> Paragraph<'static> {
     let view = app.view.name();
     let mut spans = vec![Span::styled(
         format!(" {view} "),
@@ -158,14 +112,33 @@ fn status_bar(app: &App) -> Paragraph<'static> {
             Style::default().fg(Color::Yellow),
         ));
     }
-    spans.push(Span::raw(match app.view {
-        View::Confusion => " ←↑↓→ cell · Enter its images · [ ] run · p % · ? help · q quit",
-        View::Diff => " ←↑↓→ cell · Enter its images · b/a: B/A right · m mark · [ ] run · ? help",
-        View::Gallery => " PgDn/PgUp page · Esc back · s shot · ? help · q quit",
-        _ if app.read_only => " read-only · Tab view · p % · s screenshot · ? help · q quit",
-        _ => " Enter start · space pause · Tab view · s shot · ? help · q quit",
-    }));
+    let used: usize = spans.iter().map(Span::width).sum();
+    let room = usize::from(width).saturating_sub(used);
+    spans.push(Span::raw(hint_line(app, room)));
     Paragraph::new(Line::from(spans))
+}
+
+/// The view's key hints, as many as fit in `room` columns, in the keymap's
+/// order (the view's own keys first): whole hints only, never cut short.
+fn hint_line(app: &App, room: usize) -> String {
+    let layers = keymap::layers(&Overlay::None, app.view);
+    let mut hints = keymap::hints(layers, app.read_only);
+    if app.read_only {
+        hints.insert(0, "read-only".into());
+    }
+    let mut line = String::new();
+    for hint in hints {
+        let next = if line.is_empty() {
+            format!(" {hint}")
+        } else {
+            format!("{line} · {hint}")
+        };
+        if Span::raw(next.as_str()).width() > room {
+            break;
+        }
+        line = next;
+    }
+    line
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -180,25 +153,30 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn help(frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = KEYS
+    let rows = keymap::help_lines();
+    let lines: Vec<Line> = rows
         .iter()
-        .map(|(key, what)| {
+        .map(|(keys, what)| {
             Line::from(vec![
                 Span::styled(
-                    format!(" {key:<13}"),
+                    format!(" {keys:<13} "),
                     Style::default().add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(*what),
+                Span::raw(what.clone()),
             ])
         })
         .collect();
-    let area = centered(area, 80, KEYS.len() as u16 + 2);
+    let height = u16::try_from(rows.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let area = centered(area, 80, height);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" Keys (Esc closes) "),
+                .title(format!(" Keys ({}) ", keymap::summary(&keymap::HELP)))
+                .title_bottom(" runs are stored under --runs-dir; `atelier runs` lists them "),
         ),
         area,
     );
@@ -220,7 +198,7 @@ fn confirm(frame: &mut Frame, area: Rect, question: &Confirm) {
         Paragraph::new(vec![
             Line::from(text),
             Line::from(""),
-            Line::from(" y / Enter: yes    n / Esc: no"),
+            Line::from(format!(" {}", keymap::summary(&keymap::CONFIRM))),
         ])
         .wrap(Wrap { trim: true })
         .block(Block::default().borders(Borders::ALL).title(" Confirm ")),
@@ -272,7 +250,7 @@ mod tests {
                 .lines()
                 .last()
                 .unwrap()
-                .starts_with(" monitor  Enter start"),
+                .starts_with(" monitor  ? help · q quit"),
             "{small}"
         );
         let large = screen(&app, 160, 48);
@@ -289,19 +267,68 @@ mod tests {
         app.overlay = Overlay::Help;
         let text = screen(&app, 100, 30);
         assert!(
-            text.contains("Keys (Esc closes)") && text.contains("pause / resume the running run"),
+            text.contains("Keys (Esc ? q Enter: close)")
+                && text.contains("space         pause / resume the running run"),
             "{text}"
         );
-        // Every key fits on the smallest screen, none cut short.
+        // Every row fits on the smallest screen, none cut short.
         let small = screen(&app, 80, 24);
-        for (key, what) in KEYS {
-            assert!(
-                small.contains(key) && small.contains(what),
-                "{what}:\n{small}"
-            );
+        for (keys, what) in keymap::help_lines() {
+            let row = format!("│ {keys:<13} {what}");
+            assert!(small.contains(&row), "{row}:\n{small}");
         }
         app.overlay = Overlay::Confirm(Confirm::Quit);
-        assert!(screen(&app, 100, 30).contains("Training is under way. Quit?"));
+        let question = screen(&app, 100, 30);
+        assert!(
+            question.contains("Training is under way. Quit?")
+                && question.contains("y Y Enter: yes · n N q Esc: no"),
+            "{question}"
+        );
+    }
+
+    #[test]
+    fn the_status_bar_shows_whole_hints_as_many_as_fit() {
+        let mut app = app();
+        let views = [
+            View::Monitor,
+            View::Confusion,
+            View::Compare,
+            View::Runs,
+            View::Gallery,
+            View::Diff,
+        ];
+        for (view, read_only) in views.into_iter().flat_map(|v| [(v, false), (v, true)]) {
+            (app.view, app.read_only) = (view, read_only);
+            let hints = keymap::hints(keymap::layers(&Overlay::None, view), read_only);
+            for width in [80, 200] {
+                let text = screen(&app, width, 24);
+                let bar = text.lines().last().unwrap().trim_end();
+                let prefix = format!(" {}  ", view.name());
+                let shown = bar.strip_prefix(&prefix).unwrap_or_else(|| panic!("{bar}"));
+                let shown: Vec<&str> = shown.split(" · ").collect();
+                let expected = if read_only {
+                    [&["read-only".to_string()], &hints[..]].concat()
+                } else {
+                    hints.clone()
+                };
+                // The first hints, in order, and every one at 200 columns.
+                assert_eq!(shown, expected[..shown.len()], "{width}: {bar}");
+                // The way to every other key always fits.
+                assert!(shown.contains(&"? help"), "{bar}");
+                if width == 200 {
+                    assert_eq!(shown.len(), expected.len(), "{bar}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_help_at_80x24() {
+        let mut app = app();
+        app.overlay = Overlay::Help;
+        let text = screen(&app, 80, 24);
+        let trimmed: Vec<&str> = text.lines().map(str::trim_end).collect();
+        insta::assert_snapshot!("help_80x24", trimmed.join("\n"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::{
     store::Predictions,
     tui::{
         gallery::{self, Subject, GAP_X, GAP_Y, TILE_HEIGHT, TILE_WIDTH},
-        App,
+        keymap, App,
     },
 };
 
@@ -91,7 +91,7 @@ impl Widget for GalleryPane<'_> {
 
 /// The bottom line: which run is A and which B in a diff, and the keys.
 fn keys(app: &App, subject: &Subject) -> String {
-    let keys = "PgDn/PgUp page · Home/End · Esc back";
+    let keys = keymap::hints(&[&keymap::GALLERY], false).join(" · ");
     match subject {
         Subject::Cell { .. } => format!(" {keys} "),
         Subject::Disagreement { a, b, .. } | Subject::OneRight { a, b, .. } => {
@@ -305,7 +305,10 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains(" A M1 · B b · PgDn/PgUp"), "{text}");
+        assert!(
+            text.contains(" A M1 · B b · PgDn/PgUp page · Home/End first/last · Esc back "),
+            "{text}"
+        );
         let line = text.lines().nth(16).unwrap();
         assert!(line.starts_with("│A✗Tsht 80% B✓Shrt 80%"), "{line}");
         // A wrong verdict is red, a right one green.

@@ -1,0 +1,765 @@
+//! Every key the app binds, as data: one table per layer, each binding a
+//! set of keys → an [`Intent`] with its help text, an optional status-bar
+//! hint and whether it changes training (`mutates`, which is what a
+//! read-only viewer refuses). Key handling, the help overlay, the status-bar
+//! hints, the gallery's key line and the README's key table all read these
+//! tables, so they cannot drift apart.
+//!
+//! A key is looked up layer by layer: Ctrl-C anywhere, then the open overlay
+//! (which takes every key), else the view's layers and the global one.
+//! Consecutive bindings of a layer with the same help text share one help
+//! row ("j/k ↓/↑ ]/[ g/G Home/End: select the next / previous / first / last run").
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::state::{Overlay, View};
+
+/// What a key asks for; `input` carries it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intent {
+    QuitNow,
+    Yes,
+    No,
+    CloseHelp,
+    CursorUp,
+    CursorDown,
+    CursorLeft,
+    CursorRight,
+    OpenCell,
+    /// The diff's images that run A gets right and B wrong.
+    ARight,
+    /// The diff's images that run B gets right and A wrong.
+    BRight,
+    NextPage,
+    PreviousPage,
+    FirstPage,
+    LastPage,
+    CloseGallery,
+    OpenHelp,
+    Quit,
+    /// Esc at the top: asks to quit while training, else nothing.
+    QuitIfTraining,
+    NextView,
+    ShowView(View),
+    SelectNext,
+    SelectPrevious,
+    SelectFirst,
+    SelectLast,
+    Start,
+    PauseResume,
+    RunAgain,
+    QueueAll,
+    Cancel,
+    Delete,
+    Mark,
+    TogglePercent,
+    ToggleSmoothing,
+    Screenshot,
+}
+
+/// A key as bound: its code, with or without Ctrl.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    /// Only with Ctrl held. Other keys match whatever modifiers come with
+    /// them (Shift comes with `G`, and terminals differ in what they add).
+    pub ctrl: bool,
+}
+
+impl Key {
+    fn matches(self, event: &KeyEvent) -> bool {
+        self.code == event.code && (!self.ctrl || event.modifiers.contains(KeyModifiers::CONTROL))
+    }
+
+    /// The key as the help and hints name it.
+    pub fn label(self) -> String {
+        match self.code {
+            KeyCode::Char(' ') => "space".to_string(),
+            KeyCode::Char(c) if self.ctrl => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::Backspace => "Backspace".into(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn is_arrow(self) -> bool {
+        matches!(
+            self.code,
+            KeyCode::Up | KeyCode::Down | KeyCode::Left | KeyCode::Right
+        )
+    }
+}
+
+const fn ch(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: false,
+    }
+}
+
+const fn key(code: KeyCode) -> Key {
+    Key { code, ctrl: false }
+}
+
+/// Keys → one intent, with what the help and the status bar say of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub intent: Intent,
+    /// The help row's text; bindings in a row share it.
+    pub help: &'static str,
+    /// A word or two for the status bar, after the binding's first key.
+    pub hint: Option<&'static str>,
+    /// Starts, pauses, cancels or deletes training: a read-only viewer refuses it.
+    pub mutates: bool,
+}
+
+const fn bind(keys: &'static [Key], intent: Intent, help: &'static str) -> Binding {
+    Binding {
+        keys,
+        intent,
+        help,
+        hint: None,
+        mutates: false,
+    }
+}
+
+impl Binding {
+    const fn hint(self, hint: &'static str) -> Self {
+        Self {
+            hint: Some(hint),
+            ..self
+        }
+    }
+
+    const fn mutating(self) -> Self {
+        Self {
+            mutates: true,
+            ..self
+        }
+    }
+}
+
+/// The bindings that hold in one place (a view, an overlay).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Layer {
+    /// Where they hold, for the README's table.
+    pub name: &'static str,
+    /// Put before the help text in the overlay, to tell view keys from global ones.
+    pub prefix: &'static str,
+    pub bindings: &'static [Binding],
+}
+
+pub static ANYWHERE: Layer = Layer {
+    name: "anywhere",
+    prefix: "",
+    bindings: &[bind(
+        &[Key {
+            code: KeyCode::Char('c'),
+            ctrl: true,
+        }],
+        Intent::QuitNow,
+        "quit now; active runs are stored as interrupted",
+    )],
+};
+
+pub static CONFIRM: Layer = Layer {
+    name: "a question (quit, cancel, delete)",
+    prefix: "",
+    bindings: &[
+        bind(&[ch('y'), ch('Y'), key(KeyCode::Enter)], Intent::Yes, "yes"),
+        bind(
+            &[ch('n'), ch('N'), ch('q'), key(KeyCode::Esc)],
+            Intent::No,
+            "no",
+        ),
+    ],
+};
+
+pub static HELP: Layer = Layer {
+    name: "the help overlay",
+    prefix: "",
+    bindings: &[bind(
+        &[key(KeyCode::Esc), ch('?'), ch('q'), key(KeyCode::Enter)],
+        Intent::CloseHelp,
+        "close",
+    )],
+};
+
+const MOVE: &str = "move the cursor";
+
+/// The confusion and diff views.
+pub static GRID: Layer = Layer {
+    name: "confusion and diff views",
+    prefix: "grid: ",
+    bindings: &[
+        bind(&[key(KeyCode::Up), ch('k')], Intent::CursorUp, MOVE).hint("cell"),
+        bind(&[key(KeyCode::Down), ch('j')], Intent::CursorDown, MOVE).hint("cell"),
+        bind(&[key(KeyCode::Left), ch('h')], Intent::CursorLeft, MOVE).hint("cell"),
+        bind(&[key(KeyCode::Right), ch('l')], Intent::CursorRight, MOVE).hint("cell"),
+        bind(
+            &[key(KeyCode::Enter)],
+            Intent::OpenCell,
+            "the cell's images (diff: where the two runs disagree)",
+        )
+        .hint("its images"),
+    ],
+};
+
+const ONE_RIGHT: &str = "every image A (a) / B (b) gets right and the other wrong";
+
+pub static DIFF: Layer = Layer {
+    name: "diff view",
+    prefix: "diff: ",
+    bindings: &[
+        bind(&[ch('a')], Intent::ARight, ONE_RIGHT).hint("A/B right"),
+        bind(&[ch('b')], Intent::BRight, ONE_RIGHT).hint("A/B right"),
+    ],
+};
+
+const PAGE: &str = "next / previous page";
+const ENDS: &str = "first / last page";
+
+pub static GALLERY: Layer = Layer {
+    name: "gallery",
+    prefix: "gallery: ",
+    bindings: &[
+        bind(
+            &[
+                key(KeyCode::PageDown),
+                key(KeyCode::Right),
+                key(KeyCode::Down),
+                ch('n'),
+                ch('l'),
+                ch('j'),
+            ],
+            Intent::NextPage,
+            PAGE,
+        )
+        .hint("page"),
+        bind(
+            &[
+                key(KeyCode::PageUp),
+                key(KeyCode::Left),
+                key(KeyCode::Up),
+                ch('p'),
+                ch('h'),
+                ch('k'),
+            ],
+            Intent::PreviousPage,
+            PAGE,
+        )
+        .hint("page"),
+        bind(&[key(KeyCode::Home), ch('g')], Intent::FirstPage, ENDS).hint("first/last"),
+        bind(&[key(KeyCode::End), ch('G')], Intent::LastPage, ENDS).hint("first/last"),
+        bind(
+            &[
+                key(KeyCode::Esc),
+                key(KeyCode::Backspace),
+                key(KeyCode::Enter),
+            ],
+            Intent::CloseGallery,
+            "back to the grid",
+        )
+        .hint("back"),
+    ],
+};
+
+const QUIT: &str = "quit, asking while training (Esc quits only while training)";
+const VIEWS: &str = "monitor / confusion / compare / run list / diff of two runs";
+const SELECT: &str = "select the next / previous / first / last run";
+
+/// Every view, where a view layer does not take the key first. The order
+/// is the help's, and the status bar's when it cannot show every hint.
+pub static GLOBAL: Layer = Layer {
+    name: "every view",
+    prefix: "",
+    bindings: &[
+        bind(&[ch('?')], Intent::OpenHelp, "help (this list of keys)").hint("help"),
+        bind(&[ch('q')], Intent::Quit, QUIT).hint("quit"),
+        // A stray Esc (it means "back" elsewhere) must not end an idle session.
+        bind(&[key(KeyCode::Esc)], Intent::QuitIfTraining, QUIT),
+        bind(
+            &[key(KeyCode::Tab)],
+            Intent::NextView,
+            "next view: monitor → confusion → compare → runs",
+        )
+        .hint("view"),
+        bind(&[ch('1')], Intent::ShowView(View::Monitor), VIEWS),
+        bind(&[ch('2')], Intent::ShowView(View::Confusion), VIEWS),
+        bind(&[ch('3')], Intent::ShowView(View::Compare), VIEWS),
+        bind(&[ch('4')], Intent::ShowView(View::Runs), VIEWS),
+        // Without two runs to diff, the diff pane says how to pick them.
+        bind(&[ch('5')], Intent::ShowView(View::Diff), VIEWS),
+        // [ and ] for the grid views, where the arrows and j/k move the cursor.
+        bind(
+            &[ch('j'), key(KeyCode::Down), ch(']')],
+            Intent::SelectNext,
+            SELECT,
+        )
+        .hint("run"),
+        bind(
+            &[ch('k'), key(KeyCode::Up), ch('[')],
+            Intent::SelectPrevious,
+            SELECT,
+        )
+        .hint("run"),
+        bind(&[ch('g'), key(KeyCode::Home)], Intent::SelectFirst, SELECT),
+        bind(&[ch('G'), key(KeyCode::End)], Intent::SelectLast, SELECT),
+        bind(
+            &[key(KeyCode::Enter)],
+            Intent::Start,
+            "start the selected run; an interrupted or failed one continues",
+        )
+        .hint("start")
+        .mutating(),
+        bind(
+            &[ch(' ')],
+            Intent::PauseResume,
+            "pause / resume the running run",
+        )
+        .hint("pause")
+        .mutating(),
+        bind(
+            &[ch('r')],
+            Intent::RunAgain,
+            "run the selected stored run again, from scratch, as a new row",
+        )
+        .mutating(),
+        bind(&[ch('a')], Intent::QueueAll, "queue every planned run").mutating(),
+        bind(
+            &[ch('x')],
+            Intent::Cancel,
+            "cancel the selected run (asks first)",
+        )
+        .mutating(),
+        bind(
+            &[ch('d')],
+            Intent::Delete,
+            "delete the selected stored run and its files (asks first)",
+        )
+        .mutating(),
+        bind(
+            &[ch('m')],
+            Intent::Mark,
+            "mark the run for compare and diff (none marked: all)",
+        )
+        .hint("mark"),
+        bind(
+            &[ch('p')],
+            Intent::TogglePercent,
+            "confusion cells: counts / row percent",
+        )
+        .hint("%"),
+        bind(
+            &[ch('e')],
+            Intent::ToggleSmoothing,
+            "smooth the sparklines (EMA)",
+        ),
+        bind(
+            &[ch('s')],
+            Intent::Screenshot,
+            "screenshot: .txt .ansi .html .svg .png of this screen",
+        )
+        .hint("shot"),
+    ],
+};
+
+/// Every layer, in the README's order.
+pub static ALL: [&Layer; 7] = [&ANYWHERE, &GLOBAL, &GRID, &DIFF, &GALLERY, &HELP, &CONFIRM];
+
+/// The layers the help overlay lists (its own keys are in its title, the
+/// question's in the question).
+pub static LISTED: [&Layer; 5] = [&ANYWHERE, &GLOBAL, &GRID, &DIFF, &GALLERY];
+
+/// Where a key is looked up, first layer first.
+pub fn layers(overlay: &Overlay, view: View) -> &'static [&'static Layer] {
+    static HELP_OPEN: [&Layer; 2] = [&ANYWHERE, &HELP];
+    static ASKING: [&Layer; 2] = [&ANYWHERE, &CONFIRM];
+    static CONFUSION: [&Layer; 3] = [&ANYWHERE, &GRID, &GLOBAL];
+    static DIFFING: [&Layer; 4] = [&ANYWHERE, &GRID, &DIFF, &GLOBAL];
+    static BROWSING: [&Layer; 3] = [&ANYWHERE, &GALLERY, &GLOBAL];
+    static OTHER: [&Layer; 2] = [&ANYWHERE, &GLOBAL];
+    match (overlay, view) {
+        (Overlay::Help, _) => &HELP_OPEN,
+        (Overlay::Confirm(_), _) => &ASKING,
+        (Overlay::None, View::Confusion) => &CONFUSION,
+        (Overlay::None, View::Diff) => &DIFFING,
+        (Overlay::None, View::Gallery) => &BROWSING,
+        (Overlay::None, View::Monitor | View::Compare | View::Runs) => &OTHER,
+    }
+}
+
+/// The binding the key means in these layers, the first layer's first.
+pub fn lookup(layers: &[&'static Layer], event: &KeyEvent) -> Option<&'static Binding> {
+    layers
+        .iter()
+        .flat_map(|layer| layer.bindings)
+        .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
+}
+
+fn bound_in(layers: &[&Layer], key: Key) -> bool {
+    layers
+        .iter()
+        .flat_map(|layer| layer.bindings)
+        .any(|binding| binding.keys.contains(&key))
+}
+
+/// One help row: consecutive bindings of a layer that share their help text.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub bindings: Vec<&'static Binding>,
+}
+
+impl Row {
+    pub fn help(&self) -> &'static str {
+        self.bindings[0].help
+    }
+
+    /// Whether a read-only viewer refuses the row's keys.
+    pub fn mutates(&self) -> bool {
+        self.bindings.iter().any(|binding| binding.mutates)
+    }
+
+    /// Every key of the row: bindings with as many keys are zipped, so
+    /// opposites pair up ("j/k ↓/↑ ]/[ g/G Home/End").
+    pub fn label(&self) -> String {
+        self.label_with(Key::label)
+    }
+
+    fn label_with(&self, name: impl Fn(Key) -> String) -> String {
+        let mut parts = Vec::new();
+        for run in self.bindings.chunk_by(|a, b| a.keys.len() == b.keys.len()) {
+            for position in 0..run[0].keys.len() {
+                let keys: Vec<String> = run.iter().map(|b| name(b.keys[position])).collect();
+                parts.push(keys.join("/"));
+            }
+        }
+        parts.join(" ")
+    }
+
+    /// The status-bar hint: the first key of each hinted binding that no
+    /// layer in `above` takes, then the hint ("]/[ run" in the grid views).
+    fn hint(&self, above: &[&Layer], read_only: bool) -> Option<String> {
+        let text = self.bindings.iter().find_map(|binding| binding.hint)?;
+        let keys: Vec<Key> = self
+            .bindings
+            .iter()
+            .filter(|binding| binding.hint.is_some() && !(read_only && binding.mutates))
+            .filter_map(|binding| {
+                binding
+                    .keys
+                    .iter()
+                    .copied()
+                    .find(|&key| !bound_in(above, key))
+            })
+            .collect();
+        if keys.is_empty() {
+            return None;
+        }
+        // Arrows read best run together: "↑↓←→".
+        let separator = if keys.iter().all(|key| key.is_arrow()) {
+            ""
+        } else {
+            "/"
+        };
+        let names: Vec<String> = keys.into_iter().map(Key::label).collect();
+        Some(format!("{} {text}", names.join(separator)))
+    }
+}
+
+impl Layer {
+    pub fn rows(&'static self) -> Vec<Row> {
+        self.bindings
+            .chunk_by(|a, b| a.help == b.help)
+            .map(|run| Row {
+                bindings: run.iter().collect(),
+            })
+            .collect()
+    }
+}
+
+/// The status-bar hints of these layers, in order, the keys an upper layer
+/// takes left out, and a read-only viewer's refused ones too.
+pub fn hints(layers: &[&'static Layer], read_only: bool) -> Vec<String> {
+    let mut hints = Vec::new();
+    for (depth, layer) in layers.iter().enumerate() {
+        let above = &layers[..depth];
+        hints.extend(
+            layer
+                .rows()
+                .iter()
+                .filter_map(|row| row.hint(above, read_only)),
+        );
+    }
+    hints
+}
+
+/// The help overlay's lines: keys, and what they do (view keys say where).
+pub fn help_lines() -> Vec<(String, String)> {
+    let mut lines = Vec::new();
+    for layer in LISTED {
+        for row in layer.rows() {
+            lines.push((row.label(), format!("{}{}", layer.prefix, row.help())));
+        }
+    }
+    lines
+}
+
+/// A layer's rows on one line: "y Y Enter: yes · n N q Esc: no".
+pub fn summary(layer: &'static Layer) -> String {
+    let rows: Vec<String> = layer
+        .rows()
+        .iter()
+        .map(|row| format!("{}: {}", row.label(), row.help()))
+        .collect();
+    rows.join(" · ")
+}
+
+/// The README's key table (markdown, one row per help row).
+pub fn markdown() -> String {
+    let mut table =
+        String::from("| Where | Keys | What they do | In `atelier watch` |\n|---|---|---|---|\n");
+    for layer in ALL {
+        for (index, row) in layer.rows().iter().enumerate() {
+            let place = if index == 0 { layer.name } else { "" };
+            let keys = row.label_with(|key| format!("`{}`", key.label()));
+            let watch = if row.mutates() { "no" } else { "yes" };
+            table.push_str(&format!(
+                "| {place} | {keys} | {} | {watch} |\n",
+                row.help()
+            ));
+        }
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use crossterm::event::KeyEventKind;
+
+    use super::*;
+
+    fn event(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent {
+            kind: KeyEventKind::Press,
+            ..KeyEvent::new(code, modifiers)
+        }
+    }
+
+    fn intent(overlay: &Overlay, view: View, code: KeyCode) -> Option<Intent> {
+        lookup(layers(overlay, view), &event(code, KeyModifiers::NONE)).map(|b| b.intent)
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_layer() {
+        for layer in ALL {
+            let mut seen = HashSet::new();
+            for binding in layer.bindings {
+                for key in binding.keys {
+                    assert!(
+                        seen.insert(key.code),
+                        "{} binds {} twice",
+                        layer.name,
+                        key.label()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every key a view layer takes from a layer below it, as
+    /// (view layer, key, the intent it hides): each one meant, none by accident.
+    #[test]
+    fn view_layers_shadow_only_the_keys_they_mean_to() {
+        let mut shadowed = Vec::new();
+        for view in [View::Monitor, View::Confusion, View::Diff, View::Gallery] {
+            let stack = layers(&Overlay::None, view);
+            for (depth, upper) in stack.iter().enumerate() {
+                for lower in &stack[depth + 1..] {
+                    for binding in lower.bindings {
+                        for key in binding.keys {
+                            let hidden = upper
+                                .bindings
+                                .iter()
+                                .any(|b| b.keys.iter().any(|k| k.code == key.code));
+                            let entry = (upper.name, key.label(), binding.intent);
+                            if hidden && !shadowed.contains(&entry) {
+                                shadowed.push(entry);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let grid = GRID.name;
+        let expected: Vec<(&'static str, String, Intent)> = vec![
+            // In the grids the arrows, j/k and Enter are the cursor's; [ ] still select.
+            (grid, "j".into(), Intent::SelectNext),
+            (grid, "↓".into(), Intent::SelectNext),
+            (grid, "k".into(), Intent::SelectPrevious),
+            (grid, "↑".into(), Intent::SelectPrevious),
+            (grid, "Enter".into(), Intent::Start),
+            // In the diff, a is A's images, not queue-all.
+            (DIFF.name, "a".into(), Intent::QueueAll),
+            // The gallery pages with the selection's keys and p, and leaves with Esc and Enter.
+            (GALLERY.name, "Esc".into(), Intent::QuitIfTraining),
+            (GALLERY.name, "j".into(), Intent::SelectNext),
+            (GALLERY.name, "↓".into(), Intent::SelectNext),
+            (GALLERY.name, "k".into(), Intent::SelectPrevious),
+            (GALLERY.name, "↑".into(), Intent::SelectPrevious),
+            (GALLERY.name, "g".into(), Intent::SelectFirst),
+            (GALLERY.name, "Home".into(), Intent::SelectFirst),
+            (GALLERY.name, "G".into(), Intent::SelectLast),
+            (GALLERY.name, "End".into(), Intent::SelectLast),
+            (GALLERY.name, "Enter".into(), Intent::Start),
+            (GALLERY.name, "p".into(), Intent::TogglePercent),
+        ];
+        let sorted = |mut list: Vec<(&'static str, String, Intent)>| {
+            list.sort_by_key(|(layer, key, intent)| (*layer, key.clone(), format!("{intent:?}")));
+            list
+        };
+        assert_eq!(sorted(shadowed), sorted(expected));
+    }
+
+    #[test]
+    fn keys_are_looked_up_overlay_then_view_then_global() {
+        let none = Overlay::None;
+        let j = KeyCode::Char('j');
+        assert_eq!(intent(&none, View::Monitor, j), Some(Intent::SelectNext));
+        assert_eq!(intent(&none, View::Confusion, j), Some(Intent::CursorDown));
+        assert_eq!(intent(&none, View::Gallery, j), Some(Intent::NextPage));
+        assert_eq!(
+            intent(&Overlay::Help, View::Monitor, j),
+            None,
+            "the help takes every key"
+        );
+        assert_eq!(
+            intent(&none, View::Confusion, KeyCode::Char('s')),
+            Some(Intent::Screenshot),
+            "unbound in the view: global"
+        );
+        assert_eq!(
+            intent(&none, View::Confusion, KeyCode::Char('a')),
+            Some(Intent::QueueAll)
+        );
+        assert_eq!(
+            intent(&none, View::Diff, KeyCode::Char('a')),
+            Some(Intent::ARight)
+        );
+        assert_eq!(intent(&none, View::Monitor, KeyCode::Char('c')), None);
+        let ctrl_c = event(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let asking = Overlay::Confirm(crate::tui::Confirm::Quit);
+        for overlay in [Overlay::None, Overlay::Help, asking] {
+            assert_eq!(
+                lookup(layers(&overlay, View::Gallery), &ctrl_c).map(|b| b.intent),
+                Some(Intent::QuitNow)
+            );
+        }
+        // Shift comes with capitals; other modifiers are not told apart either.
+        let shift_g = event(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        let runs = layers(&none, View::Runs);
+        assert_eq!(
+            lookup(runs, &shift_g).map(|b| b.intent),
+            Some(Intent::SelectLast)
+        );
+    }
+
+    #[test]
+    fn only_the_training_keys_mutate() {
+        let mutating: Vec<Intent> = ALL
+            .iter()
+            .flat_map(|layer| layer.bindings)
+            .filter(|binding| binding.mutates)
+            .map(|binding| binding.intent)
+            .collect();
+        use Intent::*;
+        assert_eq!(
+            mutating,
+            [Start, PauseResume, RunAgain, QueueAll, Cancel, Delete]
+        );
+    }
+
+    #[test]
+    fn rows_zip_opposite_keys_and_share_one_hint() {
+        let labels = |layer: &'static Layer| -> Vec<String> {
+            layer.rows().iter().map(Row::label).collect()
+        };
+        assert!(labels(&GLOBAL).contains(&"j/k ↓/↑ ]/[ g/G Home/End".to_string()));
+        assert!(labels(&GLOBAL).contains(&"1/2/3/4/5".to_string()));
+        assert!(labels(&GLOBAL).contains(&"q/Esc".to_string()));
+        assert_eq!(
+            labels(&GALLERY),
+            [
+                "PgDn/PgUp →/← ↓/↑ n/p l/h j/k",
+                "Home/End g/G",
+                "Esc Backspace Enter"
+            ]
+        );
+        assert_eq!(labels(&GRID), ["↑/↓/←/→ k/j/h/l", "Enter"]);
+        for layer in ALL {
+            for row in layer.rows() {
+                let hints: HashSet<_> = row.bindings.iter().filter_map(|b| b.hint).collect();
+                assert!(hints.len() <= 1, "{}: {hints:?}", row.label());
+            }
+        }
+    }
+
+    #[test]
+    fn hints_leave_out_taken_keys_and_what_a_viewer_cannot_do() {
+        let monitor = hints(layers(&Overlay::None, View::Monitor), false);
+        assert_eq!(
+            monitor[..6],
+            [
+                "? help",
+                "q quit",
+                "Tab view",
+                "j/k run",
+                "Enter start",
+                "space pause"
+            ]
+        );
+        let confusion = hints(layers(&Overlay::None, View::Confusion), false);
+        assert_eq!(confusion[..2], ["↑↓←→ cell", "Enter its images"]);
+        assert!(confusion.contains(&"]/[ run".to_string()), "{confusion:?}");
+        assert!(
+            !confusion.iter().any(|hint| hint.contains("start")),
+            "{confusion:?}"
+        );
+        let viewer = hints(layers(&Overlay::None, View::Monitor), true);
+        assert!(
+            !viewer
+                .iter()
+                .any(|hint| hint.contains("start") || hint.contains("pause")),
+            "{viewer:?}"
+        );
+        assert_eq!(
+            hints(&[&GALLERY], false),
+            ["PgDn/PgUp page", "Home/End first/last", "Esc back"]
+        );
+    }
+
+    #[test]
+    fn the_readme_lists_the_keys() {
+        let readme = include_str!("../../README.md");
+        let table = markdown();
+        let block = format!("<!-- keys:begin -->\n{table}<!-- keys:end -->");
+        assert!(
+            readme.contains(&block),
+            "README.md's key table is stale; put this between its keys markers:\n{table}"
+        );
+    }
+}
