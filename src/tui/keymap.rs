@@ -606,7 +606,7 @@ mod tests {
             }
         }
         let grid = GRID.name;
-        let expected: Vec<(&str, String, Intent)> = vec![
+        let expected: Vec<(&'static str, String, Intent)> = vec![
             // In the grids the arrows, j/k and Enter are the cursor's; [ ] still select.
             (grid, "j".into(), Intent::SelectNext),
             (grid, "↓".into(), Intent::SelectNext),
@@ -628,10 +628,10 @@ mod tests {
             (GALLERY.name, "Enter".into(), Intent::Start),
             (GALLERY.name, "p".into(), Intent::TogglePercent),
         ];
-        fn sorted(mut list: Vec<(&str, String, Intent)>) -> Vec<(&str, String, Intent)> {
+        let sorted = |mut list: Vec<(&'static str, String, Intent)>| {
             list.sort_by_key(|(layer, key, intent)| (*layer, key.clone(), format!("{intent:?}")));
             list
-        }
+        };
         assert_eq!(sorted(shadowed), sorted(expected));
     }
 
