@@ -109,10 +109,7 @@ fn spec(index: usize) -> RunSpec {
             // Distinct names: ids are made from names, and queued at once,
             // runs of one name could be given one id within the same second.
             format!("S{index:02}"),
-            ModelSpec::Mlp {
-                hidden: vec![8],
-                dropout: false,
-            },
+            ModelSpec::tiny_mlp(),
         )
     }
 }

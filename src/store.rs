@@ -280,13 +280,7 @@ mod tests {
                 epochs: 2,
                 seed: 1,
                 device: DevicePref::Cpu,
-                ..RunSpec::new(
-                    name,
-                    ModelSpec::Mlp {
-                        hidden: vec![8],
-                        dropout: false,
-                    },
-                )
+                ..RunSpec::new(name, ModelSpec::tiny_mlp())
             },
         }
     }

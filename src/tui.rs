@@ -35,15 +35,8 @@ pub(crate) mod test_support {
 
     /// An app whose plan has one small MLP run per name, none started.
     pub fn planned_app(names: &[&str]) -> super::App {
-        let spec = |name: &str| {
-            crate::plan::RunSpec::new(
-                name,
-                crate::model::ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
-            )
-        };
+        let spec =
+            |name: &str| crate::plan::RunSpec::new(name, crate::model::ModelSpec::tiny_mlp());
         super::App::new(Vec::new(), names.iter().map(|name| spec(name)).collect())
     }
 

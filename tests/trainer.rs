@@ -247,13 +247,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
     let spec = RunSpec {
         epochs: 1,
         device: DevicePref::Cpu,
-        ..RunSpec::new(
-            "tiny",
-            ModelSpec::Mlp {
-                hidden: vec![8],
-                dropout: false,
-            },
-        )
+        ..RunSpec::new("tiny", ModelSpec::tiny_mlp())
     };
     let plan = Plan {
         name: "test".into(),

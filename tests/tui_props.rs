@@ -32,13 +32,7 @@ fn spec(name: &str, epochs: u32) -> RunSpec {
     RunSpec {
         epochs,
         device: DevicePref::Cpu,
-        ..RunSpec::new(
-            name,
-            ModelSpec::Mlp {
-                hidden: vec![8],
-                dropout: false,
-            },
-        )
+        ..RunSpec::new(name, ModelSpec::tiny_mlp())
     }
 }
 

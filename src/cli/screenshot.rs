@@ -123,6 +123,30 @@ pub fn run(
     // Check the format before any work.
     export::Format::from_path(&args.output)?;
     let store = RunStore::resolve(runs_dir)?;
+    let mut app = stored_app(&store)?;
+    let base = select(&mut app, &store, args)?;
+    aim_cursor(&mut app, args)?;
+    if let ViewName::Gallery = args.view {
+        open_gallery(&mut app, args, base.is_some())?;
+    }
+    loader::load_needed(&mut app, &store, data_dir);
+    check_loaded(&app, args)?;
+    app.render = RenderMode {
+        color: ColorMode::TrueColor,
+        ascii,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(args.size.columns, args.size.rows))
+        .context("cannot create the off-screen terminal")?;
+    let frame = terminal
+        .draw(|frame| ui::draw(frame, &app))
+        .context("cannot draw the screen")?;
+    export::save(frame.buffer, &args.output, args.theme)?;
+    println!("{}", args.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An app holding every stored run, or an error when there is none.
+fn stored_app(store: &RunStore) -> anyhow::Result<App> {
     let mut app = App::new(Vec::new(), Vec::new());
     let mut follower = Follower::new(store.clone(), DEFAULT_STALL_AFTER);
     event_loop::catch_up(&mut app, &mut follower);
@@ -132,7 +156,13 @@ pub fn run(
             store.dir().display()
         );
     }
-    let row = |query: &str| -> anyhow::Result<usize> {
+    Ok(app)
+}
+
+/// Selects `--run` (or the newest), marks `--base` as the diff's A, sets
+/// the view and size; returns the base run's row.
+fn select(app: &mut App, store: &RunStore, args: &ScreenshotArgs) -> anyhow::Result<Option<usize>> {
+    let row = |app: &App, query: &str| -> anyhow::Result<usize> {
         let id = store.find(query)?;
         app.runs
             .iter()
@@ -140,16 +170,19 @@ pub fn run(
             .with_context(|| format!("run {id} could not be read; see `atelier runs`"))
     };
     app.selected = match &args.run {
-        Some(query) => row(query)?,
+        Some(query) => row(app, query)?,
         None => app.newest_started(),
     };
-    let base = args.base.as_deref().map(row).transpose()?;
+    let base = args
+        .base
+        .as_deref()
+        .map(|query| row(app, query))
+        .transpose()?;
     app.view = match args.view {
         ViewName::Runs => View::Runs,
         ViewName::Live => View::Monitor,
-        ViewName::Confusion => View::Confusion,
+        ViewName::Confusion | ViewName::Gallery => View::Confusion,
         ViewName::Compare => View::Compare,
-        ViewName::Gallery => View::Confusion,
         ViewName::Diff => View::Diff,
     };
     app.percent = args.percent;
@@ -159,6 +192,11 @@ pub fn run(
         .and_then(|row| app.runs[row].id.clone())
         .into_iter()
         .collect();
+    Ok(base)
+}
+
+/// The grid cursor on `--cell`, else on the selected run's top confusion.
+fn aim_cursor(app: &mut App, args: &ScreenshotArgs) -> anyhow::Result<()> {
     let selected = &app.runs[app.selected];
     let test = selected.test.as_ref();
     if matches!(args.view, ViewName::Gallery | ViewName::Diff) && test.is_none() {
@@ -174,32 +212,39 @@ pub fn run(
             .map_or((0, 0), |top| (top.truth, top.predicted)),
         (None, None) => (0, 0),
     };
-    if let ViewName::Gallery = args.view {
-        let (truth, predicted) = app.cursor;
-        let subject = match app.diff_pair() {
-            Ok((a, b)) if base.is_some() => Subject::Disagreement {
-                a,
-                b,
-                truth,
-                predicted,
-            },
-            Err(message) if base.is_some() => bail!(message),
-            _ => Subject::Cell {
-                run: app.runs[app.selected].id.clone().unwrap_or_default(),
-                truth,
-                predicted,
-            },
-        };
-        app.open_gallery(subject);
-        if let Some(gallery) = app.gallery.as_mut() {
-            gallery.first = args
-                .page
-                .saturating_sub(1)
-                .saturating_mul(gallery::per_page(app.size));
-        }
+    Ok(())
+}
+
+/// The gallery of the cursor's cell (of the pair's disagreements with
+/// `--base`), at `--page`.
+fn open_gallery(app: &mut App, args: &ScreenshotArgs, with_base: bool) -> anyhow::Result<()> {
+    let (truth, predicted) = app.cursor;
+    let subject = match app.diff_pair() {
+        Ok((a, b)) if with_base => Subject::Disagreement {
+            a,
+            b,
+            truth,
+            predicted,
+        },
+        Err(message) if with_base => bail!(message),
+        _ => Subject::Cell {
+            run: app.runs[app.selected].id.clone().unwrap_or_default(),
+            truth,
+            predicted,
+        },
+    };
+    app.open_gallery(subject);
+    if let Some(gallery) = app.gallery.as_mut() {
+        gallery.first = args
+            .page
+            .saturating_sub(1)
+            .saturating_mul(gallery::per_page(app.size));
     }
-    loader::load_needed(&mut app, &store, data_dir);
-    // Say what is missing rather than draw a screen that says it.
+    Ok(())
+}
+
+/// Says what is missing rather than draw a screen that says it.
+fn check_loaded(app: &App, args: &ScreenshotArgs) -> anyhow::Result<()> {
     for loaded in app.predictions.values() {
         if let Err(message) = loaded {
             bail!("{message}");
@@ -209,10 +254,7 @@ pub fn run(
         bail!("{message}");
     }
     if let Some(gallery) = &app.gallery {
-        let count = gallery
-            .subject
-            .images(&app)
-            .map_or(0, |images| images.len());
+        let count = gallery.subject.images(app).map_or(0, |images| images.len());
         if gallery.first >= count.max(1) {
             bail!(
                 "page {} is beyond the gallery's {count} images ({} a page at this size)",
@@ -221,16 +263,5 @@ pub fn run(
             );
         }
     }
-    app.render = RenderMode {
-        color: ColorMode::TrueColor,
-        ascii,
-    };
-    let mut terminal = Terminal::new(TestBackend::new(args.size.columns, args.size.rows))
-        .context("cannot create the off-screen terminal")?;
-    let frame = terminal
-        .draw(|frame| ui::draw(frame, &app))
-        .context("cannot draw the screen")?;
-    export::save(frame.buffer, &args.output, args.theme)?;
-    println!("{}", args.output.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -64,6 +64,15 @@ pub enum SpecError {
 }
 
 impl ModelSpec {
+    /// An MLP with one hidden layer of 8 units and no dropout (6,370
+    /// parameters): trains in milliseconds, for tests and smoke runs.
+    pub fn tiny_mlp() -> Self {
+        Self::Mlp {
+            hidden: vec![8],
+            dropout: false,
+        }
+    }
+
     /// Short family name: "CNN" or "MLP".
     pub fn family(&self) -> &'static str {
         match self {

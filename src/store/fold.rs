@@ -293,10 +293,7 @@ mod tests {
                 run: RUN.into(),
                 spec: Box::new(crate::plan::RunSpec::new(
                     RUN,
-                    crate::model::ModelSpec::Mlp {
-                        hidden: vec![8],
-                        dropout: false,
-                    },
+                    crate::model::ModelSpec::tiny_mlp(),
                 )),
             },
             started(0),
@@ -414,10 +411,7 @@ mod tests {
             run: RUN.into(),
             spec: Box::new(crate::plan::RunSpec::new(
                 RUN,
-                crate::model::ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
+                crate::model::ModelSpec::tiny_mlp(),
             )),
         });
         assert_eq!(state.status, RunStatus::Queued);

@@ -201,13 +201,7 @@ mod tests {
         RunRecord::new(&RunRequest {
             id: "r".into(),
             plan: "test".into(),
-            spec: RunSpec::new(
-                "r",
-                ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
-            ),
+            spec: RunSpec::new("r", ModelSpec::tiny_mlp()),
         })
     }
 

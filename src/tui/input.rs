@@ -317,13 +317,7 @@ mod tests {
     }
 
     fn spec(name: &str) -> RunSpec {
-        RunSpec::new(
-            name,
-            ModelSpec::Mlp {
-                hidden: vec![8],
-                dropout: false,
-            },
-        )
+        RunSpec::new(name, ModelSpec::tiny_mlp())
     }
 
     fn app() -> App {

@@ -255,13 +255,7 @@ mod tests {
     use crate::{model::ModelSpec, train::RunRequest};
 
     fn spec() -> RunSpec {
-        RunSpec::new(
-            "r",
-            ModelSpec::Mlp {
-                hidden: vec![8],
-                dropout: false,
-            },
-        )
+        RunSpec::new("r", ModelSpec::tiny_mlp())
     }
 
     fn started(resumed_after: u32) -> Event {

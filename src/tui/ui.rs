@@ -225,10 +225,7 @@ mod tests {
         let mut app = App::new(Vec::new(), specs);
         app.runs.push(crate::tui::RunView::planned(RunSpec::new(
             "extra",
-            ModelSpec::Mlp {
-                hidden: vec![8],
-                dropout: false,
-            },
+            ModelSpec::tiny_mlp(),
         )));
         app
     }

@@ -106,13 +106,7 @@ pub fn request(store: &RunStore, name: &str, epochs: u32) -> RunRequest {
         spec: RunSpec {
             epochs,
             device: DevicePref::Cpu,
-            ..RunSpec::new(
-                name,
-                ModelSpec::Mlp {
-                    hidden: vec![8],
-                    dropout: false,
-                },
-            )
+            ..RunSpec::new(name, ModelSpec::tiny_mlp())
         },
     }
 }
