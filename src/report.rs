@@ -8,7 +8,7 @@ pub mod table;
 use std::path::{Path, PathBuf};
 
 use crate::{
-    protocol::ConfusionMatrix,
+    protocol::{ConfusionMatrix, RunId},
     store::{History, RunRecord, RunStore, StoreError},
 };
 
@@ -51,7 +51,7 @@ impl ReportRun {
 
     /// A file-name-safe short name: the run name, or the id if names repeat.
     fn file_stem(&self, names_repeat: bool) -> String {
-        let name = if names_repeat {
+        let name: &str = if names_repeat {
             &self.record.id
         } else {
             &self.record.spec.name
@@ -72,9 +72,9 @@ impl ReportRun {
 /// results. Runs that have none are named in the second list and left out.
 pub fn collect(
     store: &RunStore,
-    ids: &[String],
-) -> Result<(Vec<ReportRun>, Vec<String>), ReportError> {
-    let ids: Vec<String> = if ids.is_empty() {
+    ids: &[RunId],
+) -> Result<(Vec<ReportRun>, Vec<RunId>), ReportError> {
+    let ids: Vec<RunId> = if ids.is_empty() {
         store.list().0.into_iter().map(|record| record.id).collect()
     } else {
         ids.to_vec()
@@ -119,9 +119,11 @@ pub fn write(runs: &[ReportRun], dir: &Path) -> Result<Vec<PathBuf>, ReportError
         figures::save(&figures::confusion(run)?, &dir.join(&confusion))?;
         let history = format!("history-{stem}.png");
         figures::save(&figures::history(run)?, &dir.join(&history))?;
-        figures
-            .per_run
-            .push((run.record.id.clone(), confusion.clone(), history.clone()));
+        figures.per_run.push((
+            run.record.id.to_string(),
+            confusion.clone(),
+            history.clone(),
+        ));
         written.push(dir.join(confusion));
         written.push(dir.join(history));
     }

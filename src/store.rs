@@ -31,7 +31,7 @@ pub use predictions::{Predictions, PREDICTIONS_FILE};
 pub use record::{RunRecord, RunStatus};
 pub use writer::RunWriter;
 
-use crate::protocol::RunRequest;
+use crate::protocol::{RunId, RunRequest};
 
 /// Environment variable naming the runs folder.
 pub const RUNS_ENV: &str = "ATELIER_RUNS";
@@ -99,7 +99,7 @@ impl RunStore {
     }
 
     /// A fresh id: `YYYYMMDD-HHMMSS-name` (UTC), with `-2`, `-3`… if taken.
-    pub fn new_id(&self, name: &str) -> String {
+    pub fn new_id(&self, name: &str) -> RunId {
         let name: String = name
             .chars()
             .map(|c| {
@@ -119,7 +119,7 @@ impl RunStore {
             suffix += 1;
         }
         issued.insert(id.clone());
-        id
+        RunId::from(id)
     }
 
     /// Creates the run's folder and its `run.json` (status queued); refused
@@ -200,11 +200,11 @@ impl RunStore {
     }
 
     /// Finds a run by exact id, unique id prefix, or (latest) run name.
-    pub fn find(&self, query: &str) -> Result<String, StoreError> {
+    pub fn find(&self, query: &str) -> Result<RunId, StoreError> {
         let (records, _) = self.list();
         let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
         if ids.contains(&query) {
-            return Ok(query.to_string());
+            return Ok(RunId::from(query));
         }
         let prefixed: Vec<&str> = ids
             .iter()
@@ -212,7 +212,7 @@ impl RunStore {
             .filter(|id| id.starts_with(query))
             .collect();
         if prefixed.len() == 1 {
-            return Ok(prefixed[0].to_string());
+            return Ok(RunId::from(prefixed[0]));
         }
         if let Some(record) = records
             .iter()
@@ -458,7 +458,7 @@ mod tests {
             message.starts_with("no run matches \"nope\" in "),
             "{message}"
         );
-        assert!(message.contains(&latest.id), "{message}");
+        assert!(message.contains(latest.id.as_str()), "{message}");
     }
 
     #[test]
@@ -467,7 +467,7 @@ mod tests {
         let store = RunStore::open(dir.path()).unwrap();
         // A plan with one name twice: all ids are issued before any folder exists.
         let clone = store.clone();
-        let ids: Vec<String> = (0..3)
+        let ids: Vec<RunId> = (0..3)
             .map(|i| if i == 1 { &clone } else { &store }.new_id("M1"))
             .collect();
         assert_ne!(ids[0], ids[1]);

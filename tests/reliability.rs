@@ -20,7 +20,7 @@ use atelier::{
     model::ModelSpec,
     plan::RunSpec,
     store::{RunStatus, RunStore, StoreError},
-    train::{checkpoint, Command, DevicePref, Event, RunRequest, Trainer},
+    train::{checkpoint, Command, DevicePref, Event, RunId, RunRequest, Trainer},
 };
 use tch::Tensor;
 
@@ -41,7 +41,7 @@ fn spec(name: &str, epochs: u32) -> RunSpec {
     }
 }
 
-fn queue(store: &RunStore, spec: RunSpec) -> (String, Command) {
+fn queue(store: &RunStore, spec: RunSpec) -> (RunId, Command) {
     let id = store.new_id(&spec.name);
     let command = Command::Queue(Box::new(RunRequest {
         id: id.clone(),
@@ -294,7 +294,7 @@ fn store_with_an_earlier_run(
     std::path::PathBuf,
     tempfile::TempDir,
     RunStore,
-    String,
+    RunId,
 ) {
     let data = tempfile::tempdir().unwrap();
     common::write_idx_dataset(data.path(), 600, 100);
@@ -389,7 +389,7 @@ fn a_run_being_written_cannot_be_taken_over_until_its_writer_is_gone() {
         Err(error @ StoreError::RunBusy { .. }) => {
             let message = error.to_string();
             assert!(
-                message.contains(&request.id)
+                message.contains(request.id.as_str())
                     && message.contains(&format!("pid {}", std::process::id())),
                 "{message}"
             );
@@ -581,7 +581,7 @@ fn a_read_only_runs_folder_is_refused_before_training_and_its_runs_still_list() 
         .unwrap();
     let listing = String::from_utf8_lossy(&listing.stdout);
     assert!(
-        listing.contains(&earlier) && listing.contains("done"),
+        listing.contains(earlier.as_str()) && listing.contains("done"),
         "{listing}"
     );
 }

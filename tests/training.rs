@@ -77,7 +77,7 @@ fn train_and_check(spec: &RunSpec, dataset: &FashionMnist) -> Vec<Event> {
     let checkpoints = tempfile::tempdir().unwrap();
     let mut recorder = Recorder::default();
     let outcome = fit(
-        &"test-run".to_string(),
+        &"test-run".into(),
         spec,
         &data,
         Some(checkpoints.path()),
@@ -217,7 +217,7 @@ fn same_seed_same_result_and_stop_is_honoured() {
     let run = || {
         let mut recorder = Recorder::default();
         fit(
-            &"a".to_string(),
+            &"a".into(),
             &small,
             &data,
             None,
@@ -240,15 +240,7 @@ fn same_seed_same_result_and_stop_is_honoured() {
         stop_after_polls: Some(5),
         ..Recorder::default()
     };
-    let outcome = fit(
-        &"b".to_string(),
-        &small,
-        &data,
-        None,
-        Start::Fresh,
-        &mut stopper,
-    )
-    .unwrap();
+    let outcome = fit(&"b".into(), &small, &data, None, Start::Fresh, &mut stopper).unwrap();
     assert_eq!(outcome, FitOutcome::Cancelled { epochs_done: 0 });
     assert!(!stopper
         .events
@@ -283,7 +275,7 @@ fn training_flushes_subnormals_on_every_thread_it_computes_on() {
         assert_eq!(denormals::flushing_threads(), Some((0, 2)));
         let mut recorder = Recorder::default();
         let outcome = fit(
-            &"flush".to_string(),
+            &"flush".into(),
             &spec,
             &data,
             None,

@@ -17,7 +17,7 @@ use atelier::{
     model::ModelSpec,
     plan::RunSpec,
     store::{Liveness, Predictions, RunRecord, RunStatus, Update},
-    train::{Command, DevicePref, Event, Phase, RunRequest},
+    train::{Command, DevicePref, Event, Phase, RunId, RunRequest},
     tui::{input, ui, Action, App, Confirm, Overlay, RunView, UiStatus, View},
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
@@ -71,7 +71,7 @@ fn initial_app(read_only: bool, stored: usize, planned: usize) -> App {
         RunStatus::Interrupted,
     ];
     for index in 0..stored {
-        let id = format!("ext-{index}");
+        let id = RunId::from(format!("ext-{index}"));
         let status = kinds[index % kinds.len()];
         let events = match status {
             RunStatus::Done => finished_events(&id),
@@ -96,7 +96,7 @@ fn initial_app(read_only: bool, stored: usize, planned: usize) -> App {
     for index in 0..planned {
         let row = app.add_planned(spec(&format!("P{index}"), 3));
         // The first few plan entries have been queued, and some have trained.
-        let id = format!("own-{index}");
+        let id = RunId::from(format!("own-{index}"));
         match index {
             0 => {
                 app.assign_id(row, id.clone());
@@ -347,13 +347,13 @@ struct Harness {
 }
 
 impl Harness {
-    fn fresh_id(&mut self, prefix: &str) -> String {
+    fn fresh_id(&mut self, prefix: &str) -> RunId {
         self.next_id += 1;
-        format!("{prefix}-{}", self.next_id)
+        RunId::from(format!("{prefix}-{}", self.next_id))
     }
 
     /// Rows of this app's own runs that the trainer knows (they have an id).
-    fn own_ids(&self) -> Vec<String> {
+    fn own_ids(&self) -> Vec<RunId> {
         self.app
             .runs
             .iter()
@@ -362,7 +362,7 @@ impl Harness {
             .collect()
     }
 
-    fn external_ids(&self) -> Vec<String> {
+    fn external_ids(&self) -> Vec<RunId> {
         self.app
             .runs
             .iter()
@@ -627,7 +627,7 @@ impl Harness {
                 Update::Events { run, events }
             }
             Store::Record { status } => {
-                Update::Record(record(pick.get::<String>(&ids), "N", run_status(status)))
+                Update::Record(record(pick.get::<RunId>(&ids), "N", run_status(status)))
             }
             Store::Liveness(code) => Update::Liveness {
                 run: pick.get(&ids).clone(),
@@ -660,7 +660,7 @@ impl Harness {
 }
 
 /// A row's identity across steps: its run id, or for a plan entry its name.
-fn identity(view: &RunView) -> (Option<String>, String) {
+fn identity(view: &RunView) -> (Option<RunId>, String) {
     (view.id.clone(), view.spec.name.clone())
 }
 

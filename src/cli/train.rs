@@ -17,7 +17,7 @@ use atelier::{
     model::Precision,
     plan::{self, Overrides, Plan, RunSpec},
     store::{Holder, RunStatus, RunStore},
-    train::{Command, DevicePref, Event, ResolveDevice, RunRequest, Trainer},
+    train::{Command, DevicePref, Event, ResolveDevice, RunId, RunRequest, Trainer},
     units::thousands,
 };
 use clap::Args;
@@ -116,7 +116,7 @@ pub struct ResumeArgs {
 
 /// One run for the trainer: its id, what it trains, and how to queue it.
 struct Job {
-    id: String,
+    id: RunId,
     spec: RunSpec,
     command: Command,
 }
@@ -211,7 +211,7 @@ fn drive(
     })
     .context("cannot install the Ctrl-C handler")?;
 
-    let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
+    let ids: Vec<RunId> = jobs.iter().map(|job| job.id.clone()).collect();
     let mut titles = HashMap::new();
     let remaining_jobs = jobs.len();
     for job in jobs {
@@ -278,7 +278,7 @@ impl Printer {
     }
 
     fn show(&mut self, event: &Event, spec: Option<&atelier::plan::RunSpec>) {
-        let title = spec.map_or_else(|| event.run().clone(), atelier::plan::RunSpec::title);
+        let title = spec.map_or_else(|| event.run().to_string(), atelier::plan::RunSpec::title);
         match event {
             Event::Queued { run, .. } => println!("queued {title} as {run}"),
             Event::Phase { phase, .. } => {

@@ -49,7 +49,7 @@ fn row(run: &ReportRun) -> [String; 11] {
             .seconds
             .map_or_else(String::new, |s| format!("{s:.0}")),
         record.device.clone().unwrap_or_default(),
-        record.id.clone(),
+        record.id.to_string(),
     ]
 }
 

@@ -156,6 +156,7 @@ impl Follower {
             .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
             .filter_map(|entry| entry.file_name().into_string().ok())
             .filter(|id| !id.starts_with('.'))
+            .map(RunId::from)
             .filter(|id| self.only.as_ref().is_none_or(|only| only.contains(id)))
             .collect();
         ids.sort();
@@ -239,7 +240,7 @@ fn follow(
         updates.insert(
             at,
             Update::Events {
-                run: id.to_string(),
+                run: RunId::from(id),
                 events,
             },
         );

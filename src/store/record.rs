@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{fold::RunState, liveness::WriterProcess, log::read_events, StoreError};
 use crate::{
     plan::RunSpec,
-    protocol::{Event, RunRequest},
+    protocol::{Event, RunId, RunRequest},
 };
 
 /// Where a run stands.
@@ -24,7 +24,7 @@ pub enum RunStatus {
 /// The content of `run.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
-    pub id: String,
+    pub id: RunId,
     pub plan: String,
     pub spec: RunSpec,
     pub status: RunStatus,

@@ -144,7 +144,7 @@ fn lock_run(dir: &Path, record: &RunRecord) -> Result<File, StoreError> {
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(StoreError::RunBusy {
-            run: record.id.clone(),
+            run: record.id.to_string(),
             pid: record.writer.as_ref().map(|writer| writer.pid),
         }),
         Err(TryLockError::Error(e)) => Err(StoreError::io(&path, "cannot lock", e)),

@@ -351,7 +351,7 @@ mod tests {
             truth: 0,
             predicted: 0,
         });
-        assert_eq!(app.needed(), (vec!["a".to_string()], true));
+        assert_eq!(app.needed(), (vec![RunId::from("a")], true));
         app.predictions.insert("a".into(), Err("gone".into()));
         app.test_images = Some(Err("no dataset".into()));
         assert_eq!(app.needed(), (Vec::new(), false), "no retry on every key");
@@ -364,7 +364,7 @@ mod tests {
             truth: 1,
             predicted: 1,
         });
-        assert_eq!(app.needed(), (vec!["a".to_string()], true));
+        assert_eq!(app.needed(), (vec![RunId::from("a")], true));
         app.close_gallery();
         assert_eq!(app.view, View::Monitor, "back where the first one opened");
     }

@@ -74,7 +74,7 @@ mod tests {
             predicted: 3,
         });
         assert!(load_needed(&mut app, &store, Some(data.path())));
-        let predictions = app.predictions_of(&"a".to_string()).unwrap();
+        let predictions = app.predictions_of(&"a".into()).unwrap();
         let images = app.test_images_for(&predictions).unwrap();
         assert_eq!(images.image(3)[0], 3);
         assert!(
@@ -89,7 +89,7 @@ mod tests {
         });
         app.test_images = None;
         load_needed(&mut app, &store, Some(&runs.path().join("nowhere")));
-        let message = app.predictions_of(&"old".to_string()).unwrap_err();
+        let message = app.predictions_of(&"old".into()).unwrap_err();
         assert!(message.contains("predates"), "{message}");
         let message = app.test_images.clone().unwrap().unwrap_err();
         assert!(message.starts_with("no test images to show: "), "{message}");

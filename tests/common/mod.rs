@@ -8,7 +8,7 @@ use atelier::{
     model::ModelSpec,
     plan::RunSpec,
     store::RunStore,
-    train::{DevicePref, Event, RunRequest, Trainer},
+    train::{DevicePref, Event, RunId, RunRequest, Trainer},
 };
 use crossbeam_channel::RecvTimeoutError;
 use flate2::{write::GzEncoder, Compression};
@@ -112,7 +112,7 @@ pub fn request(store: &RunStore, name: &str, epochs: u32) -> RunRequest {
 }
 
 /// Writes a whole finished run of `epochs` epochs into `store`; returns its id.
-pub fn stored_run(store: &RunStore, name: &str, epochs: u32) -> String {
+pub fn stored_run(store: &RunStore, name: &str, epochs: u32) -> RunId {
     let request = request(store, name, epochs);
     let mut writer = store.create(&request).unwrap();
     for event in run_events(&request.id, epochs) {

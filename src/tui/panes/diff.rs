@@ -14,7 +14,7 @@ use ratatui::{
 use super::{confusion::SHORT_NAMES, theme};
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
-    protocol::ConfusionMatrix,
+    protocol::{ConfusionMatrix, RunId},
     train::metrics,
     tui::{
         gallery::{disagreements, only_right},
@@ -31,7 +31,7 @@ pub struct DiffPane<'a>(pub &'a App);
 impl Widget for DiffPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let find = |id: &String| {
+        let find = |id: &RunId| {
             app.runs
                 .iter()
                 .find(|view| view.id.as_ref() == Some(id))

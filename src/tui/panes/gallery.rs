@@ -12,6 +12,7 @@ use ratatui::{
 use super::{confusion::SHORT_NAMES, theme, thumbnail::Thumbnail};
 use crate::{
     data::CLASS_NAMES,
+    protocol::RunId,
     store::Predictions,
     tui::{
         gallery::{self, Subject, GAP_X, GAP_Y, TILE_HEIGHT, TILE_WIDTH},
@@ -101,11 +102,11 @@ fn keys(app: &App, subject: &Subject) -> String {
 }
 
 /// A run's plan name, or its id when it has no row.
-fn run_name(app: &App, run: &String) -> String {
+fn run_name(app: &App, run: &RunId) -> String {
     app.runs
         .iter()
         .find(|view| view.id.as_ref() == Some(run))
-        .map_or_else(|| run.clone(), |view| view.spec.name.clone())
+        .map_or_else(|| run.to_string(), |view| view.spec.name.clone())
 }
 
 fn title(
