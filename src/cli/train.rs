@@ -277,6 +277,52 @@ impl Printer {
         }
     }
 
+    /// A terminal's progress bar under an "Epoch k/N" header; nothing in a log.
+    fn progress(&mut self, epoch: u32, step: usize, steps: usize, loss: f64, accuracy: f64) {
+        if !self.terminal {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            println!("Epoch {epoch}/{}", self.epochs);
+            let bar = ProgressBar::new(steps as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{pos}/{len} {bar:30} {elapsed} eta {eta} - {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        bar.set_position(step as u64);
+        bar.set_message(format!("accuracy: {accuracy:.4} - loss: {loss:.4}"));
+    }
+
+    /// The Keras-like line of an ended epoch.
+    fn epoch_line(&mut self, event: &Event) {
+        let Event::EpochEnd {
+            epoch,
+            epochs,
+            train_loss,
+            train_accuracy,
+            val_loss,
+            val_accuracy,
+            seconds,
+            ..
+        } = event
+        else {
+            return;
+        };
+        // On a terminal the "Epoch k/N" header is already out, above the bar.
+        let lead = match self.bar.take() {
+            Some(bar) => {
+                bar.finish_and_clear();
+                format!("{0}/{0}", self.steps)
+            }
+            None => format!("Epoch {epoch}/{epochs}"),
+        };
+        println!(
+            "{lead} - {seconds:.0}s - accuracy: {train_accuracy:.4} - loss: {train_loss:.4} - val_accuracy: {val_accuracy:.4} - val_loss: {val_loss:.4}"
+        );
+    }
+
     fn show(&mut self, event: &Event, spec: Option<&atelier::plan::RunSpec>) {
         let title = spec.map_or_else(|| event.run().to_string(), atelier::plan::RunSpec::title);
         match event {
@@ -313,44 +359,8 @@ impl Printer {
                 loss,
                 accuracy,
                 ..
-            } => {
-                if !self.terminal {
-                    return;
-                }
-                let bar = self.bar.get_or_insert_with(|| {
-                    println!("Epoch {epoch}/{}", self.epochs);
-                    let bar = ProgressBar::new(*steps as u64);
-                    bar.set_style(
-                        ProgressStyle::with_template("{pos}/{len} {bar:30} {elapsed} eta {eta} - {msg}")
-                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                    );
-                    bar
-                });
-                bar.set_position(*step as u64);
-                bar.set_message(format!("accuracy: {accuracy:.4} - loss: {loss:.4}"));
-            }
-            Event::EpochEnd {
-                epoch,
-                epochs,
-                train_loss,
-                train_accuracy,
-                val_loss,
-                val_accuracy,
-                seconds,
-                ..
-            } => {
-                // On a terminal the "Epoch k/N" header is already out, above the bar.
-                let lead = match self.bar.take() {
-                    Some(bar) => {
-                        bar.finish_and_clear();
-                        format!("{0}/{0}", self.steps)
-                    }
-                    None => format!("Epoch {epoch}/{epochs}"),
-                };
-                println!(
-                    "{lead} - {seconds:.0}s - accuracy: {train_accuracy:.4} - loss: {train_loss:.4} - val_accuracy: {val_accuracy:.4} - val_loss: {val_loss:.4}"
-                );
-            }
+            } => self.progress(*epoch, *step, *steps, *loss, *accuracy),
+            Event::EpochEnd { .. } => self.epoch_line(event),
             Event::Evaluated {
                 test_loss,
                 test_accuracy,

@@ -5,7 +5,11 @@
 use std::{path::Path, sync::Once};
 
 use plotters::{
-    coord::{ranged1d::SegmentedCoord, types::RangedCoordu32, Shift},
+    coord::{
+        ranged1d::SegmentedCoord,
+        types::{RangedCoordf64, RangedCoordu32},
+        Shift,
+    },
     prelude::*,
     style::text_anchor::{HPos, Pos, VPos},
 };
@@ -382,29 +386,7 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
             (ours, TRAIN, "atelier"),
             (theirs, ORIGINAL, "original (Keras, 15 epochs)"),
         ] {
-            let label_style =
-                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
-            if bars.is_empty() {
-                continue;
-            }
-            chart
-                .draw_secondary_series(bars.iter().map(|&(x, v)| {
-                    Rectangle::new(
-                        [(x - width / 2.0, low), (x + width / 2.0, v)],
-                        colour.filled(),
-                    )
-                }))
-                .map_err(text)?
-                .label(label)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled())
-                });
-            chart
-                .draw_secondary_series(
-                    bars.iter()
-                        .map(|&(x, v)| Text::new(format!("{v:.4}"), (x, v), label_style.clone())),
-                )
-                .map_err(text)?;
+            bar_series(&mut chart, &bars, (colour, label), width, low)?;
         }
         chart
             .configure_series_labels()
@@ -416,6 +398,43 @@ pub fn bars(runs: &[ReportRun], metric: Metric) -> Result<Canvas, ReportError> {
             .map_err(text)?;
         Ok(())
     })
+}
+
+/// One series of bars on the chart's secondary axis, each labelled with its value.
+fn bar_series<DB: DrawingBackend>(
+    chart: &mut plotters::chart::DualCoordChartContext<
+        '_,
+        DB,
+        Cartesian2d<SegmentedCoord<RangedCoordu32>, RangedCoordf64>,
+        Cartesian2d<RangedCoordf64, RangedCoordf64>,
+    >,
+    bars: &[(f64, f64)],
+    (colour, label): (RGBColor, &str),
+    width: f64,
+    low: f64,
+) -> Result<(), String> {
+    if bars.is_empty() {
+        return Ok(());
+    }
+    let label_style =
+        TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+    chart
+        .draw_secondary_series(bars.iter().map(|&(x, v)| {
+            Rectangle::new(
+                [(x - width / 2.0, low), (x + width / 2.0, v)],
+                colour.filled(),
+            )
+        }))
+        .map_err(text)?
+        .label(label)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+    chart
+        .draw_secondary_series(
+            bars.iter()
+                .map(|&(x, v)| Text::new(format!("{v:.4}"), (x, v), label_style.clone())),
+        )
+        .map_err(text)?;
+    Ok(())
 }
 
 /// The value axis of a bar chart. Accuracies sit close together, so the
