@@ -16,7 +16,7 @@ use atelier::{
     data,
     model::Precision,
     plan::{self, Overrides, Plan, RunSpec},
-    store::{Holder, RunStatus, RunStore},
+    store::{EpochRow, Holder, RunStatus, RunStore},
     train::{Command, DevicePref, Event, ResolveDevice, RunId, RunRequest, Trainer},
     units::thousands,
 };
@@ -297,16 +297,7 @@ impl Printer {
 
     /// The Keras-like line of an ended epoch.
     fn epoch_line(&mut self, event: &Event) {
-        let Event::EpochEnd {
-            epoch,
-            epochs,
-            train_loss,
-            train_accuracy,
-            val_loss,
-            val_accuracy,
-            seconds,
-            ..
-        } = event
+        let (Event::EpochEnd { epochs, .. }, Some(row)) = (event, EpochRow::from_event(event))
         else {
             return;
         };
@@ -316,10 +307,11 @@ impl Printer {
                 bar.finish_and_clear();
                 format!("{0}/{0}", self.steps)
             }
-            None => format!("Epoch {epoch}/{epochs}"),
+            None => format!("Epoch {}/{epochs}", row.epoch),
         };
         println!(
-            "{lead} - {seconds:.0}s - accuracy: {train_accuracy:.4} - loss: {train_loss:.4} - val_accuracy: {val_accuracy:.4} - val_loss: {val_loss:.4}"
+            "{lead} - {:.0}s - accuracy: {:.4} - loss: {:.4} - val_accuracy: {:.4} - val_loss: {:.4}",
+            row.seconds, row.train_accuracy, row.train_loss, row.val_accuracy, row.val_loss
         );
     }
 
