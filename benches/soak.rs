@@ -278,6 +278,7 @@ fn main() -> ExitCode {
     let plan = Plan {
         name: "soak".into(),
         runs: (0..total).map(spec).collect(),
+        limits: Vec::new(),
     };
     let started = Instant::now();
     let trainer = Trainer::spawn(source(data.path()), store.clone()).expect("trainer thread");

@@ -5,6 +5,7 @@
 
 mod app;
 mod bench;
+mod compare;
 mod data;
 mod detach;
 mod overview;
@@ -74,11 +75,16 @@ enum Command {
     Train(train::TrainArgs),
     /// Continue interrupted, crashed or failed runs after their last complete epoch.
     Resume(train::ResumeArgs),
-    /// List stored runs, or show one in detail.
+    /// List stored runs, or show one in detail, or their groups.
     Runs {
         #[command(subcommand)]
         command: Option<runs::RunsCommand>,
+        /// Print the list as JSON (what the table shows, and the whole record).
+        #[arg(long)]
+        json: bool,
     },
+    /// Is the difference between two runs or two groups of seeds real? (McNemar, Welch)
+    Compare(compare::CompareArgs),
     /// Follow runs live, read-only: from any terminal, while another process trains.
     Watch(app::WatchArgs),
     /// Draw a view of the stored runs into a .txt/.ansi/.html/.svg/.png file, no terminal needed.
@@ -125,9 +131,10 @@ impl Cli {
             Some(Command::Data(command)) => command.run(data_dir),
             Some(Command::Train(args)) => train::run(&args, data_dir, self.runs_dir.as_deref()),
             Some(Command::Resume(args)) => train::resume(&args, data_dir, self.runs_dir.as_deref()),
-            Some(Command::Runs { command }) => {
-                runs::run(command.as_ref(), self.runs_dir.as_deref())
+            Some(Command::Runs { command, json }) => {
+                runs::run(command.as_ref(), json, self.runs_dir.as_deref())
             }
+            Some(Command::Compare(args)) => compare::run(&args, self.runs_dir.as_deref()),
             Some(Command::Watch(args)) => {
                 app::watch(&args, &self.viewer, data_dir, self.runs_dir.as_deref())
             }

@@ -12,6 +12,7 @@
 //! - [`tui`]: the app's state, keys, panes and event loop;
 //! - [`export`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
 //! - [`report`]: the original's figures and results table, from stored runs;
+//! - [`stats`]: summaries, confidence intervals and tests of differences;
 //! - [`paths`]: where atelier keeps its files on this machine;
 //! - [`units`]: numbers and durations as people read them.
 
@@ -22,6 +23,7 @@ pub mod paths;
 pub mod plan;
 pub mod protocol;
 pub mod report;
+pub mod stats;
 pub mod store;
 pub mod train;
 pub mod tui;

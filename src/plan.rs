@@ -5,6 +5,8 @@
 
 pub mod device;
 pub mod file;
+pub mod group;
+pub mod sweep;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +14,8 @@ use crate::model::{ModelSpec, Precision};
 
 pub use device::{DeviceError, DevicePref};
 pub use file::{load_plan, parse_plan, seed_plan, Overrides, PlanError, SEED_PLAN_TOML};
+pub use group::Group;
+pub use sweep::{SweepLimit, DEFAULT_MAX_RUNS};
 
 /// A named list of runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,6 +23,9 @@ pub struct Plan {
     /// `seed` for the built-in plan, else the file's stem.
     pub name: String,
     pub runs: Vec<RunSpec>,
+    /// Each sweep's `max_runs`, for [`Plan::check_size`].
+    #[serde(default)]
+    pub limits: Vec<SweepLimit>,
 }
 
 /// Everything needed to train one model, with every default filled in.
@@ -50,6 +57,13 @@ pub struct RunSpec {
     /// What the original notebook reported for this model, for comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<Reference>,
+    /// The readable name of the run's group (`M2 lr=3e-4`) when a sweep or
+    /// `--seeds` made it; see [`RunSpec::group`] for the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The plan's sweep that made this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<String>,
 }
 
 /// Published results to compare a run with.
@@ -76,6 +90,8 @@ impl RunSpec {
             precision: Precision::Fp32,
             limit_train: None,
             reference: None,
+            group: None,
+            sweep: None,
         }
     }
 

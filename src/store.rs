@@ -8,6 +8,7 @@
 pub mod error;
 pub mod fold;
 pub mod follow;
+pub mod groups;
 pub mod history;
 pub mod liveness;
 pub mod lock;
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub use error::StoreError;
 pub use fold::{Best, RunState};
 pub use follow::{Follower, Update};
+pub use groups::{group_runs, GroupRuns, GroupStats, Target};
 pub use history::{EpochRow, History, TestResult};
 pub use liveness::{Liveness, WriterProcess};
 pub use lock::{DeviceLock, Holder};

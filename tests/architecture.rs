@@ -7,9 +7,10 @@ use std::{fs, path::Path};
 
 /// Each room's rank; a file may use rooms of its own rank or lower. `paths`
 /// and `units` are small helpers every room may use.
-const RANKS: [(&str, u8); 12] = [
+const RANKS: [(&str, u8); 13] = [
     ("paths", 0),
     ("units", 0),
+    ("stats", 0),
     ("data", 1),
     ("model", 2),
     ("plan", 3),

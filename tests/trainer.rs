@@ -252,6 +252,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
     let plan = Plan {
         name: "test".into(),
         runs: vec![spec.clone()],
+        limits: Vec::new(),
     };
     let mut app = App::new(Vec::new(), plan.runs.clone());
     let mut session = Session::new(

@@ -5,8 +5,9 @@ use std::{path::Path, process::ExitCode};
 use atelier::{
     data::CLASS_NAMES,
     store::{
+        group_runs,
         liveness::{self, DEFAULT_STALL_AFTER},
-        History, Liveness, RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
+        GroupRuns, GroupStats, History, Liveness, RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
     },
     train::metrics,
     units::{clock, thousands},
@@ -19,21 +20,49 @@ pub enum RunsCommand {
     Show {
         /// Run id, a unique prefix of one, or a run name (its latest run).
         run: String,
+        /// Print it as JSON: the record, the epochs and the test result.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs that differ only in their seed, as groups: n, mean ± sd and the
+    /// 95% interval of the test accuracy.
+    Groups {
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
-pub fn run(command: Option<&RunsCommand>, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn run(
+    command: Option<&RunsCommand>,
+    json: bool,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let store = RunStore::resolve(runs_dir)?;
     match command {
-        None => list(&store),
-        Some(RunsCommand::Show { run }) => show(&store, run),
+        None => list(&store, json),
+        Some(RunsCommand::Show { run, json }) => show(&store, run, *json),
+        Some(RunsCommand::Groups { json }) => groups(&store, *json),
     }
 }
 
-fn list(store: &RunStore) -> anyhow::Result<ExitCode> {
+/// A record as `runs --json` prints it: the record, with the status the
+/// text table shows (`crashed`, `stalled 400s`) beside the stored one.
+fn record_json(store: &RunStore, record: &RunRecord) -> serde_json::Value {
+    let mut value = serde_json::to_value(record).unwrap_or_default();
+    value["shown_status"] = status_text(store, record).into();
+    value
+}
+
+fn list(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
     let (records, errors) = store.list();
     for error in &errors {
         eprintln!("skipped: {error}");
+    }
+    if json {
+        let all: Vec<serde_json::Value> = records.iter().map(|r| record_json(store, r)).collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(ExitCode::SUCCESS);
     }
     if records.is_empty() {
         println!("no runs yet in {}", store.dir().display());
@@ -60,11 +89,61 @@ fn list(store: &RunStore) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(store: &RunStore, query: &str) -> anyhow::Result<ExitCode> {
+/// `atelier runs groups`: one line per group.
+fn groups(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
+    let (records, errors) = store.list();
+    for error in &errors {
+        eprintln!("skipped: {error}");
+    }
+    let stats: Vec<GroupStats> = group_runs(&records).iter().map(GroupRuns::stats).collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<28} {:>4} {:>5}  {:<44} {:>8}",
+        "GROUP", "RUNS", "DONE", "TEST ACCURACY (mean ± sd, 95% CI)", "ORIGINAL"
+    );
+    for group in &stats {
+        println!(
+            "{:<28} {:>4} {:>5}  {:<44} {:>8}",
+            truncate(&group.name, 28),
+            group.runs,
+            group.done,
+            super::compare::summary_text(&group.test_accuracy),
+            group
+                .reference
+                .map_or_else(|| "-".into(), |r| format!("{:.4}", r.test_accuracy)),
+        );
+    }
+    println!(
+        "{} group(s) of {} run(s) in {}",
+        stats.len(),
+        records.len(),
+        store.dir().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
     let id = store.find(query)?;
     let record = store.load(&id)?;
     let log = store.events(&id)?;
     let history = History::from_events(&log.events);
+    if json {
+        let value = serde_json::json!({
+            "record": record_json(store, &record),
+            "epochs": history.epochs,
+            "test": history.test,
+            "notes": {
+                "skipped": log.skipped.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "skipped_unnamed": log.skipped_unnamed,
+                "torn_tail": log.torn_tail,
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let spec = &record.spec;
     println!("{}  {}", record.id, spec.title());
     println!("  model       {}", spec.model);
@@ -80,6 +159,15 @@ fn show(store: &RunStore, query: &str) -> anyhow::Result<ExitCode> {
         spec.validation_split,
         spec.limit_train
             .map_or_else(String::new, |n| format!(", first {n} training images")),
+    );
+    let group = record.group();
+    println!(
+        "  group       {} (key {}){}",
+        group.name,
+        group.key,
+        spec.sweep
+            .as_ref()
+            .map_or_else(String::new, |sweep| format!(", sweep {sweep}"))
     );
     println!(
         "  status      {} on {} (plan {}, created {}, atelier {})",

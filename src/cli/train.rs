@@ -45,10 +45,19 @@ pub struct PlanArgs {
     /// BF16 or AMX and on GPUs, slightly less accurate.
     #[arg(long, value_enum, value_name = "PRECISION")]
     pub precision: Option<Precision>,
+    /// Repeat every selected run (each group once) with seeds 1, 2, …, N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000), conflicts_with = "seed")]
+    pub seeds: Option<u32>,
+    /// Train every selected run (each group once) with this seed.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Confirm a plan that expands to more runs than a sweep's max_runs (default 50).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 impl PlanArgs {
-    /// The plan with `--only` and the overrides applied.
+    /// The plan with `--only` and the overrides applied, its size checked.
     pub fn resolve(&self) -> anyhow::Result<Plan> {
         let plan = if self.plan == "seed" {
             plan::seed_plan()
@@ -60,7 +69,7 @@ impl PlanArgs {
         } else {
             plan.only(&self.only)?
         };
-        Ok(plan.with_overrides(&Overrides {
+        let plan = plan.with_overrides(&Overrides {
             epochs: self.epochs,
             limit_train: self
                 .limit_train
@@ -68,7 +77,11 @@ impl PlanArgs {
             device: self.device,
             batch_size: None,
             precision: self.precision,
-        }))
+            seed: self.seed,
+            seeds: self.seeds,
+        });
+        plan.check_size(self.yes)?;
+        Ok(plan)
     }
 }
 

@@ -1,5 +1,6 @@
-//! Plan files: TOML with `[defaults]` and `[[run]]` tables (documented in
-//! `assets/plans/seed.toml`), resolved into [`RunSpec`]s and checked.
+//! Plan files: TOML with `[defaults]`, `[[run]]` and `[[sweep]]` tables
+//! (documented in `assets/plans/seed.toml` and `assets/plans/sweep.toml`),
+//! resolved into [`RunSpec`]s and checked.
 
 use std::{
     collections::HashSet,
@@ -9,6 +10,7 @@ use std::{
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::sweep::{self, Expanded, SweepLimit, DEFAULT_MAX_RUNS};
 use super::DevicePref;
 use super::{Plan, Reference, RunSpec};
 use crate::model::{ModelSpec, Precision};
@@ -33,8 +35,25 @@ pub enum PlanError {
         index: usize,
         problem: String,
     },
+    #[error("{path}: sweep {sweep:?}: {problem}")]
+    Sweep {
+        path: PathBuf,
+        sweep: String,
+        problem: String,
+    },
     #[error("{path}: {problem}")]
     Plan { path: PathBuf, problem: String },
+    #[error(
+        "plan {plan:?}: {} expands to {runs} runs, more than {limit}; {}",
+        .sweep.as_ref().map_or_else(|| "with --seeds it".to_string(), |s| format!("sweep {s:?}")),
+        if .sweep.is_some() { "raise the sweep's max_runs or pass --yes to confirm" } else { "pass --yes to confirm" }
+    )]
+    TooManyRuns {
+        plan: String,
+        sweep: Option<String>,
+        runs: usize,
+        limit: usize,
+    },
     #[error("plan {plan:?} has no run named {name:?}; it has {}", .available.join(", "))]
     UnknownRun {
         plan: String,
@@ -71,7 +90,7 @@ struct RawRun {
 /// [`ModelSpec`] as a plan file writes it. The stored type reads fields it
 /// does not know (run folders of newer versions); a plan file's unknown key
 /// is a typo, refused here.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 enum RawModel {
     Cnn {
@@ -105,7 +124,7 @@ impl From<RawModel> for ModelSpec {
 }
 
 /// [`Reference`] as a plan file writes it, strict for the same reason.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawReference {
     test_accuracy: f64,
@@ -121,6 +140,26 @@ impl From<RawReference> for Reference {
     }
 }
 
+/// A `[[sweep]]` table: a base run (its own model and settings, or a
+/// `[[run]]` of the plan named by `base`) and what varies.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSweep {
+    name: String,
+    base: Option<String>,
+    label: Option<String>,
+    model: Option<RawModel>,
+    reference: Option<RawReference>,
+    /// A count (seeds 1…N) or a list.
+    seeds: Option<toml::Value>,
+    grid: Option<toml::Table>,
+    #[serde(default)]
+    points: Vec<toml::Table>,
+    max_runs: Option<usize>,
+    #[serde(flatten)]
+    settings: Settings,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPlan {
@@ -128,6 +167,8 @@ struct RawPlan {
     defaults: Settings,
     #[serde(default, rename = "run")]
     runs: Vec<RawRun>,
+    #[serde(default, rename = "sweep")]
+    sweeps: Vec<RawSweep>,
 }
 
 /// What `atelier train`'s flags may change in every run.
@@ -138,6 +179,10 @@ pub struct Overrides {
     pub device: Option<DevicePref>,
     pub batch_size: Option<u32>,
     pub precision: Option<Precision>,
+    /// Every run once with this seed.
+    pub seed: Option<u64>,
+    /// Every run with seeds 1…N (replacing a sweep's own seeds).
+    pub seeds: Option<u32>,
 }
 
 /// The built-in `seed` plan: the original notebook's six models.
@@ -169,8 +214,10 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
         path: origin.to_path_buf(),
         problem,
     };
-    if raw.runs.is_empty() {
-        return Err(plan_error("the plan has no [[run]] tables".into()));
+    if raw.runs.is_empty() && raw.sweeps.is_empty() {
+        return Err(plan_error(
+            "the plan has no [[run]] or [[sweep]] tables".into(),
+        ));
     }
     let mut names = HashSet::new();
     let mut runs = Vec::with_capacity(raw.runs.len());
@@ -187,42 +234,142 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
         if !names.insert(run.name.to_ascii_lowercase()) {
             return Err(run_error("another run already has this name".into()));
         }
-        let pick = |own: &Settings, defaults: &Settings| Settings {
-            epochs: own.epochs.or(defaults.epochs),
-            batch_size: own.batch_size.or(defaults.batch_size),
-            learning_rate: own.learning_rate.or(defaults.learning_rate),
-            seed: own.seed.or(defaults.seed),
-            validation_split: own.validation_split.or(defaults.validation_split),
-            device: own.device.or(defaults.device),
-            precision: own.precision.or(defaults.precision),
-            limit_train: own.limit_train.or(defaults.limit_train),
-        };
-        let settings = pick(&run.settings, &raw.defaults);
-        let base = RunSpec::new(run.name.clone(), ModelSpec::from(run.model));
-        let spec = RunSpec {
+        let settings = run.settings.or(&raw.defaults);
+        let spec = settings.apply(RunSpec {
             label: run.label.clone(),
-            epochs: settings.epochs.unwrap_or(base.epochs),
-            batch_size: settings.batch_size.unwrap_or(base.batch_size),
-            learning_rate: settings.learning_rate.unwrap_or(base.learning_rate),
-            seed: settings.seed.unwrap_or(base.seed),
-            validation_split: settings.validation_split.unwrap_or(base.validation_split),
-            device: settings.device.unwrap_or(base.device),
-            precision: settings.precision.unwrap_or(base.precision),
-            limit_train: settings.limit_train,
             reference: run.reference.map(Reference::from),
-            ..base
-        };
+            ..RunSpec::new(run.name.clone(), ModelSpec::from(run.model))
+        });
         check_run(&spec).map_err(run_error)?;
-        runs.push(spec);
+        runs.push(Expanded { round: 0, spec });
     }
+    let mut limits = Vec::new();
+    let mut sweep_names = HashSet::new();
+    for raw_sweep in raw.sweeps {
+        let sweep_error = |problem: String| PlanError::Sweep {
+            path: origin.to_path_buf(),
+            sweep: raw_sweep.name.clone(),
+            problem,
+        };
+        if raw_sweep.name.trim().is_empty() {
+            return Err(sweep_error("name must not be empty".into()));
+        }
+        if !sweep_names.insert(raw_sweep.name.to_ascii_lowercase()) {
+            return Err(sweep_error("another sweep already has this name".into()));
+        }
+        let base = sweep_base(&raw_sweep, &raw.defaults, &runs).map_err(sweep_error)?;
+        let expanded = sweep::expand(
+            &raw_sweep.name,
+            &base,
+            raw_sweep.grid.as_ref(),
+            &raw_sweep.points,
+            raw_sweep.seeds.as_ref(),
+        )
+        .map_err(sweep_error)?;
+        for run in &expanded {
+            if !names.insert(run.spec.name.to_ascii_lowercase()) {
+                return Err(sweep_error(format!(
+                    "it makes a run named {:?}, which another run already has",
+                    run.spec.name
+                )));
+            }
+        }
+        limits.push(SweepLimit {
+            sweep: raw_sweep.name.clone(),
+            max_runs: raw_sweep.max_runs.unwrap_or(DEFAULT_MAX_RUNS),
+        });
+        runs.extend(expanded);
+    }
+    // Round by round: see `sweep`'s module documentation.
+    runs.sort_by_key(|run| run.round);
     Ok(Plan {
         name: name.to_string(),
-        runs,
+        runs: runs.into_iter().map(|run| run.spec).collect(),
+        limits,
     })
 }
 
+/// A sweep's base run: the named `[[run]]` or its own model, with the
+/// sweep's own settings over it; named after the sweep.
+fn sweep_base(raw: &RawSweep, defaults: &Settings, runs: &[Expanded]) -> Result<RunSpec, String> {
+    if raw.seeds.is_some() && raw.settings.seed.is_some() {
+        return Err("give seed or seeds, not both".into());
+    }
+    let base = match (&raw.base, &raw.model) {
+        (Some(base), _) => {
+            let found = runs
+                .iter()
+                .find(|run| run.spec.name.eq_ignore_ascii_case(base.trim()))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = runs.iter().map(|r| r.spec.name.as_str()).collect();
+                    format!(
+                        "base {base:?}: no [[run]] of this plan has that name; it has {}",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    )
+                })?;
+            raw.settings.apply(found.spec.clone())
+        }
+        (None, Some(model)) => raw.settings.or(defaults).apply(RunSpec::new(
+            raw.name.clone(),
+            ModelSpec::from(model.clone()),
+        )),
+        (None, None) => {
+            return Err("give the sweep a model, or a base = \"NAME\" of a [[run]]".into())
+        }
+    };
+    Ok(RunSpec {
+        name: raw.name.clone(),
+        label: raw.label.clone().or(base.label.clone()),
+        reference: raw
+            .reference
+            .clone()
+            .map(Reference::from)
+            .or(base.reference),
+        model: raw
+            .model
+            .clone()
+            .map_or(base.model.clone(), ModelSpec::from),
+        ..base
+    })
+}
+
+impl Settings {
+    /// These settings where given, else `defaults`'.
+    fn or(&self, defaults: &Settings) -> Settings {
+        Settings {
+            epochs: self.epochs.or(defaults.epochs),
+            batch_size: self.batch_size.or(defaults.batch_size),
+            learning_rate: self.learning_rate.or(defaults.learning_rate),
+            seed: self.seed.or(defaults.seed),
+            validation_split: self.validation_split.or(defaults.validation_split),
+            device: self.device.or(defaults.device),
+            precision: self.precision.or(defaults.precision),
+            limit_train: self.limit_train.or(defaults.limit_train),
+        }
+    }
+
+    /// `spec` with the settings given here replaced.
+    fn apply(&self, spec: RunSpec) -> RunSpec {
+        RunSpec {
+            epochs: self.epochs.unwrap_or(spec.epochs),
+            batch_size: self.batch_size.unwrap_or(spec.batch_size),
+            learning_rate: self.learning_rate.unwrap_or(spec.learning_rate),
+            seed: self.seed.unwrap_or(spec.seed),
+            validation_split: self.validation_split.unwrap_or(spec.validation_split),
+            device: self.device.unwrap_or(spec.device),
+            precision: self.precision.unwrap_or(spec.precision),
+            limit_train: self.limit_train.or(spec.limit_train),
+            ..spec
+        }
+    }
+}
+
 /// Range checks that serde cannot express.
-fn check_run(spec: &RunSpec) -> Result<(), String> {
+pub(super) fn check_run(spec: &RunSpec) -> Result<(), String> {
     spec.model.validate().map_err(|error| error.to_string())?;
     if spec.epochs == 0 {
         return Err("epochs must be at least 1, found 0".into());
@@ -250,38 +397,48 @@ fn check_run(spec: &RunSpec) -> Result<(), String> {
 }
 
 impl Plan {
-    /// Only the runs named (case-insensitive), in plan order.
+    /// Only the runs named (case-insensitive), in plan order. A name picks
+    /// a run, a group (`M2 lr=3e-4`, every seed of it) or a whole sweep.
     pub fn only(&self, names: &[String]) -> Result<Plan, PlanError> {
+        let picks = |run: &RunSpec, name: &str| {
+            let name = name.trim();
+            run.name.eq_ignore_ascii_case(name)
+                || run.group().name.eq_ignore_ascii_case(name)
+                || run
+                    .sweep
+                    .as_ref()
+                    .is_some_and(|sweep| sweep.eq_ignore_ascii_case(name))
+        };
         for name in names {
-            if !self
-                .runs
-                .iter()
-                .any(|run| run.name.eq_ignore_ascii_case(name.trim()))
-            {
+            if !self.runs.iter().any(|run| picks(run, name)) {
+                let mut available: Vec<String> = Vec::new();
+                for run in &self.runs {
+                    let group = run.group().name;
+                    if !available.contains(&group) {
+                        available.push(group);
+                    }
+                }
                 return Err(PlanError::UnknownRun {
                     plan: self.name.clone(),
                     name: name.clone(),
-                    available: self.runs.iter().map(|run| run.name.clone()).collect(),
+                    available,
                 });
             }
         }
         let runs = self
             .runs
             .iter()
-            .filter(|run| {
-                names
-                    .iter()
-                    .any(|name| run.name.eq_ignore_ascii_case(name.trim()))
-            })
+            .filter(|run| names.iter().any(|name| picks(run, name)))
             .cloned()
             .collect();
         Ok(Plan {
-            name: self.name.clone(),
             runs,
+            ..self.clone()
         })
     }
 
-    /// Every run with the given settings replaced.
+    /// Every run with the given settings replaced. `seed` or `seeds` make
+    /// each group one run per seed (named `GROUP seed=S`), round by round.
     pub fn with_overrides(mut self, overrides: &Overrides) -> Plan {
         for run in &mut self.runs {
             run.epochs = overrides.epochs.unwrap_or(run.epochs);
@@ -290,7 +447,56 @@ impl Plan {
             run.precision = overrides.precision.unwrap_or(run.precision);
             run.limit_train = overrides.limit_train.or(run.limit_train);
         }
+        let seeds: Vec<u64> = match (overrides.seeds, overrides.seed) {
+            (Some(count), _) => (1..=u64::from(count)).collect(),
+            (None, Some(seed)) => vec![seed],
+            (None, None) => return self,
+        };
+        // One base per group: a sweep's own seeds are replaced, not multiplied.
+        let mut bases: Vec<RunSpec> = Vec::new();
+        for run in self.runs {
+            if !bases.iter().any(|base| base.group() == run.group()) {
+                bases.push(run);
+            }
+        }
+        self.runs = seeds
+            .iter()
+            .flat_map(|&seed| bases.iter().map(move |base| sweep::with_seed(base, seed)))
+            .collect();
         self
+    }
+
+    /// Refuses a plan with more runs than a sweep's `max_runs` (or, for
+    /// runs `--seeds` made, [`DEFAULT_MAX_RUNS`]) unless `confirmed`.
+    pub fn check_size(&self, confirmed: bool) -> Result<(), PlanError> {
+        if confirmed {
+            return Ok(());
+        }
+        for limit in &self.limits {
+            let runs = self
+                .runs
+                .iter()
+                .filter(|run| run.sweep.as_deref() == Some(limit.sweep.as_str()))
+                .count();
+            if runs > limit.max_runs {
+                return Err(PlanError::TooManyRuns {
+                    plan: self.name.clone(),
+                    sweep: Some(limit.sweep.clone()),
+                    runs,
+                    limit: limit.max_runs,
+                });
+            }
+        }
+        let others = self.runs.iter().filter(|run| run.sweep.is_none()).count();
+        if others > DEFAULT_MAX_RUNS {
+            return Err(PlanError::TooManyRuns {
+                plan: self.name.clone(),
+                sweep: None,
+                runs: others,
+                limit: DEFAULT_MAX_RUNS,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -410,7 +616,10 @@ mod tests {
 
     #[test]
     fn plan_level_problems() {
-        assert_eq!(error(""), "plans/mine.toml: the plan has no [[run]] tables");
+        assert_eq!(
+            error(""),
+            "plans/mine.toml: the plan has no [[run]] or [[sweep]] tables"
+        );
         let message = error(&format!("{ONE_RUN}{}", ONE_RUN.replace("\"A\"", "\"a\"")));
         assert_eq!(
             message,
@@ -441,6 +650,8 @@ mod tests {
             device: Some(DevicePref::Cpu),
             batch_size: None,
             precision: Some(Precision::Bf16),
+            seed: None,
+            seeds: None,
         });
         assert!(plan.runs.iter().all(|run| run.precision == Precision::Bf16));
         assert!(plan
@@ -466,5 +677,158 @@ mod tests {
         let json = serde_json::to_string(&plan.runs[0]).unwrap();
         assert!(json.contains("\"precision\":\"bf16\""), "{json}");
         assert!(error(&format!("{ONE_RUN}precision = \"fp8\"\n")).contains("fp8"));
+    }
+
+    const SWEEP: &str = "[[run]]\nname = \"A\"\nmodel = { kind = \"mlp\", hidden = [8] }\n[[sweep]]\nname = \"S\"\nbase = \"A\"\nepochs = 2\nseeds = 2\ngrid = { learning_rate = [0.1, 0.01] }\n";
+
+    #[test]
+    fn sweeps_expand_round_by_round_after_the_runs() {
+        let plan = parse(SWEEP).unwrap();
+        let names: Vec<&str> = plan.runs.iter().map(|run| run.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "A",
+                "S lr=0.1 seed=1",
+                "S lr=0.01 seed=1",
+                "S lr=0.1 seed=2",
+                "S lr=0.01 seed=2"
+            ]
+        );
+        let run = &plan.runs[4];
+        assert_eq!((run.epochs, run.learning_rate, run.seed), (2, 0.01, 2));
+        assert_eq!(run.model, plan.runs[0].model, "the base's model");
+        assert_eq!(plan.runs[0].epochs, 15, "the base itself is untouched");
+        assert_eq!(
+            plan.limits,
+            [SweepLimit {
+                sweep: "S".into(),
+                max_runs: 50
+            }]
+        );
+        let picked = plan.only(&["s lr=0.1".into()]).unwrap();
+        assert_eq!(picked.runs.len(), 2, "a group picks every seed");
+        assert_eq!(
+            plan.only(&["S".into()]).unwrap().runs.len(),
+            4,
+            "a sweep picks all"
+        );
+    }
+
+    #[test]
+    fn shipped_plans_parse() {
+        for (file, runs) in [
+            ("sweep", 15),
+            ("original-5-seeds", 15),
+            ("original-5-seeds-gpu", 15),
+            ("m2-seeds", 2),
+        ] {
+            let path =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/plans/{file}.toml"));
+            let plan = load_plan(&path).unwrap();
+            assert_eq!(plan.runs.len(), runs, "{file}");
+            plan.check_size(false).unwrap();
+        }
+        let plan = load_plan(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/plans/original-5-seeds.toml"),
+        )
+        .unwrap();
+        let names: Vec<&str> = plan
+            .runs
+            .iter()
+            .take(4)
+            .map(|run| run.name.as_str())
+            .collect();
+        assert_eq!(names, ["M1 seed=1", "M2 seed=1", "MLP seed=1", "M1 seed=2"]);
+        // The same runs as the seed plan's, with seeds 1–5: same groups.
+        let seeded = seed_plan()
+            .only(&["M1".into(), "M2".into(), "MLP".into()])
+            .unwrap()
+            .with_overrides(&Overrides {
+                seeds: Some(5),
+                ..Overrides::default()
+            });
+        let key = |plan: &Plan| {
+            plan.runs
+                .iter()
+                .map(|r| (r.name.clone(), r.seed, r.group()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(key(&plan), key(&seeded));
+    }
+
+    #[test]
+    fn bad_sweeps_name_the_plan_the_sweep_and_the_key() {
+        let sweep = |body: &str| error(&format!("{ONE_RUN}[[sweep]]\nname = \"S\"\n{body}"));
+        assert_eq!(
+            sweep("base = \"B\"\n"),
+            "plans/mine.toml: sweep \"S\": base \"B\": no [[run]] of this plan has that name; it has A"
+        );
+        assert_eq!(
+            sweep("seeds = 2\n"),
+            "plans/mine.toml: sweep \"S\": give the sweep a model, or a base = \"NAME\" of a [[run]]"
+        );
+        assert_eq!(
+            sweep("base = \"A\"\nseed = 3\nseeds = 2\n"),
+            "plans/mine.toml: sweep \"S\": give seed or seeds, not both"
+        );
+        assert_eq!(
+            sweep("base = \"A\"\ngrid = { learning_rate = [\"x\"] }\n"),
+            "plans/mine.toml: sweep \"S\": learning_rate: expected a number, found \"x\""
+        );
+        assert!(sweep("base = \"A\"\ngird = {}\n").contains("gird"));
+        assert_eq!(
+            error(&format!("{ONE_RUN}[[sweep]]\nname = \"A\"\nbase = \"A\"\n")),
+            "plans/mine.toml: sweep \"A\": it makes a run named \"A\", which another run already has"
+        );
+        let big = parse(&format!(
+            "{ONE_RUN}[[sweep]]\nname = \"S\"\nbase = \"A\"\nseeds = 51\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            big.check_size(false).unwrap_err().to_string(),
+            "plan \"mine\": sweep \"S\" expands to 51 runs, more than 50; raise the sweep's max_runs or pass --yes to confirm"
+        );
+        big.check_size(true).unwrap();
+        let raised = parse(&format!(
+            "{ONE_RUN}[[sweep]]\nname = \"S\"\nbase = \"A\"\nseeds = 51\nmax_runs = 60\n"
+        ))
+        .unwrap();
+        raised.check_size(false).unwrap();
+        let many = seed_plan().with_overrides(&Overrides {
+            seeds: Some(9),
+            ..Overrides::default()
+        });
+        assert_eq!(
+            many.check_size(false).unwrap_err().to_string(),
+            "plan \"seed\": with --seeds it expands to 54 runs, more than 50; pass --yes to confirm"
+        );
+    }
+
+    #[test]
+    fn seeds_and_seed_flags_make_each_group_once_per_seed() {
+        let plan = parse(SWEEP).unwrap().with_overrides(&Overrides {
+            seeds: Some(3),
+            ..Overrides::default()
+        });
+        let names: Vec<&str> = plan.runs.iter().map(|run| run.name.as_str()).collect();
+        assert_eq!(
+            names[..3],
+            ["A seed=1", "S lr=0.1 seed=1", "S lr=0.01 seed=1"]
+        );
+        assert_eq!(
+            plan.runs.len(),
+            9,
+            "the sweep's own two seeds are replaced, not multiplied"
+        );
+        assert_eq!(plan.runs[8].name, "S lr=0.01 seed=3");
+        assert_eq!(plan.runs[8].seed, 3);
+        let one = seed_plan().with_overrides(&Overrides {
+            seed: Some(7),
+            ..Overrides::default()
+        });
+        assert_eq!(one.runs[0].name, "M1 seed=7");
+        assert_eq!((one.runs.len(), one.runs[0].seed), (6, 7));
+        assert_eq!(one.runs[0].group(), seed_plan().runs[0].group());
     }
 }

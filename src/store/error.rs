@@ -31,6 +31,12 @@ pub enum StoreError {
         dir: PathBuf,
         candidates: Vec<String>,
     },
+    #[error("{query:?} names no single run or group in {dir}{}", target_candidates(.candidates))]
+    UnknownTarget {
+        query: String,
+        dir: PathBuf,
+        candidates: Vec<String>,
+    },
     #[error("this system has no home folder; pass --runs-dir DIR or set ATELIER_RUNS")]
     NoHome,
     #[error("run {run} is being written by another atelier process{}; stop it first, or follow it with `atelier watch`", .pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default())]
@@ -76,6 +82,14 @@ impl StoreError {
             what,
             error,
         }
+    }
+}
+
+fn target_candidates(candidates: &[String]) -> String {
+    if candidates.is_empty() {
+        "; it holds no runs".to_string()
+    } else {
+        format!("; candidates: {}", candidates.join("; "))
     }
 }
 

@@ -27,7 +27,7 @@ use super::RunStatus;
 use crate::protocol::{ConfusionMatrix, Event};
 
 /// One epoch's metrics, as Keras' `History` holds them.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct EpochRow {
     pub epoch: u32,
     pub train_loss: f64,
@@ -38,7 +38,7 @@ pub struct EpochRow {
 }
 
 /// Test-set results.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct TestResult {
     pub loss: f64,
     pub accuracy: f64,

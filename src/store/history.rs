@@ -7,7 +7,7 @@ use crate::protocol::Event;
 pub use super::fold::{EpochRow, TestResult};
 
 /// Everything a report needs from one run's events.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct History {
     pub epochs: Vec<EpochRow>,
     pub test: Option<TestResult>,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{fold::RunState, liveness::WriterProcess, log::read_events, StoreError};
 use crate::{
-    plan::RunSpec,
+    plan::{Group, RunSpec},
     protocol::{Event, RunId, RunRequest},
 };
 
@@ -27,6 +27,10 @@ pub struct RunRecord {
     pub id: RunId,
     pub plan: String,
     pub spec: RunSpec,
+    /// Runs that differ only in their seed share it. Records written
+    /// before groups get theirs from the spec when read.
+    #[serde(default)]
+    pub group: Option<Group>,
     pub status: RunStatus,
     /// RFC 3339, UTC.
     pub created_at: String,
@@ -88,6 +92,7 @@ impl RunRecord {
             id: request.id.clone(),
             plan: request.plan.clone(),
             spec: request.spec.clone(),
+            group: Some(request.spec.group()),
             status: RunStatus::Queued,
             created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -162,10 +167,17 @@ impl RunRecord {
     pub fn load(path: &Path) -> Result<Self, StoreError> {
         let text =
             std::fs::read_to_string(path).map_err(|e| StoreError::io(path, "cannot read", e))?;
-        serde_json::from_str(&text).map_err(|e| StoreError::BadRecord {
+        let mut record: Self = serde_json::from_str(&text).map_err(|e| StoreError::BadRecord {
             path: path.to_path_buf(),
             problem: e.to_string(),
-        })
+        })?;
+        record.group.get_or_insert_with(|| record.spec.group());
+        Ok(record)
+    }
+
+    /// The run's group, as stored or derived from its spec.
+    pub fn group(&self) -> Group {
+        self.group.clone().unwrap_or_else(|| self.spec.group())
     }
 
     /// Replaces `path` atomically: a temp file in the same folder, fsync'd, renamed.

@@ -1,0 +1,93 @@
+//! `atelier compare A B`: is the difference between two runs or two groups real?
+
+use std::{path::Path, process::ExitCode};
+
+use atelier::{
+    plan::Reference,
+    stats::{verdict::signed, Summary},
+    store::{
+        groups::{self, find_target},
+        GroupRuns, RunRecord, RunStore, Target,
+    },
+};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A run or a group: a group's name (`M2`, `M2 lr=3e-4`), a run's name,
+    /// a run id, or a unique prefix of a run id or group key.
+    pub a: String,
+    /// The other side; the verdict is about A − B.
+    pub b: String,
+    /// Print the verdict as JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &CompareArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let store = RunStore::resolve(runs_dir)?;
+    let a = find_target(&store, &args.a)?;
+    let b = find_target(&store, &args.b)?;
+    let verdict = groups::compare(&store, &a, &b);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&verdict)?);
+    } else {
+        for target in [&a, &b] {
+            println!("{}", side_line(target));
+        }
+        println!("{}", verdict.text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `M2  5 runs (5 done)  test accuracy 0.8940 ± 0.0033, 95% CI 0.8899 … 0.8981  original 0.8952`.
+fn side_line(target: &Target) -> String {
+    match target {
+        Target::Run(record) => format!(
+            "{:<24} run {}  test accuracy {}{}",
+            record.spec.name,
+            record.id,
+            record
+                .test_accuracy
+                .map_or_else(|| "-".to_string(), |a| format!("{a:.4}")),
+            original(record.spec.reference, record.test_accuracy)
+        ),
+        Target::Group { group, runs } => {
+            let refs: Vec<&RunRecord> = runs.iter().collect();
+            let stats = GroupRuns {
+                group: group.clone(),
+                runs: refs,
+            }
+            .stats();
+            format!(
+                "{:<24} {} runs ({} done)  test accuracy {}{}",
+                group.name,
+                stats.runs,
+                stats.done,
+                summary_text(&stats.test_accuracy),
+                original(stats.reference, stats.test_accuracy.mean)
+            )
+        }
+    }
+}
+
+/// `0.8940 ± 0.0033, 95% CI 0.8899 … 0.8981`, or as much of it as there is.
+pub fn summary_text(summary: &Summary) -> String {
+    match (summary.mean, summary.sd, summary.ci) {
+        (Some(mean), Some(sd), Some((low, high))) => {
+            format!("{mean:.4} ± {sd:.4}, 95% CI {low:.4} … {high:.4}")
+        }
+        (Some(mean), _, _) => format!("{mean:.4} (one run: no interval)"),
+        _ => "- (no finished run)".to_string(),
+    }
+}
+
+/// `  original 0.9094, −0.74 points` (the value's distance from the original's).
+fn original(reference: Option<Reference>, value: Option<f64>) -> String {
+    reference.map_or_else(String::new, |reference| {
+        let delta = value
+            .map(|a| format!(", {} points", signed((a - reference.test_accuracy) * 100.0)))
+            .unwrap_or_default();
+        format!("  original {:.4}{delta}", reference.test_accuracy)
+    })
+}
