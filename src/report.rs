@@ -3,13 +3,14 @@
 //! test accuracy and loss across runs, and the results as Markdown and CSV.
 
 pub mod figures;
+pub mod groups;
 pub mod table;
 
 use std::path::{Path, PathBuf};
 
 use crate::{
     protocol::{ConfusionMatrix, RunId},
-    store::{History, RunRecord, RunStore, StoreError},
+    store::{History, Predictions, RunRecord, RunStore, StoreError},
 };
 
 /// Pixel sizes of the figures.
@@ -41,6 +42,9 @@ pub enum ReportError {
 pub struct ReportRun {
     pub record: RunRecord,
     pub history: History,
+    /// Per test image, whether the run got it right (for McNemar's test);
+    /// `None` when the run folder holds no predictions.
+    pub correct: Option<Vec<bool>>,
 }
 
 impl ReportRun {
@@ -85,7 +89,14 @@ pub fn collect(
         let record = store.load(&id)?;
         let history = History::from_events(&store.events(&id)?.events);
         if history.test.is_some() {
-            runs.push(ReportRun { record, history });
+            let correct = Predictions::load(&store.run_dir(&id))
+                .ok()
+                .map(|p| (0..p.len()).map(|i| p.correct(i)).collect());
+            runs.push(ReportRun {
+                record,
+                history,
+                correct,
+            });
         } else {
             skipped.push(id);
         }
@@ -127,16 +138,28 @@ pub fn write(runs: &[ReportRun], dir: &Path) -> Result<Vec<PathBuf>, ReportError
         written.push(dir.join(confusion));
         written.push(dir.join(history));
     }
+    let groups = groups::groups(runs);
     for (name, metric) in [
-        ("test-accuracy.png", figures::Metric::Accuracy),
-        ("test-loss.png", figures::Metric::Loss),
+        ("test-accuracy.png", groups::Metric::Accuracy),
+        ("test-loss.png", groups::Metric::Loss),
     ] {
-        figures::save(&figures::bars(runs, metric)?, &dir.join(name))?;
+        figures::save(&figures::bars(&groups, metric)?, &dir.join(name))?;
         written.push(dir.join(name));
     }
+    figures::save(
+        &figures::validation_bands(&groups)?,
+        &dir.join(table::BANDS_FILE),
+    )?;
+    written.push(dir.join(table::BANDS_FILE));
+    let findings = groups::findings(&groups);
     for (name, text) in [
-        ("results.md", table::markdown(runs, &figures)),
+        (
+            "results.md",
+            table::markdown(runs, &groups, &findings, &figures),
+        ),
         ("results.csv", table::csv(runs)?),
+        ("groups.csv", table::groups_csv(&groups)?),
+        ("verdicts.csv", table::verdicts_csv(&findings)?),
     ] {
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|error| ReportError::Io {

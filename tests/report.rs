@@ -6,6 +6,9 @@ mod common;
 use std::{path::Path, process::Command};
 
 use atelier::{
+    model::ModelSpec,
+    plan::{sweep::with_seed, Reference, RunSpec},
+    protocol::{Event, RunId, RunRequest},
     report,
     store::{Predictions, RunStore},
 };
@@ -57,8 +60,11 @@ fn report_writes_the_figures_and_a_table_of_the_stored_metrics() {
             "history-beta.png",
             "test-accuracy.png",
             "test-loss.png",
+            "validation-groups.png",
             "results.md",
             "results.csv",
+            "groups.csv",
+            "verdicts.csv",
         ]
     );
     assert_eq!(
@@ -103,6 +109,151 @@ fn report_writes_the_figures_and_a_table_of_the_stored_metrics() {
     );
     assert!(
         markdown.contains("![Confusion matrix of beta](confusion-beta.png)"),
+        "{markdown}"
+    );
+}
+
+/// RGB pixels of a PNG file, with its width.
+fn png_pixels(path: &Path) -> (Vec<u8>, u32, u32) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    (pixels, info.width, info.height)
+}
+
+/// A finished run of `base` with `seed` whose test accuracy is `accuracy`.
+fn run_with_accuracy(store: &RunStore, base: &RunSpec, seed: u64, accuracy: f64) -> RunId {
+    let spec = with_seed(base, seed);
+    let request = RunRequest {
+        id: store.new_id(&spec.name),
+        plan: "test".into(),
+        spec,
+    };
+    let mut writer = store.create(&request).unwrap();
+    for mut event in common::run_events(&request.id, base.epochs) {
+        if let Event::Evaluated { test_accuracy, .. } = &mut event {
+            *test_accuracy = accuracy;
+        }
+        writer.record(&event).unwrap();
+    }
+    request.id
+}
+
+#[test]
+fn report_draws_group_means_with_error_bars_where_the_numbers_put_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path().join("runs")).unwrap();
+    let a = RunSpec {
+        epochs: 3,
+        reference: Some(Reference {
+            test_accuracy: 0.88,
+            test_loss: 0.3,
+        }),
+        ..RunSpec::new("A", ModelSpec::tiny_mlp())
+    };
+    let b = RunSpec {
+        epochs: 2,
+        ..RunSpec::new("B", ModelSpec::tiny_mlp())
+    };
+    for (seed, accuracy) in [(1, 0.90), (2, 0.91), (3, 0.92)] {
+        run_with_accuracy(&store, &a, seed, accuracy);
+    }
+    for (seed, accuracy) in [(1, 0.75), (2, 0.77)] {
+        run_with_accuracy(&store, &b, seed, accuracy);
+    }
+    let (runs, _) = report::collect(&store, &[]).unwrap();
+    let out = dir.path().join("report");
+    report::write(&runs, &out).unwrap();
+    if let Some(keep) = std::env::var_os("ATELIER_KEEP_REPORT") {
+        for name in ["test-accuracy.png", "validation-groups.png", "results.md"] {
+            std::fs::copy(out.join(name), Path::new(&keep).join(name)).unwrap();
+        }
+    }
+    let (pixels, width, height) = png_pixels(&out.join("test-accuracy.png"));
+    let at = |x: u32, y: u32| {
+        let i = ((y * width + x) * 3) as usize;
+        (pixels[i], pixels[i + 1], pixels[i + 2])
+    };
+    let ours = (31, 119, 180);
+    let original = (150, 150, 150);
+    let black = (0, 0, 0);
+    // Bars rise from the bottom of the plot: find them on a row just above it.
+    let row = height - 70;
+    let spans = |colour| {
+        let mut spans: Vec<(u32, u32)> = Vec::new();
+        for x in 0..width {
+            if at(x, row) == colour {
+                match spans.last_mut() {
+                    Some((_, end)) if *end + 1 == x => *end = x,
+                    _ => spans.push((x, x)),
+                }
+            }
+        }
+        spans
+    };
+    let bars = spans(ours);
+    assert_eq!(bars.len(), 2, "one bar per group: {bars:?}");
+    let grey = spans(original);
+    assert_eq!(grey.len(), 1, "the original's value for A only: {grey:?}");
+    // The top of a bar, in a column clear of its error bar and caps.
+    let top = |(start, end): (u32, u32), colour| {
+        let x = start + (end - start) / 10;
+        (0..height).find(|&y| at(x, y) == colour).unwrap() as f64
+    };
+    // Means 0.91 and 0.76 fix the axis: y = offset + scale · value.
+    let (ya, yb) = (top(bars[0], ours), top(bars[1], ours));
+    let scale = (ya - yb) / (0.91 - 0.76);
+    let offset = ya - scale * 0.91;
+    let y_of = |value: f64| offset + scale * value;
+    assert!(
+        (top(grey[0], original) - y_of(0.88)).abs() <= 2.0,
+        "the original bar's top"
+    );
+    // The caps of each error bar, in a column inside the caps but clear of the label.
+    let caps = |(start, end): (u32, u32)| {
+        let x = (start + end) / 2 + (end - start) * 2 / 10;
+        // Black lines down the column: the upper cap, the lower cap, then the axis.
+        let mut lines: Vec<(u32, u32)> = Vec::new();
+        for y in (0..height).filter(|&y| at(x, y) == black) {
+            match lines.last_mut() {
+                Some((_, end)) if *end + 1 == y => *end = y,
+                _ => lines.push((y, y)),
+            }
+        }
+        assert!(lines.len() >= 3, "caps and axis in column {x}: {lines:?}");
+        let middle = |(start, end): (u32, u32)| f64::from(start + end) / 2.0;
+        (middle(lines[0]), middle(lines[1]))
+    };
+    // 95% intervals from Student's t: A 0.91 ± 4.303·0.01/√3, B 0.76 ± 12.706·0.01414/√2.
+    let half_a = 4.302_652_73 * 0.01 / 3f64.sqrt();
+    let half_b = 12.706_204_74 * 0.014_142_136 / 2f64.sqrt();
+    for (bar, mean, half) in [(bars[0], 0.91, half_a), (bars[1], 0.76, half_b)] {
+        let (high, low) = caps(bar);
+        assert!(
+            (high - y_of(mean + half)).abs() <= 2.5,
+            "upper cap at {high}, expected {}",
+            y_of(mean + half)
+        );
+        assert!(
+            (low - y_of(mean - half)).abs() <= 2.5,
+            "lower cap at {low}, expected {}",
+            y_of(mean - half)
+        );
+    }
+    // The tables say the same.
+    let groups = std::fs::read_to_string(out.join("groups.csv")).unwrap();
+    assert!(groups.contains("A,"), "{groups}");
+    let markdown = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        markdown.contains("| A | 3 | 0.9100 ± 0.0100 | 0.8852 … 0.9348 |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| B | 2 | 0.7600 ± 0.0141 |"),
         "{markdown}"
     );
 }

@@ -88,6 +88,13 @@ impl ModelSpec {
         }
     }
 
+    /// Turns the model's dropout layers on or off.
+    pub fn set_dropout(&mut self, on: bool) {
+        match self {
+            Self::Cnn { dropout, .. } | Self::Mlp { dropout, .. } => *dropout = on,
+        }
+    }
+
     /// Checks widths and that every conv block still has a feature map to work on.
     pub fn validate(&self) -> Result<(), SpecError> {
         match self {

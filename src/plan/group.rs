@@ -70,6 +70,58 @@ mod erased {
     }
 }
 
+/// A question two groups answer when they differ in one telling way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Question {
+    /// The same model with and without dropout (a has it).
+    Dropout,
+    /// A CNN against an MLP, trained alike (a is the CNN).
+    CnnVsMlp,
+}
+
+impl Question {
+    /// What people ask.
+    pub fn text(self) -> &'static str {
+        match self {
+            Question::Dropout => "does dropout help?",
+            Question::CnnVsMlp => "CNN vs MLP",
+        }
+    }
+
+    /// Which question `a` and `b` answer, and in which order (`a` first as
+    /// the question reads); none when they differ otherwise.
+    pub fn between<'a>(
+        a: &'a RunSpec,
+        b: &'a RunSpec,
+    ) -> Option<(Question, &'a RunSpec, &'a RunSpec)> {
+        // Alike but for the model: b's settings with a's model give a's group.
+        let alike = RunSpec {
+            model: a.model.clone(),
+            ..b.clone()
+        }
+        .group_key()
+            == a.group_key();
+        if !alike {
+            return None;
+        }
+        let mut without = a.model.clone();
+        without.set_dropout(b.model.has_dropout());
+        match (a.model.family(), b.model.family()) {
+            _ if a.model.has_dropout() != b.model.has_dropout() && without == b.model => {
+                Some(if a.model.has_dropout() {
+                    (Question::Dropout, a, b)
+                } else {
+                    (Question::Dropout, b, a)
+                })
+            }
+            ("CNN", "MLP") => Some((Question::CnnVsMlp, a, b)),
+            ("MLP", "CNN") => Some((Question::CnnVsMlp, b, a)),
+            _ => None,
+        }
+    }
+}
+
 /// `M2 lr=3e-4 seed=2` → `M2 lr=3e-4`; a name that is only a seed stays.
 pub fn without_seed(name: &str) -> String {
     let kept: Vec<&str> = name
@@ -161,6 +213,35 @@ mod tests {
              learning_rate=0.001;validation_split=0.2;precision=fp32;limit_train=null"
         );
         assert_eq!(tiny.group().key, "b0008bb5f860");
+    }
+
+    #[test]
+    fn pairs_of_groups_answer_the_originals_questions() {
+        let plan = seed_plan();
+        let [m1, m2, m3, m4, _m5, mlp] = &plan.runs[..] else {
+            unreachable!()
+        };
+        let ask =
+            |a, b| Question::between(a, b).map(|(q, x, y)| (q, x.name.clone(), y.name.clone()));
+        assert_eq!(
+            ask(m1, m2),
+            Some((Question::Dropout, "M2".into(), "M1".into()))
+        );
+        assert_eq!(
+            ask(m4, m3),
+            Some((Question::Dropout, "M4".into(), "M3".into()))
+        );
+        assert_eq!(
+            ask(mlp, m1),
+            Some((Question::CnnVsMlp, "M1".into(), "MLP".into()))
+        );
+        assert_eq!(ask(m1, m3), None, "other widths: no single question");
+        assert_eq!(ask(m2, m4), None);
+        let longer = RunSpec {
+            epochs: 3,
+            ..m2.clone()
+        };
+        assert_eq!(ask(m1, &longer), None, "trained differently");
     }
 
     #[test]

@@ -195,9 +195,11 @@ fn seed_list(value: Option<&toml::Value>) -> Result<Option<Vec<u64>>, String> {
             }
             seeds
         }
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "seeds: expected a count (e.g. 5) or a list of seeds (e.g. [1, 2, 3]), found {other}"
-        )),
+        ))
+        }
     };
     Ok(Some(seeds))
 }
@@ -221,9 +223,7 @@ fn set(spec: &mut RunSpec, key: &str, value: &toml::Value) -> Result<(), String>
             let on = value
                 .as_bool()
                 .ok_or_else(|| format!("expected true or false, found {value}"))?;
-            match &mut spec.model {
-                ModelSpec::Cnn { dropout, .. } | ModelSpec::Mlp { dropout, .. } => *dropout = on,
-            }
+            spec.model.set_dropout(on);
         }
         "model.conv" | "model.dense" | "model.hidden" => set_width(&mut spec.model, key, value)?,
         "seed" => {
