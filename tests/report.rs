@@ -7,8 +7,7 @@ use std::{path::Path, process::Command};
 
 use atelier::{
     model::ModelSpec,
-    plan::{sweep::with_seed, Reference, RunSpec},
-    protocol::{Event, RunId, RunRequest},
+    plan::{Reference, RunSpec},
     report,
     store::{Predictions, RunStore},
 };
@@ -125,24 +124,6 @@ fn png_pixels(path: &Path) -> (Vec<u8>, u32, u32) {
     (pixels, info.width, info.height)
 }
 
-/// A finished run of `base` with `seed` whose test accuracy is `accuracy`.
-fn run_with_accuracy(store: &RunStore, base: &RunSpec, seed: u64, accuracy: f64) -> RunId {
-    let spec = with_seed(base, seed);
-    let request = RunRequest {
-        id: store.new_id(&spec.name),
-        plan: "test".into(),
-        spec,
-    };
-    let mut writer = store.create(&request).unwrap();
-    for mut event in common::run_events(&request.id, base.epochs) {
-        if let Event::Evaluated { test_accuracy, .. } = &mut event {
-            *test_accuracy = accuracy;
-        }
-        writer.record(&event).unwrap();
-    }
-    request.id
-}
-
 #[test]
 fn report_draws_group_means_with_error_bars_where_the_numbers_put_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,10 +141,10 @@ fn report_draws_group_means_with_error_bars_where_the_numbers_put_them() {
         ..RunSpec::new("B", ModelSpec::tiny_mlp())
     };
     for (seed, accuracy) in [(1, 0.90), (2, 0.91), (3, 0.92)] {
-        run_with_accuracy(&store, &a, seed, accuracy);
+        common::run_with_accuracy(&store, &a, seed, accuracy);
     }
     for (seed, accuracy) in [(1, 0.75), (2, 0.77)] {
-        run_with_accuracy(&store, &b, seed, accuracy);
+        common::run_with_accuracy(&store, &b, seed, accuracy);
     }
     let (runs, _) = report::collect(&store, &[]).unwrap();
     let out = dir.path().join("report");

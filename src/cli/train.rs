@@ -18,7 +18,7 @@ use atelier::{
     plan::{self, Overrides, Plan, RunSpec},
     store::{EpochRow, Holder, RunStatus, RunStore},
     train::{Command, DevicePref, Event, ResolveDevice, RunId, RunRequest, Trainer},
-    units::thousands,
+    units::{clock, thousands},
 };
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -113,6 +113,9 @@ pub struct TrainArgs {
     /// SSH session); prints its run ids and log. Follow it with `atelier watch`.
     #[arg(long)]
     pub detach: bool,
+    /// Print the runs the plan expands to (names, groups, seeds) and train nothing.
+    #[arg(long, conflicts_with = "detach")]
+    pub dry_run: bool,
 }
 
 /// Arguments of `atelier resume`.
@@ -151,6 +154,9 @@ pub fn run(
     data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    if args.dry_run {
+        return dry_run(&args.plan.resolve()?);
+    }
     let (plan, source, store) = prepare(&args.plan, data_dir, runs_dir)?;
     let jobs = plan
         .runs
@@ -169,6 +175,35 @@ pub fn run(
         })
         .collect();
     drive(jobs, source, store, args.detach)
+}
+
+/// `--dry-run`: the expanded plan, one line per run, in training order.
+fn dry_run(plan: &Plan) -> anyhow::Result<ExitCode> {
+    println!(
+        "{:<36} {:<28} {:>6} {:>6} {:>8} {:>6}  MODEL",
+        "RUN", "GROUP", "SEED", "EPOCHS", "LR", "BATCH"
+    );
+    for run in &plan.runs {
+        println!(
+            "{:<36} {:<28} {:>6} {:>6} {:>8} {:>6}  {}",
+            run.name,
+            run.group().name,
+            run.seed,
+            run.epochs,
+            run.learning_rate,
+            run.batch_size,
+            run.model
+        );
+    }
+    let groups: std::collections::HashSet<String> =
+        plan.runs.iter().map(|run| run.group().key).collect();
+    println!(
+        "plan {}: {} run(s) in {} group(s); nothing trained (--dry-run)",
+        plan.name,
+        plan.runs.len(),
+        groups.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `atelier resume`: continues stored runs where they stopped.
@@ -244,12 +279,14 @@ fn drive(
     let mut remaining = remaining_jobs;
     let mut failed = 0;
     let mut interrupted = false;
+    let mut tally = Tally::new(remaining_jobs);
     while remaining > 0 {
         let Ok(event) = trainer.events().recv() else {
             break;
         };
         let spec = titles.get(event.run());
         printer.show(&event, spec);
+        tally.count(&event);
         match &event {
             Event::Failed { .. } => failed += 1,
             Event::Cancelled { .. } => interrupted = true,
@@ -257,6 +294,9 @@ fn drive(
         }
         if event.is_terminal() {
             remaining -= 1;
+            if remaining_jobs > 1 && remaining > 0 && !interrupted {
+                println!("{}", tally.line());
+            }
         }
     }
     trainer.shutdown();
@@ -268,6 +308,57 @@ fn drive(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// How far a session of several runs is, for a line after each run ends.
+#[derive(Debug)]
+struct Tally {
+    total: usize,
+    done: usize,
+    failed: usize,
+    /// Training time of the finished runs.
+    seconds: f64,
+}
+
+impl Tally {
+    fn new(total: usize) -> Self {
+        Self {
+            total,
+            done: 0,
+            failed: 0,
+            seconds: 0.0,
+        }
+    }
+
+    fn count(&mut self, event: &Event) {
+        match event {
+            Event::Finished { seconds, .. } => {
+                self.done += 1;
+                self.seconds += seconds;
+            }
+            Event::Failed { .. } => self.failed += 1,
+            _ => {}
+        }
+    }
+
+    /// `runs: 3/15 done · 0 failed · ETA 1h02m (5m10s per run)`.
+    fn line(&self) -> String {
+        let left = self.total - self.done - self.failed;
+        let eta = if self.done > 0 {
+            let per_run = self.seconds / self.done as f64;
+            format!(
+                "ETA {} ({} per run)",
+                clock(per_run * left as f64),
+                clock(per_run)
+            )
+        } else {
+            "ETA -".to_string()
+        };
+        format!(
+            "runs: {}/{} done · {} failed · {left} left · {eta}",
+            self.done, self.total, self.failed
+        )
+    }
 }
 
 /// Turns events into Keras-like lines, with a bar per epoch on a terminal.
@@ -405,5 +496,32 @@ impl Printer {
         if let Some(bar) = self.bar.take() {
             bar.abandon();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tally_says_how_far_a_sweep_is_and_when_it_ends() {
+        let mut tally = Tally::new(5);
+        assert_eq!(tally.line(), "runs: 0/5 done · 0 failed · 5 left · ETA -");
+        for seconds in [100.0, 140.0] {
+            tally.count(&Event::Finished {
+                run: "r".into(),
+                seconds,
+                best_val_accuracy: 0.9,
+                best_epoch: 1,
+            });
+        }
+        tally.count(&Event::Failed {
+            run: "r".into(),
+            message: "out of memory".into(),
+        });
+        assert_eq!(
+            tally.line(),
+            "runs: 2/5 done · 1 failed · 2 left · ETA 4m00s (2m00s per run)"
+        );
     }
 }

@@ -14,6 +14,7 @@ pub enum Test {
     /// Welch's t-test of two groups' mean test accuracies.
     Welch,
     /// The exact McNemar test of two runs' per-image correctness.
+    #[serde(rename = "mcnemar")]
     McNemar,
     /// Nothing could be tested; `reason` says why.
     None,

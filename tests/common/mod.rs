@@ -171,3 +171,45 @@ pub fn atelier(data: &Path, runs: &Path) -> Command {
         .env_remove("ATELIER_RUNS");
     command
 }
+
+/// A finished run of `base` with `seed` (named `NAME seed=S`) whose test
+/// accuracy is `accuracy`; returns its id.
+pub fn run_with_accuracy(store: &RunStore, base: &RunSpec, seed: u64, accuracy: f64) -> RunId {
+    let spec = atelier::plan::sweep::with_seed(base, seed);
+    let request = RunRequest {
+        id: store.new_id(&spec.name),
+        plan: "test".into(),
+        spec,
+    };
+    let mut writer = store.create(&request).unwrap();
+    for mut event in run_events(&request.id, base.epochs) {
+        if let Event::Evaluated { test_accuracy, .. } = &mut event {
+            *test_accuracy = accuracy;
+        }
+        writer.record(&event).unwrap();
+    }
+    request.id
+}
+
+/// Stores test predictions for run `id`: 200 images, label `i % 10`, all
+/// right but those in `wrong`.
+pub fn write_predictions(store: &RunStore, id: &str, wrong: &[usize]) {
+    let labels: Vec<u8> = (0..200).map(|i| (i % 10) as u8).collect();
+    let mut predicted = labels.clone();
+    for &index in wrong {
+        predicted[index] = ((index + 1) % 10) as u8;
+    }
+    let probabilities: Vec<u8> = predicted
+        .iter()
+        .flat_map(|&class| {
+            let mut row = [0u8; 10];
+            row[usize::from(class)] = 230;
+            row[(usize::from(class) + 6) % 10] = 25;
+            row
+        })
+        .collect();
+    atelier::store::Predictions::new(labels, predicted, probabilities)
+        .unwrap()
+        .save(&store.run_dir(id))
+        .unwrap();
+}
