@@ -385,3 +385,30 @@ fn the_old_names_of_unpausing_still_read_and_the_new_ones_are_written() {
     let continued: Command = serde_json::from_str(r#"{"type":"continue","run":"r"}"#).unwrap();
     assert_eq!(continued, Command::Continue { run: "r".into() });
 }
+
+#[test]
+fn runs_stored_before_groups_get_theirs_from_their_settings() {
+    let (_copy, store) = store();
+    let (records, _) = store.list();
+    for record in &records {
+        let json = fs::read_to_string(store.run_dir(&record.id).join(RECORD_FILE)).unwrap();
+        assert!(!json.contains("\"group\""), "the fixture predates groups");
+        let group = record.group();
+        assert_eq!(group.name, record.spec.name);
+        assert_eq!(group, record.spec.group(), "read and derived agree");
+    }
+    // The keys are the settings', pinned: a change here regroups every stored run.
+    let keys: Vec<(&str, String)> = records
+        .iter()
+        .map(|r| (r.spec.name.as_str(), r.group().key))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("continued", "f97bef55d10b".to_string()),
+            ("diverged", "e89cf79d3596".to_string()),
+            // The same settings as "continued", another seed-free name: one group.
+            ("paused", "f97bef55d10b".to_string())
+        ]
+    );
+}
