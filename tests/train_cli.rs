@@ -250,3 +250,52 @@ fn detached_training_outlives_its_parent_and_holds_the_device() {
     assert!(log_text.contains("Epoch 60/60"), "{log_text}");
     assert!(log_text.contains("done in"), "{log_text}");
 }
+
+#[test]
+fn seeds_repeat_a_run_as_one_group_that_resume_keeps() {
+    let (data, runs, plan) = setup();
+    let output = atelier(data.path(), runs.path())
+        .args(["train", "--plan"])
+        .arg(&plan)
+        .args(["--device", "cpu", "--epochs", "1", "--seeds", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("queued tiny seed=1 · MLP [32]"), "{stdout}");
+    assert!(stdout.contains("queued tiny seed=2 · MLP [32]"), "{stdout}");
+    assert!(
+        stdout.contains("runs: 1/2 done · 0 failed · 1 left · ETA "),
+        "{stdout}"
+    );
+    let store = atelier::store::RunStore::open(runs.path()).unwrap();
+    let (records, _) = store.list();
+    assert_eq!(records.len(), 2);
+    let seeds: Vec<u64> = records.iter().map(|r| r.spec.seed).collect();
+    assert_eq!(seeds, [1, 2]);
+    let stored: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let text = std::fs::read_to_string(store.run_dir(&r.id).join("run.json")).unwrap();
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()["group"].clone()
+        })
+        .collect();
+    assert_eq!(stored[0], stored[1], "one group, written in run.json");
+    assert_eq!(stored[0]["name"], "tiny");
+    // Continued with more epochs after an interruption, a run keeps its group.
+    let id = records[0].id.clone();
+    let mut record = store.load(&id).unwrap();
+    record.status = atelier::store::RunStatus::Interrupted;
+    record.save(&store.run_dir(&id).join("run.json")).unwrap();
+    let output = atelier(data.path(), runs.path())
+        .args(["resume", id.as_str()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() || stderr.contains("nothing to resume"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(store.load(&id).unwrap().group(), records[0].group());
+}
