@@ -195,9 +195,11 @@ fn seed_list(value: Option<&toml::Value>) -> Result<Option<Vec<u64>>, String> {
             }
             seeds
         }
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "seeds: expected a count (e.g. 5) or a list of seeds (e.g. [1, 2, 3]), found {other}"
-        )),
+        ))
+        }
     };
     Ok(Some(seeds))
 }
