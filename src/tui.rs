@@ -1,14 +1,16 @@
 //! The terminal app: state that events and keys update ([`state`],
-//! [`run_view`], [`input`]), drawing that reads it and never changes it
-//! ([`ui`], [`panes`], [`render_mode`]), and the loop between them
-//! ([`event_loop`]), which alone touches the terminal.
+//! [`run_view`], [`list`], [`input`]), drawing that reads it and never
+//! changes it ([`ui`], [`panes`], [`progress`], [`render_mode`]), and the
+//! loop between them ([`event_loop`]), which alone touches the terminal.
 
 pub mod event_loop;
 pub mod gallery;
 pub mod input;
 pub mod keymap;
+pub mod list;
 pub mod loader;
 pub mod panes;
+pub mod progress;
 pub mod render_mode;
 pub mod run_view;
 pub mod series;
@@ -16,6 +18,7 @@ pub mod state;
 pub mod ui;
 
 pub use input::Action;
+pub use list::{Cursor, ListRow};
 pub use render_mode::{ColorMode, RenderMode};
 pub use run_view::{RunView, UiStatus};
 pub use state::{App, Confirm, Overlay, View};
@@ -33,10 +36,18 @@ pub(crate) mod test_support {
         crate::export::text::rows(buffer).join("\n")
     }
 
+    /// A small MLP run. Its learning rate comes from its name, so runs
+    /// named apart are different experiments, not one group of seeds.
+    pub fn spec(name: &str) -> crate::plan::RunSpec {
+        let salt: u32 = name.bytes().map(u32::from).sum();
+        crate::plan::RunSpec {
+            learning_rate: 1e-3 + f64::from(salt) * 1e-7,
+            ..crate::plan::RunSpec::new(name, crate::model::ModelSpec::tiny_mlp())
+        }
+    }
+
     /// An app whose plan has one small MLP run per name, none started.
     pub fn planned_app(names: &[&str]) -> super::App {
-        let spec =
-            |name: &str| crate::plan::RunSpec::new(name, crate::model::ModelSpec::tiny_mlp());
         super::App::new(Vec::new(), names.iter().map(|name| spec(name)).collect())
     }
 

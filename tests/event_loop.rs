@@ -402,8 +402,10 @@ fn a_resize_redraws_at_the_new_size_and_an_idle_loop_draws_nothing() {
         );
         driver.assert_idle();
 
-        // A run another process writes meanwhile shows at the next poll.
-        common::stored_run(&store, "second", 1);
+        // A run another process writes meanwhile shows at the next poll
+        // (another experiment: a second run of the first's settings would
+        // join it in one collapsed group row).
+        common::stored_run(&store, "second", 2);
         driver.poll_store();
         let polled = text(&driver.frame());
         assert!(polled.contains("second"), "{polled}");

@@ -5,6 +5,10 @@
 //! a test terminal of the current size. Nothing may panic, and the state's
 //! invariants must hold after every step.
 //!
+//! Every run here is the same small MLP, so the stored runs (2 epochs), the
+//! plan's (3) and the re-runs (1) form groups of seeds: the run list folds
+//! them into headers that `o` opens and closes.
+//!
 //! The number of cases follows `PROPTEST_CASES` (default 48 here, enough to
 //! hit every transition many times while staying a few seconds in release).
 
@@ -18,7 +22,7 @@ use atelier::{
     plan::RunSpec,
     store::{Liveness, Predictions, RunRecord, RunStatus, Update},
     train::{Command, DevicePref, Event, Phase, RunId, RunRequest},
-    tui::{input, ui, Action, App, Confirm, Overlay, RunView, UiStatus, View},
+    tui::{input, ui, Action, App, Confirm, Cursor, ListRow, Overlay, RunView, UiStatus, View},
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use proptest::prelude::*;
@@ -145,6 +149,7 @@ fn key_code() -> impl Strategy<Value = KeyCode> {
         KeyCode::Char('p'),
         KeyCode::Char('e'),
         KeyCode::Char('m'),
+        KeyCode::Char('o'),
         KeyCode::Char('q'),
         KeyCode::Esc,
         KeyCode::Enter,
@@ -664,6 +669,81 @@ fn identity(view: &RunView) -> (Option<RunId>, String) {
     (view.id.clone(), view.spec.name.clone())
 }
 
+/// Where the cursor is, across steps: a run, or a group's header.
+#[derive(Clone, Debug, PartialEq)]
+enum Place {
+    Run((Option<RunId>, String), String),
+    Header(String),
+}
+
+fn place(app: &App) -> Option<Place> {
+    Some(match app.cursor()? {
+        Cursor::Run(index) => {
+            let view = &app.runs[index];
+            Place::Run(identity(view), view.spec.group().key)
+        }
+        Cursor::Group(key) => Place::Header(key),
+    })
+}
+
+/// Events must not move the cursor: it stays on its run (or on the header
+/// of the collapsed group the run has joined), or on its header while the
+/// group lasts.
+fn check_cursor_kept(app: &App, before: &Place, step: &Step) {
+    let after = place(app);
+    match before {
+        Place::Run(run, key) => {
+            let unique = app.runs.iter().filter(|v| identity(v) == *run).count() == 1;
+            if unique {
+                assert!(
+                    after.as_ref() == Some(before) || after == Some(Place::Header(key.clone())),
+                    "{step:?} moved the cursor from {before:?} to {after:?}"
+                );
+            }
+        }
+        Place::Header(key) => {
+            if app.group_members(key).len() > 1 {
+                assert_eq!(after.as_ref(), Some(before), "{step:?} moved the cursor");
+            }
+        }
+    }
+}
+
+/// The run list: every run once, as its own row or hidden under its
+/// collapsed group's header; the cursor on one of the rows.
+fn check_list(app: &App) {
+    let rows = app.list_rows();
+    let mut seen = vec![0usize; app.runs.len()];
+    for row in &rows {
+        match row {
+            ListRow::Run { index, .. } => seen[*index] += 1,
+            ListRow::Group {
+                members, expanded, ..
+            } => {
+                assert!(members.len() > 1, "a group of one: {row:?}");
+                if !expanded {
+                    for &index in members {
+                        seen[index] += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen.iter().all(|&count| count == 1), "{seen:?} in {rows:?}");
+    assert_eq!(
+        app.cursor_row(&rows).is_some(),
+        !app.runs.is_empty(),
+        "cursor {:?} not on a row of {rows:?}",
+        app.cursor()
+    );
+    if let Some(key) = &app.on_group {
+        assert!(
+            app.group_members(key).len() > 1,
+            "on the header of group {key}, which has gone"
+        );
+    }
+}
+
 /// The invariants every state must satisfy.
 fn check_invariants(app: &App) {
     // The selection is a row, or 0 with no rows (nothing selected).
@@ -678,6 +758,7 @@ fn check_invariants(app: &App) {
             app.runs.len()
         );
     }
+    check_list(app);
     // Ids are unique, and only plan entries lack one.
     let mut ids = HashSet::new();
     for view in &app.runs {
@@ -749,17 +830,8 @@ fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), st
     check_invariants(&harness.app);
     harness.draw();
     for step in steps {
-        // Events and polls must not move the selection off its run (unless that run goes).
-        let selected = harness.app.selected_run().map(identity);
-        let unique = selected.as_ref().is_some_and(|key| {
-            harness
-                .app
-                .runs
-                .iter()
-                .filter(|view| identity(view) == *key)
-                .count()
-                == 1
-        });
+        // Events and polls must not move the cursor off its run (unless that run goes).
+        let before = place(&harness.app);
         match step.clone() {
             Step::Key(key) => harness.key(key),
             Step::Resize(width, height) => {
@@ -771,15 +843,8 @@ fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), st
             Step::Store(pick, what) => harness.store(pick, what),
         }
         check_invariants(&harness.app);
-        if !matches!(step, Step::Key(_)) && unique {
-            let key = selected.unwrap();
-            if harness.app.runs.iter().any(|view| identity(view) == key) {
-                assert_eq!(
-                    harness.app.selected_run().map(identity),
-                    Some(key),
-                    "{step:?} moved the selection"
-                );
-            }
+        if let (false, Some(before)) = (matches!(step, Step::Key(_)), &before) {
+            check_cursor_kept(&harness.app, before, step);
         }
         harness.draw();
     }

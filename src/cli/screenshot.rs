@@ -169,10 +169,12 @@ fn select(app: &mut App, store: &RunStore, args: &ScreenshotArgs) -> anyhow::Res
             .position(|view| view.id.as_deref() == Some(id.as_str()))
             .with_context(|| format!("run {id} could not be read; see `atelier runs`"))
     };
-    app.selected = match &args.run {
+    let selected = match &args.run {
         Some(query) => row(app, query)?,
         None => app.newest_started(),
     };
+    // The run itself, not its group's header: the screenshot is of that run.
+    app.select_run(selected);
     let base = args
         .base
         .as_deref()

@@ -49,6 +49,11 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Action> {
 
 /// Carries out one intent.
 fn perform(app: &mut App, intent: Intent) -> Vec<Action> {
+    if let Some((name, members)) = app.cursor_group() {
+        if let Some(actions) = on_group_header(app, intent, &name, &members) {
+            return actions;
+        }
+    }
     match intent {
         // Ctrl-C quits at once; active runs are stored as interrupted.
         Intent::QuitNow => app.should_quit = true,
@@ -73,8 +78,9 @@ fn perform(app: &mut App, intent: Intent) -> Vec<Action> {
         Intent::ShowView(view) => app.view = view,
         Intent::SelectNext => app.move_selection(1),
         Intent::SelectPrevious => app.move_selection(-1),
-        Intent::SelectFirst => app.selected = 0,
+        Intent::SelectFirst => app.move_selection(isize::MIN),
         Intent::SelectLast => app.move_selection(isize::MAX),
+        Intent::ToggleGroup => app.toggle_group(),
         Intent::Start => return queue_selected(app),
         Intent::PauseResume => return pause_or_resume(app),
         Intent::RunAgain => return run_again(app),
@@ -87,6 +93,55 @@ fn perform(app: &mut App, intent: Intent) -> Vec<Action> {
         Intent::Screenshot => return vec![Action::Screenshot],
     }
     Vec::new()
+}
+
+/// What an intent about the selected run does on a group's header: Enter
+/// queues the group's planned runs; cancel, delete, run again and mark
+/// want one run and say how to pick it. None: as on a run (the other
+/// intents, and pause, which is about the running run wherever the cursor is).
+fn on_group_header(
+    app: &mut App,
+    intent: Intent,
+    name: &str,
+    members: &[usize],
+) -> Option<Vec<Action>> {
+    let verb = match intent {
+        Intent::Start => return Some(queue_group(app, name, members)),
+        Intent::Cancel => "cancel",
+        Intent::Delete => "delete",
+        Intent::RunAgain => "run again",
+        Intent::Mark => "mark",
+        _ => return None,
+    };
+    app.message = Some(format!(
+        "{name} is a group of {} runs: expand it ({}) and pick one to {verb}",
+        members.len(),
+        keymap::label_of(Intent::ToggleGroup)
+    ));
+    Some(Vec::new())
+}
+
+/// Enter on a group's header: its planned runs, queued in order.
+fn queue_group(app: &mut App, name: &str, members: &[usize]) -> Vec<Action> {
+    let actions: Vec<Action> = members
+        .iter()
+        .filter_map(|&index| {
+            let view = &app.runs[index];
+            (view.status == UiStatus::Planned).then(|| Action::Queue {
+                index,
+                spec: Box::new(view.spec.clone()),
+            })
+        })
+        .collect();
+    app.message = Some(if actions.is_empty() {
+        format!(
+            "{name} has no planned runs; expand it ({}) to pick a run",
+            keymap::label_of(Intent::ToggleGroup)
+        )
+    } else {
+        format!("queued {} planned run(s) of {name}", actions.len())
+    });
+    actions
 }
 
 /// Tab: the main views in turn; from the gallery or the diff, back to the first.
@@ -293,7 +348,8 @@ fn run_again(app: &mut App) -> Vec<Action> {
     }
     let spec = view.spec.clone();
     let index = app.add_planned(spec.clone());
-    app.selected = index;
+    // A new run of a group: the group opens to show it.
+    app.select_run(index);
     vec![Action::Queue {
         index,
         spec: Box::new(spec),
@@ -305,7 +361,7 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEventState, KeyModifiers};
 
     use super::*;
-    use crate::{model::ModelSpec, train::Event, tui::run_view::RECENT_POINTS};
+    use crate::{train::Event, tui::run_view::RECENT_POINTS};
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent {
@@ -317,7 +373,7 @@ mod tests {
     }
 
     fn spec(name: &str) -> RunSpec {
-        RunSpec::new(name, ModelSpec::tiny_mlp())
+        crate::tui::test_support::spec(name)
     }
 
     fn app() -> App {
@@ -719,6 +775,117 @@ mod tests {
         app.message = None;
         assert!(handle_key(&mut app, key(KeyCode::Char(' '))).is_empty());
         assert_eq!(app.message.as_deref(), Some("nothing is running"));
+    }
+
+    /// M1's three seeds around an MLP: M1 seed=1, MLP, M1 seed=2, M1 seed=3.
+    fn grouped_app() -> App {
+        let seed = |seed| RunSpec {
+            seed,
+            name: format!("M1 seed={seed}"),
+            ..spec("M1")
+        };
+        App::new(Vec::new(), vec![seed(1), spec("MLP"), seed(2), seed(3)])
+    }
+
+    fn queued_rows(actions: Vec<Action>) -> Vec<usize> {
+        actions
+            .into_iter()
+            .map(|action| match action {
+                Action::Queue { index, .. } => index,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn enter_on_a_group_queues_its_planned_runs() {
+        let mut app = grouped_app();
+        queue(&mut app, 2, "m1-2");
+        assert_eq!(
+            app.cursor_group().map(|(name, _)| name).as_deref(),
+            Some("M1")
+        );
+        assert_eq!(
+            queued_rows(handle_key(&mut app, key(KeyCode::Enter))),
+            [0, 3]
+        );
+        assert_eq!(
+            app.message.as_deref(),
+            Some("queued 2 planned run(s) of M1")
+        );
+        queue(&mut app, 0, "m1-1");
+        queue(&mut app, 3, "m1-3");
+        assert!(handle_key(&mut app, key(KeyCode::Enter)).is_empty());
+        assert_eq!(
+            app.message.as_deref(),
+            Some("M1 has no planned runs; expand it (o) to pick a run")
+        );
+    }
+
+    #[test]
+    fn keys_for_one_run_ask_for_one_on_a_group_and_act_on_it_expanded() {
+        let mut app = grouped_app();
+        queue(&mut app, 2, "m1-2");
+        start(&mut app, "m1-2");
+        for (code, verb) in [
+            ('x', "cancel"),
+            ('d', "delete"),
+            ('r', "run again"),
+            ('m', "mark"),
+        ] {
+            app.message = None;
+            assert!(handle_key(&mut app, key(KeyCode::Char(code))).is_empty());
+            assert_eq!(
+                app.message.as_deref(),
+                Some(
+                    format!("M1 is a group of 3 runs: expand it (o) and pick one to {verb}")
+                        .as_str()
+                )
+            );
+        }
+        assert_eq!(
+            (app.overlay.clone(), app.marked.len(), app.runs.len()),
+            (Overlay::None, 0, 4)
+        );
+        // Pause is about the running run, wherever the cursor is.
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char(' '))),
+            vec![Action::Send(Command::Pause)]
+        );
+        // Expanded, the cursor goes down to M1 seed=2 and x asks about it.
+        handle_key(&mut app, key(KeyCode::Char('o')));
+        for _ in 0..2 {
+            handle_key(&mut app, key(KeyCode::Char('j')));
+        }
+        assert_eq!(app.selected_run().unwrap().spec.name, "M1 seed=2");
+        handle_key(&mut app, key(KeyCode::Char('x')));
+        assert_eq!(
+            app.overlay,
+            Overlay::Confirm(Confirm::Cancel("m1-2".into()))
+        );
+        // On a run of the group, o folds the group and goes up to its header.
+        handle_key(&mut app, key(KeyCode::Char('n')));
+        handle_key(&mut app, key(KeyCode::Char('o')));
+        assert_eq!(app.list_rows().len(), 2);
+    }
+
+    #[test]
+    fn a_rerun_opens_its_group_to_show_the_new_row() {
+        let mut app = app();
+        queue(&mut app, 0, "a");
+        app.apply(&Event::Finished {
+            run: "a".into(),
+            seconds: 1.0,
+            best_val_accuracy: 0.9,
+            best_epoch: 1,
+        });
+        // M1 and its re-run are a group of two; the new row is selected, in sight.
+        assert_eq!(
+            queued_rows(handle_key(&mut app, key(KeyCode::Char('r')))),
+            [3]
+        );
+        assert_eq!(app.cursor(), Some(crate::tui::Cursor::Run(3)));
+        assert_eq!(app.list_rows().len(), 5, "header, its two runs, M2, MLP");
     }
 
     fn evaluated(app: &mut App, index: usize, id: &str) {

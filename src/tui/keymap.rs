@@ -45,6 +45,8 @@ pub enum Intent {
     SelectPrevious,
     SelectFirst,
     SelectLast,
+    /// Expand or collapse the group of seeds under the cursor.
+    ToggleGroup,
     Start,
     PauseResume,
     RunAgain,
@@ -279,6 +281,8 @@ pub static GALLERY: Layer = Layer {
 const QUIT: &str = "quit, asking while training (Esc quits only while training)";
 const VIEWS: &str = "monitor / confusion / compare / run list / diff of two runs";
 const SELECT: &str = "select the next / previous / first / last run";
+/// One help row for both display toggles, so the help fits 80×24.
+const TOGGLES: &str = "confusion cells in row percent / smoothed sparklines (EMA)";
 
 /// Every view, where a view layer does not take the key first. The order
 /// is the help's, and the status bar's when it cannot show every hint.
@@ -332,6 +336,12 @@ pub static GLOBAL: Layer = Layer {
         .hint("pause")
         .mutating(),
         bind(
+            &[ch('o')],
+            Intent::ToggleGroup,
+            "expand / collapse the group of seeds under the cursor",
+        )
+        .hint("group"),
+        bind(
             &[ch('r')],
             Intent::RunAgain,
             "run the selected stored run again, from scratch, as a new row",
@@ -356,17 +366,8 @@ pub static GLOBAL: Layer = Layer {
             "mark the run for compare and diff (none marked: all)",
         )
         .hint("mark"),
-        bind(
-            &[ch('p')],
-            Intent::TogglePercent,
-            "confusion cells: counts / row percent",
-        )
-        .hint("%"),
-        bind(
-            &[ch('e')],
-            Intent::ToggleSmoothing,
-            "smooth the sparklines (EMA)",
-        ),
+        bind(&[ch('p')], Intent::TogglePercent, TOGGLES).hint("%"),
+        bind(&[ch('e')], Intent::ToggleSmoothing, TOGGLES),
         bind(
             &[ch('s')],
             Intent::Screenshot,
@@ -525,6 +526,15 @@ pub fn summary(layer: &'static Layer) -> String {
         .map(|row| format!("{}: {}", row.label(), row.help()))
         .collect();
     rows.join(" · ")
+}
+
+/// The key the help names first for `intent`, for messages that point to it.
+pub fn label_of(intent: Intent) -> String {
+    ALL.iter()
+        .flat_map(|layer| layer.bindings)
+        .find(|binding| binding.intent == intent)
+        .and_then(|binding| binding.keys.first())
+        .map_or_else(|| format!("{intent:?}"), |key| key.label())
 }
 
 /// The README's key table (markdown, one row per help row).

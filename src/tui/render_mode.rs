@@ -118,6 +118,9 @@ fn ascii_for(glyph: char) -> Option<char> {
         '█' => '#',
         '░' => '-',
         '★' => '*',
+        // A group's marker in the run list: collapsed, expanded.
+        '▸' => '+',
+        '▾' => '-',
         _ => return None,
     })
 }

@@ -252,3 +252,177 @@ fn diff_of_two_runs_at_100x30() {
     app.cursor = (6, 0);
     assert_snapshot!("diff_100x30", text(&render(&app, 100, 30)));
 }
+
+/// A lone MLP and sweep M2 over two learning rates × three seeds, ordered
+/// round by round: MLP, then each rate's first seed, then each one's second…
+const SWEEP_PLAN: &str = r#"
+[defaults]
+epochs = 3
+device = "cpu"
+
+[[run]]
+name = "MLP"
+label = "MLP [32]"
+model = { kind = "mlp", hidden = [32] }
+
+[[sweep]]
+name = "M2"
+label = "CNN [64,32,16]"
+model = { kind = "cnn", conv = [64], dense = 16, dropout = true }
+seeds = 3
+grid = { learning_rate = [1e-3, 3e-4] }
+"#;
+
+/// Events of a run started on the cpu, with `epochs` epochs of 12 s.
+fn trained(app: &mut App, index: usize, epochs: u32) -> crate::train::RunId {
+    let run = crate::train::RunId::from(format!("run-{index}"));
+    app.assign_id(index, run.clone());
+    app.apply(&Event::Started {
+        run: run.clone(),
+        device: "cpu".into(),
+        params: 52_138,
+        train_samples: 48_000,
+        validation_samples: 12_000,
+        steps_per_epoch: 1_500,
+        resumed_after: 0,
+        epochs: 3,
+    });
+    for epoch in 1..=epochs {
+        app.apply(&Event::EpochEnd {
+            run: run.clone(),
+            epoch,
+            epochs: 3,
+            train_loss: 0.5,
+            train_accuracy: 0.85,
+            val_loss: 0.4,
+            val_accuracy: 0.86 + f64::from(epoch) / 100.0,
+            seconds: 12.0,
+        });
+    }
+    run
+}
+
+fn finished(app: &mut App, index: usize, accuracy: f64) {
+    let run = trained(app, index, 3);
+    let mut confusion = [[0u32; 10]; 10];
+    for (class, row) in confusion.iter_mut().enumerate() {
+        row[class] = 1_000;
+    }
+    app.apply(&Event::Evaluated {
+        run: run.clone(),
+        test_loss: 0.3,
+        test_accuracy: accuracy,
+        confusion: Box::new(confusion),
+    });
+    app.apply(&Event::Finished {
+        run,
+        seconds: 36.0,
+        best_val_accuracy: 0.89,
+        best_epoch: 3,
+    });
+}
+
+/// The sweep half way: the MLP, lr=1e-3's first two seeds and lr=3e-4's
+/// first finished, lr=3e-4's second in its second epoch.
+fn sweep_state() -> App {
+    let plan = plan::parse_plan(SWEEP_PLAN, "sweep", std::path::Path::new("sweep.toml")).unwrap();
+    let mut app = App::new(Vec::new(), plan.runs);
+    let index = |app: &App, name: &str| {
+        app.runs
+            .iter()
+            .position(|view| view.spec.name == name)
+            .unwrap_or_else(|| panic!("no run {name}"))
+    };
+    for (name, accuracy) in [
+        ("MLP", 0.8712),
+        ("M2 lr=1e-3 seed=1", 0.8965),
+        ("M2 lr=3e-4 seed=1", 0.9012),
+        ("M2 lr=1e-3 seed=2", 0.8918),
+    ] {
+        let at = index(&app, name);
+        finished(&mut app, at, accuracy);
+    }
+    let at = index(&app, "M2 lr=3e-4 seed=2");
+    let run = trained(&mut app, at, 1);
+    app.apply(&Event::Progress {
+        run,
+        epoch: 2,
+        step: 750,
+        steps: 1_500,
+        loss: 0.4,
+        accuracy: 0.86,
+        recent_loss: 0.35,
+        recent_accuracy: 0.87,
+        samples_per_sec: 4_000.0,
+        elapsed_secs: 18.0,
+    });
+    app
+}
+
+#[test]
+fn the_sweep_plan_interleaves_its_groups() {
+    let names: Vec<String> = sweep_state()
+        .runs
+        .iter()
+        .map(|view| view.spec.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "MLP",
+            "M2 lr=1e-3 seed=1",
+            "M2 lr=3e-4 seed=1",
+            "M2 lr=1e-3 seed=2",
+            "M2 lr=3e-4 seed=2",
+            "M2 lr=1e-3 seed=3",
+            "M2 lr=3e-4 seed=3"
+        ]
+    );
+}
+
+#[test]
+fn collapsed_groups_and_the_sweeps_progress_in_the_monitor_at_80x24() {
+    let mut app = sweep_state();
+    // On lr=3e-4's header: the live pane follows the seed that trains.
+    app.move_selection(2);
+    assert_eq!(app.selected_run().unwrap().spec.name, "M2 lr=3e-4 seed=2");
+    assert_snapshot!("sweep_collapsed_80x24", text(&render(&app, 80, 24)));
+}
+
+/// lr=1e-3 expanded with the cursor on its second seed, lr=3e-4 collapsed.
+fn expanded_state() -> App {
+    let mut app = sweep_state();
+    app.view = super::View::Runs;
+    app.move_selection(1);
+    app.toggle_group();
+    app.move_selection(2);
+    assert_eq!(app.selected_run().unwrap().spec.name, "M2 lr=1e-3 seed=2");
+    app
+}
+
+#[test]
+fn an_expanded_group_in_the_run_list_at_80x24() {
+    assert_snapshot!(
+        "sweep_expanded_80x24",
+        text(&render(&expanded_state(), 80, 24))
+    );
+}
+
+#[test]
+fn groups_in_ascii_without_colour_at_80x24() {
+    let mut app = expanded_state();
+    app.render = RenderMode {
+        color: ColorMode::None,
+        ascii: true,
+    };
+    let terminal = render(&app, 80, 24);
+    assert!(terminal
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset));
+    let screen = text(&terminal);
+    assert!(!screen.contains('▸') && !screen.contains('▾'), "{screen}");
+    assert_snapshot!("sweep_expanded_ascii_no_color_80x24", screen);
+}

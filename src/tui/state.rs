@@ -1,10 +1,11 @@
 //! The app's state: the runs, the selection, the view and its toggles.
 //! Events from the trainer and keys from the user change it; nothing else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     gallery::{Gallery, Loaded},
+    list::Cursor,
     run_view::{RunView, UiStatus},
 };
 use crate::{
@@ -70,7 +71,13 @@ pub enum Overlay {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct App {
     pub runs: Vec<RunView>,
+    /// The selected run (an index into `runs`); on a group's header, one
+    /// of the group's runs (the panes show [`App::selected_run`]).
     pub selected: usize,
+    /// The key of the group whose header the cursor is on (see [`super::list`]).
+    pub on_group: Option<String>,
+    /// Keys of the groups listed with their runs; the others show one row.
+    pub expanded: BTreeSet<String>,
     pub view: View,
     pub overlay: Overlay,
     /// Smooth the sparklines with a bias-corrected EMA.
@@ -118,9 +125,15 @@ impl App {
             .unwrap_or(self.runs.len().saturating_sub(1))
     }
 
-    /// The selected run, if there is any run.
+    /// The selected run, if there is any run: on a group's header, the run
+    /// it stands for ([`App::representative`]).
     pub fn selected_run(&self) -> Option<&RunView> {
-        self.runs.get(self.selected)
+        match self.cursor()? {
+            Cursor::Run(index) => self.runs.get(index),
+            Cursor::Group(key) => self
+                .representative(&self.group_members(&key))
+                .and_then(|index| self.runs.get(index)),
+        }
     }
 
     /// Folds a trainer event into the run it is about, keeping the selection.
@@ -192,6 +205,7 @@ impl App {
             self.selected -= 1;
         }
         self.selected = self.selected.min(self.runs.len().saturating_sub(1));
+        self.forget_dissolved_groups();
         // A stale mark would empty the compare curves (marks win over "all finished").
         self.marked.retain(|marked| marked != id);
         self.predictions.remove(id);
@@ -266,15 +280,6 @@ impl App {
                 self.message = Some(format!("skipped a run: {problem}"));
             }
         }
-    }
-
-    /// Moves the selection by `delta` rows, clamped to the list.
-    pub fn move_selection(&mut self, delta: isize) {
-        if self.runs.is_empty() {
-            return;
-        }
-        let last = self.runs.len() - 1;
-        self.selected = self.selected.saturating_add_signed(delta).min(last);
     }
 
     /// Finished runs with test results, for the compare view.

@@ -91,7 +91,7 @@ fn monitor(frame: &mut Frame, area: Rect, app: &App) {
 
 /// The run list takes its rows plus borders and header, at most a third of the screen.
 fn runs_height(app: &App, area: Rect) -> u16 {
-    let wanted = u16::try_from(app.runs.len())
+    let wanted = u16::try_from(app.list_rows().len())
         .unwrap_or(u16::MAX)
         .saturating_add(3);
     wanted.clamp(4, (area.height / 3).max(4))

@@ -1,18 +1,24 @@
-//! The run list: every run with its status, progress and results.
+//! The run list: every run with its status, progress and results; groups
+//! of seeds as one row each until expanded (see [`crate::tui::list`]), and
+//! the sweep in progress on the bottom border.
 
 use ratatui::{
     buffer::Buffer,
-    layout::{Constraint, Rect},
-    style::{Style, Stylize},
+    layout::{Constraint, Margin, Rect},
+    style::{Modifier, Style, Stylize},
     text::{Line, Span},
     widgets::{Block, Borders, Cell, Row, StatefulWidget, Table, TableState, Widget},
 };
 
 use super::theme;
-use crate::tui::{App, RunView, UiStatus};
+use crate::tui::{
+    list::{GroupSummary, ListRow},
+    progress::sweep_progress,
+    App, RunView, UiStatus,
+};
 use crate::units::{clock, thousands};
 
-/// Draws the run list of `app`, the selected row highlighted.
+/// Draws the run list of `app`, the cursor's row highlighted.
 pub struct RunsPane<'a>(pub &'a App);
 
 impl Widget for RunsPane<'_> {
@@ -23,58 +29,135 @@ impl Widget for RunsPane<'_> {
             .runs
             .iter()
             .any(|run| matches!(run.status, UiStatus::Running | UiStatus::Paused));
-        let mut titles = vec!["", "run", "epoch", "progress", "best val", "test", "device"];
-        let mut widths = vec![
-            Constraint::Length(13),
-            Constraint::Min(16),
-            Constraint::Length(7),
-            Constraint::Length(GAUGE_WIDTH as u16),
-            Constraint::Length(8),
-            Constraint::Length(7),
-            Constraint::Length(7),
-        ];
         // A wide list (the run-list view, a big terminal) has room for more.
         let wide = area.width >= WIDE_LIST;
-        if wide {
-            titles.splice(6..6, ["params", "test loss", "time"]);
-            widths.splice(
-                6..6,
-                [
-                    Constraint::Length(10),
-                    Constraint::Length(9),
-                    Constraint::Length(8),
-                ],
-            );
-        }
-        if !training {
-            titles.remove(3);
-            widths.remove(3);
-        }
+        let (titles, widths) = columns(training, wide);
         let header = Row::new(titles).bold();
-        let rows = app.runs.iter().map(|run| {
-            let row = row(run, training, wide);
-            if app.is_marked(run) {
-                row.style(Style::default().add_modifier(ratatui::style::Modifier::UNDERLINED))
-            } else {
-                row
+        let rows = app.list_rows();
+        let table_rows = rows.iter().map(|list_row| match list_row {
+            ListRow::Run { index, member } => {
+                let run = &app.runs[*index];
+                let row = row(run, *member, training, wide);
+                if app.is_marked(run) {
+                    row.style(Style::default().add_modifier(Modifier::UNDERLINED))
+                } else {
+                    row
+                }
             }
+            // The rest of a header's row is painted over the columns below.
+            ListRow::Group { members, .. } => Row::new([status_cell(summary(app, members).status)]),
         });
-        let table = Table::new(rows, widths)
+        let mut block = Block::default().borders(Borders::ALL).title(Span::styled(
+            format!(" Runs ({}) ", app.runs.len()),
+            theme::title(),
+        ));
+        if let Some(progress) = sweep_progress(&app.runs) {
+            let room = usize::from(area.width).saturating_sub(4);
+            block = block.title_bottom(format!(" {} ", progress.line(room)));
+        }
+        let table = Table::new(table_rows, widths)
             .header(header)
             .row_highlight_style(theme::selected())
-            .block(Block::default().borders(Borders::ALL).title(Span::styled(
-                format!(" Runs ({}) ", app.runs.len()),
-                theme::title(),
-            )));
-        // A throwaway table state: it scrolls the selection into view
+            .block(block);
+        // A throwaway table state: it scrolls the cursor into view
         // without the draw changing the app.
-        let mut state = TableState::default().with_selected(Some(app.selected));
+        let mut state = TableState::default().with_selected(app.cursor_row(&rows));
         StatefulWidget::render(table, area, buf, &mut state);
+        paint_headers(app, &rows, state.offset(), area, buf);
     }
 }
 
-fn row(run: &RunView, with_gauge: bool, wide: bool) -> Row<'static> {
-    let (symbol, word, color) = theme::status(run.status);
+/// The columns' titles and widths: the gauge only while training, more
+/// columns on a wide list.
+fn columns(training: bool, wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
+    let mut titles = vec!["", "run", "epoch", "progress", "best val", "test", "device"];
+    let mut widths = vec![
+        Constraint::Length(STATUS_WIDTH),
+        Constraint::Min(16),
+        Constraint::Length(7),
+        Constraint::Length(GAUGE_WIDTH as u16),
+        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Length(7),
+    ];
+    if wide {
+        titles.splice(6..6, ["params", "test loss", "time"]);
+        widths.splice(
+            6..6,
+            [
+                Constraint::Length(10),
+                Constraint::Length(9),
+                Constraint::Length(8),
+            ],
+        );
+    }
+    if !training {
+        titles.remove(3);
+        widths.remove(3);
+    }
+    (titles, widths)
+}
+
+/// Columns of the status cell; a header's line starts after it.
+const STATUS_WIDTH: u16 = 13;
+
+/// Writes each visible group header's line across the columns after its
+/// status, where a table cell would cut it: `▸ M1 · n=5 · test
+/// 89.40±0.33% · 3/5 done`. `offset` is the first row the table showed.
+fn paint_headers(app: &App, rows: &[ListRow], offset: usize, area: Rect, buf: &mut Buffer) {
+    let inner = area.inner(Margin::new(1, 1));
+    // One line of column titles, then a line per row; one column between columns.
+    let x = inner.x.saturating_add(STATUS_WIDTH + 1);
+    let width = inner.right().saturating_sub(x);
+    for (shown, row) in rows.iter().skip(offset).enumerate() {
+        let y = inner.y.saturating_add(1).saturating_add(shown as u16);
+        if y >= inner.bottom() || width == 0 {
+            break;
+        }
+        if let ListRow::Group {
+            name,
+            members,
+            expanded,
+            ..
+        } = row
+        {
+            let line = header_line(name, *expanded, &summary(app, members));
+            buf.set_line(x, y, &line, width);
+        }
+    }
+}
+
+fn summary(app: &App, members: &[usize]) -> GroupSummary {
+    GroupSummary::of(members.iter().map(|&index| &app.runs[index]))
+}
+
+/// A group header's text: marker, name, size, test accuracy and runs done.
+pub fn header_line(name: &str, expanded: bool, summary: &GroupSummary) -> Line<'static> {
+    // `--ascii` draws these as + and - (see render_mode).
+    let marker = if expanded { "▾" } else { "▸" };
+    Line::from(vec![
+        Span::styled(format!("{marker} {name}"), Style::default().bold()),
+        Span::raw(format!(
+            " · n={} · test {} · {}/{} done",
+            summary.runs,
+            summary.accuracy_text(),
+            summary.done,
+            summary.runs
+        )),
+    ])
+}
+
+fn status_cell(status: UiStatus) -> Cell<'static> {
+    let (symbol, word, color) = theme::status(status);
+    Cell::from(Line::from(vec![
+        Span::styled(format!("{symbol} "), Style::default().fg(color)),
+        Span::styled(word.to_string(), Style::default().fg(color)),
+    ]))
+}
+
+/// A run's row; a group's member is indented under its header.
+fn row(run: &RunView, member: bool, with_gauge: bool, wide: bool) -> Row<'static> {
+    let (_, _, color) = theme::status(run.status);
     // Active runs show the epoch in progress; the others, the epochs they completed.
     let epoch = if run.is_active() && run.epoch > 0 {
         format!("{}/{}", run.epoch, run.spec.epochs)
@@ -86,12 +169,10 @@ fn row(run: &RunView, with_gauge: bool, wide: bool) -> Row<'static> {
     let percent = |value: Option<f64>| {
         value.map_or_else(|| "-".to_string(), |v| format!("{:.2}%", v * 100.0))
     };
+    let indent = if member { "  " } else { "" };
     let mut cells = vec![
-        Cell::from(Line::from(vec![
-            Span::styled(format!("{symbol} "), Style::default().fg(color)),
-            Span::styled(word.to_string(), Style::default().fg(color)),
-        ])),
-        Cell::from(run.spec.title()),
+        status_cell(run.status),
+        Cell::from(format!("{indent}{}", run.spec.title())),
         Cell::from(epoch),
         Cell::from(Span::styled(gauge(run), Style::default().fg(color))),
         Cell::from(percent(run.best_val_accuracy())),

@@ -1,0 +1,117 @@
+//! What a group's header says of its runs: how many, how many finished,
+//! their test accuracy as mean ± sd, and the status that matters most.
+
+use crate::{
+    stats::Summary,
+    tui::run_view::{RunView, UiStatus},
+};
+
+/// What a group's header shows of its runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupSummary {
+    pub runs: usize,
+    /// Runs that finished.
+    pub done: usize,
+    /// The most pressing of the members' statuses (see [`group_status`]).
+    pub status: UiStatus,
+    /// Test accuracy over the runs that have one.
+    pub test_accuracy: Summary,
+}
+
+impl GroupSummary {
+    pub fn of<'a>(runs: impl IntoIterator<Item = &'a RunView>) -> Self {
+        let runs: Vec<&RunView> = runs.into_iter().collect();
+        let accuracies: Vec<f64> = runs
+            .iter()
+            .filter_map(|view| view.test.as_ref().map(|test| test.accuracy))
+            .collect();
+        Self {
+            runs: runs.len(),
+            done: runs
+                .iter()
+                .filter(|view| view.status == UiStatus::Done)
+                .count(),
+            status: group_status(runs.iter().map(|view| view.status)),
+            test_accuracy: Summary::of(&accuracies),
+        }
+    }
+
+    /// `89.40±0.33%`; the mean alone from one run; `-` from none.
+    pub fn accuracy_text(&self) -> String {
+        match (self.test_accuracy.mean, self.test_accuracy.sd) {
+            (Some(mean), Some(sd)) => format!("{:.2}±{:.2}%", mean * 100.0, sd * 100.0),
+            (Some(mean), None) => format!("{:.2}%", mean * 100.0),
+            (None, _) => "-".into(),
+        }
+    }
+}
+
+/// A group's status: training if any member trains, then what needs the
+/// user's attention (failed, crashed, interrupted), then planned work;
+/// done only when every member is.
+pub fn group_status(statuses: impl IntoIterator<Item = UiStatus>) -> UiStatus {
+    use UiStatus::*;
+    const ORDER: [UiStatus; 9] = [
+        Running,
+        Paused,
+        Stalled,
+        Queued,
+        Failed,
+        Crashed,
+        Interrupted,
+        Planned,
+        Done,
+    ];
+    let rank = |status: &UiStatus| ORDER.iter().position(|s| s == status);
+    statuses.into_iter().min_by_key(rank).unwrap_or(Planned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{train::Event, tui::test_support::spec};
+
+    fn run(status: UiStatus, accuracy: Option<f64>) -> RunView {
+        let mut view = RunView::planned(spec("A"));
+        if let Some(accuracy) = accuracy {
+            view.apply(&Event::Evaluated {
+                run: "r".into(),
+                test_loss: 0.3,
+                test_accuracy: accuracy,
+                confusion: Box::new([[1; 10]; 10]),
+            });
+        }
+        view.status = status;
+        view
+    }
+
+    #[test]
+    fn the_accuracy_is_mean_and_sd_or_the_mean_of_one_result_or_nothing() {
+        use UiStatus::*;
+        let none = [run(Planned, None), run(Queued, None)];
+        assert_eq!(GroupSummary::of(&none).accuracy_text(), "-");
+        let one = [run(Done, Some(0.8912)), run(Planned, None)];
+        let summary = GroupSummary::of(&one);
+        assert_eq!(summary.accuracy_text(), "89.12%", "no spread from one run");
+        assert_eq!((summary.runs, summary.done), (2, 1));
+        let two = [
+            run(Done, Some(0.89)),
+            run(Failed, None),
+            run(Done, Some(0.90)),
+        ];
+        let summary = GroupSummary::of(&two);
+        assert_eq!(summary.accuracy_text(), "89.50±0.71%");
+        assert_eq!((summary.runs, summary.done, summary.status), (3, 2, Failed));
+    }
+
+    #[test]
+    fn a_group_is_done_when_every_run_is_and_flags_a_failure_before_planned_work() {
+        use UiStatus::*;
+        assert_eq!(group_status([Done, Done]), Done);
+        assert_eq!(group_status([Done, Planned]), Planned);
+        assert_eq!(group_status([Done, Failed, Planned]), Failed);
+        assert_eq!(group_status([Failed, Queued]), Queued);
+        assert_eq!(group_status([Interrupted, Paused, Running]), Running);
+        assert_eq!(group_status([]), Planned);
+    }
+}
