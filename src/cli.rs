@@ -120,8 +120,26 @@ impl Cli {
         )
     }
 
+    /// Whether this command only prints, so that a closed pipe (`| head`,
+    /// `| jq` that quit) may simply end it, as it ends `ls`.
+    fn only_prints(&self) -> bool {
+        match &self.command {
+            Some(Command::Train(args)) => args.dry_run,
+            Some(Command::Runs { .. } | Command::Compare(_) | Command::Data(_)) => true,
+            _ => false,
+        }
+    }
+
     /// Runs the chosen command; `atelier` alone opens the app.
     pub fn run(self) -> anyhow::Result<ExitCode> {
+        if self.only_prints() {
+            // Rust ignores SIGPIPE, so `println!` into a closed pipe panics.
+            // SAFETY: restoring a signal's default disposition before any
+            // thread starts; no handler runs.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            }
+        }
         if self.trains() {
             calm_openmp();
         }

@@ -279,3 +279,26 @@ fn runs_json_says_what_the_tables_say() {
     assert_eq!(groups[1]["name"], "M2");
     assert_eq!(groups[1]["test_accuracy"]["n"], 5);
 }
+
+#[test]
+fn a_listing_cut_short_by_its_reader_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    // 12,000 lines: far more than a pipe holds, so the writer meets the closed end.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .arg("--runs-dir")
+        .arg(dir.path())
+        .args(["train", "--dry-run", "--seeds", "2000", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("RUN "), "{first}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
