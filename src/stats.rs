@@ -83,12 +83,17 @@ pub enum Untestable {
     TooFew,
     /// Every value in both groups is the same.
     NoSpread,
+    /// A value is NaN or infinite (a diverged run): no test means anything.
+    NotFinite,
 }
 
 /// Welch's t-test of the means of `a` and `b`.
 pub fn welch(a: &[f64], b: &[f64]) -> Result<Welch, Untestable> {
     if a.len() < 2 || b.len() < 2 {
         return Err(Untestable::TooFew);
+    }
+    if a.iter().chain(b).any(|value| !value.is_finite()) {
+        return Err(Untestable::NotFinite);
     }
     let (na, nb) = (a.len() as f64, b.len() as f64);
     let (ma, mb) = (mean(a), mean(b));
@@ -98,6 +103,10 @@ pub fn welch(a: &[f64], b: &[f64]) -> Result<Welch, Untestable> {
         return Err(Untestable::NoSpread);
     }
     let df = (qa + qb).powi(2) / (qa.powi(2) / (na - 1.0) + qb.powi(2) / (nb - 1.0));
+    // Spreads so small that their squares underflow leave 0 / 0.
+    if !(df.is_finite() && df > 0.0) {
+        return Err(Untestable::NoSpread);
+    }
     let difference = ma - mb;
     let t = difference / se;
     let p = (2.0 * (1.0 - students_t(df).cdf(t.abs()))).min(1.0);
@@ -264,6 +273,15 @@ mod tests {
         close(test.ci.1, 0.032_421_760, 1e-7);
         assert_eq!(welch(&[0.9], &wide), Err(Untestable::TooFew));
         assert_eq!(welch(&[0.9, 0.9], &[0.8, 0.8]), Err(Untestable::NoSpread));
+        assert_eq!(welch(&[0.9, f64::NAN], &wide), Err(Untestable::NotFinite));
+        assert_eq!(
+            welch(&wide, &[0.9, f64::INFINITY]),
+            Err(Untestable::NotFinite)
+        );
+        assert_eq!(
+            welch(&[0.0, 2e-100], &[0.0, 0.0]),
+            Err(Untestable::NoSpread)
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! changes it ([`ui`], [`panes`], [`progress`], [`render_mode`]), and the
 //! loop between them ([`event_loop`]), which alone touches the terminal.
 
+pub mod comparison;
 pub mod event_loop;
 pub mod gallery;
 pub mod input;

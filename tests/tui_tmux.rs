@@ -164,7 +164,7 @@ fn start_watch_compare_and_quit_with_the_keyboard() {
     });
     tmux.keys(&["1", "Tab", "Tab"]);
     tmux.wait_for("the compare view", limit, |s| {
-        s.contains("Compare · 1 finished run(s)") && s.contains("★tiny")
+        s.contains("Compare · 1 finished run in 1 group") && s.contains("tiny n=1")
     });
 
     tmux.keys(&["q"]);

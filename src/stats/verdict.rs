@@ -104,6 +104,7 @@ impl Verdict {
                 let reason = match why {
                     Untestable::TooFew => "a group needs two finished seeds for an interval",
                     Untestable::NoSpread => "every seed gave the same accuracy: no spread to test",
+                    Untestable::NotFinite => "a test accuracy is not a number (a diverged run?)",
                 };
                 Self::untested(Compared::Groups, a, b, difference, Some(reason.to_string()))
             }

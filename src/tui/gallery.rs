@@ -245,6 +245,7 @@ impl App {
                     runs.extend([a, b]);
                 }
             }
+            View::Compare => runs.extend(super::comparison::verdict_runs(self)),
             _ => {}
         }
         runs.retain(|run| !self.predictions.contains_key(run));

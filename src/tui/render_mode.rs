@@ -106,7 +106,7 @@ fn image_shade(cell: &ratatui::buffer::Cell) -> Option<char> {
     Some(char::from(SHADES[mean as usize * SHADES.len() / 256]))
 }
 
-/// The ASCII stand-in for a braille, block or shade glyph; `None` keeps the glyph.
+/// The ASCII stand-in for a braille, block, shade or whisker glyph; `None` keeps the glyph.
 fn ascii_for(glyph: char) -> Option<char> {
     Some(match glyph {
         '\u{2800}' => ' ',
@@ -117,10 +117,14 @@ fn ascii_for(glyph: char) -> Option<char> {
         '▆' | '▇' => '|',
         '█' => '#',
         '░' => '-',
-        '★' => '*',
+        '★' | '◆' => '*',
         // A group's marker in the run list: collapsed, expanded.
         '▸' => '+',
         '▾' => '-',
+        // The compare view's whiskers: `┣━●━┫` becomes `|-o-|`.
+        '┣' | '┫' => '|',
+        '━' => '-',
+        '●' => 'o',
         _ => return None,
     })
 }
@@ -150,11 +154,11 @@ mod tests {
     use super::*;
 
     fn buffer() -> Buffer {
-        let mut buffer = Buffer::empty(Rect::new(0, 0, 6, 1));
+        let mut buffer = Buffer::empty(Rect::new(0, 0, 11, 1));
         buffer.set_string(
             0,
             0,
-            "█▄⣿⠀a★",
+            "█▄⣿⠀a★┣━●◆┫",
             Style::default()
                 .fg(Color::Rgb(230, 20, 20))
                 .bg(Color::Green),
@@ -196,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn ascii_replaces_braille_and_blocks() {
+    fn ascii_replaces_braille_blocks_and_whiskers() {
         let mut buffer = buffer();
         RenderMode {
             color: ColorMode::TrueColor,
@@ -204,7 +208,7 @@ mod tests {
         }
         .apply(&mut buffer);
         let text: String = buffer.content.iter().map(|cell| cell.symbol()).collect();
-        assert_eq!(text, "#:* a*");
+        assert_eq!(text, "#:* a*|-o*|");
     }
 
     #[test]

@@ -102,6 +102,102 @@ fn compare_at_160x48() {
     assert_snapshot!("compare_160x48", text(&render(&app, 160, 48)));
 }
 
+/// Three MLP seeds (87.6, 88.1 and 88.4%, the original 88.17%) and three
+/// M1 seeds, each with five epochs of validation accuracy.
+fn compare_state() -> App {
+    use crate::plan::sweep::with_seed;
+    let seed = plan::seed_plan().runs;
+    let (m1, mlp) = (&seed[0], &seed[5]);
+    let specs = vec![
+        with_seed(mlp, 1),
+        with_seed(mlp, 2),
+        with_seed(mlp, 3),
+        with_seed(m1, 1),
+        with_seed(m1, 2),
+        with_seed(m1, 3),
+    ];
+    let mut app = App::new(Vec::new(), specs);
+    let results = [
+        (0.876, 0.352),
+        (0.881, 0.341),
+        (0.884, 0.338),
+        (0.9021, 0.301),
+        (0.9048, 0.296),
+        (0.9066, 0.289),
+    ];
+    for (index, (accuracy, loss)) in results.into_iter().enumerate() {
+        let run = format!("r{index}");
+        app.assign_id(index, run.as_str().into());
+        for epoch in 1..=5u32 {
+            let rise = f64::from(epoch).ln() / 5f64.ln();
+            app.apply(&Event::EpochEnd {
+                run: run.as_str().into(),
+                epoch,
+                epochs: 5,
+                train_loss: 0.5,
+                train_accuracy: 0.85,
+                val_loss: 0.4,
+                val_accuracy: accuracy - 0.04 * (1.0 - rise) + 0.002 * (index % 3) as f64,
+                seconds: 10.0,
+            });
+        }
+        app.apply(&Event::Evaluated {
+            run: run.into(),
+            test_loss: loss,
+            test_accuracy: accuracy,
+            confusion: Box::new([[100; 10]; 10]),
+        });
+    }
+    app.view = super::View::Compare;
+    app
+}
+
+#[test]
+fn compare_groups_at_80x24_in_colour_without_colour_and_in_ascii() {
+    let mut app = compare_state();
+    let coloured = render(&app, 80, 24);
+    let screen = text(&coloured);
+    // The whiskers, the original and a verdict on the two groups.
+    assert!(screen.contains("MLP  n=3"), "{screen}");
+    assert!(screen.contains('◆') && screen.contains('┣'), "{screen}");
+    assert!(
+        screen.contains("selected vs best other: MLP (3 seeds) − M1 (3 seeds)"),
+        "{screen}"
+    );
+    assert_snapshot!("compare_groups_80x24", screen);
+    app.render = RenderMode {
+        color: ColorMode::None,
+        ascii: false,
+    };
+    let plain = render(&app, 80, 24);
+    assert!(plain
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset));
+    assert_snapshot!("compare_groups_no_color_80x24", text(&plain));
+    app.render = RenderMode {
+        color: ColorMode::Indexed,
+        ascii: true,
+    };
+    let ascii = text(&render(&app, 80, 24));
+    assert!(
+        !ascii
+            .chars()
+            .any(|c| ('\u{2800}'..='\u{28ff}').contains(&c) || "┣┫━●◆".contains(c)),
+        "{ascii}"
+    );
+    assert_snapshot!("compare_groups_ascii_80x24", ascii);
+}
+
+#[test]
+fn compare_groups_at_160x48_with_two_runs_marked() {
+    let mut app = compare_state();
+    app.marked = vec!["r0".into(), "r3".into()];
+    assert_snapshot!("compare_groups_160x48", text(&render(&app, 160, 48)));
+}
+
 #[test]
 fn confusion_view_in_percent_at_80x24() {
     let mut app = state();

@@ -1,180 +1,213 @@
-//! The compare view: test accuracy and test loss of every finished run as
-//! bar charts (the original's Figures 4–5), best marked, and their
-//! validation-accuracy curves on shared axes.
+//! The compare view: per group of finished runs (seeds of one setting; a
+//! lone run is a group of one), the mean test accuracy and loss with their
+//! 95% intervals and the original's values on zoomed axes; the validation
+//! curves overlaid with a legend; and at the bottom a verdict on the two
+//! marked groups or runs, else the selected run's group against the best
+//! other one.
+
+pub mod axis;
+pub mod curves;
+pub mod intervals;
 
 use ratatui::{
     buffer::Buffer,
     layout::{Constraint, Layout, Rect},
-    style::{Color, Modifier, Style},
-    symbols::Marker,
+    style::{Modifier, Style},
     text::{Line, Span},
-    widgets::{
-        Axis, Bar, BarChart, BarGroup, Block, Borders, Chart, Dataset, GraphType, Paragraph, Widget,
-    },
+    widgets::{Block, Borders, Paragraph, Widget},
+};
+use unicode_width::UnicodeWidthStr;
+
+use self::{
+    curves::CurvesPanel,
+    intervals::{IntervalPanel, ACCURACY, LOSS},
+};
+use super::theme;
+use crate::tui::{
+    comparison::{pair, test_groups, verdict, TestGroup},
+    App, ColorMode,
 };
 
-use super::theme;
-use crate::tui::{App, RunView};
-
-/// Colours cycled through for the curves, one per run.
-const PALETTE: [Color; 6] = [
-    Color::Cyan,
-    Color::Yellow,
-    Color::Green,
-    Color::Magenta,
-    Color::Red,
-    Color::Blue,
-];
+/// Rows the curves keep before the test loss panel gets any.
+const CURVES_BEFORE_LOSS: u16 = 10;
+/// Rows the curves keep however many groups there are.
+const CURVES_AT_LEAST: u16 = 7;
+/// From this inner width, accuracy and loss panels sit side by side.
+const SIDE_BY_SIDE: u16 = 150;
 
 /// Draws the compare view.
 pub struct ComparePane<'a>(pub &'a App);
 
 impl Widget for ComparePane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let finished: Vec<&RunView> = self.0.finished().collect();
+        let app = self.0;
+        let groups = test_groups(app);
+        let finished: usize = groups.iter().map(|group| group.runs.len()).sum();
         let block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" Compare · {} finished run(s) ", finished.len()),
+            format!(
+                " Compare · {finished} finished run{} in {} group{} ",
+                plural(finished),
+                groups.len(),
+                plural(groups.len())
+            ),
             theme::title(),
         ));
         let inner = block.inner(area);
         block.render(area, buf);
-        if finished.is_empty() {
+        if finished == 0 {
             Paragraph::new("No finished runs yet: results appear here as runs complete.")
                 .render(inner, buf);
             return;
         }
-        let [bars, curves] =
-            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
-        let [accuracy, loss] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .areas(bars);
-        let test = |run: &RunView| {
-            run.test
-                .as_ref()
-                .map_or((0.0, 0.0), |t| (t.accuracy, t.loss))
+        let verdict_rows = if inner.height >= 16 { 2 } else { 1 };
+        let room = inner
+            .height
+            .saturating_sub(verdict_rows + CURVES_AT_LEAST)
+            .max(3);
+        let panel = IntervalPanel::height(groups.len()).min(room);
+        let side_by_side = inner.width >= SIDE_BY_SIDE;
+        let with_loss =
+            side_by_side || inner.height >= 2 * panel + verdict_rows + CURVES_BEFORE_LOSS;
+        let top = if with_loss && !side_by_side {
+            2 * panel
+        } else {
+            panel
         };
-        let best_accuracy = finished
-            .iter()
-            .map(|run| test(run).0)
-            .fold(f64::MIN, f64::max);
-        let best_loss = finished
-            .iter()
-            .map(|run| test(run).1)
-            .fold(f64::MAX, f64::min);
-        bar_chart(
-            "test accuracy (★ best)",
-            &finished,
-            |run| test(run).0,
-            |value| value == best_accuracy,
-            |value| format!("{:.2}", value * 100.0),
-            1.0,
-        )
-        .render(accuracy, buf);
-        let top_loss = finished.iter().map(|run| test(run).1).fold(0.0, f64::max);
-        bar_chart(
-            "test loss (★ lowest)",
-            &finished,
-            |run| test(run).1,
-            |value| value == best_loss,
-            |value| format!("{value:.3}"),
-            top_loss.max(1e-9),
-        )
-        .render(loss, buf);
-        let series: Vec<(String, Vec<(f64, f64)>)> = self
-            .0
-            .curve_runs()
-            .iter()
-            .map(|run| {
-                let points = run
-                    .epochs
-                    .iter()
-                    .map(|row| (f64::from(row.epoch), row.val_accuracy))
-                    .collect();
-                (run.spec.name.clone(), points)
-            })
-            .collect();
-        curves_chart(&series).render(curves, buf);
+        let [top, curves, bottom] = Layout::vertical([
+            Constraint::Length(top),
+            Constraint::Min(0),
+            Constraint::Length(verdict_rows),
+        ])
+        .areas(inner);
+        let accuracy = IntervalPanel {
+            groups: &groups,
+            metric: &ACCURACY,
+        };
+        let loss = IntervalPanel {
+            groups: &groups,
+            metric: &LOSS,
+        };
+        if side_by_side {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .spacing(2)
+                    .areas(top);
+            accuracy.render(left, buf);
+            loss.render(right, buf);
+        } else if with_loss {
+            let [upper, lower] =
+                Layout::vertical([Constraint::Length(panel), Constraint::Length(panel)]).areas(top);
+            accuracy.render(upper, buf);
+            loss.render(lower, buf);
+        } else {
+            accuracy.render(top, buf);
+        }
+        let series = curves::curves(app);
+        CurvesPanel {
+            curves: &series,
+            mono: app.render.color == ColorMode::None,
+        }
+        .render(curves, buf);
+        Paragraph::new(verdict_lines(app, &groups, bottom.width, bottom.height))
+            .render(bottom, buf);
     }
 }
 
-fn bar_chart<'a>(
-    title: &'a str,
-    runs: &[&RunView],
-    value: impl Fn(&RunView) -> f64,
-    is_best: impl Fn(f64) -> bool,
-    text: impl Fn(f64) -> String,
-    scale: f64,
-) -> BarChart<'a> {
-    let bars: Vec<Bar> = runs
-        .iter()
-        .map(|run| {
-            let value = value(run);
-            let best = is_best(value);
-            let label = if best {
-                format!("★{}", run.spec.name)
-            } else {
-                run.spec.name.clone()
-            };
-            let style = if best {
-                Style::default()
-                    .fg(Color::Green)
-                    .add_modifier(Modifier::BOLD)
-            } else {
-                Style::default().fg(Color::Gray)
-            };
-            Bar::default()
-                .value((value / scale * 1000.0).round() as u64)
-                .text_value(text(value))
-                .label(Line::from(label))
-                .style(style)
-        })
-        .collect();
-    BarChart::default()
-        .block(Block::default().title(title))
-        .data(BarGroup::default().bars(&bars))
-        .bar_width(7)
-        .bar_gap(1)
-        .max(1000)
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
-fn curves_chart(series: &[(String, Vec<(f64, f64)>)]) -> Chart<'_> {
-    let epochs = series
-        .iter()
-        .flat_map(|(_, points)| points.iter().map(|(x, _)| *x))
-        .fold(1.0, f64::max);
-    let low = series
-        .iter()
-        .flat_map(|(_, points)| points.iter().map(|(_, y)| *y))
-        .fold(1.0, f64::min);
-    let low = (low * 20.0).floor() / 20.0;
-    let datasets = series
-        .iter()
+/// `selected vs best other: MLP (3 seeds) − M1 (3 seeds): …`, wrapped to the rows there are.
+fn verdict_lines(app: &App, groups: &[TestGroup], width: u16, rows: u16) -> Vec<Line<'static>> {
+    let (label, text) = match pair(app, groups) {
+        Ok(pair) => (pair.chosen.label(), verdict(app, &pair).text()),
+        Err(why) => ("verdict", why),
+    };
+    let label = format!("{label}: ");
+    let lines = wrap(
+        &format!("{label}{text}"),
+        usize::from(width),
+        usize::from(rows),
+    );
+    lines
+        .into_iter()
         .enumerate()
-        .map(|(index, (name, points))| {
-            Dataset::default()
-                .name(name.clone())
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(Style::default().fg(PALETTE[index % PALETTE.len()]))
-                .data(points)
+        .map(|(index, line)| match line.strip_prefix(&label) {
+            Some(rest) if index == 0 => Line::from(vec![
+                Span::styled(label.clone(), Style::default().add_modifier(Modifier::BOLD)),
+                Span::raw(rest.to_string()),
+            ]),
+            _ => Line::from(line),
         })
-        .collect();
-    Chart::new(datasets)
-        .block(Block::default().title("validation accuracy per epoch (m marks runs to overlay)"))
-        .x_axis(
-            Axis::default()
-                .bounds([1.0, epochs])
-                .labels(vec![Line::from("1"), Line::from(format!("{epochs:.0}"))]),
-        )
-        .y_axis(Axis::default().bounds([low, 1.0]).labels(vec![
-            Line::from(format!("{:.0}%", low * 100.0)),
-            Line::from("100%"),
-        ]))
+        .collect()
+}
+
+/// `text` padded or cut (with `…`) to `width` columns.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return format!("{text}{}", " ".repeat(width - text.width()));
+    }
+    let mut kept = String::new();
+    for glyph in text.chars() {
+        if kept.width() + glyph.to_string().width() + 1 > width {
+            break;
+        }
+        kept.push(glyph);
+    }
+    format!(
+        "{kept}…{}",
+        " ".repeat(width.saturating_sub(kept.width() + 1))
+    )
+}
+
+/// `text` broken between words into at most `rows` lines of `width`
+/// columns; what does not fit ends the last line with `…`.
+pub fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
+    // An interval's `low … high` stays on one line: a `…` at a line's end
+    // would read as text cut short.
+    let mut words: Vec<String> = Vec::new();
+    let mut glue = false;
+    for word in text.split(' ') {
+        match words.last_mut() {
+            Some(last) if glue || word == "…" => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+        glue = word == "…";
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in &words {
+        let next = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if next.width() <= width || line.is_empty() {
+            line = next;
+        } else {
+            lines.push(std::mem::replace(&mut line, word.clone()));
+        }
+    }
+    lines.push(line);
+    let overflow = lines.len() > rows;
+    lines.truncate(rows);
+    let cut = lines.last().is_some_and(|last| last.width() > width);
+    if let Some(last) = lines.last_mut().filter(|_| overflow || cut) {
+        while last.width() + 1 > width && last.pop().is_some() {}
+        last.push('…');
+    }
+    lines
 }
 
 #[cfg(test)]
 mod tests {
-
     use super::*;
     use crate::train::Event;
     use crate::tui::test_support::{buffer_text, planned_app, render_widget};
@@ -184,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn bars_mark_the_best_run_and_empty_says_so() {
+    fn one_row_per_run_and_a_verdict_empty_says_so() {
         let mut app = planned_app(&["M1", "MLP"]);
         assert!(screen(&app).contains("No finished runs yet"));
         for (index, (id, accuracy, loss)) in [("a", 0.9054, 0.3074), ("b", 0.8718, 0.3730)]
@@ -210,10 +243,37 @@ mod tests {
             });
         }
         let text = screen(&app);
-        assert!(text.contains("Compare · 2 finished run(s)"), "{text}");
-        assert!(text.contains("★M1"), "{text}");
-        assert!(text.contains("90.54") && text.contains("87.18"), "{text}");
-        assert!(text.contains("0.307") && text.contains("0.373"), "{text}");
+        // Both tiny MLPs share their settings: one group of two seeds.
+        assert!(
+            text.contains("Compare · 2 finished runs in 1 group"),
+            "{text}"
+        );
+        assert!(text.contains("M1   n=2"), "{text}");
+        assert!(text.contains("88.86 ± 2.38"), "{text}");
+        assert!(text.contains("0.340 ± 0.046"), "{text}");
         assert!(text.contains("validation accuracy per epoch"), "{text}");
+        assert!(
+            text.contains("verdict: one group of finished runs: nothing to compare it with yet"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn names_fit_their_column() {
+        assert_eq!(fit("MLP", 5), "MLP  ");
+        assert_eq!(fit("M2 lr=3e-4 seed=2", 8), "M2 lr=3…");
+    }
+
+    #[test]
+    fn wrapping_breaks_between_words_and_marks_what_is_cut() {
+        assert_eq!(wrap("a bb ccc", 4, 3), ["a bb", "ccc"]);
+        assert_eq!(wrap("a bb ccc dddd", 4, 2), ["a bb", "ccc…"]);
+        assert_eq!(wrap("abcdefgh", 4, 1), ["abc…"]);
+        assert_eq!(wrap("", 4, 1), [""]);
+        assert_eq!(
+            wrap("CI −3.25 … −1.59, p", 12, 3),
+            ["CI", "−3.25 … −1.59,", "p"],
+            "an interval is not broken at its …"
+        );
     }
 }

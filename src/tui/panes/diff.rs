@@ -1,7 +1,8 @@
 //! The run diff: the second run's row-normalised confusion matrix minus the
 //! first's, in percentage points, green where the second does better (more
 //! on the diagonal, fewer confusions) and red where it does worse; under it,
-//! how many test images one gets right and the other wrong.
+//! how many test images one gets right and the other wrong, and whether
+//! that difference is more than chance (McNemar's exact test).
 
 use ratatui::{
     buffer::Buffer,
@@ -15,8 +16,13 @@ use super::{confusion::SHORT_NAMES, theme};
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
     protocol::{ConfusionMatrix, RunId},
+    stats::{
+        verdict::{p_value, ALPHA},
+        McNemar,
+    },
     train::metrics,
     tui::{
+        comparison,
         gallery::{disagreements, only_right},
         App, RunView,
     },
@@ -160,7 +166,26 @@ fn lines(app: &App, a: &RunView, b: &RunView) -> Vec<Line<'static>> {
             (Err(message), _) | (_, Err(message)) => message,
         },
     ));
+    if let Ok(test) = comparison::paired(app, a, b) {
+        lines.push(Line::from(mcnemar_line(&test)));
+    }
     lines
+}
+
+/// `McNemar (exact) on 2 (a) vs 5 (b): p = 0.453, not significant at 0.05`:
+/// within 78 columns for any counts of a 10,000-image test set.
+fn mcnemar_line(test: &McNemar) -> String {
+    let significance = if test.p < ALPHA {
+        "significant"
+    } else {
+        "not significant"
+    };
+    format!(
+        "McNemar (exact) on {} (a) vs {} (b): {}, {significance} at {ALPHA:.2}",
+        test.only_a,
+        test.only_b,
+        p_value(test.p)
+    )
 }
 
 #[cfg(test)]
@@ -257,6 +282,22 @@ mod tests {
             ),
             "{text}"
         );
+        // 2 against 2 disagreements: as likely as not.
+        assert!(
+            text.contains("McNemar (exact) on 2 (a) vs 2 (b): p = 1.000, not significant at 0.05"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn mcnemar_says_whether_the_disagreements_are_chance() {
+        use crate::stats::verdict::mcnemar_from_counts;
+        assert_eq!(
+            mcnemar_line(&mcnemar_from_counts(10_000, 247, 400)),
+            "McNemar (exact) on 247 (a) vs 400 (b): p < 0.001, significant at 0.05"
+        );
+        let widest = mcnemar_line(&mcnemar_from_counts(10_000, 5_000, 4_999));
+        assert!(widest.chars().count() <= 78, "fits at 80 columns: {widest}");
     }
 
     #[test]
