@@ -368,7 +368,11 @@ mod tests {
     #[test]
     fn without_a_finished_selection_the_best_two_and_one_group_is_not_enough() {
         let mut app = app();
-        app.add_planned(RunSpec::new("later", ModelSpec::tiny_mlp()));
+        // Trained otherwise (3 epochs): a group of its own, with nothing finished.
+        app.add_planned(RunSpec {
+            epochs: 3,
+            ..RunSpec::new("later", ModelSpec::tiny_mlp())
+        });
         app.selected = 6;
         assert_eq!(chosen(&app), ("M1".into(), 2, "M2".into(), 1, Chosen::Best));
         let groups = test_groups(&app);

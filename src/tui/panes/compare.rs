@@ -218,7 +218,9 @@ mod tests {
 
     #[test]
     fn one_row_per_run_and_a_verdict_empty_says_so() {
-        let mut app = planned_app(&["M1", "MLP"]);
+        // Named apart but trained alike: one group.
+        let tiny = |name| crate::plan::RunSpec::new(name, crate::model::ModelSpec::tiny_mlp());
+        let mut app = App::new(Vec::new(), vec![tiny("M1"), tiny("MLP")]);
         assert!(screen(&app).contains("No finished runs yet"));
         for (index, (id, accuracy, loss)) in [("a", 0.9054, 0.3074), ("b", 0.8718, 0.3730)]
             .into_iter()
