@@ -91,7 +91,7 @@ pub fn collect(
         if history.test.is_some() {
             let correct = Predictions::load(&store.run_dir(&id))
                 .ok()
-                .map(|p| (0..p.len()).map(|i| p.correct(i)).collect());
+                .map(|p| p.correctness());
             runs.push(ReportRun {
                 record,
                 history,

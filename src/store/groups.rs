@@ -7,7 +7,6 @@ use super::{Predictions, RunRecord, RunStatus, RunStore, StoreError};
 use crate::{
     plan::{Group, Reference},
     stats::{
-        mcnemar,
         verdict::{Side, Verdict},
         Summary,
     },
@@ -231,12 +230,7 @@ pub fn paired(
         Predictions::load(&store.run_dir(&r.id))
             .map_err(|_| format!("run {} has no stored test predictions", r.spec.name))
     };
-    let (pa, pb) = (load(a)?, load(b)?);
-    if pa.labels() != pb.labels() {
-        return Err("the runs were tested on different images".into());
-    }
-    let correct = |p: &Predictions| (0..p.len()).map(|i| p.correct(i)).collect::<Vec<bool>>();
-    mcnemar(&correct(&pa), &correct(&pb)).map_err(|error| error.to_string())
+    load(a)?.mcnemar(&load(b)?)
 }
 
 #[cfg(test)]

@@ -9,11 +9,9 @@ use super::{App, RunView};
 use crate::{
     plan::Reference,
     stats::{
-        mcnemar,
         verdict::{Side, Verdict},
         McNemar,
     },
-    store::Predictions,
     train::RunId,
 };
 
@@ -238,12 +236,7 @@ pub fn paired(app: &App, a: &RunView, b: &RunView) -> Result<McNemar, String> {
         Some(id) => app.predictions_of(id),
         None => Err(format!("{} has not run", view.spec.name)),
     };
-    let (pa, pb) = (load(a)?, load(b)?);
-    if pa.labels() != pb.labels() {
-        return Err("the two runs were tested on different test sets".into());
-    }
-    let correct = |p: &Predictions| (0..p.len()).map(|i| p.correct(i)).collect::<Vec<bool>>();
-    mcnemar(&correct(&pa), &correct(&pb)).map_err(|error| error.to_string())
+    load(a)?.mcnemar(&*load(b)?)
 }
 
 #[cfg(test)]

@@ -210,7 +210,7 @@ pub fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::train::Event;
-    use crate::tui::test_support::{buffer_text, planned_app, render_widget};
+    use crate::tui::test_support::{buffer_text, render_widget};
 
     fn screen(app: &App) -> String {
         buffer_text(render_widget(ComparePane(app), 100, 30).backend().buffer())
