@@ -40,7 +40,7 @@ export LIBTORCH := $(CURDIR)/$(LIBTORCH_CPU)
 unexport LIBTORCH_USE_PYTORCH
 endif
 
-.PHONY: setup build run test bench lint fmt data clean readme-images
+.PHONY: setup build run test bench lint fmt data clean readme-images readme-seeds
 
 setup: $(TORCH_READY)
 
@@ -100,10 +100,16 @@ RUNS ?= $(HOME)/.local/share/atelier/runs
 readme-images: build
 	$(BIN) --runs-dir $(RUNS) screenshot --view runs --size 140x24 -o assets/readme/runs.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view confusion --run MLP --size 120x40 -o assets/readme/confusion.png
-	$(BIN) --runs-dir $(RUNS) screenshot --view compare --size 160x48 -o assets/readme/compare.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view gallery --run M1 --cell Shirt:T-shirt/top --size 120x40 -o assets/readme/gallery.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view diff --run M1 --base MLP --cell Shirt:T-shirt/top --size 100x24 -o assets/readme/diff.png
 	$(BIN) --runs-dir $(RUNS) report --runs M1,M2,M3,M4,M5,MLP -o assets/report
+
+# The seeds study: SEED_RUNS holds the runs of assets/plans/original-5-seeds.toml.
+readme-seeds: build
+	$(BIN) --runs-dir $(SEED_RUNS) screenshot --view compare --size 160x48 -o assets/readme/compare.png
+	rm -rf target/report-seeds
+	$(BIN) --runs-dir $(SEED_RUNS) report -o target/report-seeds
+	cp target/report-seeds/test-accuracy.png target/report-seeds/test-loss.png target/report-seeds/validation-groups.png target/report-seeds/groups.csv target/report-seeds/verdicts.csv assets/report-seeds/
 
 lint: setup
 	$(CARGO) fmt --check
