@@ -53,18 +53,10 @@ pub struct Band {
 
 /// Groups in the order their first run appears.
 pub fn groups(runs: &[ReportRun]) -> Vec<ReportGroup<'_>> {
-    let mut groups: Vec<ReportGroup> = Vec::new();
-    for run in runs {
-        let group = run.record.group();
-        match groups.iter_mut().find(|g| g.group.key == group.key) {
-            Some(existing) => existing.runs.push(run),
-            None => groups.push(ReportGroup {
-                group,
-                runs: vec![run],
-            }),
-        }
-    }
-    groups
+    crate::store::groups::by_group(runs, |run| run.record.group())
+        .into_iter()
+        .map(|(group, runs)| ReportGroup { group, runs })
+        .collect()
 }
 
 impl ReportGroup<'_> {

@@ -21,15 +21,24 @@ pub struct GroupRuns<'a> {
 
 /// Groups in the order their first run appears.
 pub fn group_runs(records: &[RunRecord]) -> Vec<GroupRuns<'_>> {
-    let mut groups: Vec<GroupRuns> = Vec::new();
-    for record in records {
-        let group = record.group();
-        match groups.iter_mut().find(|g| g.group.key == group.key) {
-            Some(existing) => existing.runs.push(record),
-            None => groups.push(GroupRuns {
-                group,
-                runs: vec![record],
-            }),
+    by_group(records, |record| record.group())
+        .into_iter()
+        .map(|(group, runs)| GroupRuns { group, runs })
+        .collect()
+}
+
+/// `items` gathered by group key, groups in the order their first item
+/// appears, items in the order given.
+pub fn by_group<T>(
+    items: impl IntoIterator<Item = T>,
+    group_of: impl Fn(&T) -> Group,
+) -> Vec<(Group, Vec<T>)> {
+    let mut groups: Vec<(Group, Vec<T>)> = Vec::new();
+    for item in items {
+        let group = group_of(&item);
+        match groups.iter_mut().find(|(g, _)| g.key == group.key) {
+            Some((_, members)) => members.push(item),
+            None => groups.push((group, vec![item])),
         }
     }
     groups
