@@ -36,6 +36,7 @@ fn busy_app() -> App {
             validation_samples: 12_000,
             steps_per_epoch: 1_500,
             resumed_after: 0,
+            resumed_at_step: 0,
             epochs: 15,
         });
     }

@@ -13,6 +13,7 @@ mod report;
 mod runs;
 mod screenshot;
 mod train;
+mod workers;
 
 use std::{path::PathBuf, process::ExitCode};
 

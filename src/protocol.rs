@@ -9,7 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{data::NUM_CLASSES, plan::RunSpec};
+use crate::{
+    data::NUM_CLASSES,
+    plan::{DevicePref, RunSpec},
+};
 
 /// A run's unique id, also its folder name in the run store
 /// (`20261128-193301-M1`: start time, then the plan's run name). Written as
@@ -127,8 +130,16 @@ pub enum Command {
     Cancel { run: Option<RunId> },
     /// Stop the running run (stored as interrupted), drop the queue, end the thread.
     Shutdown,
-    /// Queue a stored, unfinished run to continue after its last complete epoch.
-    Continue { run: RunId },
+    /// Queue a stored, unfinished run to continue after its last complete
+    /// epoch (or its saved place mid-epoch), on `device` when given.
+    Continue {
+        run: RunId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<DevicePref>,
+    },
+    /// Save the running run's place mid-epoch and stop it (stored as
+    /// interrupted, to continue from that step), drop the queue, end the thread.
+    Suspend,
 }
 
 /// What a run is doing before its first training step.
@@ -181,6 +192,10 @@ pub enum Event {
         /// (0 for a fresh start): later events replace any logged after them.
         #[serde(default, skip_serializing_if = "is_zero")]
         resumed_after: u32,
+        /// Steps of epoch `resumed_after + 1` already taken, when the run
+        /// continues from a mid-epoch checkpoint (0 otherwise).
+        #[serde(default, skip_serializing_if = "is_zero_usize")]
+        resumed_at_step: usize,
     },
     /// Within-epoch progress (epoch is 1-based), at most about 20 a second.
     Progress {
@@ -230,6 +245,28 @@ pub enum Event {
         best_val_accuracy: f64,
         best_epoch: u32,
     },
+    /// The run saved its place after `step` of `steps` steps of `epoch`
+    /// before stopping; continuing it starts there.
+    Checkpointed {
+        run: RunId,
+        epoch: u32,
+        step: usize,
+        steps: usize,
+    },
+    /// A Slurm array task took the run up (one event per attempt).
+    Attempt {
+        run: RunId,
+        /// `<array job>_<task>`, what `squeue` and `scontrol` name it by.
+        job: String,
+        /// `SLURM_RESTART_COUNT`: 0 first, 1 after the first requeue, …
+        restart: u32,
+        host: String,
+        /// The GPUs Slurm gave the task, as it named them (empty for none).
+        #[serde(default)]
+        gpus: String,
+    },
+    /// The run's Slurm task asked to be requeued, to continue where it stopped.
+    Requeued { run: RunId, job: String },
     /// The run was stopped on request after `epochs_done` complete epochs.
     Cancelled { run: RunId, epochs_done: u32 },
     /// The run failed; nothing after this event.
@@ -237,6 +274,10 @@ pub enum Event {
 }
 
 fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+fn is_zero_usize(value: &usize) -> bool {
     *value == 0
 }
 
@@ -253,6 +294,9 @@ impl Event {
             | Self::EpochEnd { run, .. }
             | Self::Evaluated { run, .. }
             | Self::Finished { run, .. }
+            | Self::Checkpointed { run, .. }
+            | Self::Attempt { run, .. }
+            | Self::Requeued { run, .. }
             | Self::Cancelled { run, .. }
             | Self::Failed { run, .. } => run,
         }

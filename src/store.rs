@@ -33,7 +33,7 @@ pub use predictions::{Predictions, PREDICTIONS_FILE};
 pub use record::{RunRecord, RunStatus};
 pub use writer::RunWriter;
 
-use crate::protocol::{RunId, RunRequest};
+use crate::protocol::{Event, RunId, RunRequest};
 
 /// Environment variable naming the runs folder.
 pub const RUNS_ENV: &str = "ATELIER_RUNS";
@@ -128,6 +128,17 @@ impl RunStore {
     /// when the folder exists, so no run is ever written over.
     pub fn create(&self, request: &RunRequest) -> Result<RunWriter, StoreError> {
         RunWriter::create(self.run_dir(&request.id), RunRecord::new(request))
+    }
+
+    /// Creates the run as queued for another process to train (see
+    /// [`RunWriter::hand_over`]): `train --jobs`' workers, a Slurm array.
+    pub fn create_queued(&self, request: &RunRequest) -> Result<(), StoreError> {
+        let mut writer = self.create(request)?;
+        writer.record(&Event::Queued {
+            run: request.id.clone(),
+            spec: Box::new(request.spec.clone()),
+        })?;
+        writer.hand_over()
     }
 
     /// Takes over the unfinished run `id` to continue it (see
@@ -313,6 +324,7 @@ mod tests {
                 validation_samples: 12_000,
                 steps_per_epoch: 1_500,
                 resumed_after: 0,
+                resumed_at_step: 0,
                 epochs: 2,
             },
             Event::Progress {

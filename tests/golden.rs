@@ -383,7 +383,13 @@ fn the_old_names_of_unpausing_still_read_and_the_new_ones_are_written() {
     );
     // Continuing from a checkpoint kept its names.
     let continued: Command = serde_json::from_str(r#"{"type":"continue","run":"r"}"#).unwrap();
-    assert_eq!(continued, Command::Continue { run: "r".into() });
+    assert_eq!(
+        continued,
+        Command::Continue {
+            run: "r".into(),
+            device: None
+        }
+    );
 }
 
 #[test]

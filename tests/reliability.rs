@@ -109,6 +109,7 @@ fn a_run_cancelled_mid_epoch_and_continued_ends_like_an_uninterrupted_one() {
 
     trainer.send(Command::Continue {
         run: stopped.clone(),
+        device: None,
     });
     let Event::Started { resumed_after, .. } = wait_for(
         &trainer,

@@ -22,6 +22,8 @@ static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 struct Recorder {
     events: Vec<Event>,
     stop_after_polls: Option<usize>,
+    /// Suspend (save the place mid-epoch) instead of stopping.
+    suspend: bool,
     polls: usize,
 }
 
@@ -33,6 +35,7 @@ impl Supervisor for Recorder {
     fn poll(&mut self) -> Flow {
         self.polls += 1;
         match self.stop_after_polls {
+            Some(limit) if self.polls > limit && self.suspend => Flow::Suspend,
             Some(limit) if self.polls > limit => Flow::Stop,
             _ => Flow::Continue,
         }
@@ -290,4 +293,130 @@ fn training_flushes_subnormals_on_every_thread_it_computes_on() {
     })
     .join()
     .unwrap();
+}
+
+/// A run suspended mid-epoch (what a Slurm USR1 asks for) and continued
+/// from that step ends with the same weights, epoch means and test result
+/// as one that never stopped: the data position, the epoch's running sums
+/// and the dropout stream all come back from the checkpoint.
+#[test]
+fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
+    use atelier::train::checkpoint;
+    let _serial = TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dataset) = dataset() else { return };
+    let spec = RunSpec {
+        batch_size: 16,
+        seed: 5,
+        ..spec(
+            "MLP",
+            ModelSpec::Mlp {
+                hidden: vec![64],
+                dropout: true,
+            },
+            3,
+            800,
+        )
+    };
+    let data = upload(&dataset, &spec);
+    let whole_dir = tempfile::tempdir().unwrap();
+    let mut whole = Recorder::default();
+    let outcome = fit(
+        &"whole".into(),
+        &spec,
+        &data,
+        Some(whole_dir.path()),
+        Start::Fresh,
+        &mut whole,
+    );
+    assert_eq!(outcome.unwrap(), FitOutcome::Finished);
+
+    // 50 steps an epoch: poll 70 is step 20 of epoch 2.
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Recorder {
+        stop_after_polls: Some(69),
+        suspend: true,
+        ..Recorder::default()
+    };
+    let outcome = fit(
+        &"cut".into(),
+        &spec,
+        &data,
+        Some(dir.path()),
+        Start::Fresh,
+        &mut first,
+    );
+    assert_eq!(
+        outcome.unwrap(),
+        FitOutcome::Suspended {
+            epochs_done: 1,
+            step: 19
+        }
+    );
+    assert!(first.events.iter().any(|event| matches!(
+        event,
+        Event::Checkpointed {
+            epoch: 2,
+            step: 19,
+            steps: 50,
+            ..
+        }
+    )));
+    let mut second = Recorder::default();
+    let outcome = fit(
+        &"cut".into(),
+        &spec,
+        &data,
+        Some(dir.path()),
+        Start::Resume,
+        &mut second,
+    );
+    assert_eq!(outcome.unwrap(), FitOutcome::Finished);
+    assert!(second.events.iter().any(|event| matches!(
+        event,
+        Event::Started {
+            resumed_after: 1,
+            resumed_at_step: 19,
+            ..
+        }
+    )));
+
+    let weights = |path: &std::path::Path| {
+        let named = tch::Tensor::read_safetensors(path.join(checkpoint::FINAL_FILE)).unwrap();
+        named.into_iter().collect::<std::collections::BTreeMap<_, _>>()
+    };
+    for ((name, a), (_, b)) in weights(whole_dir.path()).iter().zip(&weights(dir.path())) {
+        assert!(a.equal(b), "{name} differs");
+    }
+    let means = |events: &[Event]| -> Vec<(u32, u64, u64)> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                Event::EpochEnd {
+                    epoch,
+                    train_loss,
+                    train_accuracy,
+                    ..
+                } => Some((*epoch, train_loss.to_bits(), train_accuracy.to_bits())),
+                _ => None,
+            })
+            .collect()
+    };
+    let continued: Vec<_> = means(&first.events)
+        .into_iter()
+        .chain(means(&second.events))
+        .collect();
+    assert_eq!(
+        means(&whole.events),
+        continued,
+        "epoch 2's means span both attempts"
+    );
+    let test = |events: &[Event]| {
+        events.iter().find_map(|event| match event {
+            Event::Evaluated { test_loss, .. } => Some(test_loss.to_bits()),
+            _ => None,
+        })
+    };
+    assert_eq!(test(&whole.events), test(&second.events));
 }

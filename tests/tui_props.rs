@@ -525,6 +525,7 @@ impl Harness {
                 steps_per_epoch: steps,
                 epochs: 3,
                 resumed_after: 0,
+                resumed_at_step: 0,
             },
             Trainer::Progress {
                 step,

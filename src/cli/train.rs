@@ -116,6 +116,18 @@ pub struct TrainArgs {
     /// Print the runs the plan expands to (names, groups, seeds) and train nothing.
     #[arg(long, conflicts_with = "detach")]
     pub dry_run: bool,
+    /// Train this many runs at once, a worker process each: on the CPU they
+    /// split the cores; with GPUs, one run per GPU. `auto`: every GPU.
+    #[arg(long, value_name = "N|auto")]
+    pub jobs: Option<super::workers::Jobs>,
+    /// Train on these devices at once, one run per GPU (e.g. cuda:0,cuda:1;
+    /// `cpu` with --jobs N for N CPU workers).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub devices: Vec<DevicePref>,
+    /// libtorch CPU threads per training process [default: every core,
+    /// split between --jobs workers].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// Arguments of `atelier resume`.
@@ -128,6 +140,15 @@ pub struct ResumeArgs {
     /// Continue in a background process that outlives this terminal.
     #[arg(long)]
     pub detach: bool,
+    /// Continue on this device instead of the run's own (auto, cpu, cuda:N).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<DevicePref>,
+    /// libtorch CPU threads [default: every core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// A worker of `train --jobs`: its parent holds the device locks.
+    #[arg(long, hide = true, conflicts_with = "detach")]
+    pub worker: bool,
 }
 
 /// One run for the trainer: its id, what it trains, and how to queue it.
@@ -157,6 +178,28 @@ pub fn run(
     if args.dry_run {
         return dry_run(&args.plan.resolve()?);
     }
+    set_threads(args.threads);
+    if args.jobs.is_some() || !args.devices.is_empty() {
+        let slots = super::workers::slots(
+            args.jobs,
+            &args.devices,
+            usize::try_from(tch::Cuda::device_count()).unwrap_or(0),
+            cores(),
+        )?;
+        let slots = match args.threads {
+            Some(threads) => slots
+                .into_iter()
+                .map(|slot| super::workers::Slot {
+                    threads: usize::from(threads),
+                    ..slot
+                })
+                .collect(),
+            None => slots,
+        };
+        if slots.len() > 1 {
+            return run_parallel(args, &slots, data_dir, runs_dir);
+        }
+    }
     let (plan, source, store) = prepare(&args.plan, data_dir, runs_dir)?;
     let jobs = plan
         .runs
@@ -175,6 +218,55 @@ pub fn run(
         })
         .collect();
     drive(jobs, source, store, args.detach)
+}
+
+/// libtorch's CPU threads for this process, when asked.
+fn set_threads(threads: Option<u16>) {
+    if let Some(threads) = threads {
+        tch::set_num_threads(i32::from(threads));
+    }
+}
+
+/// This machine's CPUs, as the OS offers them to this process.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// `--jobs`/`--devices` with more than one slot: every run created queued,
+/// then trained by worker processes (see [`super::workers`]).
+fn run_parallel(
+    args: &TrainArgs,
+    slots: &[super::workers::Slot],
+    data_dir: Option<&Path>,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let (plan, _source, store) = prepare(&args.plan, data_dir, runs_dir)?;
+    for slot in slots {
+        slot.device.resolve().context("--devices")?;
+    }
+    let mut devices: Vec<String> = slots.iter().map(|slot| slot.device.to_string()).collect();
+    devices.dedup();
+    // Checked before anything is created: another training may hold them.
+    let locks = devices
+        .iter()
+        .map(|device| store.lock_device(device))
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(locks);
+    if args.detach {
+        return super::detach::start(&store, &devices);
+    }
+    let mut runs = Vec::new();
+    for spec in &plan.runs {
+        let request = RunRequest {
+            id: store.new_id(&spec.name),
+            plan: plan.name.clone(),
+            spec: spec.clone(),
+        };
+        store.create_queued(&request)?;
+        println!("queued {} as {}", spec.title(), request.id);
+        runs.push((request.id, request.spec));
+    }
+    super::workers::drive(runs, slots, &store, data_dir)
 }
 
 /// `--dry-run`: the expanded plan, one line per run, in training order.
@@ -220,16 +312,26 @@ pub fn resume(
         if record.status == RunStatus::Done {
             bail!("run {id} finished every epoch; there is nothing to resume");
         }
-        record
-            .spec
-            .device
+        args.device
+            .unwrap_or(record.spec.device)
             .resolve()
             .with_context(|| format!("run {id}"))?;
+        let mut spec = record.spec;
+        if let Some(device) = args.device {
+            spec.device = device;
+        }
         jobs.push(Job {
-            command: Command::Continue { run: id.clone() },
+            command: Command::Continue {
+                run: id.clone(),
+                device: args.device,
+            },
             id,
-            spec: record.spec,
+            spec,
         });
+    }
+    set_threads(args.threads);
+    if args.worker {
+        return drive_unlocked(jobs, data::discover(data_dir)?, store);
     }
     drive(jobs, data::discover(data_dir)?, store, args.detach)
 }
@@ -251,21 +353,7 @@ fn drive(
         drop(locks);
         return super::detach::start(&store, &devices);
     }
-    let trainer =
-        Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
-    let commands = trainer.commands();
-    ctrlc::set_handler(move || {
-        let _ = commands.send(Command::Shutdown);
-    })
-    .context("cannot install the Ctrl-C handler")?;
-
     let ids: Vec<RunId> = jobs.iter().map(|job| job.id.clone()).collect();
-    let mut titles = HashMap::new();
-    let remaining_jobs = jobs.len();
-    for job in jobs {
-        titles.insert(job.id, job.spec);
-        trainer.send(job.command);
-    }
     let log = std::env::var_os(super::detach::LOG_ENV).map(PathBuf::from);
     for (lock, device) in locks.iter_mut().zip(&devices) {
         lock.sign(&Holder {
@@ -274,6 +362,32 @@ fn drive(
             runs: ids.clone(),
             log: log.clone(),
         })?;
+    }
+    let code = drive_unlocked(jobs, source, store);
+    drop(locks);
+    code
+}
+
+/// Trains `jobs` in this process, printing as it goes; whoever calls it
+/// holds the devices (this process, or the parent of a worker).
+fn drive_unlocked(
+    jobs: Vec<Job>,
+    source: data::DataSource,
+    store: RunStore,
+) -> anyhow::Result<ExitCode> {
+    let trainer =
+        Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
+    let commands = trainer.commands();
+    ctrlc::set_handler(move || {
+        let _ = commands.send(Command::Shutdown);
+    })
+    .context("cannot install the Ctrl-C handler")?;
+
+    let mut titles = HashMap::new();
+    let remaining_jobs = jobs.len();
+    for job in jobs {
+        titles.insert(job.id, job.spec);
+        trainer.send(job.command);
     }
     let mut printer = Printer::new(std::io::stderr().is_terminal(), store.dir().to_path_buf());
     let mut remaining = remaining_jobs;
@@ -300,7 +414,6 @@ fn drive(
         }
     }
     trainer.shutdown();
-    drop(locks);
     Ok(if failed > 0 {
         ExitCode::FAILURE
     } else if interrupted {
@@ -312,7 +425,7 @@ fn drive(
 
 /// How far a session of several runs is, for a line after each run ends.
 #[derive(Debug)]
-struct Tally {
+pub struct Tally {
     total: usize,
     done: usize,
     failed: usize,
@@ -321,7 +434,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(total: usize) -> Self {
+    pub fn new(total: usize) -> Self {
         Self {
             total,
             done: 0,
@@ -330,7 +443,7 @@ impl Tally {
         }
     }
 
-    fn count(&mut self, event: &Event) {
+    pub fn count(&mut self, event: &Event) {
         match event {
             Event::Finished { seconds, .. } => {
                 self.done += 1;
@@ -342,7 +455,7 @@ impl Tally {
     }
 
     /// `runs: 3/15 done · 0 failed · ETA 1h02m (5m10s per run)`.
-    fn line(&self) -> String {
+    pub fn line(&self) -> String {
         let left = self.total - self.done - self.failed;
         let eta = if self.done > 0 {
             let per_run = self.seconds / self.done as f64;
@@ -362,8 +475,10 @@ impl Tally {
 }
 
 /// Turns events into Keras-like lines, with a bar per epoch on a terminal.
-struct Printer {
+pub struct Printer {
     terminal: bool,
+    /// Every line names its run (several runs print at once).
+    titled: bool,
     runs_dir: PathBuf,
     bar: Option<ProgressBar>,
     epochs: u32,
@@ -374,10 +489,19 @@ impl Printer {
     fn new(terminal: bool, runs_dir: PathBuf) -> Self {
         Self {
             terminal,
+            titled: false,
             runs_dir,
             bar: None,
             epochs: 0,
             steps: 0,
+        }
+    }
+
+    /// Lines only, each naming its run: for runs that train side by side.
+    pub fn titled(runs_dir: PathBuf) -> Self {
+        Self {
+            titled: true,
+            ..Self::new(false, runs_dir)
         }
     }
 
@@ -400,7 +524,7 @@ impl Printer {
     }
 
     /// The Keras-like line of an ended epoch.
-    fn epoch_line(&mut self, event: &Event) {
+    fn epoch_line(&mut self, event: &Event, title: &str) {
         let (Event::EpochEnd { epochs, .. }, Some(row)) = (event, EpochRow::from_event(event))
         else {
             return;
@@ -411,6 +535,7 @@ impl Printer {
                 bar.finish_and_clear();
                 format!("{0}/{0}", self.steps)
             }
+            None if self.titled => format!("{title}: epoch {}/{epochs}", row.epoch),
             None => format!("Epoch {}/{epochs}", row.epoch),
         };
         println!(
@@ -419,7 +544,7 @@ impl Printer {
         );
     }
 
-    fn show(&mut self, event: &Event, spec: Option<&atelier::plan::RunSpec>) {
+    pub fn show(&mut self, event: &Event, spec: Option<&atelier::plan::RunSpec>) {
         let title = spec.map_or_else(|| event.run().to_string(), atelier::plan::RunSpec::title);
         match event {
             Event::Queued { run, .. } => println!("queued {title} as {run}"),
@@ -436,6 +561,7 @@ impl Printer {
                 epochs,
                 steps_per_epoch,
                 resumed_after,
+                resumed_at_step,
                 ..
             } => {
                 self.epochs = *epochs;
@@ -444,7 +570,12 @@ impl Printer {
                     "\n{title}: {} parameters on {device}, {train_samples} training / {validation_samples} validation images",
                     thousands(*params)
                 );
-                if *resumed_after > 0 {
+                if *resumed_at_step > 0 {
+                    println!(
+                        "resuming epoch {} of {epochs} at step {resumed_at_step} of {steps_per_epoch}",
+                        resumed_after + 1
+                    );
+                } else if *resumed_after > 0 {
                     println!("resuming after epoch {resumed_after} of {epochs}");
                 }
             }
@@ -456,7 +587,7 @@ impl Printer {
                 accuracy,
                 ..
             } => self.progress(*epoch, *step, *steps, *loss, *accuracy),
-            Event::EpochEnd { .. } => self.epoch_line(event),
+            Event::EpochEnd { .. } => self.epoch_line(event, &title),
             Event::Evaluated {
                 test_loss,
                 test_accuracy,
@@ -487,6 +618,20 @@ impl Printer {
                 self.clear_bar();
                 eprintln!("{title}: FAILED: {message}");
             }
+            Event::Checkpointed {
+                epoch, step, steps, ..
+            } => {
+                self.clear_bar();
+                println!("{title}: saved its place at step {step} of {steps} of epoch {epoch}");
+            }
+            Event::Attempt {
+                job, restart, host, gpus, ..
+            } => println!(
+                "{title}: Slurm task {job}, attempt {} on {host}{}",
+                restart + 1,
+                if gpus.is_empty() { String::new() } else { format!(", GPUs {gpus}") }
+            ),
+            Event::Requeued { job, .. } => println!("{title}: requeued as {job}"),
             Event::Paused { .. } => println!("{title}: paused"),
             Event::Unpaused { .. } => println!("{title}: unpaused"),
         }

@@ -36,6 +36,11 @@ impl Dropout {
         self.rng.borrow_mut().seed(seed);
     }
 
+    /// The generator's state: reseeding with it continues the same stream.
+    pub fn state(&self) -> u64 {
+        self.rng.borrow().get_seed()
+    }
+
     /// Zeroes each unit of `x` with probability `rate` and scales the rest by
     /// 1/(1-rate) while `train`; the identity otherwise.
     pub fn apply(&self, x: &Tensor, rate: f64, train: bool) -> Tensor {
@@ -109,6 +114,18 @@ mod tests {
             "the stream moves on"
         );
         assert!(dropout.apply(&x, 0.5, false).equal(&x));
+    }
+
+    #[test]
+    fn its_state_continues_the_stream_where_it_was_read() {
+        let x = Tensor::ones([100, 100], (Kind::Float, Device::Cpu));
+        let dropout = Dropout::new(11);
+        let _ = dropout.apply(&x, 0.5, true);
+        let state = dropout.state();
+        let next = dropout.apply(&x, 0.5, true);
+        let other = Dropout::new(0);
+        other.reseed(state);
+        assert!(next.equal(&other.apply(&x, 0.5, true)));
     }
 
     #[test]

@@ -129,6 +129,16 @@ impl Net {
         self.dropout.reseed(seed);
     }
 
+    /// The dropout mask generator's state, for a mid-epoch checkpoint.
+    pub fn dropout_state(&self) -> u64 {
+        self.dropout.state()
+    }
+
+    /// Puts the dropout mask generator back where [`Net::dropout_state`] read it.
+    pub fn set_dropout_state(&self, state: u64) {
+        self.dropout.reseed(state);
+    }
+
     /// The compute precision.
     pub fn precision(&self) -> Precision {
         self.precision

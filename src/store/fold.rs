@@ -18,6 +18,10 @@
 //! - `Evaluated`: the test result; a second one replaces the first.
 //! - `Finished` / `Cancelled` / `Failed`: the run ended done / interrupted /
 //!   failed (with its message). Rows and test result stay as they are.
+//! - `Checkpointed`: where inside an epoch the run saved its place; a later
+//!   start or epoch end clears it.
+//! - `Attempt` / `Requeued`: the run's latest Slurm attempt, and whether it
+//!   asked to be requeued (until the next attempt or start).
 //! - `Phase`, `Progress`: nothing lasting (the app's view keeps them).
 //!
 //! The best epoch is not folded separately: it is always the best of the
@@ -52,6 +56,25 @@ pub struct Best {
     pub val_accuracy: f64,
 }
 
+/// The latest Slurm attempt at a run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SlurmAttempt {
+    /// `<array job>_<task>`.
+    pub job: String,
+    pub restart: u32,
+    pub host: String,
+    /// It checkpointed and asked Slurm to run it again.
+    pub requeued: bool,
+}
+
+/// A mid-epoch place a run saved: after `step` of `steps` steps of `epoch`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct SavedPlace {
+    pub epoch: u32,
+    pub step: usize,
+    pub steps: usize,
+}
+
 /// What a run's events say about it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunState {
@@ -72,6 +95,10 @@ pub struct RunState {
     pub seconds: Option<f64>,
     /// Why the run failed, while it stands failed.
     pub error: Option<String>,
+    /// Where it stopped mid-epoch, until it starts again.
+    pub saved_place: Option<SavedPlace>,
+    /// Its latest Slurm attempt, when Slurm runs it.
+    pub slurm: Option<SlurmAttempt>,
 }
 
 impl Default for RunState {
@@ -87,6 +114,8 @@ impl Default for RunState {
             test: None,
             seconds: None,
             error: None,
+            saved_place: None,
+            slurm: None,
         }
     }
 }
@@ -110,7 +139,13 @@ impl RunState {
                 params,
                 resumed_after,
                 ..
-            } => self.start(device, *params, *resumed_after),
+            } => {
+                self.start(device, *params, *resumed_after);
+                self.saved_place = None;
+                if let Some(attempt) = &mut self.slurm {
+                    attempt.requeued = false;
+                }
+            }
             Event::Paused { .. } => self.paused = true,
             Event::Unpaused { .. } => self.paused = false,
             Event::EpochEnd { .. } => self.end_epoch(event),
@@ -123,6 +158,30 @@ impl RunState {
             Event::Failed { message, .. } => {
                 self.set_status(RunStatus::Failed);
                 self.error = Some(message.clone());
+            }
+            Event::Checkpointed {
+                epoch, step, steps, ..
+            } => {
+                self.saved_place = Some(SavedPlace {
+                    epoch: *epoch,
+                    step: *step,
+                    steps: *steps,
+                });
+            }
+            Event::Attempt {
+                job, restart, host, ..
+            } => {
+                self.slurm = Some(SlurmAttempt {
+                    job: job.clone(),
+                    restart: *restart,
+                    host: host.clone(),
+                    requeued: false,
+                });
+            }
+            Event::Requeued { .. } => {
+                if let Some(attempt) = &mut self.slurm {
+                    attempt.requeued = true;
+                }
             }
             Event::Phase { .. } | Event::Progress { .. } => {}
         }
@@ -164,6 +223,7 @@ impl RunState {
     }
 
     fn end_epoch(&mut self, event: &Event) {
+        self.saved_place = None;
         let Some(row) = EpochRow::from_event(event) else {
             return;
         };
@@ -235,6 +295,7 @@ mod tests {
             steps_per_epoch: 10,
             epochs: 4,
             resumed_after,
+            resumed_at_step: 0,
         }
     }
 

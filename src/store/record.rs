@@ -227,6 +227,7 @@ mod tests {
             steps_per_epoch: 10,
             epochs: 3,
             resumed_after,
+            resumed_at_step: 0,
         }
     }
 

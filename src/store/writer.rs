@@ -122,6 +122,15 @@ impl RunWriter {
         Ok(())
     }
 
+    /// Leaves the run for another process (a worker, a Slurm task) to take
+    /// up: its record names no writer, so viewers show it waiting rather
+    /// than crashed when this process ends.
+    pub fn hand_over(mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        self.record.writer = None;
+        self.record.save(&self.dir.join(RECORD_FILE))
+    }
+
     /// Flushes the log to disk.
     pub fn flush(&mut self) -> Result<(), StoreError> {
         let path = self.dir.join(EVENTS_FILE);

@@ -30,6 +30,12 @@ const EPOCHS_DONE: &str = "resume.epochs_done";
 const BEST_ACCURACY: &str = "resume.best_val_accuracy";
 const BEST_EPOCH: &str = "resume.best_epoch";
 const SECONDS: &str = "resume.seconds";
+const WITHIN_STEP: &str = "resume.within.step";
+const WITHIN_LOSS_SUM: &str = "resume.within.loss_sum";
+const WITHIN_CORRECT: &str = "resume.within.correct";
+const WITHIN_SAMPLES: &str = "resume.within.samples";
+const WITHIN_DROPOUT: &str = "resume.within.dropout_state";
+const WITHIN_SECONDS: &str = "resume.within.seconds";
 
 /// A checkpoint that could not be written or read back.
 #[derive(Debug, Error)]
@@ -51,6 +57,23 @@ pub struct ResumePoint {
     /// Best validation accuracy so far and its epoch.
     pub best: Option<(f64, u32)>,
     /// Training seconds spent so far, over every attempt.
+    pub seconds: f64,
+    /// Where the run stopped inside the next epoch, when it stopped mid-epoch.
+    pub within: Option<Within>,
+}
+
+/// A place inside an epoch: the steps done and what they leave behind.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Within {
+    /// Steps of the epoch already taken.
+    pub step: usize,
+    /// The epoch's running sums: loss × images, correct predictions, images.
+    pub loss_sum: f64,
+    pub correct: i64,
+    pub samples: usize,
+    /// The dropout mask generator's state after those steps.
+    pub dropout_state: u64,
+    /// Seconds the epoch has run so far.
     pub seconds: f64,
 }
 
@@ -77,6 +100,9 @@ pub fn save_last(
     named.push((BEST_ACCURACY.into(), Tensor::from(best_accuracy)));
     named.push((BEST_EPOCH.into(), Tensor::from(i64::from(best_epoch))));
     named.push((SECONDS.into(), Tensor::from(point.seconds)));
+    if let Some(within) = &point.within {
+        named.extend(within_tensors(within));
+    }
     write_atomically(&named, &dir.join(LAST_FILE))
 }
 
@@ -119,6 +145,10 @@ pub fn load_last(
     let best_epoch = u32::try_from(scalar(BEST_EPOCH)?.int64_value(&[]))
         .map_err(|_| mismatch(format!("{BEST_EPOCH} is negative or too large")))?;
     let seconds = scalar(SECONDS)?.double_value(&[]);
+    let within = match tensors.contains_key(WITHIN_STEP) {
+        true => Some(read_within(&tensors).map_err(mismatch)?),
+        false => None,
+    };
     let mut weights = Vec::new();
     for (name, variable) in store.variables() {
         let saved = tensors
@@ -145,7 +175,49 @@ pub fn load_last(
         epochs_done,
         best: (best_epoch > 0 && best_accuracy.is_finite()).then_some((best_accuracy, best_epoch)),
         seconds: if seconds.is_finite() { seconds } else { 0.0 },
+        within,
     }))
+}
+
+fn within_tensors(within: &Within) -> Vec<(String, Tensor)> {
+    let step = i64::try_from(within.step).unwrap_or(i64::MAX);
+    let samples = i64::try_from(within.samples).unwrap_or(i64::MAX);
+    vec![
+        (WITHIN_STEP.into(), Tensor::from(step)),
+        (WITHIN_LOSS_SUM.into(), Tensor::from(within.loss_sum)),
+        (WITHIN_CORRECT.into(), Tensor::from(within.correct)),
+        (WITHIN_SAMPLES.into(), Tensor::from(samples)),
+        // The generator's 64 bits, kept exactly in an i64.
+        (
+            WITHIN_DROPOUT.into(),
+            Tensor::from(i64::from_ne_bytes(within.dropout_state.to_ne_bytes())),
+        ),
+        (WITHIN_SECONDS.into(), Tensor::from(within.seconds)),
+    ]
+}
+
+/// The mid-epoch place, every key present and in range, or what is wrong.
+fn read_within(tensors: &BTreeMap<String, Tensor>) -> Result<Within, String> {
+    let number = |key: &str| -> Result<&Tensor, String> {
+        match tensors.get(key) {
+            Some(tensor) if tensor.numel() == 1 => Ok(tensor),
+            Some(_) => Err(format!("{key} should be one number")),
+            None => Err(format!("{key} is missing")),
+        }
+    };
+    let count = |key: &str| -> Result<usize, String> {
+        usize::try_from(number(key)?.int64_value(&[])).map_err(|_| format!("{key} is negative"))
+    };
+    let seconds = number(WITHIN_SECONDS)?.double_value(&[]);
+    let dropout_bits = number(WITHIN_DROPOUT)?.int64_value(&[]);
+    Ok(Within {
+        step: count(WITHIN_STEP)?,
+        loss_sum: number(WITHIN_LOSS_SUM)?.double_value(&[]),
+        correct: number(WITHIN_CORRECT)?.int64_value(&[]),
+        samples: count(WITHIN_SAMPLES)?,
+        dropout_state: u64::from_ne_bytes(dropout_bits.to_ne_bytes()),
+        seconds: if seconds.is_finite() { seconds } else { 0.0 },
+    })
 }
 
 /// Writes `named` to a temporary file beside `path`, fsyncs it, renames it
@@ -235,6 +307,7 @@ mod tests {
             epochs_done: 3,
             best: Some((0.875, 2)),
             seconds: 12.5,
+            within: None,
         };
         save_last(dir.path(), &store, &optimizer, &point).unwrap();
 
@@ -249,6 +322,29 @@ mod tests {
             .filter(|name| name.to_string_lossy().starts_with('.'))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_mid_epoch_place_round_trips_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _, optimizer) = model(0.5);
+        let point = ResumePoint {
+            epochs_done: 2,
+            best: Some((0.5, 1)),
+            seconds: 3.0,
+            within: Some(Within {
+                step: 17,
+                loss_sum: 0.1 + 0.2,
+                correct: 1234,
+                samples: 17 * 32,
+                dropout_state: u64::MAX - 5,
+                seconds: 1.25,
+            }),
+        };
+        save_last(dir.path(), &store, &optimizer, &point).unwrap();
+        let (restored, _, mut restored_optimizer) = model(0.0);
+        let loaded = load_last(dir.path(), &restored, &mut restored_optimizer).unwrap();
+        assert_eq!(loaded, Some(point));
     }
 
     #[test]
@@ -282,6 +378,7 @@ mod tests {
             epochs_done: 1,
             best: None,
             seconds: 1.0,
+            within: None,
         };
         save_last(dir.path(), &other, &other_optimizer, &point).unwrap();
         let message = load_last(dir.path(), &store, &mut optimizer)

@@ -18,7 +18,7 @@ use thiserror::Error;
 
 use super::{
     adam::{Adam, AdamConfig},
-    checkpoint::{self, CheckpointError, ResumePoint},
+    checkpoint::{self, CheckpointError, ResumePoint, Within},
     device::device_name,
     tensors::{DeviceData, Pair},
 };
@@ -43,7 +43,10 @@ const EVAL_BATCH: i64 = 1000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
     Continue,
+    /// Stop now; the epoch in progress is redone when the run continues.
     Stop,
+    /// Save the place inside the epoch, then stop: a continue starts there.
+    Suspend,
 }
 
 /// What `fit` talks to: where its events go and who may stop it.
@@ -58,7 +61,14 @@ pub trait Supervisor {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FitOutcome {
     Finished,
-    Cancelled { epochs_done: u32 },
+    Cancelled {
+        epochs_done: u32,
+    },
+    /// Stopped after `step` steps of epoch `epochs_done + 1`, that place saved.
+    Suspended {
+        epochs_done: u32,
+        step: usize,
+    },
 }
 
 /// Why a run failed.
@@ -113,15 +123,26 @@ pub fn fit(
     check_settings(spec, data)?;
     let mut training = Training::begin(run, spec, data, checkpoints, start, supervisor)?;
     for epoch in training.resumed_after + 1..=spec.epochs {
+        let within = training.within.take();
         let epoch_started = Instant::now();
-        let Some((train_loss, train_accuracy)) = training.train_epoch(epoch, supervisor)? else {
-            return Ok(FitOutcome::Cancelled {
-                epochs_done: epoch - 1,
-            });
+        let (train_loss, train_accuracy) = match training.train_epoch(epoch, within, supervisor)? {
+            EpochEnd::Done(means) => means,
+            EpochEnd::Stopped => {
+                return Ok(FitOutcome::Cancelled {
+                    epochs_done: epoch - 1,
+                })
+            }
+            EpochEnd::Suspended { step } => {
+                return Ok(FitOutcome::Suspended {
+                    epochs_done: epoch - 1,
+                    step,
+                })
+            }
         };
+        let seconds_before = within.map_or(0.0, |within| within.seconds);
         training.end_epoch(
             epoch,
-            epoch_started,
+            seconds_before + epoch_started.elapsed().as_secs_f64(),
             (train_loss, train_accuracy),
             supervisor,
         )?;
@@ -142,6 +163,16 @@ fn check_settings(spec: &RunSpec, data: &DeviceData) -> Result<(), FitError> {
     Ok(())
 }
 
+/// How a pass over the training split ended.
+enum EpochEnd {
+    /// Every step was taken: the epoch's mean loss and accuracy.
+    Done((f64, f64)),
+    /// Stopped on request; the partial epoch is dropped.
+    Stopped,
+    /// Stopped after `step` steps, with that place saved.
+    Suspended { step: usize },
+}
+
 /// One run in progress: its model, where it stands, where it writes.
 struct Training<'a> {
     run: &'a RunId,
@@ -150,6 +181,8 @@ struct Training<'a> {
     checkpoints: Option<&'a Path>,
     model: Model,
     resumed_after: u32,
+    /// Where to start inside the first epoch, when resuming mid-epoch.
+    within: Option<Within>,
     /// Best validation accuracy so far and its epoch.
     best: Option<(f64, u32)>,
     /// Training time before this process took the run over (a resume).
@@ -188,6 +221,7 @@ impl<'a> Training<'a> {
             epochs_done: 0,
             best: None,
             seconds: 0.0,
+            within: None,
         });
         let steps = data.train.len().div_ceil(spec.batch_size as usize);
         supervisor.emit(Event::Phase {
@@ -203,6 +237,7 @@ impl<'a> Training<'a> {
             steps_per_epoch: steps,
             epochs: spec.epochs,
             resumed_after: point.epochs_done,
+            resumed_at_step: point.within.map_or(0, |within| within.step),
         });
         Ok(Self {
             run,
@@ -211,6 +246,7 @@ impl<'a> Training<'a> {
             checkpoints,
             model,
             resumed_after: point.epochs_done,
+            within: point.within,
             best: point.best,
             seconds_before: point.seconds,
             started: Instant::now(),
@@ -223,28 +259,41 @@ impl<'a> Training<'a> {
         self.seconds_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// One pass over the shuffled training split; its mean loss and
-    /// accuracy, or `None` when the supervisor stopped it.
+    /// One pass over the shuffled training split, from the start or from
+    /// `within` it; stops or suspends when the supervisor says so.
     fn train_epoch(
         &mut self,
         epoch: u32,
+        within: Option<Within>,
         supervisor: &mut dyn Supervisor,
-    ) -> Result<Option<(f64, f64)>, FitError> {
+    ) -> Result<EpochEnd, FitError> {
         let (spec, device) = (self.spec, self.data.key.device);
         let epoch_started = Instant::now();
         // Dropout draws from its own generator (libtorch's off the CPU);
         // reseeding both per epoch makes every epoch reproducible on its
         // own, which is what lets a resumed run continue exactly as an
-        // uninterrupted one.
+        // uninterrupted one. Mid-epoch, the generator goes on from where
+        // the saved steps left it.
         tch::manual_seed(epoch_seed(spec.seed, epoch) as i64);
         self.model.net.reseed_dropout(epoch_seed(spec.seed, epoch));
         let (images, labels) = shuffled(&self.data.train, spec.seed, epoch, device);
         let samples = self.data.train.len() as i64;
         let batch = i64::from(spec.batch_size);
         let mut meter = Meter::new(device);
-        for step in 0..self.steps {
-            if supervisor.poll() == Flow::Stop {
-                return Ok(None);
+        if let Some(within) = &within {
+            meter.restore(within);
+            self.model.net.set_dropout_state(within.dropout_state);
+        }
+        let first = within.map_or(0, |within| within.step);
+        for step in first..self.steps {
+            match supervisor.poll() {
+                Flow::Continue => {}
+                Flow::Stop => return Ok(EpochEnd::Stopped),
+                Flow::Suspend => {
+                    let seconds_before = within.map_or(0.0, |within| within.seconds);
+                    let seconds = seconds_before + epoch_started.elapsed().as_secs_f64();
+                    return self.suspend(epoch, step, &meter, seconds, supervisor);
+                }
             }
             let start = step as i64 * batch;
             let len = batch.min(samples - start);
@@ -261,7 +310,36 @@ impl<'a> Training<'a> {
             }
         }
         let (loss, accuracy, _, _) = meter.read();
-        Ok(Some((loss, accuracy)))
+        Ok(EpochEnd::Done((loss, accuracy)))
+    }
+
+    /// Saves the place after `step` steps of `epoch` into `last` (nothing
+    /// to save without a run folder: the run is simply stopped).
+    fn suspend(
+        &self,
+        epoch: u32,
+        step: usize,
+        meter: &Meter,
+        seconds: f64,
+        supervisor: &mut dyn Supervisor,
+    ) -> Result<EpochEnd, FitError> {
+        let Some(dir) = self.checkpoints else {
+            return Ok(EpochEnd::Stopped);
+        };
+        let point = ResumePoint {
+            epochs_done: epoch - 1,
+            best: self.best,
+            seconds: self.total_seconds(),
+            within: Some(meter.place(step, self.model.net.dropout_state(), seconds)),
+        };
+        checkpoint::save_last(dir, &self.model.store, &self.model.optimizer, &point)?;
+        supervisor.emit(Event::Checkpointed {
+            run: self.run.clone(),
+            epoch,
+            step,
+            steps: self.steps,
+        });
+        Ok(EpochEnd::Suspended { step })
     }
 
     /// A progress event from the meter's sums, or the divergence error.
@@ -298,10 +376,11 @@ impl<'a> Training<'a> {
     fn end_epoch(
         &mut self,
         epoch: u32,
-        epoch_started: Instant,
+        seconds: f64,
         (train_loss, train_accuracy): (f64, f64),
         supervisor: &mut dyn Supervisor,
     ) -> Result<(), FitError> {
+        let validation_started = Instant::now();
         let validation = evaluate(&self.model.net, &self.data.validation);
         if self
             .best
@@ -323,13 +402,15 @@ impl<'a> Training<'a> {
             train_accuracy,
             val_loss: validation.loss,
             val_accuracy: validation.accuracy,
-            seconds: epoch_started.elapsed().as_secs_f64(),
+            // Validation included, as Keras counts it.
+            seconds: seconds + validation_started.elapsed().as_secs_f64(),
         });
         if let Some(dir) = self.checkpoints {
             let point = ResumePoint {
                 epochs_done: epoch,
                 best: self.best,
                 seconds: self.total_seconds(),
+                within: None,
             };
             checkpoint::save_last(dir, &self.model.store, &self.model.optimizer, &point)?;
         }
@@ -550,6 +631,29 @@ impl Meter {
             self.correct += logits.argmax(-1, false).eq_tensor(labels).sum(Kind::Int64);
         });
         self.samples += len as usize;
+    }
+
+    /// Picks up the sums of the steps a suspended epoch already took.
+    fn restore(&mut self, within: &Within) {
+        let device = self.loss_sum.device();
+        self.loss_sum = Tensor::from(within.loss_sum).to_device(device);
+        self.correct = Tensor::from(within.correct).to_device(device);
+        self.samples = within.samples;
+        self.read_loss = within.loss_sum;
+        self.read_correct = within.correct as f64;
+        self.read_samples = within.samples;
+    }
+
+    /// The place after `step` steps, for a mid-epoch checkpoint.
+    fn place(&self, step: usize, dropout_state: u64, seconds: f64) -> Within {
+        Within {
+            step,
+            loss_sum: self.loss_sum.double_value(&[]),
+            correct: self.correct.int64_value(&[]),
+            samples: self.samples,
+            dropout_state,
+            seconds,
+        }
     }
 
     fn due(&self) -> bool {

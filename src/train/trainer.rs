@@ -18,7 +18,7 @@ use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 
 use super::{
     checkpoint,
-    device::ResolveDevice,
+    device::{DevicePref, ResolveDevice},
     fit::{fit, FitOutcome, Flow, Start, Supervisor},
     tensors::{DeviceData, UploadKey},
 };
@@ -133,6 +133,7 @@ struct Worker {
 enum Effect {
     None,
     Stop,
+    Suspend,
     Pause,
     Unpause,
 }
@@ -179,8 +180,8 @@ impl Worker {
                 self.enqueue(*request);
                 Effect::None
             }
-            Command::Continue { run } => {
-                self.enqueue_continuation(&run);
+            Command::Continue { run, device } => {
+                self.enqueue_continuation(&run, device);
                 Effect::None
             }
             Command::Pause if running.is_some() => Effect::Pause,
@@ -198,6 +199,10 @@ impl Worker {
             Command::Shutdown => {
                 self.shutting_down = true;
                 Effect::Stop
+            }
+            Command::Suspend => {
+                self.shutting_down = true;
+                Effect::Suspend
             }
         }
     }
@@ -223,7 +228,7 @@ impl Worker {
         }
     }
 
-    fn enqueue_continuation(&mut self, id: &RunId) {
+    fn enqueue_continuation(&mut self, id: &RunId, device: Option<DevicePref>) {
         let already = self
             .current
             .as_ref()
@@ -242,7 +247,10 @@ impl Worker {
                 return;
             }
         };
-        let record = writer.run_record().clone();
+        let mut record = writer.run_record().clone();
+        if let Some(device) = device {
+            record.spec.device = device;
+        }
         let event = Event::Queued {
             run: id.clone(),
             spec: Box::new(record.spec.clone()),
@@ -324,7 +332,13 @@ impl Worker {
                 message: format!("stopped because the run could not be saved: {failure}"),
             }),
             (Ok(FitOutcome::Finished), None) => None,
-            (Ok(FitOutcome::Cancelled { epochs_done }), None) => Some(Event::Cancelled {
+            (
+                Ok(
+                    FitOutcome::Cancelled { epochs_done }
+                    | FitOutcome::Suspended { epochs_done, .. },
+                ),
+                None,
+            ) => Some(Event::Cancelled {
                 run: id.clone(),
                 epochs_done,
             }),
@@ -427,6 +441,7 @@ impl Supervisor for Worker {
             };
             match self.handle(command, running.as_ref()) {
                 Effect::Stop => return Flow::Stop,
+                Effect::Suspend => return Flow::Suspend,
                 Effect::Pause if !paused => {
                     paused = true;
                     if let Some(run) = running.clone() {

@@ -334,7 +334,10 @@ pub fn perform(app: &mut App, action: Action, session: &mut Session<'_>, screen:
                 }
             }
             app.take_over(&run);
-            if !training.trainer.send(Command::Continue { run }) {
+            if !training
+                .trainer
+                .send(Command::Continue { run, device: None })
+            {
                 app.message = Some("the trainer has stopped; restart atelier".into());
             }
         }

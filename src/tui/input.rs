@@ -397,6 +397,7 @@ mod tests {
             validation_samples: 80,
             steps_per_epoch: 10,
             resumed_after: 0,
+            resumed_at_step: 0,
             epochs: 15,
         });
     }

@@ -411,6 +411,7 @@ mod tests {
             validation_samples: 80,
             steps_per_epoch: 10,
             resumed_after: 0,
+            resumed_at_step: 0,
             epochs: 15,
         });
         assert_eq!(name(&app), "A seed=3", "the one training");

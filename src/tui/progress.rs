@@ -220,6 +220,7 @@ mod tests {
             validation_samples: 80,
             steps_per_epoch: 10,
             resumed_after: 0,
+            resumed_at_step: 0,
             epochs: 4,
         });
         epochs(&mut runs[3], 1, 20.0);

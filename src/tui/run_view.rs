@@ -134,10 +134,11 @@ impl RunView {
             Event::Started {
                 steps_per_epoch,
                 resumed_after,
+                resumed_at_step,
                 ..
             } => {
                 self.epoch = *resumed_after;
-                self.step = 0;
+                self.step = *resumed_at_step;
                 self.steps = *steps_per_epoch;
             }
             Event::Progress {
@@ -165,7 +166,10 @@ impl RunView {
             Event::Paused { .. }
             | Event::Unpaused { .. }
             | Event::EpochEnd { .. }
-            | Event::Evaluated { .. } => {}
+            | Event::Evaluated { .. }
+            | Event::Checkpointed { .. }
+            | Event::Attempt { .. }
+            | Event::Requeued { .. } => {}
         }
     }
 
@@ -239,6 +243,9 @@ fn moves_status(event: &Event) -> bool {
             | Event::Progress { .. }
             | Event::EpochEnd { .. }
             | Event::Evaluated { .. }
+            | Event::Checkpointed { .. }
+            | Event::Attempt { .. }
+            | Event::Requeued { .. }
     )
 }
 
@@ -268,6 +275,7 @@ mod tests {
             steps_per_epoch: 10,
             epochs: 3,
             resumed_after,
+            resumed_at_step: 0,
         }
     }
 

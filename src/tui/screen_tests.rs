@@ -21,6 +21,7 @@ fn state() -> App {
             validation_samples: 12_000,
             steps_per_epoch: 1_500,
             resumed_after: 0,
+            resumed_at_step: 0,
             epochs: 15,
         });
     }
@@ -381,6 +382,7 @@ fn trained(app: &mut App, index: usize, epochs: u32) -> crate::train::RunId {
         validation_samples: 12_000,
         steps_per_epoch: 1_500,
         resumed_after: 0,
+        resumed_at_step: 0,
         epochs: 3,
     });
     for epoch in 1..=epochs {

@@ -50,6 +50,7 @@ pub fn run_events(run: &str, epochs: u32) -> Vec<Event> {
         validation_samples: 200,
         steps_per_epoch: 10,
         resumed_after: 0,
+        resumed_at_step: 0,
         epochs,
     }];
     for epoch in 1..=epochs {

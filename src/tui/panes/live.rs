@@ -220,6 +220,7 @@ mod tests {
             validation_samples: 12_000,
             steps_per_epoch: 1_500,
             resumed_after: 0,
+            resumed_at_step: 0,
             epochs: 15,
         });
         for step in 1..=40 {
