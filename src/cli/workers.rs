@@ -179,7 +179,11 @@ pub fn drive(
         }
         let exited = reap(&mut working, stop)?;
         for update in follower.poll() {
-            for event in update_events(update) {
+            // Their queuing was said when they were created.
+            for event in update_events(update)
+                .into_iter()
+                .filter(|event| !matches!(event, Event::Queued { .. }))
+            {
                 printer.show(&event, titles.get(event.run()));
                 tally.count(&event);
                 note_end(&event, &mut ended, &mut outcome, &tally, runs.len());
