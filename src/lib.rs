@@ -9,6 +9,7 @@
 //! - [`protocol`]: the contracts: commands, events, run ids, the on-disk log;
 //! - [`store`]: the run store on disk (`run.json`, `events.jsonl`, checkpoints);
 //! - [`train`]: the trainer thread, which speaks the protocol and writes the store;
+//! - [`slurm`]: sweeps as Slurm job arrays: job scripts, submission records, `squeue`;
 //! - [`tui`]: the app's state, keys, panes and event loop;
 //! - [`export`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
 //! - [`report`]: the original's figures and results table, from stored runs;
@@ -23,6 +24,7 @@ pub mod paths;
 pub mod plan;
 pub mod protocol;
 pub mod report;
+pub mod slurm;
 pub mod stats;
 pub mod store;
 pub mod train;

@@ -7,7 +7,7 @@ use std::{fs, path::Path};
 
 /// Each room's rank; a file may use rooms of its own rank or lower. `paths`
 /// and `units` are small helpers every room may use.
-const RANKS: [(&str, u8); 13] = [
+const RANKS: [(&str, u8); 14] = [
     ("paths", 0),
     ("units", 0),
     ("stats", 0),
@@ -17,6 +17,7 @@ const RANKS: [(&str, u8); 13] = [
     ("protocol", 4),
     ("store", 5),
     ("train", 6),
+    ("slurm", 6),
     ("tui", 7),
     ("report", 7),
     ("export", 7),
