@@ -12,6 +12,7 @@ mod overview;
 mod report;
 mod runs;
 mod screenshot;
+mod slurm;
 mod train;
 mod workers;
 
@@ -94,6 +95,9 @@ enum Command {
     Report(report::ReportArgs),
     /// Measure training throughput (images/s) of the seed models.
     Bench(bench::BenchArgs),
+    /// Run a plan on a Slurm cluster: one job array, tasks that survive time limits by requeueing.
+    #[command(subcommand)]
+    Slurm(slurm::SlurmCommand),
 }
 
 /// Restarts this process with passive OpenMP waiting (see
@@ -117,7 +121,12 @@ impl Cli {
     fn trains(&self) -> bool {
         matches!(
             self.command,
-            None | Some(Command::Train(_) | Command::Resume(_) | Command::Bench(_))
+            None | Some(
+                Command::Train(_)
+                    | Command::Resume(_)
+                    | Command::Bench(_)
+                    | Command::Slurm(slurm::SlurmCommand::Task(_))
+            )
         )
     }
 
@@ -126,7 +135,12 @@ impl Cli {
     fn only_prints(&self) -> bool {
         match &self.command {
             Some(Command::Train(args)) => args.dry_run,
-            Some(Command::Runs { .. } | Command::Compare(_) | Command::Data(_)) => true,
+            Some(
+                Command::Runs { .. }
+                | Command::Compare(_)
+                | Command::Data(_)
+                | Command::Slurm(slurm::SlurmCommand::Status { .. }),
+            ) => true,
             _ => false,
         }
     }
@@ -159,6 +173,7 @@ impl Cli {
             }
             Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
             Some(Command::Bench(args)) => bench::run(&args, data_dir),
+            Some(Command::Slurm(command)) => slurm::run(&command, data_dir, self.runs_dir.as_deref()),
             Some(Command::Screenshot(args)) => {
                 screenshot::run(&args, self.viewer.ascii, data_dir, self.runs_dir.as_deref())
             }

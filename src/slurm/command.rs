@@ -37,6 +37,27 @@ impl Tools {
         Self::in_folder(value.filter(|v| !v.is_empty()).map(PathBuf::from))
     }
 
+    /// Whether `tool` can be run, checked before anything is created for a
+    /// submission that would then fail for want of it.
+    pub fn check(&self, tool: &str) -> Result<(), SlurmError> {
+        let found = match &self.bin {
+            Some(bin) => bin.join(tool).is_file(),
+            None => std::env::var_os("PATH")
+                .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())),
+        };
+        if found {
+            return Ok(());
+        }
+        let tool = tool.to_string();
+        Err(match &self.bin {
+            Some(bin) => SlurmError::NotInBin {
+                program: bin.join(&tool),
+                tool,
+            },
+            None => SlurmError::NotOnPath { tool },
+        })
+    }
+
     /// Submits `script` from `cwd`; the job id (`123` from `123` or `123;cluster`).
     pub fn sbatch(&self, script: &Path, cwd: &Path) -> Result<String, SlurmError> {
         let out = self.run("sbatch", &["--parsable".as_ref(), script.as_os_str()], cwd)?;

@@ -32,6 +32,8 @@ pub struct RunWriter {
     last_progress: Option<Instant>,
     /// Held for the writer's life; see [`WRITER_LOCK_FILE`].
     _lock: File,
+    /// Another process takes the run up: dropping this writer leaves it as is.
+    handed_over: bool,
 }
 
 impl RunWriter {
@@ -72,6 +74,7 @@ impl RunWriter {
             events: BufWriter::new(file),
             last_progress: None,
             _lock: lock,
+            handed_over: false,
         })
     }
 
@@ -127,6 +130,7 @@ impl RunWriter {
     /// than crashed when this process ends.
     pub fn hand_over(mut self) -> Result<(), StoreError> {
         self.flush()?;
+        self.handed_over = true;
         self.record.writer = None;
         self.record.save(&self.dir.join(RECORD_FILE))
     }
@@ -186,6 +190,9 @@ impl Drop for RunWriter {
     /// say so in the record rather than leave it "running" forever.
     fn drop(&mut self) {
         let _ = self.flush();
+        if self.handed_over {
+            return;
+        }
         if matches!(self.record.status, RunStatus::Queued | RunStatus::Running) {
             self.record.status = RunStatus::Interrupted;
             let _ = self.record.save(&self.dir.join(RECORD_FILE));

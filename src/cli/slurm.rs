@@ -1,0 +1,436 @@
+//! `atelier slurm …`: a sweep handed to a Slurm cluster as one job array,
+//! followed, cancelled and resubmitted from the login node. atelier does
+//! not schedule anything itself: Slurm decides where and when each task
+//! runs; atelier creates the runs, writes the job script, and makes each
+//! task survive time limits and preemption (see [`task`]).
+
+mod task;
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::{bail, Context};
+use atelier::{
+    plan::Plan,
+    slurm::{
+        self, array_spec, node_local_warning, render, Resources, ScriptSpec, Submission, Tools,
+    },
+    store::{RunStatus, RunStore},
+    train::{Event, RunId, RunRequest},
+};
+use clap::{Args, Subcommand};
+
+use super::train::PlanArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum SlurmCommand {
+    /// Create a plan's runs as queued and submit them as one job array (one task per run).
+    Submit(SubmitArgs),
+    /// What each array task runs (from the job script): train or continue its run.
+    Task(task::TaskArgs),
+    /// The submission's array tasks with their Slurm state beside the runs' progress.
+    Status {
+        /// A submission id (or unique prefix) or sweep name [default: every submission].
+        #[arg(value_name = "SWEEP")]
+        sweep: Option<String>,
+    },
+    /// Cancel a submission's jobs (one scancel of exactly its job ids).
+    Cancel {
+        #[arg(value_name = "SWEEP")]
+        sweep: String,
+    },
+    /// Submit again the runs of a submission that are not done, as a new array.
+    Resubmit {
+        #[arg(value_name = "SWEEP")]
+        sweep: String,
+        /// At most this many tasks at once [default: as first submitted].
+        #[arg(long, value_name = "K")]
+        max_parallel: Option<u32>,
+    },
+}
+
+/// `atelier slurm submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// The sweep's name in Slurm and in `slurm status` [default: the plan's name].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Slurm partition(s) for the tasks.
+    #[arg(long, value_name = "P")]
+    pub partition: Option<String>,
+    /// Time limit per task (Slurm's format: 30, 2:00:00, 1-12:00:00); USR1
+    /// comes --signal-lead seconds before it, and the run is requeued.
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
+    /// GPUs per task (each run trains on one).
+    #[arg(long, value_name = "G")]
+    pub gpus_per_task: Option<u32>,
+    /// CPUs per task; libtorch gets as many threads.
+    #[arg(long, value_name = "C")]
+    pub cpus_per_task: Option<u32>,
+    /// At most this many tasks at once (`--array=…%K`).
+    #[arg(long, value_name = "K")]
+    pub max_parallel: Option<u32>,
+    /// Seconds before the time limit at which a task checkpoints and requeues.
+    #[arg(long, value_name = "SECONDS", default_value_t = slurm::TASK_SIGNAL_LEAD_SECS)]
+    pub signal_lead: u32,
+    /// How often one run may be requeued before it is left interrupted.
+    #[arg(long, value_name = "N", default_value_t = slurm::submission::DEFAULT_MAX_REQUEUES)]
+    pub max_requeues: u32,
+    /// A file of shell lines to run before atelier in each task (`module load …`).
+    #[arg(long, value_name = "FILE")]
+    pub prologue: Option<PathBuf>,
+    /// Print the job script and the runs; create and submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl SubmitArgs {
+    fn resources(&self) -> Resources {
+        Resources {
+            partition: self.partition.clone(),
+            time: self.time.clone(),
+            gpus_per_task: self.gpus_per_task,
+            cpus_per_task: self.cpus_per_task,
+            max_parallel: self.max_parallel,
+            signal_lead_secs: self.signal_lead,
+        }
+    }
+}
+
+pub fn run(
+    command: &SlurmCommand,
+    data_dir: Option<&Path>,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let tools = Tools::from_env();
+    match command {
+        SlurmCommand::Submit(args) => submit(args, &tools, data_dir, runs_dir),
+        SlurmCommand::Task(args) => task::run(args, &tools, data_dir, runs_dir),
+        SlurmCommand::Status { sweep } => status(sweep.as_deref(), &tools, runs_dir),
+        SlurmCommand::Cancel { sweep } => cancel(sweep, &tools, runs_dir),
+        SlurmCommand::Resubmit {
+            sweep,
+            max_parallel,
+        } => resubmit(sweep, *max_parallel, &tools, runs_dir),
+    }
+}
+
+fn submit(
+    args: &SubmitArgs,
+    tools: &Tools,
+    data_dir: Option<&Path>,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let plan = args.plan.resolve()?;
+    let resources = args.resources();
+    resources.validate()?;
+    let prologue = match &args.prologue {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("--prologue {}: cannot read it", path.display()))?,
+        ),
+        None => None,
+    };
+    let store = RunStore::resolve(runs_dir)?;
+    if let Some(warning) = node_local_warning(store.dir()) {
+        eprintln!("warning: {warning}");
+    }
+    if !args.dry_run {
+        tools.check("sbatch")?;
+    }
+    let sweep = args.name.clone().unwrap_or_else(|| plan.name.clone());
+    let requests: Vec<RunRequest> = plan
+        .runs
+        .iter()
+        .map(|spec| RunRequest {
+            id: store.new_id(&spec.name),
+            plan: plan.name.clone(),
+            spec: spec.clone(),
+        })
+        .collect();
+    let runs: Vec<RunId> = requests.iter().map(|r| r.id.clone()).collect();
+    let mut submission = Submission::new(&sweep, &plan.name, runs);
+    submission.max_requeues = args.max_requeues;
+    let indices: Vec<usize> = (0..requests.len()).collect();
+    let script_spec = |submission: &Submission| -> anyhow::Result<ScriptSpec> {
+        Ok(ScriptSpec {
+            job_name: format!("atelier-{sweep}"),
+            indices: indices.clone(),
+            submission_dir: submission.dir(store.dir()),
+            log_dir: submission.log_dir(store.dir()),
+            atelier: std::env::current_exe().context("cannot find the atelier executable")?,
+            runs_dir: store.dir().to_path_buf(),
+            data_dir: data_dir.map(Path::to_path_buf),
+            prologue: prologue.clone(),
+            resources: resources.clone(),
+        })
+    };
+    if args.dry_run {
+        print!("{}", render(&script_spec(&submission)?)?);
+        print_runs(&plan, &requests);
+        println!(
+            "dry run: {} array task(s); nothing created or submitted",
+            requests.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for request in &requests {
+        store.create_queued(request)?;
+    }
+    submission.create_dir(store.dir())?;
+    let script = submission.script_path(store.dir());
+    let text = render(&script_spec(&submission)?)?;
+    write_script(&script, &text)?;
+    submission.save(store.dir())?;
+    let job = match tools.sbatch(&script, &submission.dir(store.dir())) {
+        Ok(job) => job,
+        Err(error) => {
+            interrupt_queued(&store, &submission.runs);
+            bail!(
+                "{error}\nthe {} run(s) stay in {} as interrupted; once it is fixed: `atelier slurm resubmit {}`",
+                submission.runs.len(),
+                store.dir().display(),
+                submission.id
+            );
+        }
+    };
+    submission.record_job(&job, indices.clone());
+    submission.save(store.dir())?;
+    print_runs(&plan, &requests);
+    println!(
+        "submitted job array {job} ({} task(s){}) as {}",
+        indices.len(),
+        resources
+            .max_parallel
+            .map_or_else(String::new, |k| format!(", {k} at a time")),
+        submission.id
+    );
+    println!("  script {}", script.display());
+    println!(
+        "  follow: atelier --runs-dir {} watch   ·   atelier --runs-dir {0} slurm status {}",
+        store.dir().display(),
+        submission.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_runs(plan: &Plan, requests: &[RunRequest]) {
+    for (index, request) in requests.iter().enumerate() {
+        println!("  task {index:>3}: {} ({})", request.id, request.spec.title());
+    }
+    let _ = plan;
+}
+
+fn write_script(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+/// Runs that no task took up (still queued) are stored as interrupted, to
+/// resubmit or resume later; runs a task is writing are left to it.
+fn interrupt_queued(store: &RunStore, runs: &[RunId]) -> usize {
+    let mut count = 0;
+    for run in runs {
+        let queued = store
+            .load(run)
+            .is_ok_and(|record| record.status == RunStatus::Queued);
+        if !queued {
+            continue;
+        }
+        if let Ok(mut writer) = store.reopen(run) {
+            let event = Event::Cancelled {
+                run: run.clone(),
+                epochs_done: writer.run_record().epochs_done,
+            };
+            if writer.record(&event).is_ok() {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+fn status(query: Option<&str>, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let store = RunStore::resolve(runs_dir)?;
+    let submissions = match query {
+        Some(query) => vec![Submission::find(store.dir(), query)?],
+        None => Submission::list(store.dir())?,
+    };
+    if submissions.is_empty() {
+        println!(
+            "no Slurm submissions in {} (`atelier slurm submit` makes one)",
+            store.dir().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ids: Vec<String> = submissions.iter().flat_map(Submission::job_ids).collect();
+    let (tasks, problem) = match tools.squeue(&ids) {
+        Ok(tasks) => (tasks, None),
+        Err(error) => (Vec::new(), Some(error)),
+    };
+    for submission in &submissions {
+        print_submission(submission, &store, &tasks, problem.is_some());
+    }
+    if let Some(problem) = problem {
+        eprintln!("note: the Slurm column is unknown: {problem}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_submission(
+    submission: &Submission,
+    store: &RunStore,
+    tasks: &[slurm::TaskState],
+    unknown: bool,
+) {
+    let jobs: Vec<&str> = submission.jobs.iter().map(|j| j.job_id.as_str()).collect();
+    println!(
+        "{} (sweep {}, job(s) {})",
+        submission.id,
+        submission.sweep,
+        if jobs.is_empty() {
+            "none".to_string()
+        } else {
+            jobs.join(", ")
+        }
+    );
+    println!(
+        "  {:<8} {:<36} {:<12} {:>7}  SLURM",
+        "TASK", "RUN", "STATUS", "EPOCHS"
+    );
+    for (index, run) in submission.runs.iter().enumerate() {
+        let record = store.load(run).ok();
+        let (status, epochs, done) = record.as_ref().map_or_else(
+            || ("missing".to_string(), "-".to_string(), false),
+            |record| {
+                (
+                    record.status.to_string(),
+                    format!("{}/{}", record.epochs_done, record.spec.epochs),
+                    record.status == RunStatus::Done,
+                )
+            },
+        );
+        let job = submission.job_of(index);
+        let slurm = match (job, unknown) {
+            (None, _) => "not submitted".to_string(),
+            (Some(_), true) => "?".to_string(),
+            (Some(job), false) => {
+                slurm::summary(slurm::task_of(tasks, &job.job_id, index), done)
+            }
+        };
+        let task = submission
+            .job_task_id(index)
+            .unwrap_or_else(|| index.to_string());
+        println!("  {task:<8} {:<36} {status:<12} {epochs:>7}  {slurm}", run.as_str());
+    }
+}
+
+fn cancel(query: &str, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let store = RunStore::resolve(runs_dir)?;
+    let submission = Submission::find(store.dir(), query)?;
+    let ids = submission.job_ids();
+    if ids.is_empty() {
+        bail!("{} was never submitted: it has no job to cancel", submission.id);
+    }
+    tools.scancel(&ids)?;
+    let interrupted = interrupt_queued(&store, &submission.runs);
+    println!(
+        "cancelled job(s) {} of {}: running tasks checkpoint and store their runs as interrupted; {interrupted} queued run(s) stored as interrupted",
+        ids.join(", "),
+        submission.id
+    );
+    println!(
+        "  continue them later: atelier --runs-dir {} slurm resubmit {}",
+        store.dir().display(),
+        submission.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn resubmit(
+    query: &str,
+    max_parallel: Option<u32>,
+    tools: &Tools,
+    runs_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let store = RunStore::resolve(runs_dir)?;
+    let mut submission = Submission::find(store.dir(), query)?;
+    let indices: Vec<usize> = submission
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, run)| {
+            store
+                .load(run)
+                .map_or(true, |record| record.status != RunStatus::Done)
+        })
+        .map(|(index, _)| index)
+        .collect();
+    if indices.is_empty() {
+        println!("every run of {} is done; nothing to resubmit", submission.id);
+        return Ok(ExitCode::SUCCESS);
+    }
+    refuse_if_active(&submission, &indices, tools)?;
+    let script = submission.script_path(store.dir());
+    let max_parallel = max_parallel.or_else(|| first_max_parallel(&script));
+    let array = array_spec(&indices, max_parallel);
+    let job = tools.sbatch_array(&script, &submission.dir(store.dir()), &array)?;
+    submission.record_job(&job, indices.clone());
+    submission.save(store.dir())?;
+    println!(
+        "resubmitted {} run(s) of {} as job array {job} (--array={array})",
+        indices.len(),
+        submission.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A run must not train in two tasks at once: refused while Slurm still
+/// has a task of it pending or running.
+fn refuse_if_active(submission: &Submission, indices: &[usize], tools: &Tools) -> anyhow::Result<()> {
+    let tasks = tools.squeue(&submission.job_ids())?;
+    for &index in indices {
+        let active = submission.jobs.iter().find_map(|job| {
+            slurm::task_of(&tasks, &job.job_id, index).filter(|task| !task.state.is_finished())
+        });
+        if let Some(task) = active {
+            bail!(
+                "task {index} ({}) is still {} in Slurm as {}_{index}; wait for it or `atelier slurm cancel {}` first",
+                submission.runs[index],
+                task.state.label(),
+                task.job_id,
+                submission.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The `%K` of the script's `#SBATCH --array=…%K` line, if it has one.
+fn first_max_parallel(script: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(script).ok()?;
+    let line = text.lines().find(|l| l.starts_with("#SBATCH --array="))?;
+    line.rsplit_once('%')?.1.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resubmission_keeps_the_first_parallelism() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("job.sh");
+        std::fs::write(&script, "#!/bin/bash\n#SBATCH --array=0-3%2\n").unwrap();
+        assert_eq!(first_max_parallel(&script), Some(2));
+        std::fs::write(&script, "#!/bin/bash\n#SBATCH --array=0-3\n").unwrap();
+        assert_eq!(first_max_parallel(&script), None);
+    }
+}
