@@ -173,7 +173,9 @@ impl Cli {
             }
             Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
             Some(Command::Bench(args)) => bench::run(&args, data_dir),
-            Some(Command::Slurm(command)) => slurm::run(&command, data_dir, self.runs_dir.as_deref()),
+            Some(Command::Slurm(command)) => {
+                slurm::run(&command, data_dir, self.runs_dir.as_deref())
+            }
             Some(Command::Screenshot(args)) => {
                 screenshot::run(&args, self.viewer.ascii, data_dir, self.runs_dir.as_deref())
             }

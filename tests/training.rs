@@ -384,7 +384,9 @@ fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
 
     let weights = |path: &std::path::Path| {
         let named = tch::Tensor::read_safetensors(path.join(checkpoint::FINAL_FILE)).unwrap();
-        named.into_iter().collect::<std::collections::BTreeMap<_, _>>()
+        named
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>()
     };
     for ((name, a), (_, b)) in weights(whole_dir.path()).iter().zip(&weights(dir.path())) {
         assert!(a.equal(b), "{name} differs");

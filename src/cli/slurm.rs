@@ -143,7 +143,7 @@ fn submit(
     if !args.dry_run {
         tools.check("sbatch")?;
     }
-    let sweep = args.name.clone().unwrap_or_else(|| plan.name.clone());
+    let sweep = args.name.clone().unwrap_or_else(|| sweep_name(&plan));
     let requests: Vec<RunRequest> = plan
         .runs
         .iter()
@@ -172,7 +172,7 @@ fn submit(
     };
     if args.dry_run {
         print!("{}", render(&script_spec(&submission)?)?);
-        print_runs(&plan, &requests);
+        print_runs(&requests);
         println!(
             "dry run: {} array task(s); nothing created or submitted",
             requests.len()
@@ -201,7 +201,7 @@ fn submit(
     };
     submission.record_job(&job, indices.clone());
     submission.save(store.dir())?;
-    print_runs(&plan, &requests);
+    print_runs(&requests);
     println!(
         "submitted job array {job} ({} task(s){}) as {}",
         indices.len(),
@@ -219,11 +219,23 @@ fn submit(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_runs(plan: &Plan, requests: &[RunRequest]) {
-    for (index, request) in requests.iter().enumerate() {
-        println!("  task {index:>3}: {} ({})", request.id, request.spec.title());
+/// The plan's one sweep when every run comes from it, else the plan's name.
+fn sweep_name(plan: &Plan) -> String {
+    let mut sweeps = plan.runs.iter().map(|run| run.sweep.as_deref());
+    match sweeps.next() {
+        Some(Some(first)) if sweeps.all(|sweep| sweep == Some(first)) => first.to_string(),
+        _ => plan.name.clone(),
     }
-    let _ = plan;
+}
+
+fn print_runs(requests: &[RunRequest]) {
+    for (index, request) in requests.iter().enumerate() {
+        println!(
+            "  task {index:>3}: {} ({})",
+            request.id,
+            request.spec.title()
+        );
+    }
 }
 
 fn write_script(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -321,14 +333,15 @@ fn print_submission(
         let slurm = match (job, unknown) {
             (None, _) => "not submitted".to_string(),
             (Some(_), true) => "?".to_string(),
-            (Some(job), false) => {
-                slurm::summary(slurm::task_of(tasks, &job.job_id, index), done)
-            }
+            (Some(job), false) => slurm::summary(slurm::task_of(tasks, &job.job_id, index), done),
         };
         let task = submission
             .job_task_id(index)
             .unwrap_or_else(|| index.to_string());
-        println!("  {task:<8} {:<36} {status:<12} {epochs:>7}  {slurm}", run.as_str());
+        println!(
+            "  {task:<8} {:<36} {status:<12} {epochs:>7}  {slurm}",
+            run.as_str()
+        );
     }
 }
 
@@ -337,7 +350,10 @@ fn cancel(query: &str, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result
     let submission = Submission::find(store.dir(), query)?;
     let ids = submission.job_ids();
     if ids.is_empty() {
-        bail!("{} was never submitted: it has no job to cancel", submission.id);
+        bail!(
+            "{} was never submitted: it has no job to cancel",
+            submission.id
+        );
     }
     tools.scancel(&ids)?;
     let interrupted = interrupt_queued(&store, &submission.runs);
@@ -374,7 +390,10 @@ fn resubmit(
         .map(|(index, _)| index)
         .collect();
     if indices.is_empty() {
-        println!("every run of {} is done; nothing to resubmit", submission.id);
+        println!(
+            "every run of {} is done; nothing to resubmit",
+            submission.id
+        );
         return Ok(ExitCode::SUCCESS);
     }
     refuse_if_active(&submission, &indices, tools)?;
@@ -394,7 +413,11 @@ fn resubmit(
 
 /// A run must not train in two tasks at once: refused while Slurm still
 /// has a task of it pending or running.
-fn refuse_if_active(submission: &Submission, indices: &[usize], tools: &Tools) -> anyhow::Result<()> {
+fn refuse_if_active(
+    submission: &Submission,
+    indices: &[usize],
+    tools: &Tools,
+) -> anyhow::Result<()> {
     let tasks = tools.squeue(&submission.job_ids())?;
     for &index in indices {
         let active = submission.jobs.iter().find_map(|job| {

@@ -42,8 +42,9 @@ impl Tools {
     pub fn check(&self, tool: &str) -> Result<(), SlurmError> {
         let found = match &self.bin {
             Some(bin) => bin.join(tool).is_file(),
-            None => std::env::var_os("PATH")
-                .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())),
+            None => std::env::var_os("PATH").is_some_and(|path| {
+                std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())
+            }),
         };
         if found {
             return Ok(());

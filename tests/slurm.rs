@@ -1,0 +1,383 @@
+//! `atelier slurm` against a real Slurm: the one-node cluster that
+//! `.ci/slurm up` starts (CI starts it; elsewhere these tests are skipped
+//! with a note when `sinfo` finds no cluster). A job array of tiny runs
+//! finishes; a task sent USR1 mid-epoch checkpoints, requeues, continues and
+//! ends with the weights of an uninterrupted local run, byte for byte; a
+//! cancelled submission's runs are interrupted and a resubmission finishes them.
+
+mod common;
+
+use std::{
+    path::Path,
+    process::Command,
+    sync::Mutex,
+    thread,
+    time::{Duration, Instant},
+};
+
+use atelier::{
+    slurm::Submission,
+    store::{RunStatus, RunStore},
+    train::{checkpoint, Event},
+};
+
+/// The cluster has one node of 2 CPUs: these tests take turns on it.
+static CLUSTER: Mutex<()> = Mutex::new(());
+
+/// Whether a Slurm cluster answers; CI must have one.
+fn cluster_up() -> bool {
+    let up = Command::new("sinfo")
+        .args(["-h", "-o", "%T"])
+        .output()
+        .is_ok_and(|out| out.status.success() && !out.stdout.is_empty());
+    if !up && std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("CI=true but no Slurm cluster answers (.ci/run starts one with .ci/slurm up)");
+    }
+    if !up {
+        eprintln!("skipped: no Slurm cluster here (`sudo bash .ci/slurm up` starts one)");
+    }
+    up
+}
+
+fn atelier(data: &Path, runs: &Path, args: &[&str]) -> String {
+    let out = common::atelier(data, runs).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "atelier {args:?} failed:\n{text}");
+    text
+}
+
+fn plan(dir: &Path, text: &str) -> String {
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn only_submission(runs: &Path) -> Submission {
+    let mut all = Submission::list(runs).unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    all.remove(0)
+}
+
+/// Waits until every run of the submission satisfies `ready`.
+fn wait_for_runs(
+    runs: &Path,
+    what: &str,
+    limit: Duration,
+    ready: impl Fn(RunStatus) -> bool,
+) -> Submission {
+    let store = RunStore::open(runs).unwrap();
+    let started = Instant::now();
+    loop {
+        let submission = only_submission(runs);
+        let statuses: Vec<RunStatus> = submission
+            .runs
+            .iter()
+            .map(|run| store.load(run).unwrap().status)
+            .collect();
+        if statuses.iter().all(|status| ready(*status)) {
+            return submission;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not {what} within {limit:?}: {statuses:?}\nsqueue: {}\nlogs:\n{}",
+            squeue(),
+            logs(runs, &submission)
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn squeue() -> String {
+    let out = Command::new("squeue")
+        .args(["-h", "-r", "-o", "%i %T %r"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn logs(runs: &Path, submission: &Submission) -> String {
+    let dir = submission.log_dir(runs);
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        text += &format!(
+            "== {}\n{}",
+            entry.path().display(),
+            std::fs::read_to_string(entry.path()).unwrap_or_default()
+        );
+    }
+    text
+}
+
+#[test]
+fn an_array_of_four_tiny_runs_trains_as_one_sweep() {
+    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster_up() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 500, 100);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = plan(
+        data.path(),
+        r#"
+[defaults]
+epochs = 2
+batch_size = 32
+
+[[sweep]]
+name = "tiny"
+model = { kind = "mlp", hidden = [16] }
+grid = { learning_rate = [0.001, 0.002] }
+seeds = 2
+"#,
+    );
+    let out = atelier(
+        data.path(),
+        runs.path(),
+        &[
+            "slurm",
+            "submit",
+            "--plan",
+            &plan,
+            "--cpus-per-task",
+            "1",
+            "--max-parallel",
+            "2",
+            "--time",
+            "5",
+        ],
+    );
+    assert!(out.contains("submitted job array"), "{out}");
+    assert!(out.contains("4 task(s), 2 at a time"), "{out}");
+    let submission = wait_for_runs(runs.path(), "all done", Duration::from_secs(240), |s| {
+        s == RunStatus::Done
+    });
+    assert_eq!(submission.runs.len(), 4);
+    let job = &submission.jobs[0].job_id;
+    for index in 0..4 {
+        let log = runs
+            .path()
+            .join("slurm")
+            .join(&submission.id)
+            .join("logs")
+            .join(format!("{job}_{index}.out"));
+        let text =
+            std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        assert!(text.contains("test accuracy"), "{text}");
+    }
+    let store = RunStore::open(runs.path()).unwrap();
+    let sweeps: Vec<Option<String>> = submission
+        .runs
+        .iter()
+        .map(|run| store.load(run).unwrap().spec.sweep)
+        .collect();
+    assert!(
+        sweeps.iter().all(|sweep| sweep.as_deref() == Some("tiny")),
+        "{sweeps:?}"
+    );
+    let attempts: Vec<Event> = store
+        .events(&submission.runs[0])
+        .unwrap()
+        .events
+        .into_iter()
+        .filter(|event| matches!(event, Event::Attempt { .. }))
+        .collect();
+    assert!(
+        matches!(&attempts[..], [Event::Attempt { job: task, restart: 0, .. }] if *task == format!("{job}_0")),
+        "{attempts:?}"
+    );
+    let status = atelier(data.path(), runs.path(), &["slurm", "status", "tiny"]);
+    assert_eq!(status.matches(" done ").count(), 4, "{status}");
+}
+
+#[test]
+fn a_task_signalled_mid_epoch_requeues_and_ends_with_the_weights_of_an_uninterrupted_run() {
+    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster_up() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 20_000, 200);
+    let runs = tempfile::tempdir().unwrap();
+    // Dropout, so the requeued attempt must restore the mask stream too.
+    let plan = plan(
+        data.path(),
+        r#"
+[defaults]
+epochs = 3
+batch_size = 32
+seed = 11
+
+[[run]]
+name = "M2"
+model = { kind = "cnn", conv = [64], dense = 16, dropout = true }
+"#,
+    );
+    atelier(
+        data.path(),
+        runs.path(),
+        &["slurm", "submit", "--plan", &plan, "--cpus-per-task", "1"],
+    );
+    let submission = only_submission(runs.path());
+    let store = RunStore::open(runs.path()).unwrap();
+    let run = submission.runs[0].clone();
+    // USR1 as soon as epoch 2 is under way, as Slurm sends it before a limit.
+    let started = Instant::now();
+    loop {
+        let events = store.events(&run).map(|log| log.events).unwrap_or_default();
+        let in_epoch_2 = events.iter().any(|event| {
+            matches!(event, Event::Progress { epoch: 2, step, steps, .. } if *step < steps / 2)
+        });
+        if in_epoch_2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "epoch 2 never started; squeue: {}\n{}",
+            squeue(),
+            logs(runs.path(), &submission)
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let task = submission.job_task_id(0).unwrap();
+    let signal = Command::new("scancel")
+        .args(["--signal=USR1", "--batch", &task])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    wait_for_runs(
+        runs.path(),
+        "done after the requeue",
+        Duration::from_secs(300),
+        |s| s == RunStatus::Done,
+    );
+    let events = store.events(&run).unwrap().events;
+    let saved = events.iter().find_map(|event| match event {
+        Event::Checkpointed { epoch, step, .. } => Some((*epoch, *step)),
+        _ => None,
+    });
+    let Some((2, step)) = saved else {
+        panic!("no mid-epoch checkpoint in epoch 2: {saved:?}");
+    };
+    assert!(step > 0, "saved at the epoch's start, not mid-epoch");
+    assert!(events.iter().any(|e| matches!(e, Event::Requeued { .. })));
+    let restarts: Vec<u32> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Attempt { restart, .. } => Some(*restart),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restarts, [0, 1], "one attempt, then one after the requeue");
+    assert!(events.iter().any(|event| matches!(
+        event,
+        Event::Started { resumed_after: 1, resumed_at_step, .. } if *resumed_at_step == step
+    )));
+
+    // The same run trained here without a stop, with the task's one thread.
+    let local = tempfile::tempdir().unwrap();
+    atelier(
+        data.path(),
+        local.path(),
+        &["train", "--plan", &plan, "--threads", "1"],
+    );
+    let local_store = RunStore::open(local.path()).unwrap();
+    let (records, _) = local_store.list();
+    let local_final = local_store
+        .run_dir(&records[0].id)
+        .join(checkpoint::FINAL_FILE);
+    let slurm_final = store.run_dir(&run).join(checkpoint::FINAL_FILE);
+    assert!(
+        std::fs::read(&local_final).unwrap() == std::fs::read(&slurm_final).unwrap(),
+        "{} and {} differ",
+        local_final.display(),
+        slurm_final.display()
+    );
+}
+
+#[test]
+fn a_cancelled_submission_is_interrupted_and_a_resubmission_finishes_it() {
+    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster_up() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 8_000, 100);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = plan(
+        data.path(),
+        r#"
+[defaults]
+epochs = 2
+batch_size = 32
+
+[[sweep]]
+name = "slow"
+model = { kind = "cnn", conv = [32], dense = 16 }
+seeds = 2
+"#,
+    );
+    atelier(
+        data.path(),
+        runs.path(),
+        &[
+            "slurm",
+            "submit",
+            "--plan",
+            &plan,
+            "--cpus-per-task",
+            "1",
+            "--max-parallel",
+            "1",
+        ],
+    );
+    let store = RunStore::open(runs.path()).unwrap();
+    let submission = only_submission(runs.path());
+    // Cancel while the first trains and the second waits its turn.
+    let started = Instant::now();
+    while store.load(&submission.runs[0]).unwrap().status != RunStatus::Running {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "never ran: {}",
+            squeue()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let out = atelier(data.path(), runs.path(), &["slurm", "cancel", "slow"]);
+    assert!(out.contains("cancelled job(s)"), "{out}");
+    wait_for_runs(runs.path(), "interrupted", Duration::from_secs(90), |s| {
+        s == RunStatus::Interrupted
+    });
+    // Slurm may still be finishing the cancelled task for a moment.
+    let started = Instant::now();
+    loop {
+        let out = common::atelier(data.path(), runs.path())
+            .args(["slurm", "resubmit", "slow"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            assert!(text.contains("resubmitted 2 run(s)"), "{text}");
+            break;
+        }
+        assert!(
+            text.contains("is still") && started.elapsed() < Duration::from_secs(90),
+            "{text}"
+        );
+        thread::sleep(Duration::from_secs(1));
+    }
+    let submission = wait_for_runs(runs.path(), "done", Duration::from_secs(240), |s| {
+        s == RunStatus::Done
+    });
+    assert_eq!(
+        submission.jobs.len(),
+        2,
+        "the first job and the resubmission"
+    );
+    assert_eq!(submission.jobs[1].indices, [0, 1]);
+}
