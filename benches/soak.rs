@@ -279,6 +279,7 @@ fn main() -> ExitCode {
         name: "soak".into(),
         runs: (0..total).map(spec).collect(),
         limits: Vec::new(),
+        workers: Default::default(),
     };
     let started = Instant::now();
     let trainer = Trainer::spawn(source(data.path()), store.clone()).expect("trainer thread");

@@ -7,6 +7,7 @@ pub mod device;
 pub mod file;
 pub mod group;
 pub mod sweep;
+pub mod workers;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ pub use device::{DeviceError, DevicePref};
 pub use file::{load_plan, parse_plan, seed_plan, Overrides, PlanError, SEED_PLAN_TOML};
 pub use group::Group;
 pub use sweep::{SweepLimit, DEFAULT_MAX_RUNS};
+pub use workers::{Jobs, Workers};
 
 /// A named list of runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,6 +28,9 @@ pub struct Plan {
     /// Each sweep's `max_runs`, for [`Plan::check_size`].
     #[serde(default)]
     pub limits: Vec<SweepLimit>,
+    /// How many runs train at once (`[workers]`), unless the command line says.
+    #[serde(default)]
+    pub workers: Workers,
 }
 
 /// Everything needed to train one model, with every default filled in.

@@ -85,6 +85,27 @@ fn kind(event: &Event) -> &'static str {
         Event::Finished { .. } => "finished",
         Event::Cancelled { .. } => "cancelled",
         Event::Failed { .. } => "failed",
+        // Added after 0.1 (mid-epoch checkpoints, Slurm attempts): not in
+        // the 0.1 fixture; `events_added_after_0_1_round_trip` covers them.
+        Event::Checkpointed { .. } => "checkpointed",
+        Event::Attempt { .. } => "attempt",
+        Event::Requeued { .. } => "requeued",
+    }
+}
+
+#[test]
+fn events_added_after_0_1_round_trip() {
+    let lines = [
+        r#"{"type":"checkpointed","run":"r","epoch":2,"step":19,"steps":50}"#,
+        r#"{"type":"attempt","run":"r","job":"17_3","restart":1,"host":"node7","gpus":"0"}"#,
+        r#"{"type":"attempt","run":"r","job":"17_3","restart":0,"host":"node7"}"#,
+        r#"{"type":"requeued","run":"r","job":"17_3"}"#,
+        r#"{"type":"started","run":"r","device":"cpu","params":1,"train_samples":1,"validation_samples":1,"steps_per_epoch":50,"epochs":3,"resumed_after":1,"resumed_at_step":19}"#,
+    ];
+    for line in lines {
+        let event: Event = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let again: Event = serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        assert_eq!(event, again);
     }
 }
 

@@ -253,6 +253,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
         name: "test".into(),
         runs: vec![spec.clone()],
         limits: Vec::new(),
+        workers: Default::default(),
     };
     let mut app = App::new(Vec::new(), plan.runs.clone());
     let mut session = Session::new(

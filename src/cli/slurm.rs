@@ -27,7 +27,7 @@ use super::train::PlanArgs;
 #[derive(Debug, Subcommand)]
 pub enum SlurmCommand {
     /// Create a plan's runs as queued and submit them as one job array (one task per run).
-    Submit(SubmitArgs),
+    Submit(Box<SubmitArgs>),
     /// What each array task runs (from the job script): train or continue its run.
     Task(task::TaskArgs),
     /// The submission's array tasks with their Slurm state beside the runs' progress.

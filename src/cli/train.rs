@@ -119,7 +119,7 @@ pub struct TrainArgs {
     /// Train this many runs at once, a worker process each: on the CPU they
     /// split the cores; with GPUs, one run per GPU. `auto`: every GPU.
     #[arg(long, value_name = "N|auto")]
-    pub jobs: Option<super::workers::Jobs>,
+    pub jobs: Option<atelier::plan::Jobs>,
     /// Train on these devices at once, one run per GPU (e.g. cuda:0,cuda:1;
     /// `cpu` with --jobs N for N CPU workers).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
@@ -178,15 +178,20 @@ pub fn run(
     if args.dry_run {
         return dry_run(&args.plan.resolve()?);
     }
-    set_threads(args.threads);
-    if args.jobs.is_some() || !args.devices.is_empty() {
+    let workers = args
+        .plan
+        .resolve()?
+        .workers
+        .or_flags(args.jobs, &args.devices, args.threads);
+    set_threads(workers.threads);
+    if workers.is_parallel() {
         let slots = super::workers::slots(
-            args.jobs,
-            &args.devices,
+            workers.jobs,
+            &workers.devices,
             usize::try_from(tch::Cuda::device_count()).unwrap_or(0),
             cores(),
         )?;
-        let slots = match args.threads {
+        let slots: Vec<super::workers::Slot> = match workers.threads {
             Some(threads) => slots
                 .into_iter()
                 .map(|slot| super::workers::Slot {

@@ -25,7 +25,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use atelier::{
-    plan::{DevicePref, RunSpec},
+    plan::{DevicePref, Jobs, RunSpec},
     store::{
         follow::{Follower, Update, POLL_INTERVAL},
         Holder, RunStatus, RunStore,
@@ -106,29 +106,6 @@ pub fn slots(
             },
         })
         .collect())
-}
-
-/// `--jobs`: a number of workers, or one per GPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Jobs {
-    Auto,
-    Count(usize),
-}
-
-impl std::str::FromStr for Jobs {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        if text == "auto" {
-            return Ok(Self::Auto);
-        }
-        match text.parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(Self::Count(n)),
-            _ => Err(format!(
-                "expected a number of workers (1 or more) or `auto`, found {text:?}"
-            )),
-        }
-    }
 }
 
 /// A worker at work: its child process and run.
@@ -450,8 +427,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("names cuda:0 twice"), "{error}");
-        assert_eq!("0".parse::<Jobs>().unwrap_err().split(',').count(), 1);
-        assert!("x".parse::<Jobs>().unwrap_err().contains("\"x\""));
-        assert_eq!("auto".parse::<Jobs>(), Ok(Jobs::Auto));
     }
 }

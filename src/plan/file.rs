@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use super::sweep::{self, Expanded, SweepLimit, DEFAULT_MAX_RUNS};
 use super::DevicePref;
-use super::{Plan, Reference, RunSpec};
+use super::{Jobs, Plan, Reference, RunSpec, Workers};
 use crate::model::{ModelSpec, Precision};
 
 /// The built-in plan, also shipped as an example file.
@@ -169,6 +169,42 @@ struct RawPlan {
     runs: Vec<RawRun>,
     #[serde(default, rename = "sweep")]
     sweeps: Vec<RawSweep>,
+    workers: Option<RawWorkers>,
+}
+
+/// The `[workers]` table: `jobs` is a count or `"auto"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkers {
+    jobs: Option<toml::Value>,
+    #[serde(default)]
+    devices: Vec<DevicePref>,
+    threads: Option<u16>,
+}
+
+impl RawWorkers {
+    fn resolve(self) -> Result<Workers, String> {
+        let jobs = match self.jobs {
+            None => None,
+            Some(toml::Value::String(text)) if text == "auto" => Some(Jobs::Auto),
+            Some(toml::Value::Integer(n)) if n >= 1 => {
+                Some(Jobs::Count(usize::try_from(n).map_err(|_| format!("[workers] jobs = {n} is too large"))?))
+            }
+            Some(other) => {
+                return Err(format!(
+                    "[workers] jobs: expected a number of workers (1 or more) or \"auto\", found {other}"
+                ))
+            }
+        };
+        if self.threads == Some(0) {
+            return Err("[workers] threads: expected 1 or more, found 0".into());
+        }
+        Ok(Workers {
+            jobs,
+            devices: self.devices,
+            threads: self.threads,
+        })
+    }
 }
 
 /// What `atelier train`'s flags may change in every run.
@@ -282,10 +318,15 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
     }
     // Round by round: see `sweep`'s module documentation.
     runs.sort_by_key(|run| run.round);
+    let workers = match raw.workers {
+        Some(workers) => workers.resolve().map_err(plan_error)?,
+        None => Workers::default(),
+    };
     Ok(Plan {
         name: name.to_string(),
         runs: runs.into_iter().map(|run| run.spec).collect(),
         limits,
+        workers,
     })
 }
 
