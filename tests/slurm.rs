@@ -381,3 +381,72 @@ seeds = 2
     );
     assert_eq!(submission.jobs[1].indices, [0, 1]);
 }
+
+/// What a user without a working Slurm meets: clear words, nothing left half-made.
+#[test]
+fn missing_or_refusing_slurm_tools_are_named_and_leave_nothing_running() {
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 100, 50);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = plan(
+        data.path(),
+        "[[run]]\nname = \"tiny\"\nmodel = { kind = \"mlp\", hidden = [8] }\n",
+    );
+    let submit = |bin: &Path, extra: &[&str]| {
+        let out = common::atelier(data.path(), runs.path())
+            .env("ATELIER_SLURM_BIN", bin)
+            .args(["slurm", "submit", "--plan", &plan])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let said = submit(empty.path(), &[]);
+    assert!(
+        said.contains("sbatch") && said.contains("does not exist"),
+        "{said}"
+    );
+    assert!(
+        RunStore::open(runs.path()).unwrap().list().0.is_empty(),
+        "no run was created"
+    );
+
+    let said = submit(empty.path(), &["--time", "soon"]);
+    assert!(
+        said.contains("--time \"soon\" is not a Slurm time limit"),
+        "{said}"
+    );
+
+    let refusing = tempfile::tempdir().unwrap();
+    let sbatch = refusing.path().join("sbatch");
+    std::fs::write(
+        &sbatch,
+        "#!/bin/sh\necho 'sbatch: error: invalid partition specified: gpu' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &sbatch,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
+    let said = submit(refusing.path(), &["--partition", "gpu"]);
+    assert!(said.contains("invalid partition specified: gpu"), "{said}");
+    assert!(said.contains("slurm resubmit"), "{said}");
+    let (records, _) = RunStore::open(runs.path()).unwrap().list();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].status, RunStatus::Interrupted);
+
+    let out = common::atelier(data.path(), runs.path())
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .args(["slurm", "task", "--submission"])
+        .arg(runs.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("SLURM_ARRAY_TASK_ID is not set"),
+        "{said}"
+    );
+}

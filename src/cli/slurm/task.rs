@@ -161,7 +161,8 @@ fn train(
     trainer.shutdown();
     match last {
         Some(Event::Finished { .. }) => Ok(ExitCode::SUCCESS),
-        Some(Event::Cancelled { .. }) if requeue.load(Ordering::SeqCst) => {
+        // A USR1 before training began leaves no end event: requeue all the same.
+        Some(Event::Cancelled { .. }) | None if requeue.load(Ordering::SeqCst) => {
             requeue_task(attempt, store, tools)
         }
         Some(Event::Cancelled { .. }) => Ok(ExitCode::from(130)),
