@@ -40,7 +40,7 @@ export LIBTORCH := $(CURDIR)/$(LIBTORCH_CPU)
 unexport LIBTORCH_USE_PYTORCH
 endif
 
-.PHONY: setup build run test bench lint fmt data clean readme-images readme-seeds
+.PHONY: setup build run test bench bench-jobs lint fmt data clean readme-images readme-seeds
 
 setup: $(TORCH_READY)
 
@@ -87,6 +87,10 @@ $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION):
 	$(PYTHON) -m venv $(KERAS_VENV)
 	$(KERAS_VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet tensorflow-cpu==$(TENSORFLOW_VERSION)
 	@touch $@
+
+# `train --jobs 2` beside `--jobs 1` (wall time of a short sweep, ratio).
+bench-jobs: build
+	bash bench/jobs.sh $(REPEATS)
 
 bench: build $(VENV)/.torch-$(TORCH_VERSION) $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION)
 	$(VENV)/bin/python3 bench/peers/compare.py --repeats $(REPEATS) --threads $(THREADS) $(MODELS)

@@ -110,6 +110,15 @@ for folder in sorted(pathlib.Path(sys.argv[1]).iterdir()):
 EOF
         echo
         "$atelier" bench --device cuda --rounds 3 M1 M4
+        # --jobs auto: one worker per GPU; wall time of 4 short M1 runs,
+        # beside one GPU at a time (untested on GPUs before this script).
+        echo
+        for jobs in 1 auto; do
+            local start=$SECONDS
+            "$atelier" --runs-dir "$out/jobs-$jobs" train --only M1 --seeds 4 --epochs 1 \
+                --jobs "$jobs" >"$out/jobs-$jobs.log" 2>&1 || echo "--jobs $jobs failed: see jobs-$jobs.log"
+            echo "--jobs $jobs: 4 × M1 (1 epoch) in $((SECONDS - start)) s"
+        done
     } 2>&1 | tee "$out/cuda-check.txt"
 }
 
