@@ -18,13 +18,15 @@
 //! - [`submission`]: the record of one submission (`slurm/<id>/submission.json`);
 //! - [`queue`]: reading `squeue`'s output into task states;
 //! - [`command`]: running `sbatch`, `squeue`, `scancel` and `scontrol`;
-//! - [`env`]: what a task learns from its environment.
+//! - [`env`]: what a task learns from its environment;
+//! - [`watch`]: each submitted run's label from one `squeue`, polled for the app.
 
 pub mod command;
 pub mod env;
 pub mod queue;
 pub mod script;
 pub mod submission;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 

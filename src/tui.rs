@@ -1,7 +1,8 @@
 //! The terminal app: state that events and keys update ([`state`],
-//! [`run_view`], [`list`], [`input`]), drawing that reads it and never
-//! changes it ([`ui`], [`panes`], [`progress`], [`render_mode`]), and the
-//! loop between them ([`event_loop`]), which alone touches the terminal.
+//! [`run_view`], [`list`], [`input`], [`slurm_view`]), drawing that reads
+//! it and never changes it ([`ui`], [`panes`], [`progress`],
+//! [`render_mode`]), and the loop between them ([`event_loop`]), which alone
+//! touches the terminal.
 
 pub mod comparison;
 pub mod event_loop;
@@ -15,6 +16,7 @@ pub mod progress;
 pub mod render_mode;
 pub mod run_view;
 pub mod series;
+pub mod slurm_view;
 pub mod state;
 pub mod ui;
 

@@ -16,6 +16,7 @@ use atelier::{
     export::{text::plain, Theme},
     model::ModelSpec,
     plan::{Plan, RunSpec},
+    slurm::watch::Poll,
     store::{Follower, RunStatus, RunStore},
     train::{DevicePref, Event, Trainer},
     tui::{
@@ -115,6 +116,7 @@ struct Driver {
     trainer: Sender<Event>,
     store_ticks: Sender<Instant>,
     signals: Sender<()>,
+    slurm: Sender<Poll>,
     window: Arc<Mutex<Size>>,
     frames: Receiver<(Instant, Buffer)>,
     /// When each frame received so far was shown.
@@ -237,6 +239,7 @@ impl Rig {
         let (trainer_sender, fake_trainer) = unbounded();
         let (tick_sender, store_ticks) = unbounded();
         let (signal_sender, signals) = unbounded();
+        let (slurm_sender, slurm) = unbounded();
         let (alive, running) = bounded(0);
         Self {
             terminal,
@@ -245,12 +248,14 @@ impl Rig {
                 trainer: trainer.map_or(fake_trainer, |trainer| trainer.events().clone()),
                 store_ticks,
                 signals,
+                slurm,
             },
             driver: Driver {
                 terminal: terminal_sender,
                 trainer: trainer_sender,
                 store_ticks: tick_sender,
                 signals: signal_sender,
+                slurm: slurm_sender,
                 window,
                 frames,
                 shown_at: Vec::new(),
@@ -413,6 +418,34 @@ fn a_resize_redraws_at_the_new_size_and_an_idle_loop_draws_nothing() {
         assert_eq!(driver.drawn(), 3);
     });
     assert_eq!(app.size, (120, 40));
+}
+
+#[test]
+fn slurm_labels_and_squeues_failures_show_without_a_key_and_only_when_new() {
+    let root = tempfile::tempdir().unwrap();
+    let (store, shots) = store_in(&root);
+    let run = common::stored_run(&store, "arrayed", 1);
+    let mut session = viewer(&store, &shots);
+    let mut app = App::new(Vec::new(), Vec::new());
+    assert!(event_loop::catch_up(&mut app, &mut session.follower));
+    Rig::new(None, (80, 24)).run(&mut app, &mut session, |driver| {
+        let first = text(&driver.frame());
+        assert!(!first.contains("slurm"), "{first}");
+        let labels = Poll::Labels(vec![(run.clone(), "running on node7".into())]);
+        driver.slurm.send(labels.clone()).unwrap();
+        let labelled = text(&driver.frame_showing("running on node7"));
+        assert!(labelled.contains("slurm"), "{labelled}");
+        // The same labels 20 s later: nothing to draw.
+        driver.slurm.send(labels).unwrap();
+        driver.assert_idle();
+        let failure = Poll::Failed("squeue is not on PATH".into());
+        driver.slurm.send(failure.clone()).unwrap();
+        driver.frame_showing("slurm: squeue is not on PATH");
+        // Said once: the poller's every later try is no news.
+        driver.slurm.send(failure).unwrap();
+        driver.assert_idle();
+    });
+    assert_eq!(app.runs[0].slurm_label.as_deref(), Some("running on node7"));
 }
 
 #[test]

@@ -5,7 +5,13 @@ use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use anyhow::{bail, Context};
 use atelier::{
-    store::{Follower, RunStore},
+    protocol::RunId,
+    slurm::{
+        submission::SUBMISSIONS_DIR,
+        watch::{self, Poll, SLURM_POLL},
+        Tools,
+    },
+    store::{Follower, RunStatus, RunStore},
     train::Trainer,
     tui::{
         event_loop::{self, Inputs, Screenshots, Session, Training},
@@ -13,7 +19,7 @@ use atelier::{
     },
 };
 use clap::Args;
-use crossbeam_channel::unbounded;
+use crossbeam_channel::{never, unbounded, Receiver};
 
 use super::{train::PlanArgs, ViewerOptions};
 
@@ -123,11 +129,31 @@ fn run_terminal(app: &mut App, session: &mut Session<'_>) -> anyhow::Result<()> 
         event_loop::spawn_terminal_reader().context("cannot read the terminal")?,
         signals,
         session.training.map(|training| training.trainer),
-    );
+    )
+    .with_slurm(slurm_poller(session.store)?);
     let mut terminal = ratatui::init();
     let result = event_loop::run(&mut terminal, app, session, &inputs);
     ratatui::restore();
     result.context("terminal error")
+}
+
+/// What squeue says of the stored runs, every [`SLURM_POLL`], when some came
+/// from Slurm (the runs folder has a `slurm/` folder of submissions); no
+/// thread and no squeue otherwise. The thread ends with the loop's inputs.
+fn slurm_poller(store: &RunStore) -> anyhow::Result<Receiver<Poll>> {
+    let dir = store.dir().to_path_buf();
+    if !dir.join(SUBMISSIONS_DIR).is_dir() {
+        return Ok(never());
+    }
+    let runs = store.clone();
+    // Done and failed runs will not run again: squeue need not be asked
+    // about them. An interrupted one may be requeued, so it still is.
+    let finished = move |run: &RunId| {
+        runs.load(run)
+            .is_ok_and(|record| matches!(record.status, RunStatus::Done | RunStatus::Failed))
+    };
+    watch::spawn_poller(dir, Tools::from_env(), SLURM_POLL, finished)
+        .context("cannot start the Slurm poller thread")
 }
 
 impl ViewerOptions {

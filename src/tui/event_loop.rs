@@ -16,6 +16,7 @@ use super::{input, loader, ui, Action, App};
 use crate::{
     export::{self, Theme},
     plan::Plan,
+    slurm::watch::Poll,
     store::{follow::POLL_INTERVAL, DeviceLock, Follower, Holder, RunStore, StoreError},
     train::{device_name, Command, Event, ResolveDevice, RunId, RunRequest, Trainer},
 };
@@ -38,11 +39,15 @@ pub struct Inputs {
     pub store_ticks: Receiver<Instant>,
     /// A termination signal (SIGTERM, SIGHUP): quit cleanly.
     pub signals: Receiver<()>,
+    /// What squeue says of the runs' Slurm tasks ([`crate::slurm::watch`]);
+    /// `never()` when the runs did not come from Slurm.
+    pub slurm: Receiver<Poll>,
 }
 
 impl Inputs {
     /// The app's inputs: these terminal events and signals, `trainer`'s
-    /// events, and a store poll every [`POLL_INTERVAL`].
+    /// events, and a store poll every [`POLL_INTERVAL`]; no Slurm news (see
+    /// [`Inputs::with_slurm`]).
     pub fn new(
         terminal: Receiver<event::Event>,
         signals: Receiver<()>,
@@ -53,7 +58,13 @@ impl Inputs {
             trainer: trainer.map_or_else(never, |trainer| trainer.events().clone()),
             store_ticks: tick(POLL_INTERVAL),
             signals,
+            slurm: never(),
         }
+    }
+
+    /// These inputs, and what squeue says from `slurm`.
+    pub fn with_slurm(self, slurm: Receiver<Poll>) -> Self {
+        Self { slurm, ..self }
     }
 }
 
@@ -157,6 +168,7 @@ pub fn run<B: Backend>(
     let mut screen = Buffer::empty(Rect::default());
     let size = terminal.size()?;
     app.size = (size.width, size.height);
+    let mut slurm = inputs.slurm.clone();
     loop {
         if pacing.frame_due() {
             let frame = terminal.draw(|frame| ui::draw(frame, app))?;
@@ -188,6 +200,15 @@ pub fn run<B: Backend>(
                     loader::load_needed(app, session.store, session.data_dir.as_deref());
                     pacing.changed(false);
                 }
+            },
+            recv(slurm) -> message => match message {
+                Ok(poll) => {
+                    if app.apply_slurm(poll) {
+                        pacing.changed(false);
+                    }
+                }
+                // A poller that is gone would otherwise wake the loop without end.
+                Err(_) => slurm = never(),
             },
             recv(inputs.signals) -> _ => app.should_quit = true,
             recv(next_frame) -> _ => {},

@@ -55,6 +55,11 @@ pub struct RunView {
     pub external: bool,
     /// That process, for the messages that say how to stop it.
     pub writer_pid: Option<u32>,
+    /// Where Slurm has the run's task (`pending (Priority)`, `running on
+    /// node7`, `lost`), as squeue last said; `None` for a run not submitted
+    /// to Slurm. Named apart from the story's `slurm` (the attempt the run
+    /// itself logged), which the view derefs to.
+    pub slurm_label: Option<String>,
 }
 
 impl RunView {
@@ -75,6 +80,7 @@ impl RunView {
             story: RunState::default(),
             external: false,
             writer_pid: None,
+            slurm_label: None,
         }
     }
 

@@ -524,3 +524,142 @@ fn groups_in_ascii_without_colour_at_80x24() {
     assert!(!screen.contains('▸') && !screen.contains('▾'), "{screen}");
     assert_snapshot!("sweep_expanded_ascii_no_color_80x24", screen);
 }
+
+/// The seed plan as a Slurm array watched read-only: M1 done, M2 running
+/// on node7 in its second attempt, M3 pending for its priority, M4
+/// requeued after a checkpoint, M5 held back by the array's limit, the
+/// MLP lost (its job died while it trained: stalled); the cursor on M2.
+fn slurm_state() -> App {
+    let mut app = state();
+    app.read_only = true;
+    let ids = ["m1", "m2", "m3", "m4", "m5", "mlp"];
+    for (index, id) in ids.iter().enumerate().skip(1).take(4) {
+        app.assign_id(index, (*id).into());
+    }
+    for (index, id) in ids.iter().enumerate() {
+        app.runs[index].external = true;
+        app.apply(&Event::Attempt {
+            run: (*id).into(),
+            job: format!("4242_{index}"),
+            restart: u32::from(*id == "m2"),
+            host: "node7".into(),
+            gpus: String::new(),
+        });
+    }
+    app.apply(&Event::Started {
+        run: "m2".into(),
+        device: "cuda:0".into(),
+        params: 173_882,
+        train_samples: 48_000,
+        validation_samples: 12_000,
+        steps_per_epoch: 1_500,
+        resumed_after: 0,
+        resumed_at_step: 0,
+        epochs: 15,
+    });
+    app.apply(&Event::Progress {
+        run: "m2".into(),
+        epoch: 5,
+        step: 750,
+        steps: 1_500,
+        loss: 0.31,
+        accuracy: 0.89,
+        recent_loss: 0.3,
+        recent_accuracy: 0.9,
+        samples_per_sec: 21_000.0,
+        elapsed_secs: 250.0,
+    });
+    app.runs[5].status = super::UiStatus::Stalled;
+    app.apply(&Event::Requeued {
+        run: "m4".into(),
+        job: "4242_3".into(),
+    });
+    app.set_slurm_labels(
+        [
+            ("m1", "done"),
+            ("m2", "running on node7"),
+            ("m3", "pending (Priority)"),
+            ("m4", "requeued"),
+            ("m5", "pending (JobArrayTaskLimit)"),
+            ("mlp", "lost"),
+        ]
+        .map(|(run, label)| (run.into(), label.to_string()))
+        .to_vec(),
+    );
+    app.selected = 1;
+    app
+}
+
+#[test]
+fn slurm_states_in_the_run_list_at_80x24_in_colour_and_without() {
+    let mut app = slurm_state();
+    app.view = super::View::Runs;
+    let coloured = render(&app, 80, 24);
+    let screen = text(&coloured);
+    for label in [
+        "pending (Priority)",
+        "running on node7",
+        "requeued",
+        "lost",
+        "pending (JobArray…",
+    ] {
+        assert!(screen.contains(label), "no {label:?}:\n{screen}");
+    }
+    // The labels' colours say where a run is at a glance.
+    let buffer = coloured.backend().buffer();
+    let colour_of = |word: &str| {
+        let (row, line) = screen
+            .lines()
+            .enumerate()
+            .find(|(_, line)| line.contains(word))
+            .unwrap();
+        let column = line[..line.find(word).unwrap()].chars().count();
+        buffer[(column as u16, row as u16)].fg
+    };
+    assert_eq!(colour_of("lost"), Color::LightRed);
+    assert_eq!(colour_of("pending (Priority)"), Color::Blue);
+    assert_eq!(colour_of("requeued"), Color::Magenta);
+    assert_snapshot!("slurm_runs_80x24", screen);
+    app.render = RenderMode {
+        color: ColorMode::None,
+        ascii: false,
+    };
+    let plain = render(&app, 80, 24);
+    assert_eq!(text(&plain), text(&coloured), "the words carry the states");
+    assert!(plain
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset));
+}
+
+#[test]
+fn the_selected_runs_slurm_task_in_the_monitor_in_ascii_without_colour_at_80x24() {
+    let mut app = slurm_state();
+    app.render = RenderMode {
+        color: ColorMode::None,
+        ascii: true,
+    };
+    let screen = text(&render(&app, 80, 24));
+    assert!(
+        screen.contains("slurm: running on node7 · task 4242_1 · attempt 2"),
+        "{screen}"
+    );
+    assert_snapshot!("slurm_monitor_ascii_no_color_80x24", screen);
+}
+
+#[test]
+fn slurm_states_in_the_wide_run_list_at_160x30_and_120x30() {
+    let mut app = slurm_state();
+    app.view = super::View::Runs;
+    let wide = text(&render(&app, 160, 30));
+    // Room for the gauge, the device and the whole labels.
+    assert!(
+        wide.contains("pending (JobArrayTaskLimit)") && wide.contains("cuda:0"),
+        "{wide}"
+    );
+    assert!(wide.contains("░░░"), "{wide}");
+    assert_snapshot!("slurm_runs_160x30", wide);
+    assert_snapshot!("slurm_runs_120x30", text(&render(&app, 120, 30)));
+}

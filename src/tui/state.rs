@@ -104,6 +104,9 @@ pub struct App {
     pub test_images: Option<Loaded<Split>>,
     /// The terminal's size (columns, rows), for the gallery's pages.
     pub size: (u16, u16),
+    /// Why squeue last failed, so that a failure that repeats every poll
+    /// is shown once (see [`super::slurm_view`]).
+    pub slurm_error: Option<String>,
 }
 
 impl App {

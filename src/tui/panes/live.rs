@@ -32,14 +32,15 @@ impl Widget for LivePane<'_> {
             Paragraph::new("No runs: start one from the plan with Enter.").render(inner, buf);
             return;
         };
+        let lines = status_lines(run);
         let [status, loss, accuracy, history] = Layout::vertical([
-            Constraint::Length(2),
+            Constraint::Length(u16::try_from(lines.len()).unwrap_or(u16::MAX)),
             Constraint::Length(3),
             Constraint::Length(3),
             Constraint::Min(0),
         ])
         .areas(inner);
-        Paragraph::new(status_lines(run)).render(status, buf);
+        Paragraph::new(lines).render(status, buf);
         let smooth = |values: &std::collections::VecDeque<f64>| {
             let values: Vec<f64> = values.iter().copied().collect();
             if app.smoothing {
@@ -107,10 +108,33 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
         text
     } else if run.status == UiStatus::Planned {
         "not started: Enter queues it".to_string()
+    } else if run.slurm_label.is_some() {
+        "waiting for its Slurm task…".to_string()
     } else {
         "waiting for the trainer…".to_string()
     };
-    vec![Line::from(first), Line::from(second)]
+    let mut lines = vec![Line::from(first), Line::from(second)];
+    lines.extend(slurm_line(run));
+    lines
+}
+
+/// Where Slurm has the run, in full (the run list may cut it short): the
+/// label squeue gave, and the task and attempt the run itself logged.
+fn slurm_line(run: &RunView) -> Option<Line<'static>> {
+    let label = run.slurm_label.clone()?;
+    let color = theme::slurm(&label);
+    let mut spans = vec![
+        Span::raw("slurm: "),
+        Span::styled(label, Style::default().fg(color)),
+    ];
+    if let Some(attempt) = &run.slurm {
+        spans.push(Span::raw(format!(" · task {}", attempt.job)));
+        // SLURM_RESTART_COUNT counts the requeues: the first attempt is 0.
+        if attempt.restart > 0 {
+            spans.push(Span::raw(format!(" · attempt {}", attempt.restart + 1)));
+        }
+    }
+    Some(Line::from(spans))
 }
 
 fn sparkline<'a>(name: &str, values: &[f64], color: Color, smoothed: bool) -> Sparkline<'a> {
@@ -258,5 +282,16 @@ mod tests {
         assert!(text.contains("history per epoch"), "{text}");
         app.smoothing = true;
         assert!(screen(&app).contains("· EMA (e)"));
+    }
+
+    #[test]
+    fn a_run_waiting_in_slurms_queue_says_why() {
+        let mut app = app();
+        assert!(screen(&app).contains("waiting for the trainer…"));
+        assert!(!screen(&app).contains("slurm:"));
+        app.runs[0].slurm_label = Some("pending (Priority)".into());
+        let text = screen(&app);
+        assert!(text.contains("waiting for its Slurm task…"), "{text}");
+        assert!(text.contains("slurm: pending (Priority)"), "{text}");
     }
 }

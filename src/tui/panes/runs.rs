@@ -24,20 +24,14 @@ pub struct RunsPane<'a>(pub &'a App);
 impl Widget for RunsPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        // The gauge column appears only while a run trains, leaving room for names otherwise.
-        let training = app
-            .runs
-            .iter()
-            .any(|run| matches!(run.status, UiStatus::Running | UiStatus::Paused));
-        // A wide list (the run-list view, a big terminal) has room for more.
-        let wide = area.width >= WIDE_LIST;
-        let (titles, widths) = columns(training, wide);
+        let columns = Columns::of(app, area.width);
+        let (titles, widths) = columns.titles_and_widths();
         let header = Row::new(titles).bold();
         let rows = app.list_rows();
         let table_rows = rows.iter().map(|list_row| match list_row {
             ListRow::Run { index, member } => {
                 let run = &app.runs[*index];
-                let row = row(run, *member, training, wide);
+                let row = row(run, *member, columns);
                 if app.is_marked(run) {
                     row.style(Style::default().add_modifier(Modifier::UNDERLINED))
                 } else {
@@ -67,36 +61,151 @@ impl Widget for RunsPane<'_> {
     }
 }
 
-/// The columns' titles and widths: the gauge only while training, more
-/// columns on a wide list.
-fn columns(training: bool, wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
-    let mut titles = vec!["", "run", "epoch", "progress", "best val", "test", "device"];
-    let mut widths = vec![
-        Constraint::Length(STATUS_WIDTH),
-        Constraint::Min(16),
-        Constraint::Length(7),
-        Constraint::Length(GAUGE_WIDTH as u16),
-        Constraint::Length(8),
-        Constraint::Length(7),
-        Constraint::Length(7),
-    ];
-    if wide {
-        titles.splice(6..6, ["params", "test loss", "time"]);
-        widths.splice(
-            6..6,
-            [
-                Constraint::Length(10),
-                Constraint::Length(9),
-                Constraint::Length(8),
-            ],
-        );
-    }
-    if !training {
-        titles.remove(3);
-        widths.remove(3);
-    }
-    (titles, widths)
+/// Which of the optional columns the list shows, and how wide the Slurm
+/// column is: one rule for the titles and every row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Columns {
+    /// The progress gauge: while a run trains, unless the Slurm labels need its room.
+    gauge: bool,
+    /// Parameters, test loss and time, on a wide list.
+    wide: bool,
+    /// The device. A narrow list gives its place to the Slurm column (the
+    /// live pane beside it names the device); a wide one has room for both.
+    device: bool,
+    /// The Slurm column's width, when any run has a Slurm label.
+    slurm: Option<u16>,
 }
+
+impl Columns {
+    /// The columns for `app`'s runs in a list `width` columns wide.
+    fn of(app: &App, width: u16) -> Self {
+        // The gauge appears only while a run trains, leaving room for names otherwise.
+        let training = app
+            .runs
+            .iter()
+            .any(|run| matches!(run.status, UiStatus::Running | UiStatus::Paused));
+        // A wide list (the run-list view, a big terminal) has room for more.
+        let wide = width >= WIDE_LIST;
+        let plain = Self {
+            gauge: training,
+            wide,
+            device: true,
+            slurm: None,
+        };
+        let Some(wanted) = widest_label(app) else {
+            return plain;
+        };
+        let beside_gauge = Self {
+            device: wide,
+            slurm: Some(0),
+            ..plain
+        };
+        if beside_gauge.room(width).saturating_sub(RUN_KEEP) >= wanted {
+            return Self {
+                slurm: Some(wanted),
+                ..beside_gauge
+            };
+        }
+        // Where Slurm has a run says more than a bar, and the epoch column
+        // and the live pane still tell how far it is.
+        let no_gauge = Self {
+            gauge: false,
+            ..beside_gauge
+        };
+        Self {
+            slurm: Some(slurm_width(wanted, no_gauge.room(width))),
+            ..no_gauge
+        }
+    }
+
+    /// Columns left over for the run names and the Slurm labels once every
+    /// other column has its width.
+    fn room(self, width: u16) -> u16 {
+        let (_, widths) = Self {
+            slurm: Some(0),
+            ..self
+        }
+        .titles_and_widths();
+        let taken: u16 = widths
+            .iter()
+            .map(|width| match width {
+                Constraint::Length(n) => *n,
+                _ => 0,
+            })
+            .sum();
+        // Two borders, one space between columns.
+        let gaps = u16::try_from(widths.len())
+            .unwrap_or(u16::MAX)
+            .saturating_sub(1);
+        width.saturating_sub(2 + taken + gaps)
+    }
+
+    /// The columns' titles and widths, in the order of a row's cells.
+    fn titles_and_widths(self) -> (Vec<&'static str>, Vec<Constraint>) {
+        let mut columns = vec![
+            ("", Constraint::Length(STATUS_WIDTH)),
+            ("run", Constraint::Min(RUN_MIN)),
+            ("epoch", Constraint::Length(7)),
+        ];
+        if self.gauge {
+            columns.push(("progress", Constraint::Length(GAUGE_WIDTH as u16)));
+        }
+        columns.extend([
+            ("best val", Constraint::Length(8)),
+            ("test", Constraint::Length(7)),
+        ]);
+        if self.wide {
+            columns.extend([
+                ("params", Constraint::Length(10)),
+                ("test loss", Constraint::Length(9)),
+                ("time", Constraint::Length(8)),
+            ]);
+        }
+        if self.device {
+            columns.push(("device", Constraint::Length(7)));
+        }
+        if let Some(width) = self.slurm {
+            columns.push(("slurm", Constraint::Length(width)));
+        }
+        columns.into_iter().unzip()
+    }
+}
+
+/// The widest Slurm label, as wide as the column may take; `None` when no
+/// run has one (the list has no Slurm column then).
+fn widest_label(app: &App) -> Option<u16> {
+    let widest = app
+        .runs
+        .iter()
+        .filter_map(|run| run.slurm_label.as_deref())
+        .map(|label| label.chars().count())
+        .max()?;
+    let widest = u16::try_from(widest).unwrap_or(u16::MAX);
+    Some(widest.clamp("slurm".len() as u16, SLURM_MAX))
+}
+
+/// How wide the Slurm column is, sharing `room` columns with the run names:
+/// as wide as the `wanted` label, but a label of [`SLURM_SHORT`] columns
+/// comes before names longer than [`RUN_MIN`], and longer labels only
+/// after names of [`RUN_KEEP`].
+fn slurm_width(wanted: u16, room: u16) -> u16 {
+    let short = SLURM_SHORT.min(room.saturating_sub(RUN_MIN));
+    let beyond_names = room.saturating_sub(RUN_KEEP);
+    wanted.min(short.max(beyond_names)).max(SLURM_MIN)
+}
+
+/// Least columns of the run names.
+const RUN_MIN: u16 = 16;
+/// Columns of the run names that longer Slurm labels leave them: what a
+/// name gets at 80 columns without a Slurm column.
+const RUN_KEEP: u16 = 20;
+/// Columns of the common Slurm labels: `pending (Priority)`, `running on node7`.
+const SLURM_SHORT: u16 = 18;
+/// Least columns of the Slurm column: `requeued`, `lost`, and a hint of the rest.
+const SLURM_MIN: u16 = 8;
+/// Most columns of the Slurm column; longer labels end in `…` (the live
+/// pane shows them whole).
+const SLURM_MAX: u16 = 30;
 
 /// Columns of the status cell; a header's line starts after it.
 const STATUS_WIDTH: u16 = 13;
@@ -156,16 +265,8 @@ fn status_cell(status: UiStatus) -> Cell<'static> {
 }
 
 /// A run's row; a group's member is indented under its header.
-fn row(run: &RunView, member: bool, with_gauge: bool, wide: bool) -> Row<'static> {
+fn row(run: &RunView, member: bool, columns: Columns) -> Row<'static> {
     let (_, _, color) = theme::status(run.status);
-    // Active runs show the epoch in progress; the others, the epochs they completed.
-    let epoch = if run.is_active() && run.epoch > 0 {
-        format!("{}/{}", run.epoch, run.spec.epochs)
-    } else if run.status == UiStatus::Planned {
-        format!("-/{}", run.spec.epochs)
-    } else {
-        format!("{}/{}", run.epochs.len(), run.spec.epochs)
-    };
     let percent = |value: Option<f64>| {
         value.map_or_else(|| "-".to_string(), |v| format!("{:.2}%", v * 100.0))
     };
@@ -173,38 +274,79 @@ fn row(run: &RunView, member: bool, with_gauge: bool, wide: bool) -> Row<'static
     let mut cells = vec![
         status_cell(run.status),
         Cell::from(format!("{indent}{}", run.spec.title())),
-        Cell::from(epoch),
-        Cell::from(Span::styled(gauge(run), Style::default().fg(color))),
+        Cell::from(epoch_text(run)),
+    ];
+    if columns.gauge {
+        cells.push(Cell::from(Span::styled(
+            gauge(run),
+            Style::default().fg(color),
+        )));
+    }
+    cells.extend([
         Cell::from(percent(run.best_val_accuracy())),
         Cell::from(percent(run.test.as_ref().map(|test| test.accuracy))),
-        Cell::from(run.device.clone().unwrap_or_else(|| "-".into())),
-    ];
-    if wide {
-        let params = run.params.map_or_else(|| "-".into(), thousands);
-        let test_loss = run
-            .test
-            .as_ref()
-            .map_or_else(|| "-".into(), |test| format!("{:.4}", test.loss));
-        // Active runs count their time so far; the others, their epochs'.
-        let seconds = if run.is_active() {
-            run.elapsed_secs
-        } else {
-            run.epochs.iter().map(|row| row.seconds).sum()
-        };
-        let time = if seconds > 0.0 {
-            clock(seconds)
-        } else {
-            "-".into()
-        };
-        cells.splice(
-            6..6,
-            [Cell::from(params), Cell::from(test_loss), Cell::from(time)],
-        );
+    ]);
+    if columns.wide {
+        cells.extend(wide_cells(run));
     }
-    if !with_gauge {
-        cells.remove(3);
+    if columns.device {
+        cells.push(Cell::from(run.device.clone().unwrap_or_else(|| "-".into())));
+    }
+    if let Some(width) = columns.slurm {
+        cells.push(slurm_cell(run.slurm_label.as_deref(), width));
     }
     Row::new(cells)
+}
+
+/// Active runs show the epoch in progress; the others, the epochs they completed.
+fn epoch_text(run: &RunView) -> String {
+    if run.is_active() && run.epoch > 0 {
+        format!("{}/{}", run.epoch, run.spec.epochs)
+    } else if run.status == UiStatus::Planned {
+        format!("-/{}", run.spec.epochs)
+    } else {
+        format!("{}/{}", run.epochs.len(), run.spec.epochs)
+    }
+}
+
+/// A wide list's parameters, test loss and time.
+fn wide_cells(run: &RunView) -> [Cell<'static>; 3] {
+    let params = run.params.map_or_else(|| "-".into(), thousands);
+    let test_loss = run
+        .test
+        .as_ref()
+        .map_or_else(|| "-".into(), |test| format!("{:.4}", test.loss));
+    // Active runs count their time so far; the others, their epochs'.
+    let seconds = if run.is_active() {
+        run.elapsed_secs
+    } else {
+        run.epochs.iter().map(|row| row.seconds).sum()
+    };
+    let time = if seconds > 0.0 {
+        clock(seconds)
+    } else {
+        "-".into()
+    };
+    [Cell::from(params), Cell::from(test_loss), Cell::from(time)]
+}
+
+/// A run's Slurm label, cut to `width` with `…`, coloured by what it says
+/// (the words carry the meaning without colour).
+fn slurm_cell(label: Option<&str>, width: u16) -> Cell<'static> {
+    let Some(label) = label else {
+        return Cell::from("-");
+    };
+    let text = fit(label, usize::from(width));
+    Cell::from(Span::styled(text, Style::default().fg(theme::slurm(label))))
+}
+
+/// `text` in at most `width` characters: cut short, the cut marked by `…`.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 /// From this width on the list also shows parameters, test loss and time.
@@ -281,5 +423,42 @@ mod tests {
             theme::SELECTED_BG,
             "the selected row is highlighted"
         );
+    }
+
+    #[test]
+    fn the_slurm_column_takes_the_devices_place_and_the_gauges_when_short_of_room() {
+        let mut app = planned_app(&["M1", "M2"]);
+        app.assign_id(0, "a".into());
+        app.runs[0].status = UiStatus::Running;
+        let plain = Columns::of(&app, 80);
+        assert_eq!((plain.gauge, plain.device, plain.slurm), (true, true, None));
+        app.runs[0].slurm_label = Some("lost".into());
+        let short = Columns::of(&app, 80);
+        assert_eq!(
+            (short.gauge, short.device, short.slurm),
+            (true, false, Some(5))
+        );
+        app.runs[0].slurm_label = Some("pending (JobArrayTaskLimit)".into());
+        let long = Columns::of(&app, 80);
+        assert_eq!(
+            (long.gauge, long.device, long.slurm),
+            (false, false, Some(18))
+        );
+        let wide = Columns::of(&app, 160);
+        assert_eq!(
+            (wide.gauge, wide.device, wide.slurm),
+            (true, true, Some(27))
+        );
+    }
+
+    #[test]
+    fn a_label_too_long_for_its_column_ends_in_an_ellipsis() {
+        assert_eq!(fit("running on node7", 16), "running on node7");
+        assert_eq!(fit("pending (JobArrayTaskLimit)", 12), "pending (Jo…");
+        // Names keep 20 columns before labels grow past 18, and 16 before they shrink.
+        assert_eq!(slurm_width(27, 38), 18);
+        assert_eq!(slurm_width(27, 34), 18);
+        assert_eq!(slurm_width(27, 50), 27);
+        assert_eq!(slurm_width(27, 20), SLURM_MIN);
     }
 }

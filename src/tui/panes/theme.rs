@@ -19,6 +19,19 @@ pub fn status(status: UiStatus) -> (&'static str, &'static str, Color) {
     }
 }
 
+/// Colour of a Slurm label (see [`crate::slurm::summary`]), by its first
+/// words: waiting in the queue's colour, running in the runs', trouble in red.
+pub fn slurm(label: &str) -> Color {
+    let first = label.split([' ', ',']).next().unwrap_or_default();
+    match first {
+        "pending" | "not" => Color::Blue,
+        "running" | "completing" => Color::Yellow,
+        "requeued" | "suspended" => Color::Magenta,
+        "done" | "completed" => Color::Green,
+        _ => Color::LightRed,
+    }
+}
+
 /// Heat colour for a row-normalised rate in [0, 1]: dark to bright. The
 /// diagonal uses green, confusions red, so the eye finds mistakes at once.
 pub fn heat(rate: f64, diagonal: bool) -> Color {
