@@ -5,6 +5,7 @@
 pub mod adam;
 pub mod allocator;
 pub mod checkpoint;
+pub mod control;
 pub mod denormals;
 pub mod device;
 pub mod fit;

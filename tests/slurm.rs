@@ -450,3 +450,100 @@ fn missing_or_refusing_slurm_tools_are_named_and_leave_nothing_running() {
         "{said}"
     );
 }
+
+/// `atelier watch` from the "login node" while an array runs one task at a
+/// time: the run list shows the running task's host and the others pending.
+#[test]
+fn watch_shows_pending_and_running_tasks_while_the_array_runs() {
+    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster_up() {
+        return;
+    }
+    let tmux_found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !tmux_found {
+        assert!(
+            std::env::var("CI").map_or(true, |ci| ci != "true"),
+            "CI=true but tmux is missing"
+        );
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 8_000, 100);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = plan(
+        data.path(),
+        r#"
+[defaults]
+epochs = 3
+batch_size = 32
+
+[[sweep]]
+name = "watched"
+model = { kind = "cnn", conv = [32], dense = 16 }
+seeds = 3
+"#,
+    );
+    atelier(
+        data.path(),
+        runs.path(),
+        &[
+            "slurm",
+            "submit",
+            "--plan",
+            &plan,
+            "--cpus-per-task",
+            "1",
+            "--max-parallel",
+            "1",
+        ],
+    );
+    let socket = format!("atelier-slurm-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let command = format!(
+        "{} --data-dir '{}' --runs-dir '{}' watch; sleep 30",
+        env!("CARGO_BIN_EXE_atelier"),
+        data.path().display(),
+        runs.path().display()
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "watch",
+        "-x",
+        "160",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &command,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let begun = Instant::now();
+    let (mut saw_running, mut saw_pending) = (false, false);
+    let mut screen = String::new();
+    while !(saw_running && saw_pending) && begun.elapsed() < Duration::from_secs(90) {
+        screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "watch"]).stdout)
+            .into_owned();
+        saw_running |= screen.contains("running on ");
+        saw_pending |= screen.contains("pending (");
+        thread::sleep(Duration::from_millis(300));
+    }
+    tmux(&["kill-server"]);
+    let _ = common::atelier(data.path(), runs.path())
+        .args(["slurm", "cancel", "watched"])
+        .output();
+    assert!(saw_running, "no running task shown; last screen:\n{screen}");
+    assert!(saw_pending, "no pending task shown; last screen:\n{screen}");
+    assert!(screen.contains("slurm"), "{screen}");
+}

@@ -120,7 +120,7 @@ fn a_killed_worker_leaves_its_run_crashed_and_the_others_finish() {
     let plan = plan.display().to_string();
     let runs = tempfile::tempdir().unwrap();
     let store = RunStore::open(runs.path()).unwrap();
-    let mut child = spawn(
+    let child = spawn(
         data.path(),
         runs.path(),
         &["train", "--plan", &plan, "--jobs", "2"],
@@ -173,4 +173,55 @@ fn a_killed_worker_leaves_its_run_crashed_and_the_others_finish() {
         String::from_utf8_lossy(&resumed.stderr)
     );
     assert_eq!(store.load(&victim.id).unwrap().status, RunStatus::Done);
+}
+
+/// What the app does to a run another process trains here: a pause, an
+/// unpause and a stop, by signal, each logged by that process.
+#[test]
+fn a_training_process_pauses_goes_on_and_stops_when_signalled() {
+    use atelier::train::{
+        control::{self, Control},
+        Event,
+    };
+    let (data, plan) = setup();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    let mut child = spawn(
+        data.path(),
+        runs.path(),
+        &[
+            "train",
+            "--plan",
+            &plan.display().to_string(),
+            "--epochs",
+            "50",
+        ],
+    );
+    let events = |wanted: fn(&Event) -> bool| {
+        let started = Instant::now();
+        loop {
+            let (records, _) = store.list();
+            if let Some(record) = records.first() {
+                let log = store.events(&record.id).unwrap().events;
+                if log.iter().any(wanted) {
+                    return record.clone();
+                }
+            }
+            assert!(started.elapsed() < common::WAIT, "the event never came");
+            thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let record = events(|e| matches!(e, Event::Progress { .. }));
+    let pid = record.writer.as_ref().unwrap().pid;
+    control::send(pid, Control::Pause).unwrap();
+    events(|e| matches!(e, Event::Paused { .. }));
+    control::send(pid, Control::Unpause).unwrap();
+    events(|e| matches!(e, Event::Unpaused { .. }));
+    control::send(pid, Control::Cancel).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        store.load(&record.id).unwrap().status,
+        RunStatus::Interrupted
+    );
 }

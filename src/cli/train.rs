@@ -387,6 +387,7 @@ fn drive_unlocked(
         let _ = commands.send(Command::Shutdown);
     })
     .context("cannot install the Ctrl-C handler")?;
+    listen_for_pause(&trainer)?;
 
     let mut titles = HashMap::new();
     let remaining_jobs = jobs.len();
@@ -426,6 +427,31 @@ fn drive_unlocked(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The app pauses and unpauses a run of this process with two signals
+/// (see `atelier::train::control`).
+fn listen_for_pause(trainer: &Trainer) -> anyhow::Result<()> {
+    use atelier::train::control::{pause_signal, unpause_signal};
+    let mut signals = signal_hook::iterator::Signals::new([pause_signal(), unpause_signal()])
+        .context("cannot install the pause signal handlers")?;
+    let commands = trainer.commands();
+    std::thread::Builder::new()
+        .name("pause-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                let command = if signal == pause_signal() {
+                    Command::Pause
+                } else {
+                    Command::Unpause
+                };
+                if commands.send(command).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(())
 }
 
 /// How far a session of several runs is, for a line after each run ends.

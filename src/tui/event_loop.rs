@@ -379,6 +379,12 @@ pub fn perform(app: &mut App, action: Action, session: &mut Session<'_>, screen:
                 }
             }
         }
+        Action::Control { pid, control } => {
+            app.message = Some(match crate::train::control::send(pid, control) {
+                Ok(()) => format!("asked process {pid} to {}", control_verb(control)),
+                Err(error) => format!("cannot signal process {pid}: {error}"),
+            });
+        }
         Action::Screenshot => {
             let stem = export::timestamped_stem(app.view.name());
             let target = &session.screenshots;
@@ -392,6 +398,15 @@ pub fn perform(app: &mut App, action: Action, session: &mut Session<'_>, screen:
                 },
             );
         }
+    }
+}
+
+fn control_verb(control: crate::train::control::Control) -> &'static str {
+    use crate::train::control::Control;
+    match control {
+        Control::Pause => "pause its run",
+        Control::Unpause => "go on",
+        Control::Cancel => "stop (its runs are stored as interrupted)",
     }
 }
 

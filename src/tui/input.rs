@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     plan::RunSpec,
-    train::{Command, RunId},
+    train::{control::Control, Command, RunId},
 };
 
 /// What the event loop must do after a key, beyond the state change.
@@ -27,6 +27,8 @@ pub enum Action {
     Delete(RunId),
     /// Save the screen as drawn, in every screenshot format.
     Screenshot,
+    /// Ask the process `pid` (on this machine) to pause, unpause or stop its run.
+    Control { pid: u32, control: Control },
 }
 
 /// What a read-only viewer says to a key that would change training.
@@ -221,7 +223,19 @@ fn answer_yes(app: &mut App) -> Vec<Action> {
             app.should_quit = true;
             Vec::new()
         }
-        Confirm::Cancel(id) => vec![Action::Send(Command::Cancel { run: Some(id) })],
+        Confirm::Cancel(id) => match app.runs.iter().find(|view| view.id.as_ref() == Some(&id)) {
+            Some(view) if view.external => match controllable(view) {
+                Some(pid) => vec![Action::Control {
+                    pid,
+                    control: Control::Cancel,
+                }],
+                None => {
+                    app.message = Some(another_process(view));
+                    Vec::new()
+                }
+            },
+            _ => vec![Action::Send(Command::Cancel { run: Some(id) })],
+        },
         Confirm::Delete(id) => delete(app, id),
     }
 }
@@ -260,17 +274,43 @@ fn pause_or_resume(app: &mut App) -> Vec<Action> {
     match running.map(|view| view.status) {
         Some(UiStatus::Paused) => vec![Action::Send(Command::Unpause)],
         Some(_) => vec![Action::Send(Command::Pause)],
-        None => {
-            app.message = Some("nothing is running".into());
-            Vec::new()
-        }
+        None => pause_elsewhere(app),
     }
+}
+
+/// space with no run of this app training: the selected run, when another
+/// process on this machine trains it.
+fn pause_elsewhere(app: &mut App) -> Vec<Action> {
+    let selected = app.selected_run().filter(|view| {
+        view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused)
+    });
+    let Some(view) = selected else {
+        app.message = Some("nothing is running".into());
+        return Vec::new();
+    };
+    let Some(pid) = controllable(view) else {
+        app.message = Some(another_process(view));
+        return Vec::new();
+    };
+    let control = if view.status == UiStatus::Paused {
+        Control::Unpause
+    } else {
+        Control::Pause
+    };
+    vec![Action::Control { pid, control }]
+}
+
+/// The pid of the process on this machine that trains `view`, if any.
+fn controllable(view: &RunView) -> Option<u32> {
+    view.writer_pid.filter(|_| view.writer_here)
 }
 
 /// x: asks before cancelling the selected active run.
 fn ask_to_cancel(app: &mut App) {
     match app.selected_run().filter(|view| view.is_active()) {
-        Some(view) if view.external => app.message = Some(another_process(view)),
+        Some(view) if view.external && controllable(view).is_none() => {
+            app.message = Some(another_process(view))
+        }
         Some(view) => {
             if let Some(id) = view.id.clone() {
                 app.overlay = Overlay::Confirm(Confirm::Cancel(id));
@@ -755,7 +795,36 @@ mod tests {
     }
 
     #[test]
-    fn runs_of_another_process_are_shown_not_controlled() {
+    fn runs_of_another_process_here_are_paused_and_cancelled_by_signal() {
+        let mut app = app();
+        queue(&mut app, 0, "theirs");
+        start(&mut app, "theirs");
+        app.runs[0].external = true;
+        app.runs[0].writer_pid = Some(4242);
+        app.runs[0].writer_here = true;
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char(' '))),
+            [Action::Control {
+                pid: 4242,
+                control: Control::Pause
+            }]
+        );
+        assert!(handle_key(&mut app, key(KeyCode::Char('x'))).is_empty());
+        assert_eq!(
+            app.overlay,
+            Overlay::Confirm(Confirm::Cancel("theirs".into()))
+        );
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('y'))),
+            [Action::Control {
+                pid: 4242,
+                control: Control::Cancel
+            }]
+        );
+    }
+
+    #[test]
+    fn runs_of_a_process_elsewhere_are_shown_not_controlled() {
         let mut app = app();
         queue(&mut app, 0, "theirs");
         start(&mut app, "theirs");
@@ -775,7 +844,13 @@ mod tests {
         }
         app.message = None;
         assert!(handle_key(&mut app, key(KeyCode::Char(' '))).is_empty());
-        assert_eq!(app.message.as_deref(), Some("nothing is running"));
+        assert!(
+            app.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("another process (pid 4242)")),
+            "{:?}",
+            app.message
+        );
     }
 
     /// M1's three seeds around an MLP: M1 seed=1, MLP, M1 seed=2, M1 seed=3.

@@ -55,6 +55,8 @@ pub struct RunView {
     pub external: bool,
     /// That process, for the messages that say how to stop it.
     pub writer_pid: Option<u32>,
+    /// It runs on this machine, so the app can pause or cancel it by signal.
+    pub writer_here: bool,
     /// Where Slurm has the run's task (`pending (Priority)`, `running on
     /// node7`, `lost`), as squeue last said; `None` for a run not submitted
     /// to Slurm. Named apart from the story's `slurm` (the attempt the run
@@ -80,6 +82,7 @@ impl RunView {
             story: RunState::default(),
             external: false,
             writer_pid: None,
+            writer_here: false,
             slurm_label: None,
         }
     }
@@ -109,6 +112,10 @@ impl RunView {
             self.story.error.clone_from(&record.error);
         }
         self.writer_pid = record.writer.as_ref().map(|writer| writer.pid);
+        self.writer_here = record
+            .writer
+            .as_ref()
+            .is_some_and(|writer| writer.is_alive() == Some(true));
     }
 
     /// Shows what is known of another process's live run.

@@ -202,12 +202,21 @@ impl App {
         else {
             return;
         };
+        // A header the cursor stands on (because its selected run is hidden
+        // in it) stays under the cursor when that very run goes.
+        let header = match self.cursor() {
+            Some(Cursor::Group(key)) => Some(key),
+            _ => None,
+        };
         self.runs.remove(index);
         // A row above the selection shifts the selected run up by one.
         if index < self.selected {
             self.selected -= 1;
         }
         self.selected = self.selected.min(self.runs.len().saturating_sub(1));
+        if self.on_group.is_none() {
+            self.on_group = header;
+        }
         self.forget_dissolved_groups();
         // A stale mark would empty the compare curves (marks win over "all finished").
         self.marked.retain(|marked| marked != id);
@@ -454,9 +463,10 @@ mod tests {
         assert_eq!(app.selected_run().unwrap().id.as_deref(), Some("c"));
         assert_eq!(app.marked, ["c".to_string()]);
         assert_eq!(app.overlay, Overlay::None, "no question about a gone run");
-        // Removing the selected run itself moves to the row now in its place.
+        // b and c are one group (same spec), its header under the cursor;
+        // removing c leaves the group's last run, b, under it.
         app.remove(&"c".into());
-        assert_eq!(app.selected_run().unwrap().spec.name, "M1");
+        assert_eq!(app.selected_run().unwrap().id.as_deref(), Some("b"));
         assert!(app.marked.is_empty());
         // A question about another run stays open.
         app.overlay = Overlay::Confirm(Confirm::Delete("b".into()));
