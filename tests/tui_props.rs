@@ -491,6 +491,31 @@ impl Harness {
                 self.app.take_over(&run);
                 self.app.apply(&Event::Queued { run, spec });
             }
+            Action::Control { pid, control } => {
+                use atelier::train::control::Control;
+                let view = self.app.selected_run().filter(|view| {
+                    view.external && view.writer_here && view.writer_pid == Some(pid)
+                });
+                let view = view.unwrap_or_else(|| {
+                    panic!("{control:?} sent to pid {pid}, no selected run of it here")
+                });
+                assert!(
+                    view.is_active(),
+                    "{control:?} for a run that is {:?}",
+                    view.status
+                );
+                let run = view.id.clone().expect("an active run has an id");
+                // The other process logs what it did; the follower brings it in.
+                let event = match control {
+                    Control::Pause => Event::Paused { run },
+                    Control::Unpause => Event::Unpaused { run },
+                    Control::Cancel => Event::Cancelled {
+                        run,
+                        epochs_done: 0,
+                    },
+                };
+                self.app.apply(&event);
+            }
             Action::Send(other) => panic!("unexpected command {other:?}"),
             Action::Delete(id) => {
                 let view = self.app.runs.iter().find(|v| v.id.as_ref() == Some(&id));
@@ -779,7 +804,8 @@ fn check_invariants(app: &App) {
         assert!(ids.contains(id), "marked run {id} has no row");
         assert!(marked.insert(id), "{id} marked twice");
     }
-    // A question is about a run that is still there, and one this app may touch.
+    // A question is about a run that is still there, and one this app may
+    // touch: its own, or one a process on this machine trains (by signal).
     match &app.overlay {
         Overlay::None | Overlay::Help | Overlay::Confirm(Confirm::Quit) => {}
         Overlay::Confirm(Confirm::Cancel(id) | Confirm::Delete(id)) => {
@@ -787,7 +813,10 @@ fn check_invariants(app: &App) {
             let view = app.runs.iter().find(|v| v.id.as_ref() == Some(id));
             let view = view.unwrap_or_else(|| panic!("question about gone run {id}"));
             if matches!(app.overlay, Overlay::Confirm(Confirm::Cancel(_))) {
-                assert!(!view.external, "cancel of another process's run");
+                assert!(
+                    !view.external || view.writer_here,
+                    "cancel of a run another host trains"
+                );
             }
         }
     }
