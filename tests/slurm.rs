@@ -547,3 +547,76 @@ seeds = 3
     assert!(saw_pending, "no pending task shown; last screen:\n{screen}");
     assert!(screen.contains("slurm"), "{screen}");
 }
+
+/// A run that has been requeued as often as its submission allows is left
+/// interrupted on the next USR1, for a `resubmit` to go on with.
+#[test]
+fn a_task_past_its_requeue_cap_is_left_interrupted() {
+    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster_up() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 20_000, 100);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = plan(
+        data.path(),
+        r#"
+[defaults]
+epochs = 20
+batch_size = 32
+
+[[run]]
+name = "capped"
+model = { kind = "cnn", conv = [64], dense = 16 }
+"#,
+    );
+    atelier(
+        data.path(),
+        runs.path(),
+        &[
+            "slurm",
+            "submit",
+            "--plan",
+            &plan,
+            "--cpus-per-task",
+            "1",
+            "--max-requeues",
+            "0",
+        ],
+    );
+    let submission = only_submission(runs.path());
+    let store = RunStore::open(runs.path()).unwrap();
+    let run = submission.runs[0].clone();
+    let started = Instant::now();
+    while !store
+        .events(&run)
+        .map(|log| log.events)
+        .unwrap_or_default()
+        .iter()
+        .any(|event| matches!(event, Event::Progress { .. }))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "never trained: {}",
+            squeue()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let task = submission.job_task_id(0).unwrap();
+    let signal = Command::new("scancel")
+        .args(["--signal=USR1", "--batch", &task])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    wait_for_runs(runs.path(), "interrupted", Duration::from_secs(60), |s| {
+        s == RunStatus::Interrupted
+    });
+    let events = store.events(&run).unwrap().events;
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Checkpointed { .. })));
+    assert!(!events.iter().any(|e| matches!(e, Event::Requeued { .. })));
+    let log = logs(runs.path(), &submission);
+    assert!(log.contains("the most this submission allows"), "{log}");
+}
