@@ -477,14 +477,24 @@ fn watch_shows_pending_and_running_tasks_while_the_array_runs() {
     let plan = plan(
         data.path(),
         r#"
+# Three models, not seeds of one: a collapsed group would show one row.
+# The first outlasts several 20 s squeue polls (it is cancelled at the end).
 [defaults]
-epochs = 3
+epochs = 2
 batch_size = 32
 
-[[sweep]]
-name = "watched"
+[[run]]
+name = "wide"
 model = { kind = "cnn", conv = [32], dense = 16 }
-seeds = 3
+epochs = 100
+
+[[run]]
+name = "middle"
+model = { kind = "cnn", conv = [24], dense = 16 }
+
+[[run]]
+name = "narrow"
+model = { kind = "cnn", conv = [16], dense = 16 }
 "#,
     );
     atelier(
@@ -541,8 +551,21 @@ seeds = 3
     }
     tmux(&["kill-server"]);
     let _ = common::atelier(data.path(), runs.path())
-        .args(["slurm", "cancel", "watched"])
+        .args(["slurm", "cancel", "plan"])
         .output();
+    // The next test gets the node once the cancelled task has let go of it.
+    wait_for_runs(runs.path(), "stopped", Duration::from_secs(90), |s| {
+        matches!(s, RunStatus::Interrupted | RunStatus::Done)
+    });
+    let job = only_submission(runs.path()).jobs[0].job_id.clone();
+    let begun = Instant::now();
+    while squeue()
+        .lines()
+        .any(|line| line.starts_with(&format!("{job}_")))
+        && begun.elapsed() < Duration::from_secs(60)
+    {
+        thread::sleep(Duration::from_millis(500));
+    }
     assert!(saw_running, "no running task shown; last screen:\n{screen}");
     assert!(saw_pending, "no pending task shown; last screen:\n{screen}");
     assert!(screen.contains("slurm"), "{screen}");
