@@ -141,6 +141,23 @@ impl RunStore {
         writer.hand_over()
     }
 
+    /// Stores a run that no process took up (still queued) as interrupted,
+    /// to resume or resubmit later; false for any other run (one a process
+    /// is writing is left to it).
+    pub fn interrupt_if_queued(&self, id: &RunId) -> bool {
+        let queued = self
+            .load(id)
+            .is_ok_and(|record| record.status == RunStatus::Queued);
+        let Some(mut writer) = queued.then(|| self.reopen(id).ok()).flatten() else {
+            return false;
+        };
+        let event = Event::Cancelled {
+            run: id.clone(),
+            epochs_done: writer.run_record().epochs_done,
+        };
+        writer.record(&event).is_ok()
+    }
+
     /// Takes over the unfinished run `id` to continue it (see
     /// [`RunWriter::reopen`]); refused for a finished run and for one that
     /// another process is writing.

@@ -56,6 +56,30 @@ fn plan(dir: &Path, text: &str) -> String {
     path.display().to_string()
 }
 
+/// A turn on the cluster for one test: a synthetic dataset of `train` and
+/// `test` images and a plan file; `None` (the test skips) without a cluster.
+struct Turn {
+    _turn: std::sync::MutexGuard<'static, ()>,
+    data: tempfile::TempDir,
+    runs: tempfile::TempDir,
+    plan: String,
+}
+
+fn turn(train: usize, test: usize, plan_text: &str) -> Option<Turn> {
+    let turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster_up() {
+        return None;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), train, test);
+    Some(Turn {
+        _turn: turn,
+        plan: plan(data.path(), plan_text),
+        data,
+        runs: tempfile::tempdir().unwrap(),
+    })
+}
+
 fn only_submission(runs: &Path) -> Submission {
     let mut all = Submission::list(runs).unwrap();
     assert_eq!(all.len(), 1, "{all:?}");
@@ -91,6 +115,34 @@ fn wait_for_runs(
     }
 }
 
+/// Sends USR1 to task 0's batch shell (as Slurm does before a time limit)
+/// once its run has logged an event that is `wanted`.
+fn usr1_once(runs: &Path, submission: &Submission, what: &str, wanted: impl Fn(&Event) -> bool) {
+    let store = RunStore::open(runs).unwrap();
+    let started = Instant::now();
+    while !store
+        .events(&submission.runs[0])
+        .map(|log| log.events)
+        .unwrap_or_default()
+        .iter()
+        .any(&wanted)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "no {what} in the log; squeue: {}\n{}",
+            squeue(),
+            logs(runs, submission)
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let task = submission.job_task_id(0).unwrap();
+    let signal = Command::new("scancel")
+        .args(["--signal=USR1", "--batch", &task])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+}
+
 fn squeue() -> String {
     let out = Command::new("squeue")
         .args(["-h", "-r", "-o", "%i %T %r"])
@@ -114,15 +166,14 @@ fn logs(runs: &Path, submission: &Submission) -> String {
 
 #[test]
 fn an_array_of_four_tiny_runs_trains_as_one_sweep() {
-    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster_up() {
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 500, 100);
-    let runs = tempfile::tempdir().unwrap();
-    let plan = plan(
-        data.path(),
+    let Some(Turn {
+        _turn,
+        data,
+        runs,
+        plan,
+    }) = turn(
+        500,
+        100,
         r#"
 [defaults]
 epochs = 2
@@ -134,7 +185,10 @@ model = { kind = "mlp", hidden = [16] }
 grid = { learning_rate = [0.001, 0.002] }
 seeds = 2
 "#,
-    );
+    )
+    else {
+        return;
+    };
     let out = atelier(
         data.path(),
         runs.path(),
@@ -196,16 +250,15 @@ seeds = 2
 
 #[test]
 fn a_task_signalled_mid_epoch_requeues_and_ends_with_the_weights_of_an_uninterrupted_run() {
-    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster_up() {
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 20_000, 200);
-    let runs = tempfile::tempdir().unwrap();
     // Dropout, so the requeued attempt must restore the mask stream too.
-    let plan = plan(
-        data.path(),
+    let Some(Turn {
+        _turn,
+        data,
+        runs,
+        plan,
+    }) = turn(
+        20_000,
+        200,
         r#"
 [defaults]
 epochs = 3
@@ -216,7 +269,10 @@ seed = 11
 name = "M2"
 model = { kind = "cnn", conv = [64], dense = 16, dropout = true }
 "#,
-    );
+    )
+    else {
+        return;
+    };
     atelier(
         data.path(),
         runs.path(),
@@ -226,29 +282,12 @@ model = { kind = "cnn", conv = [64], dense = 16, dropout = true }
     let store = RunStore::open(runs.path()).unwrap();
     let run = submission.runs[0].clone();
     // USR1 as soon as epoch 2 is under way, as Slurm sends it before a limit.
-    let started = Instant::now();
-    loop {
-        let events = store.events(&run).map(|log| log.events).unwrap_or_default();
-        let in_epoch_2 = events.iter().any(|event| {
-            matches!(event, Event::Progress { epoch: 2, step, steps, .. } if *step < steps / 2)
-        });
-        if in_epoch_2 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(180),
-            "epoch 2 never started; squeue: {}\n{}",
-            squeue(),
-            logs(runs.path(), &submission)
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
-    let task = submission.job_task_id(0).unwrap();
-    let signal = Command::new("scancel")
-        .args(["--signal=USR1", "--batch", &task])
-        .status()
-        .unwrap();
-    assert!(signal.success());
+    usr1_once(
+        runs.path(),
+        &submission,
+        "epoch 2 under way",
+        |event| matches!(event, Event::Progress { epoch: 2, step, steps, .. } if *step < steps / 2),
+    );
     wait_for_runs(
         runs.path(),
         "done after the requeue",
@@ -301,15 +340,14 @@ model = { kind = "cnn", conv = [64], dense = 16, dropout = true }
 
 #[test]
 fn a_cancelled_submission_is_interrupted_and_a_resubmission_finishes_it() {
-    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster_up() {
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 8_000, 100);
-    let runs = tempfile::tempdir().unwrap();
-    let plan = plan(
-        data.path(),
+    let Some(Turn {
+        _turn,
+        data,
+        runs,
+        plan,
+    }) = turn(
+        8_000,
+        100,
         r#"
 [defaults]
 epochs = 2
@@ -320,7 +358,10 @@ name = "slow"
 model = { kind = "cnn", conv = [32], dense = 16 }
 seeds = 2
 "#,
-    );
+    )
+    else {
+        return;
+    };
     atelier(
         data.path(),
         runs.path(),
@@ -455,27 +496,14 @@ fn missing_or_refusing_slurm_tools_are_named_and_leave_nothing_running() {
 /// time: the run list shows the running task's host and the others pending.
 #[test]
 fn watch_shows_pending_and_running_tasks_while_the_array_runs() {
-    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster_up() {
-        return;
-    }
-    let tmux_found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !tmux_found {
-        assert!(
-            std::env::var("CI").map_or(true, |ci| ci != "true"),
-            "CI=true but tmux is missing"
-        );
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 8_000, 100);
-    let runs = tempfile::tempdir().unwrap();
-    let plan = plan(
-        data.path(),
+    let Some(Turn {
+        _turn,
+        data,
+        runs,
+        plan,
+    }) = turn(
+        8_000,
+        100,
         r#"
 # Three models, not seeds of one: a collapsed group would show one row.
 # The first outlasts several 20 s squeue polls (it is cancelled at the end).
@@ -496,7 +524,22 @@ model = { kind = "cnn", conv = [24], dense = 16 }
 name = "narrow"
 model = { kind = "cnn", conv = [16], dense = 16 }
 "#,
-    );
+    )
+    else {
+        return;
+    };
+    let tmux_found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !tmux_found {
+        assert!(
+            std::env::var("CI").map_or(true, |ci| ci != "true"),
+            "CI=true but tmux is missing"
+        );
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
     atelier(
         data.path(),
         runs.path(),
@@ -575,15 +618,14 @@ model = { kind = "cnn", conv = [16], dense = 16 }
 /// interrupted on the next USR1, for a `resubmit` to go on with.
 #[test]
 fn a_task_past_its_requeue_cap_is_left_interrupted() {
-    let _turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster_up() {
-        return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 20_000, 100);
-    let runs = tempfile::tempdir().unwrap();
-    let plan = plan(
-        data.path(),
+    let Some(Turn {
+        _turn,
+        data,
+        runs,
+        plan,
+    }) = turn(
+        20_000,
+        100,
         r#"
 [defaults]
 epochs = 20
@@ -593,7 +635,10 @@ batch_size = 32
 name = "capped"
 model = { kind = "cnn", conv = [64], dense = 16 }
 "#,
-    );
+    )
+    else {
+        return;
+    };
     atelier(
         data.path(),
         runs.path(),
@@ -611,27 +656,9 @@ model = { kind = "cnn", conv = [64], dense = 16 }
     let submission = only_submission(runs.path());
     let store = RunStore::open(runs.path()).unwrap();
     let run = submission.runs[0].clone();
-    let started = Instant::now();
-    while !store
-        .events(&run)
-        .map(|log| log.events)
-        .unwrap_or_default()
-        .iter()
-        .any(|event| matches!(event, Event::Progress { .. }))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "never trained: {}",
-            squeue()
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
-    let task = submission.job_task_id(0).unwrap();
-    let signal = Command::new("scancel")
-        .args(["--signal=USR1", "--batch", &task])
-        .status()
-        .unwrap();
-    assert!(signal.success());
+    usr1_once(runs.path(), &submission, "training", |event| {
+        matches!(event, Event::Progress { .. })
+    });
     wait_for_runs(runs.path(), "interrupted", Duration::from_secs(60), |s| {
         s == RunStatus::Interrupted
     });

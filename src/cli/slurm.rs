@@ -18,7 +18,7 @@ use atelier::{
         self, array_spec, node_local_warning, render, Resources, ScriptSpec, Submission, Tools,
     },
     store::{RunStatus, RunStore},
-    train::{Event, RunId, RunRequest},
+    train::{RunId, RunRequest},
 };
 use clap::{Args, Subcommand};
 
@@ -245,28 +245,11 @@ fn write_script(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot make {} executable", path.display()))
 }
 
-/// Runs that no task took up (still queued) are stored as interrupted, to
-/// resubmit or resume later; runs a task is writing are left to it.
+/// Runs that no task took up are stored as interrupted; how many.
 fn interrupt_queued(store: &RunStore, runs: &[RunId]) -> usize {
-    let mut count = 0;
-    for run in runs {
-        let queued = store
-            .load(run)
-            .is_ok_and(|record| record.status == RunStatus::Queued);
-        if !queued {
-            continue;
-        }
-        if let Ok(mut writer) = store.reopen(run) {
-            let event = Event::Cancelled {
-                run: run.clone(),
-                epochs_done: writer.run_record().epochs_done,
-            };
-            if writer.record(&event).is_ok() {
-                count += 1;
-            }
-        }
-    }
-    count
+    runs.iter()
+        .filter(|run| store.interrupt_if_queued(run))
+        .count()
 }
 
 fn status(query: Option<&str>, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {

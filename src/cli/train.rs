@@ -433,19 +433,30 @@ fn drive_unlocked(
 /// (see `atelier::train::control`).
 fn listen_for_pause(trainer: &Trainer) -> anyhow::Result<()> {
     use atelier::train::control::{pause_signal, unpause_signal};
-    let mut signals = signal_hook::iterator::Signals::new([pause_signal(), unpause_signal()])
-        .context("cannot install the pause signal handlers")?;
+    forward_signals(trainer, &[pause_signal(), unpause_signal()], |signal| {
+        if signal == pause_signal() {
+            Command::Pause
+        } else {
+            Command::Unpause
+        }
+    })
+}
+
+/// Sends the trainer the command `command` makes of each of `signals`, from
+/// a thread of its own (a signal handler may do next to nothing).
+pub fn forward_signals(
+    trainer: &Trainer,
+    signals: &[i32],
+    command: impl Fn(i32) -> Command + Send + 'static,
+) -> anyhow::Result<()> {
+    let mut signals =
+        signal_hook::iterator::Signals::new(signals).context("cannot install signal handlers")?;
     let commands = trainer.commands();
     std::thread::Builder::new()
-        .name("pause-signals".into())
+        .name("signals".into())
         .spawn(move || {
             for signal in signals.forever() {
-                let command = if signal == pause_signal() {
-                    Command::Pause
-                } else {
-                    Command::Unpause
-                };
-                if commands.send(command).is_err() {
+                if commands.send(command(signal)).is_err() {
                     break;
                 }
             }

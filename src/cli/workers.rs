@@ -374,13 +374,9 @@ fn ends_in_store(store: &RunStore, run: &RunId) -> bool {
 /// Runs that never got a worker are stored as interrupted, to resume later.
 fn cancel_unstarted(store: &RunStore, pending: VecDeque<RunId>) {
     for run in pending {
-        if let Ok(mut writer) = store.reopen(&run) {
-            let _ = writer.record(&Event::Cancelled {
-                run: run.clone(),
-                epochs_done: 0,
-            });
+        if store.interrupt_if_queued(&run) {
+            println!("{run}: not started; stored as interrupted");
         }
-        println!("{run}: not started; stored as interrupted");
     }
 }
 

@@ -30,7 +30,7 @@ use atelier::{
 use clap::Args;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
-use crate::cli::train::Printer;
+use crate::cli::train::{forward_signals, Printer};
 
 /// `atelier slurm task`.
 #[derive(Debug, Args)]
@@ -173,28 +173,18 @@ fn train(
 /// USR1 and TERM save the place mid-epoch (USR1 also asks for a requeue);
 /// INT and HUP stop as `train` does.
 fn listen_for_signals(trainer: &Trainer, requeue: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGUSR1, SIGTERM, SIGINT, SIGHUP])
-        .context("cannot install the signal handlers")?;
-    let commands = trainer.commands();
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in signals.forever() {
-                let command = match signal {
-                    SIGUSR1 => {
-                        requeue.store(true, Ordering::SeqCst);
-                        Command::Suspend
-                    }
-                    SIGTERM => Command::Suspend,
-                    _ => Command::Shutdown,
-                };
-                if commands.send(command).is_err() {
-                    break;
-                }
+    forward_signals(
+        trainer,
+        &[SIGUSR1, SIGTERM, SIGINT, SIGHUP],
+        move |signal| match signal {
+            SIGUSR1 => {
+                requeue.store(true, Ordering::SeqCst);
+                Command::Suspend
             }
-        })
-        .context("cannot start the signal thread")?;
-    Ok(())
+            SIGTERM => Command::Suspend,
+            _ => Command::Shutdown,
+        },
+    )
 }
 
 /// Puts this task back in Slurm's queue to continue the run, unless the
