@@ -21,15 +21,7 @@ fn median_update_ms(first_moment: f64, flush: bool) -> f64 {
     denormals::set(flush);
     let store = VarStore::new(Device::Cpu);
     let weights = store.root().zeros("w", &[WEIGHTS]);
-    let mut adam = Adam::new(
-        &store,
-        AdamConfig {
-            learning_rate: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-7,
-        },
-    );
+    let mut adam = Adam::new(&store, AdamConfig::keras(1e-3));
     // A zero gradient, as for a pixel that is 0 in every recent image.
     (&weights * 0.0).sum(Kind::Float).backward();
     let moments = |adam: &Adam| {

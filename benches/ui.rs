@@ -77,6 +77,7 @@ fn busy_app() -> App {
             recent_accuracy: 0.8 + (step % 13) as f64 / 100.0,
             samples_per_sec: 3_000.0,
             elapsed_secs: step as f64 / 100.0,
+            learning_rate: None,
         });
     }
     app.selected = 0;

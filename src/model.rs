@@ -1,5 +1,7 @@
 //! Model specifications (plain data) and the tch networks built from them.
 
+pub mod blocks;
+pub mod convnet;
 pub mod dropout;
 pub mod init;
 pub mod net;

@@ -6,6 +6,7 @@
 pub mod device;
 pub mod file;
 pub mod group;
+pub mod recipe;
 pub mod sweep;
 pub mod workers;
 
@@ -14,8 +15,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ModelSpec, Precision};
 
 pub use device::{DeviceError, DevicePref};
-pub use file::{load_plan, parse_plan, seed_plan, Overrides, PlanError, SEED_PLAN_TOML};
+pub use file::{
+    beyond_plan, builtin_plan, load_plan, parse_plan, seed_plan, Overrides, PlanError,
+    BEYOND_PLAN_TOML, BUILTIN_PLANS, SEED_PLAN_TOML,
+};
 pub use group::Group;
+pub use recipe::{Augment, OptimizerKind, Recipe, Schedule};
 pub use sweep::{SweepLimit, DEFAULT_MAX_RUNS};
 pub use workers::{Jobs, Workers};
 
@@ -69,6 +74,9 @@ pub struct RunSpec {
     /// The plan's sweep that made this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<String>,
+    /// Optimizer, schedule, augmentation…: the original's unless the plan says.
+    #[serde(default, skip_serializing_if = "Recipe::is_original")]
+    pub recipe: Recipe,
 }
 
 /// Published results to compare a run with.
@@ -97,6 +105,7 @@ impl RunSpec {
             reference: None,
             group: None,
             sweep: None,
+            recipe: Recipe::default(),
         }
     }
 

@@ -211,6 +211,9 @@ pub enum Event {
         recent_accuracy: f64,
         samples_per_sec: f64,
         elapsed_secs: f64,
+        /// The learning rate of the latest step; absent before schedules existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        learning_rate: Option<f64>,
     },
     /// The run holds after a step until unpaused.
     Paused { run: RunId },
@@ -237,6 +240,14 @@ pub enum Event {
         test_accuracy: f64,
         /// Boxed: 400 bytes would make every event that large.
         confusion: Box<ConfusionMatrix>,
+    },
+    /// Test-set results of the final weights with test-time flipping: each
+    /// image's probabilities averaged with its mirror's. Beside `Evaluated`,
+    /// never instead of it.
+    FlipEvaluated {
+        run: RunId,
+        test_loss: f64,
+        test_accuracy: f64,
     },
     /// The run completed every epoch and its evaluation.
     Finished {
@@ -293,6 +304,7 @@ impl Event {
             | Self::Unpaused { run }
             | Self::EpochEnd { run, .. }
             | Self::Evaluated { run, .. }
+            | Self::FlipEvaluated { run, .. }
             | Self::Finished { run, .. }
             | Self::Checkpointed { run, .. }
             | Self::Attempt { run, .. }

@@ -355,6 +355,7 @@ mod tests {
                 recent_accuracy: 0.6,
                 samples_per_sec: 3_000.0,
                 elapsed_secs: 0.1,
+                learning_rate: None,
             },
             epoch_end(run, 1, 0.85),
             epoch_end(run, 2, 0.84),
@@ -540,6 +541,7 @@ mod tests {
             recent_accuracy: 0.5,
             samples_per_sec: 1.0,
             elapsed_secs: 0.0,
+            learning_rate: None,
         };
         for step in 1..=100 {
             writer.record(&progress(step)).unwrap();

@@ -4,6 +4,7 @@
 
 pub mod adam;
 pub mod allocator;
+pub mod augment;
 pub mod checkpoint;
 pub mod control;
 pub mod denormals;
@@ -11,6 +12,8 @@ pub mod device;
 pub mod fit;
 pub mod metrics;
 pub mod openmp;
+pub mod optimizer;
+pub mod sgd;
 pub mod tensors;
 pub mod throughput;
 pub mod trainer;

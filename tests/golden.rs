@@ -90,6 +90,8 @@ fn kind(event: &Event) -> &'static str {
         Event::Checkpointed { .. } => "checkpointed",
         Event::Attempt { .. } => "attempt",
         Event::Requeued { .. } => "requeued",
+        // Added with recipes (test-time flipping).
+        Event::FlipEvaluated { .. } => "flip_evaluated",
     }
 }
 
@@ -100,6 +102,8 @@ fn events_added_after_0_1_round_trip() {
         r#"{"type":"attempt","run":"r","job":"17_3","restart":1,"host":"node7","gpus":"0"}"#,
         r#"{"type":"attempt","run":"r","job":"17_3","restart":0,"host":"node7"}"#,
         r#"{"type":"requeued","run":"r","job":"17_3"}"#,
+        r#"{"type":"flip_evaluated","run":"r","test_loss":0.25,"test_accuracy":0.93}"#,
+        r#"{"type":"progress","run":"r","epoch":1,"step":5,"steps":50,"loss":1.0,"accuracy":0.5,"recent_loss":1.0,"recent_accuracy":0.5,"samples_per_sec":900.0,"elapsed_secs":3.0,"learning_rate":0.0025}"#,
         r#"{"type":"started","run":"r","device":"cpu","params":1,"train_samples":1,"validation_samples":1,"steps_per_epoch":50,"epochs":3,"resumed_after":1,"resumed_at_step":19}"#,
     ];
     for line in lines {
@@ -319,13 +323,7 @@ fn the_checkpoint_loads_into_the_model_it_was_written_for() {
     let (_copy, store) = store();
     let (record, _) = run(&store, "continued");
     let spec = &record.spec;
-    let mut model = Model::build(
-        &spec.model,
-        spec.learning_rate,
-        spec.precision,
-        tch::Device::Cpu,
-    )
-    .unwrap();
+    let mut model = Model::build(spec, tch::Device::Cpu).unwrap();
     let point = checkpoint::load_last(
         &store.run_dir(&record.id),
         &model.store,

@@ -3,8 +3,11 @@
 
 use atelier::{
     data::{self, FashionMnist},
-    model::ModelSpec,
-    plan::RunSpec,
+    model::{
+        blocks::{Block, Downsample, Head, HeadPool, Padding},
+        ModelSpec,
+    },
+    plan::{Augment, OptimizerKind, Recipe, RunSpec, Schedule},
     store::Predictions,
     train::{
         fit::{fit, FitOutcome, Flow, Start, Supervisor},
@@ -295,13 +298,55 @@ fn training_flushes_subnormals_on_every_thread_it_computes_on() {
     .unwrap();
 }
 
+/// The `beyond` plan's CPU model, with its whole recipe, learns more from
+/// the same few images, epochs and batch size than M1 does.
+#[test]
+fn the_beyond_cpu_model_beats_an_identically_short_m1() {
+    let _serial = TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dataset) = dataset() else { return };
+    let short = |run: RunSpec| RunSpec {
+        epochs: 2,
+        batch_size: 32,
+        device: DevicePref::Cpu,
+        limit_train: Some(3000),
+        ..run
+    };
+    let b1 = short(atelier::plan::beyond_plan().runs.remove(0));
+    assert_eq!(b1.name, "B1");
+    let m1 = short(atelier::plan::seed_plan().runs.remove(0));
+    let accuracy = |events: &[Event]| {
+        events
+            .iter()
+            .find_map(|event| match event {
+                Event::Evaluated { test_accuracy, .. } => Some(*test_accuracy),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let b1_events = train_and_check(&b1, &dataset);
+    let (b1_accuracy, m1_accuracy) = (
+        accuracy(&b1_events),
+        accuracy(&train_and_check(&m1, &dataset)),
+    );
+    assert!(
+        b1_accuracy > m1_accuracy,
+        "B1 {b1_accuracy:.4} should beat M1 {m1_accuracy:.4}"
+    );
+    // Its recipe asks for test-time flipping: reported beside the plain number.
+    assert!(b1_events.iter().any(
+        |event| matches!(event, Event::FlipEvaluated { test_accuracy, .. } if *test_accuracy > 0.7)
+    ));
+    eprintln!("3,000 images, 2 epochs: B1 {b1_accuracy:.4}, M1 {m1_accuracy:.4}");
+}
+
 /// A run suspended mid-epoch (what a Slurm USR1 asks for) and continued
 /// from that step ends with the same weights, epoch means and test result
 /// as one that never stopped: the data position, the epoch's running sums
 /// and the dropout stream all come back from the checkpoint.
 #[test]
 fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
-    use atelier::train::checkpoint;
     let _serial = TORCH_RNG
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -319,12 +364,72 @@ fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
             800,
         )
     };
-    let data = upload(&dataset, &spec);
+    suspended_and_continued_equals_whole(&spec, &dataset);
+}
+
+/// The same for a recipe run: BatchNorm's running statistics, the
+/// schedule's rate, AdamW's state and the augmentation of each batch all
+/// continue as in a run that never stopped.
+#[test]
+fn a_recipe_run_suspended_mid_epoch_continues_bit_for_bit() {
+    let _serial = TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dataset) = dataset() else { return };
+    let spec = RunSpec {
+        batch_size: 16,
+        seed: 9,
+        recipe: Recipe {
+            optimizer: OptimizerKind::AdamW,
+            weight_decay: 0.01,
+            schedule: Schedule::OneCycle { warmup_share: 0.3 },
+            label_smoothing: 0.1,
+            augment: Augment {
+                crop: 2,
+                flip: true,
+                erasing: 0.5,
+            },
+            tta_flip: true,
+            ..Recipe::default()
+        },
+        ..spec("B", small_convnet(), 3, 800)
+    };
+    suspended_and_continued_equals_whole(&spec, &dataset);
+}
+
+/// Two BatchNorm blocks, one residual, dropout in a block and the head.
+fn small_convnet() -> ModelSpec {
+    let block = |width, residual| Block {
+        width,
+        convs: if residual { 2 } else { 1 },
+        kernel: 3,
+        padding: Padding::Same,
+        batch_norm: true,
+        pool: Downsample::Max,
+        residual,
+        dropout: 0.1,
+    };
+    ModelSpec::ConvNet {
+        blocks: vec![block(8, false), block(16, true)],
+        head: Head {
+            pool: HeadPool::Gap,
+            dense: vec![16],
+            dropout: 0.2,
+        },
+    }
+}
+
+/// Trains `spec` (50 steps an epoch) once through, and once suspended at
+/// step 20 of epoch 2 then continued: the final weights, the epoch means
+/// and the test loss must be the same bits.
+fn suspended_and_continued_equals_whole(spec: &RunSpec, dataset: &FashionMnist) {
+    use atelier::train::checkpoint;
+    let data = upload(dataset, spec);
     let whole_dir = tempfile::tempdir().unwrap();
     let mut whole = Recorder::default();
     let outcome = fit(
         &"whole".into(),
-        &spec,
+        spec,
         &data,
         Some(whole_dir.path()),
         Start::Fresh,
@@ -341,7 +446,7 @@ fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
     };
     let outcome = fit(
         &"cut".into(),
-        &spec,
+        spec,
         &data,
         Some(dir.path()),
         Start::Fresh,
@@ -366,7 +471,7 @@ fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
     let mut second = Recorder::default();
     let outcome = fit(
         &"cut".into(),
-        &spec,
+        spec,
         &data,
         Some(dir.path()),
         Start::Resume,
@@ -388,7 +493,9 @@ fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
             .into_iter()
             .collect::<std::collections::BTreeMap<_, _>>()
     };
-    for ((name, a), (_, b)) in weights(whole_dir.path()).iter().zip(&weights(dir.path())) {
+    let (whole_weights, continued_weights) = (weights(whole_dir.path()), weights(dir.path()));
+    assert_eq!(whole_weights.len(), continued_weights.len());
+    for ((name, a), (_, b)) in whole_weights.iter().zip(&continued_weights) {
         assert!(a.equal(b), "{name} differs");
     }
     let means = |events: &[Event]| -> Vec<(u32, u64, u64)> {
@@ -416,9 +523,86 @@ fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
     );
     let test = |events: &[Event]| {
         events.iter().find_map(|event| match event {
-            Event::Evaluated { test_loss, .. } => Some(test_loss.to_bits()),
+            Event::Evaluated { test_loss, .. } | Event::FlipEvaluated { test_loss, .. } => {
+                Some(test_loss.to_bits())
+            }
             _ => None,
         })
     };
     assert_eq!(test(&whole.events), test(&second.events));
+    let flips = |events: &[Event]| {
+        events
+            .iter()
+            .filter(|event| matches!(event, Event::FlipEvaluated { .. }))
+            .count()
+    };
+    assert_eq!(flips(&second.events), usize::from(spec.recipe.tta_flip));
+}
+
+/// The learning rate each progress event reports follows the schedule.
+#[test]
+fn progress_events_carry_the_scheduled_learning_rate() {
+    let _serial = TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(dataset) = dataset() else { return };
+    let schedule = Schedule::Cosine { warmup_epochs: 1.0 };
+    let spec = RunSpec {
+        batch_size: 50,
+        learning_rate: 0.01,
+        recipe: Recipe {
+            schedule,
+            ..Recipe::default()
+        },
+        ..spec("MLP", ModelSpec::tiny_mlp(), 2, 1000)
+    };
+    let data = upload(&dataset, &spec);
+    let mut recorder = Recorder::default();
+    fit(
+        &"lr".into(),
+        &spec,
+        &data,
+        None,
+        Start::Fresh,
+        &mut recorder,
+    )
+    .unwrap();
+    let rates: Vec<(u32, usize, f64)> = recorder
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Progress {
+                epoch,
+                step,
+                learning_rate,
+                ..
+            } => Some((
+                *epoch,
+                *step,
+                learning_rate.expect("a scheduled run logs its rate"),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert!(rates.len() >= 2);
+    let per_epoch = recorder
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::Started {
+                steps_per_epoch, ..
+            } => Some(*steps_per_epoch),
+            _ => None,
+        })
+        .unwrap();
+    for (epoch, step, rate) in rates {
+        // `step` steps of the epoch are done: the latest was step − 1.
+        let run_step = (epoch as usize - 1) * per_epoch + step - 1;
+        let expected = schedule.learning_rate(0.01, run_step, per_epoch, 2 * per_epoch);
+        assert_eq!(
+            rate.to_bits(),
+            expected.to_bits(),
+            "epoch {epoch} step {step}"
+        );
+    }
 }

@@ -567,6 +567,7 @@ impl Harness {
                 recent_accuracy: accuracy,
                 samples_per_sec: 1_000.0,
                 elapsed_secs: step as f64,
+                learning_rate: None,
             },
             Trainer::EpochEnd { val } => {
                 let epoch = self

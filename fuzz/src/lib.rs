@@ -198,6 +198,55 @@ fn wide_param_count(model: &ModelSpec) -> u128 {
             }
             total.saturating_add(linear(inputs, classes))
         }
+        ModelSpec::ConvNet { blocks, head } => {
+            use atelier::model::blocks::{Downsample, HeadPool, Padding};
+            let (mut channels, mut side, mut total) = (1_u128, 28_i128, 0_u128);
+            for block in blocks {
+                let width = wide(block.width);
+                let kernel = wide(block.kernel);
+                let extra = if block.batch_norm { 2 * width } else { width };
+                let pad = if block.padding == Padding::Same {
+                    block.kernel / 2
+                } else {
+                    0
+                };
+                let mut inputs = channels;
+                for conv in 0..block.convs {
+                    let weights = kernel
+                        .saturating_mul(kernel)
+                        .saturating_mul(inputs)
+                        .saturating_mul(width);
+                    total = total.saturating_add(weights.saturating_add(extra));
+                    let stride = if conv == 0 && block.pool == Downsample::Stride {
+                        2
+                    } else {
+                        1
+                    };
+                    side = (side + 2 * i128::from(pad) - i128::from(block.kernel))
+                        .div_euclid(stride)
+                        + 1;
+                    inputs = width;
+                }
+                if block.residual && (channels != width || block.pool == Downsample::Stride) {
+                    total =
+                        total.saturating_add(channels.saturating_mul(width).saturating_add(extra));
+                }
+                if block.pool == Downsample::Max {
+                    side /= 2;
+                }
+                channels = width;
+            }
+            let side = u128::try_from(side).expect("a validated map keeps a side");
+            let mut features = match head.pool {
+                HeadPool::Gap => channels,
+                HeadPool::Flatten => channels.saturating_mul(side * side),
+            };
+            for &width in head.dense.iter().chain(&[NUM_CLASSES as i64]) {
+                total = total.saturating_add(linear(features, wide(width)));
+                features = wide(width);
+            }
+            total
+        }
     }
 }
 

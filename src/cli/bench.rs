@@ -92,22 +92,33 @@ pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// The seed models named (all when none), or an error naming the choices.
+/// The seed models named (all of them when none are), or runs of the
+/// `beyond` plan by name; an error names the choices.
 fn chosen_models(names: &[String]) -> anyhow::Result<Vec<RunSpec>> {
-    let specs: Vec<_> = plan::seed_plan()
-        .runs
+    let named = |spec: &RunSpec| {
+        names
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(&spec.name))
+    };
+    let seed = plan::seed_plan().runs;
+    if names.is_empty() {
+        return Ok(seed);
+    }
+    let beyond = plan::beyond_plan().runs;
+    let specs: Vec<_> = seed
         .into_iter()
-        .filter(|spec| {
-            names.is_empty()
-                || names
-                    .iter()
-                    .any(|name| name.eq_ignore_ascii_case(&spec.name))
-        })
+        .chain(beyond.clone())
+        .filter(named)
         .collect();
-    if specs.is_empty() {
+    if specs.len() < names.len() {
+        let beyond: Vec<String> = beyond
+            .iter()
+            .map(|spec| format!("{:?}", spec.name))
+            .collect();
         anyhow::bail!(
-            "no seed model is named {}; the seed models are M1, M2, M3, M4, M5 and MLP",
-            names.join(", ")
+            "no model is named {}; the seed models are M1, M2, M3, M4, M5 and MLP, the beyond plan's {}",
+            names.join(", "),
+            beyond.join(", ")
         );
     }
     Ok(specs)

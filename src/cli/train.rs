@@ -27,7 +27,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// `seed` (the original experiment, built in) or a plan file (TOML).
-    #[arg(long, default_value = "seed", value_name = "seed|FILE")]
+    #[arg(long, default_value = "seed", value_name = "seed|beyond|FILE")]
     pub plan: String,
     /// Only these runs of the plan, by name (e.g. M1,M4).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
@@ -59,10 +59,9 @@ pub struct PlanArgs {
 impl PlanArgs {
     /// The plan with `--only` and the overrides applied, its size checked.
     pub fn resolve(&self) -> anyhow::Result<Plan> {
-        let plan = if self.plan == "seed" {
-            plan::seed_plan()
-        } else {
-            plan::load_plan(Path::new(&self.plan))?
+        let plan = match plan::builtin_plan(&self.plan) {
+            Some(plan) => plan,
+            None => plan::load_plan(Path::new(&self.plan))?,
         };
         let plan = if self.only.is_empty() {
             plan
@@ -643,6 +642,13 @@ impl Printer {
                 });
                 println!("{title}: test accuracy {test_accuracy:.4}, test loss {test_loss:.4}{reference}");
             }
+            Event::FlipEvaluated {
+                test_loss,
+                test_accuracy,
+                ..
+            } => println!(
+                "{title}: with test-time flipping (reported apart): test accuracy {test_accuracy:.4}, test loss {test_loss:.4}"
+            ),
             Event::Finished {
                 run,
                 seconds,

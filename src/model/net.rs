@@ -6,6 +6,7 @@ use tch::{
 };
 
 use super::{
+    convnet::ConvBlocks,
     dropout::Dropout,
     init::{glorot_uniform, ZERO},
     precision::Precision,
@@ -21,6 +22,8 @@ pub struct Net {
     convs: Vec<nn::Conv2D>,
     hidden: Vec<nn::Linear>,
     output: nn::Linear,
+    /// A ConvNet's blocks; `convs` is then empty and `hidden` is its head.
+    blocks: Option<ConvBlocks>,
     precision: Precision,
     dropout: Dropout,
 }
@@ -31,8 +34,24 @@ impl Net {
         spec.validate()?;
         let mut convs = Vec::new();
         let mut hidden = Vec::new();
+        let mut blocks = None;
         let mut inputs = spec.flat_features()?;
         match spec {
+            ModelSpec::ConvNet {
+                blocks: specs,
+                head,
+            } => {
+                blocks = Some(ConvBlocks::new(root, specs, head));
+                for (index, &width) in head.dense.iter().enumerate() {
+                    hidden.push(nn::linear(
+                        root / format!("dense{index}"),
+                        inputs,
+                        width,
+                        Default::default(),
+                    ));
+                    inputs = width;
+                }
+            }
             ModelSpec::Cnn { conv, dense, .. } => {
                 let mut channels = 1;
                 for (index, &width) in conv.iter().enumerate() {
@@ -61,12 +80,22 @@ impl Net {
                 }
             }
         }
-        let output = linear(root / "output", inputs, NUM_CLASSES as i64);
+        let output = match blocks {
+            // PyTorch's initialisation, as the recipes it comes from.
+            Some(_) => nn::linear(
+                root / "output",
+                inputs,
+                NUM_CLASSES as i64,
+                Default::default(),
+            ),
+            None => linear(root / "output", inputs, NUM_CLASSES as i64),
+        };
         Ok(Self {
             spec: spec.clone(),
             convs,
             hidden,
             output,
+            blocks,
             precision: Precision::Fp32,
             dropout: Dropout::new(0),
         })
@@ -90,6 +119,9 @@ fn linear(path: nn::Path, inputs: i64, outputs: i64) -> nn::Linear {
 impl ModuleT for Net {
     /// Images `N×1×28×28` in, logits `N×10` out; dropout is active only when `train`.
     fn forward_t(&self, images: &Tensor, train: bool) -> Tensor {
+        if let Some(blocks) = &self.blocks {
+            return self.convnet_forward(blocks, images, train);
+        }
         let dropout = self.spec.has_dropout();
         let mut x = images.shallow_clone();
         for conv in &self.convs {
@@ -118,6 +150,16 @@ impl ModuleT for Net {
 }
 
 impl Net {
+    /// A ConvNet: its blocks, then dropout before each dense layer of the head.
+    fn convnet_forward(&self, blocks: &ConvBlocks, images: &Tensor, train: bool) -> Tensor {
+        let rate = blocks.head_dropout;
+        let mut x = blocks.features(images, train, &self.dropout);
+        for layer in &self.hidden {
+            x = self.dropout.apply(&x, rate, train).apply(layer).relu();
+        }
+        self.dropout.apply(&x, rate, train).apply(&self.output)
+    }
+
     /// Sets the compute precision (fp32 unless asked otherwise).
     pub fn set_precision(&mut self, precision: Precision) {
         self.precision = precision;

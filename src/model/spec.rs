@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::blocks::{self, Block, Head};
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
 
 /// Kernel side of every convolution (3×3, valid padding).
@@ -22,9 +23,12 @@ pub const DROPOUT_LAST: f64 = 0.5;
 /// - MLP: Linear(h) → ReLU → [Dropout 0.25] per hidden width, the last one's
 ///   dropout being 0.5; then Linear(10).
 ///
+/// - ConvNet: blocks of stacked convolutions with BatchNorm, pooling or
+///   strides, residual shortcuts and dropout, then a head (see [`blocks`]).
+///
 /// Stored with every run, so it reads fields it does not know (a newer
 /// version's); plan files are checked for typos by `plan::file`'s own type.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ModelSpec {
     /// Convolutional network.
@@ -39,6 +43,13 @@ pub enum ModelSpec {
         hidden: Vec<i64>,
         #[serde(default)]
         dropout: bool,
+    },
+    /// Convolution blocks and a head, for the recipes beyond the original.
+    #[serde(rename = "convnet")]
+    ConvNet {
+        blocks: Vec<Block>,
+        #[serde(default)]
+        head: Head,
     },
 }
 
@@ -61,6 +72,17 @@ pub enum SpecError {
     },
     #[error("{spec}: the parameter count overflows a 64-bit integer; use smaller widths")]
     TooManyParameters { spec: String },
+    #[error("{field}: expected {expected}, found {found}")]
+    Setting {
+        field: String,
+        expected: String,
+        found: String,
+    },
+    #[error(
+        "{layer}: the feature map vanishes there ({input}×{input} input); use fewer or \
+         smaller-stride blocks"
+    )]
+    Vanishes { layer: String, input: i64 },
 }
 
 impl ModelSpec {
@@ -76,7 +98,7 @@ impl ModelSpec {
     /// Short family name: "CNN" or "MLP".
     pub fn family(&self) -> &'static str {
         match self {
-            Self::Cnn { .. } => "CNN",
+            Self::Cnn { .. } | Self::ConvNet { .. } => "CNN",
             Self::Mlp { .. } => "MLP",
         }
     }
@@ -85,13 +107,22 @@ impl ModelSpec {
     pub fn has_dropout(&self) -> bool {
         match self {
             Self::Cnn { dropout, .. } | Self::Mlp { dropout, .. } => *dropout,
+            Self::ConvNet { blocks, head } => {
+                head.dropout > 0.0 || blocks.iter().any(|block| block.dropout > 0.0)
+            }
         }
     }
 
-    /// Turns the model's dropout layers on or off.
+    /// Turns the model's dropout layers on or off. A ConvNet's rates are
+    /// its own: off sets them all to 0, on leaves them as they are.
     pub fn set_dropout(&mut self, on: bool) {
         match self {
             Self::Cnn { dropout, .. } | Self::Mlp { dropout, .. } => *dropout = on,
+            Self::ConvNet { blocks, head } if !on => {
+                head.dropout = 0.0;
+                blocks.iter_mut().for_each(|block| block.dropout = 0.0);
+            }
+            Self::ConvNet { .. } => {}
         }
     }
 
@@ -104,6 +135,7 @@ impl ModelSpec {
                 self.feature_sides()?;
             }
             Self::Mlp { hidden, .. } => check_widths("hidden", hidden)?,
+            Self::ConvNet { blocks, head } => blocks::validate(blocks, head)?,
         }
         // Last: the count needs positive widths and a feature map.
         self.checked_param_count().map(|_| ())
@@ -153,6 +185,11 @@ impl ModelSpec {
                 .checked_mul(outputs)
                 .and_then(|weights| weights.checked_add(outputs))
         };
+        if let Self::ConvNet { blocks, head } = self {
+            return blocks::param_count(blocks, head)
+                .map(|count| count as u64)
+                .ok_or_else(too_large);
+        }
         let classes = NUM_CLASSES as i64;
         let mut total: i64 = 0;
         let mut add = |inputs: i64, outputs: i64| -> Result<(), SpecError> {
@@ -180,6 +217,7 @@ impl ModelSpec {
                 }
                 add(inputs, classes)?;
             }
+            Self::ConvNet { .. } => {}
         }
         Ok(total as u64)
     }
@@ -198,6 +236,7 @@ impl ModelSpec {
                     })
             }
             Self::Mlp { .. } => Ok(IMAGE_PIXELS as i64),
+            Self::ConvNet { blocks, head } => blocks::head_features(blocks, head),
         }
     }
 }
@@ -248,6 +287,10 @@ impl fmt::Display for ModelSpec {
         match self {
             Self::Cnn { conv, dense, .. } => write!(f, "CNN conv [{}] dense {dense}", list(conv))?,
             Self::Mlp { hidden, .. } => write!(f, "MLP hidden [{}]", list(hidden))?,
+            Self::ConvNet { blocks, head } => {
+                // Its dropout rates are in the blocks; the suffix below is for the classic models.
+                return write!(f, "ConvNet [{}]", blocks::describe(blocks, head));
+            }
         }
         if self.has_dropout() {
             f.write_str(" + dropout")?;

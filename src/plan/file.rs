@@ -10,13 +10,21 @@ use std::{
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::recipe::{Augment, OptimizerKind, Recipe, Schedule};
 use super::sweep::{self, Expanded, SweepLimit, DEFAULT_MAX_RUNS};
 use super::DevicePref;
 use super::{Jobs, Plan, Reference, RunSpec, Workers};
-use crate::model::{ModelSpec, Precision};
+use crate::model::{
+    blocks::{Block, Head},
+    ModelSpec, Precision,
+};
 
 /// The built-in plan, also shipped as an example file.
 pub const SEED_PLAN_TOML: &str = include_str!("../../assets/plans/seed.toml");
+/// The built-in plan of modern recipes that go beyond the original.
+pub const BEYOND_PLAN_TOML: &str = include_str!("../../assets/plans/beyond.toml");
+/// The names `--plan` takes without a file.
+pub const BUILTIN_PLANS: &[&str] = &["seed", "beyond"];
 
 /// What is wrong with a plan; each names the file and, where it applies, the run.
 #[derive(Debug, Error)]
@@ -74,6 +82,14 @@ struct Settings {
     device: Option<DevicePref>,
     precision: Option<Precision>,
     limit_train: Option<usize>,
+    optimizer: Option<OptimizerKind>,
+    weight_decay: Option<f64>,
+    momentum: Option<f64>,
+    nesterov: Option<bool>,
+    schedule: Option<Schedule>,
+    label_smoothing: Option<f64>,
+    augment: Option<Augment>,
+    tta_flip: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,11 +120,72 @@ enum RawModel {
         #[serde(default)]
         dropout: bool,
     },
+    #[serde(rename = "convnet")]
+    ConvNet {
+        blocks: Vec<StrictBlock>,
+        #[serde(default)]
+        head: StrictHead,
+    },
+}
+
+/// A [`Block`] that refuses keys it does not know (a typo in a plan).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "toml::Table")]
+struct StrictBlock(Block);
+
+/// A [`Head`] that refuses keys it does not know.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(try_from = "toml::Table")]
+struct StrictHead(Head);
+
+const BLOCK_KEYS: &[&str] = &[
+    "width",
+    "convs",
+    "kernel",
+    "padding",
+    "batch_norm",
+    "pool",
+    "residual",
+    "dropout",
+];
+const HEAD_KEYS: &[&str] = &["pool", "dense", "dropout"];
+
+/// `table` as a `T`, refusing any key not in `known`.
+fn strict<T: serde::de::DeserializeOwned>(
+    what: &str,
+    table: toml::Table,
+    known: &[&str],
+) -> Result<T, String> {
+    if let Some(key) = table.keys().find(|key| !known.contains(&key.as_str())) {
+        return Err(format!(
+            "{what}: unknown key {key:?}; expected one of {}",
+            known.join(", ")
+        ));
+    }
+    T::deserialize(table).map_err(|error| format!("{what}: {}", error.message()))
+}
+
+impl TryFrom<toml::Table> for StrictBlock {
+    type Error = String;
+    fn try_from(table: toml::Table) -> Result<Self, String> {
+        strict("block", table, BLOCK_KEYS).map(StrictBlock)
+    }
+}
+
+impl TryFrom<toml::Table> for StrictHead {
+    type Error = String;
+    fn try_from(table: toml::Table) -> Result<Self, String> {
+        strict("head", table, HEAD_KEYS).map(StrictHead)
+    }
 }
 
 impl From<RawModel> for ModelSpec {
     fn from(raw: RawModel) -> Self {
         match raw {
+            RawModel::ConvNet { blocks, head } => Self::ConvNet {
+                blocks: blocks.into_iter().map(|block| block.0).collect(),
+                head: head.0,
+            },
             RawModel::Cnn {
                 conv,
                 dense,
@@ -225,6 +302,25 @@ pub struct Overrides {
 pub fn seed_plan() -> Plan {
     parse_plan(SEED_PLAN_TOML, "seed", Path::new("assets/plans/seed.toml"))
         .unwrap_or_else(|error| unreachable!("the built-in plan is tested to parse: {error}"))
+}
+
+/// The built-in `beyond` plan: BatchNorm nets with modern recipes.
+pub fn beyond_plan() -> Plan {
+    parse_plan(
+        BEYOND_PLAN_TOML,
+        "beyond",
+        Path::new("assets/plans/beyond.toml"),
+    )
+    .unwrap_or_else(|error| unreachable!("the built-in plan is tested to parse: {error}"))
+}
+
+/// A built-in plan by name (`seed`, `beyond`).
+pub fn builtin_plan(name: &str) -> Option<Plan> {
+    match name {
+        "seed" => Some(seed_plan()),
+        "beyond" => Some(beyond_plan()),
+        _ => None,
+    }
 }
 
 /// Reads a plan file; the plan is named after the file's stem.
@@ -390,6 +486,14 @@ impl Settings {
             device: self.device.or(defaults.device),
             precision: self.precision.or(defaults.precision),
             limit_train: self.limit_train.or(defaults.limit_train),
+            optimizer: self.optimizer.or(defaults.optimizer),
+            weight_decay: self.weight_decay.or(defaults.weight_decay),
+            momentum: self.momentum.or(defaults.momentum),
+            nesterov: self.nesterov.or(defaults.nesterov),
+            schedule: self.schedule.or(defaults.schedule),
+            label_smoothing: self.label_smoothing.or(defaults.label_smoothing),
+            augment: self.augment.or(defaults.augment),
+            tta_flip: self.tta_flip.or(defaults.tta_flip),
         }
     }
 
@@ -404,6 +508,16 @@ impl Settings {
             device: self.device.unwrap_or(spec.device),
             precision: self.precision.unwrap_or(spec.precision),
             limit_train: self.limit_train.or(spec.limit_train),
+            recipe: Recipe {
+                optimizer: self.optimizer.unwrap_or(spec.recipe.optimizer),
+                weight_decay: self.weight_decay.unwrap_or(spec.recipe.weight_decay),
+                momentum: self.momentum.or(spec.recipe.momentum),
+                nesterov: self.nesterov.unwrap_or(spec.recipe.nesterov),
+                schedule: self.schedule.unwrap_or(spec.recipe.schedule),
+                label_smoothing: self.label_smoothing.unwrap_or(spec.recipe.label_smoothing),
+                augment: self.augment.unwrap_or(spec.recipe.augment),
+                tta_flip: self.tta_flip.unwrap_or(spec.recipe.tta_flip),
+            },
             ..spec
         }
     }
@@ -434,7 +548,10 @@ pub(super) fn check_run(spec: &RunSpec) -> Result<(), String> {
     if spec.limit_train == Some(0) {
         return Err("limit_train must be at least 1, found 0".into());
     }
-    Ok(())
+    if matches!(spec.model, ModelSpec::ConvNet { .. }) && spec.precision != Precision::Fp32 {
+        return Err("precision: convnet models compute in fp32 only for now; found bf16".into());
+    }
+    spec.recipe.check(spec.epochs)
 }
 
 impl Plan {
@@ -871,5 +988,109 @@ mod tests {
         assert_eq!(one.runs[0].name, "M1 seed=7");
         assert_eq!((one.runs.len(), one.runs[0].seed), (6, 7));
         assert_eq!(one.runs[0].group(), seed_plan().runs[0].group());
+    }
+
+    #[test]
+    fn the_seed_plan_keeps_the_original_recipe_and_stores_none() {
+        for run in seed_plan().runs {
+            assert!(run.recipe.is_original(), "{}", run.name);
+            let json = serde_json::to_string(&run).unwrap();
+            assert!(!json.contains("recipe"), "{json}");
+        }
+    }
+
+    #[test]
+    fn the_beyond_plan_parses_with_its_recipe_and_the_original_as_reference() {
+        let plan = beyond_plan();
+        let names: Vec<&str> = plan.runs.iter().map(|run| run.name.as_str()).collect();
+        assert_eq!(names, ["B1", "B1-noaug", "B1-nobn", "B1-const", "B2", "B3"]);
+        let b1 = &plan.runs[0];
+        assert_eq!(b1.recipe.optimizer, OptimizerKind::AdamW);
+        assert!(b1.recipe.augment.is_on() && b1.recipe.tta_flip);
+        assert_eq!(b1.model.param_count(), Ok(241_770));
+        // Each ablation takes one ingredient away and keeps the rest.
+        assert!(!plan.runs[1].recipe.augment.is_on());
+        assert_eq!(plan.runs[1].recipe.schedule, b1.recipe.schedule);
+        assert_eq!(
+            plan.runs[2].model.to_string(),
+            "ConvNet [32 pool, 64 pool, 128 pool, flatten, 128]"
+        );
+        assert!(!plan.runs[2].model.to_string().contains("bn"));
+        assert_eq!(plan.runs[3].recipe.schedule, Schedule::Constant);
+        assert_eq!(plan.runs[3].recipe.augment, b1.recipe.augment);
+        for run in &plan.runs {
+            assert_eq!(run.reference.map(|r| r.test_accuracy), Some(0.9207));
+            if run.name != "B1" {
+                assert_ne!(run.group().key, b1.group().key, "{}", run.name);
+            }
+        }
+        assert!(builtin_plan("beyond").is_some() && builtin_plan("nope").is_none());
+    }
+
+    const CONVNET: &str =
+        "[[run]]\nname = \"C\"\nmodel = { kind = \"convnet\", blocks = [{ width = 8 }] }\n";
+
+    #[test]
+    fn convnet_plans_refuse_typos_and_bad_values_by_name() {
+        let plan = parse(CONVNET).unwrap();
+        assert_eq!(plan.runs[0].model.to_string(), "ConvNet [8 pool, gap]");
+        let typo = error(&CONVNET.replace("width = 8", "width = 8, batchnorm = true"));
+        assert!(
+            typo.contains("block: unknown key \"batchnorm\"; expected one of width, convs, kernel, padding, batch_norm, pool, residual, dropout"),
+            "{typo}"
+        );
+        let head = error(&CONVNET.replace("}] }", "}], head = { pooling = \"gap\" } }"));
+        assert!(head.contains("head: unknown key \"pooling\""), "{head}");
+        let deep = error(&CONVNET.replace(
+            "[{ width = 8 }]",
+            "[{ width = 8 }, { width = 8 }, { width = 8 }, { width = 8 }, { width = 8 }]",
+        ));
+        assert!(
+            deep.contains(
+                "run \"C\" (#1): blocks[4] max-pool: the feature map vanishes there (1×1 input)"
+            ),
+            "{deep}"
+        );
+        let bf16 = error(&format!("{CONVNET}precision = \"bf16\"\n"));
+        assert!(
+            bf16.contains("convnet models compute in fp32 only"),
+            "{bf16}"
+        );
+    }
+
+    #[test]
+    fn recipe_settings_are_checked_and_misspelt_ones_refused() {
+        let with = |extra: &str| format!("{ONE_RUN}{extra}\n");
+        let plan = parse(&with("optimizer = \"sgd\"\nmomentum = 0.8\nnesterov = true\nschedule = { kind = \"step\", every_epochs = 5, factor = 0.5 }")).unwrap();
+        let recipe = &plan.runs[0].recipe;
+        assert_eq!(
+            (recipe.optimizer, recipe.momentum(), recipe.nesterov),
+            (OptimizerKind::Sgd, 0.8, true)
+        );
+        assert_eq!(
+            recipe.schedule,
+            Schedule::Step {
+                every_epochs: 5,
+                factor: 0.5
+            }
+        );
+        assert!(error(&with("label_smoothing = 1.5"))
+            .contains("label_smoothing must be in [0, 1), found 1.5"));
+        assert!(
+            error(&with("augment = { crop = 2, flips = true }")).contains("unknown field `flips`")
+        );
+        assert!(error(&with("schedule = { kind = \"cosine\", warmup = 1 }"))
+            .contains("unknown field `warmup`"));
+        assert!(
+            error(&with("schedule = { kind = \"linear\" }")).contains("unknown variant `linear`")
+        );
+        assert!(error(&with("optimizer = \"adagrad\"")).contains("unknown variant `adagrad`"));
+        assert!(
+            error(&with("momentum = 0.9")).contains("momentum applies to optimizer = \"sgd\" only")
+        );
+        // [defaults] carry a recipe to every run, and a run may override it.
+        let plan = parse(&format!("[defaults]\nlabel_smoothing = 0.1\n{ONE_RUN}[[run]]\nname = \"B\"\nmodel = {{ kind = \"mlp\", hidden = [8] }}\nlabel_smoothing = 0.0\n")).unwrap();
+        assert_eq!(plan.runs[0].recipe.label_smoothing, 0.1);
+        assert!(plan.runs[1].recipe.is_original());
     }
 }

@@ -44,8 +44,14 @@ impl RunSpec {
     /// pins known keys.
     fn group_settings(&self) -> String {
         let json = |value: &dyn erased::Json| value.json();
+        // Only a recipe that differs from the original's joins the key, so
+        // the keys of runs stored before recipes stay as they were.
+        let recipe = match self.recipe.is_original() {
+            true => String::new(),
+            false => format!(";recipe={}", json(&self.recipe)),
+        };
         format!(
-            "model={};epochs={};batch_size={};learning_rate={};validation_split={};precision={};limit_train={}",
+            "model={};epochs={};batch_size={};learning_rate={};validation_split={};precision={};limit_train={}{recipe}",
             json(&self.model),
             self.epochs,
             self.batch_size,

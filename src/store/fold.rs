@@ -91,6 +91,8 @@ pub struct RunState {
     /// One row per epoch, in epoch order.
     pub epochs: Vec<EpochRow>,
     pub test: Option<TestResult>,
+    /// Test accuracy with test-time flipping, when the recipe asks for it.
+    pub flip_accuracy: Option<f64>,
     /// Training seconds over every attempt, once finished.
     pub seconds: Option<f64>,
     /// Why the run failed, while it stands failed.
@@ -112,6 +114,7 @@ impl Default for RunState {
             epochs_done: 0,
             epochs: Vec::new(),
             test: None,
+            flip_accuracy: None,
             seconds: None,
             error: None,
             saved_place: None,
@@ -150,6 +153,7 @@ impl RunState {
             Event::Unpaused { .. } => self.paused = false,
             Event::EpochEnd { .. } => self.end_epoch(event),
             Event::Evaluated { .. } => self.test = TestResult::from_event(event),
+            Event::FlipEvaluated { test_accuracy, .. } => self.flip_accuracy = Some(*test_accuracy),
             Event::Finished { seconds, .. } => {
                 self.set_status(RunStatus::Done);
                 self.seconds = Some(*seconds);
@@ -218,6 +222,7 @@ impl RunState {
         self.epochs.retain(|row| row.epoch <= resumed_after);
         self.epochs_done = resumed_after;
         self.test = None;
+        self.flip_accuracy = None;
         self.seconds = None;
         self.error = None;
     }
@@ -528,6 +533,7 @@ mod tests {
             recent_accuracy: 0.5,
             samples_per_sec: 100.0,
             elapsed_secs: 1.0,
+            learning_rate: None,
         });
         assert_eq!(after, before);
     }

@@ -274,6 +274,7 @@ mod tests {
             recent_accuracy: 0.5,
             samples_per_sec: 1.0,
             elapsed_secs: 0.0,
+            learning_rate: None,
         };
         assert!(!record.apply(&progress), "progress leaves run.json alone");
         assert!(!record.apply(&Event::Paused { run: "r".into() }));

@@ -17,7 +17,7 @@ use std::{
 use tch::{nn::VarStore, Device, Kind, Tensor};
 use thiserror::Error;
 
-use super::adam::{Adam, AdamStateError};
+use super::{adam::AdamStateError, optimizer::Optimizer};
 
 /// Weights of the epoch with the best validation accuracy.
 pub const BEST_FILE: &str = "best.safetensors";
@@ -87,7 +87,7 @@ pub fn save_weights(store: &VarStore, path: &Path) -> Result<(), CheckpointError
 pub fn save_last(
     dir: &Path,
     store: &VarStore,
-    optimizer: &Adam,
+    optimizer: &Optimizer,
     point: &ResumePoint,
 ) -> Result<(), CheckpointError> {
     let mut named: Vec<(String, Tensor)> = store.variables().into_iter().collect();
@@ -112,7 +112,7 @@ pub fn save_last(
 pub fn load_last(
     dir: &Path,
     store: &VarStore,
-    optimizer: &mut Adam,
+    optimizer: &mut Optimizer,
 ) -> Result<Option<ResumePoint>, CheckpointError> {
     let path = dir.join(LAST_FILE);
     if !path.exists() {
@@ -282,19 +282,14 @@ mod tests {
     use tch::nn;
 
     use super::*;
-    use crate::train::adam::AdamConfig;
+    use crate::train::adam::{Adam, AdamConfig};
 
-    const CONFIG: AdamConfig = AdamConfig {
-        learning_rate: 1e-2,
-        beta1: 0.9,
-        beta2: 0.999,
-        epsilon: 1e-7,
-    };
+    const CONFIG: AdamConfig = AdamConfig::keras(1e-2);
 
-    fn model(fill: f64) -> (VarStore, Tensor, Adam) {
+    fn model(fill: f64) -> (VarStore, Tensor, Optimizer) {
         let store = VarStore::new(Device::Cpu);
         let weight = store.root().var("weight", &[3, 4], nn::Init::Const(fill));
-        let optimizer = Adam::new(&store, CONFIG);
+        let optimizer = Adam::new(&store, CONFIG).into();
         (store, weight, optimizer)
     }
 
@@ -373,7 +368,7 @@ mod tests {
 
         let other = VarStore::new(Device::Cpu);
         let _ = other.root().var("weight", &[5], nn::Init::Const(1.0));
-        let other_optimizer = Adam::new(&other, CONFIG);
+        let other_optimizer = Adam::new(&other, CONFIG).into();
         let point = ResumePoint {
             epochs_done: 1,
             best: None,

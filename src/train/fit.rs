@@ -17,23 +17,20 @@ use tch::{
 use thiserror::Error;
 
 use super::{
-    adam::{Adam, AdamConfig},
+    augment,
     checkpoint::{self, CheckpointError, ResumePoint, Within},
     device::device_name,
+    optimizer::Optimizer,
     tensors::{DeviceData, Pair},
 };
 use crate::{
     data::NUM_CLASSES,
-    model::{ModelSpec, Net, Precision, SpecError},
+    model::{Net, SpecError},
     plan::RunSpec,
     protocol::{ConfusionMatrix, Event, Phase, RunId},
     store::Predictions,
 };
 
-/// Keras' Adam defaults; libtorch's epsilon is 1e-8, Keras' 1e-7.
-pub const ADAM_BETA1: f64 = 0.9;
-pub const ADAM_BETA2: f64 = 0.999;
-pub const ADAM_EPSILON: f64 = 1e-7;
 /// At most this many progress events a second; each costs one device readback.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 /// Images per forward pass when evaluating (no gradients, so larger is fine).
@@ -189,6 +186,8 @@ struct Training<'a> {
     seconds_before: f64,
     started: Instant,
     steps: usize,
+    /// The rate of the latest step.
+    learning_rate: f64,
 }
 
 impl<'a> Training<'a> {
@@ -210,7 +209,7 @@ impl<'a> Training<'a> {
         super::allocator::keep_freed_memory();
         super::denormals::flush();
         tch::manual_seed(spec.seed as i64);
-        let mut model = Model::build(&spec.model, spec.learning_rate, spec.precision, device)?;
+        let mut model = Model::build(spec, device)?;
         let resumed = match (start, checkpoints) {
             (Start::Resume, Some(dir)) => {
                 checkpoint::load_last(dir, &model.store, &mut model.optimizer)?
@@ -251,6 +250,7 @@ impl<'a> Training<'a> {
             seconds_before: point.seconds,
             started: Instant::now(),
             steps,
+            learning_rate: spec.learning_rate,
         })
     }
 
@@ -298,11 +298,29 @@ impl<'a> Training<'a> {
             let start = step as i64 * batch;
             let len = batch.min(samples - start);
             let batch_labels = labels.narrow(0, start, len);
+            let recipe = &spec.recipe;
+            // The rate and the augmentation are functions of the step, so
+            // a resumed run takes them up where it stopped.
+            let run_step = (epoch as usize - 1) * self.steps + step;
+            let learning_rate = recipe.schedule.learning_rate(
+                spec.learning_rate,
+                run_step,
+                self.steps,
+                self.steps * spec.epochs as usize,
+            );
+            self.model.optimizer.set_learning_rate(learning_rate);
+            self.learning_rate = learning_rate;
+            let batch_images = augment::augment(
+                &images.narrow(0, start, len),
+                &recipe.augment,
+                augment_seed(spec.seed, epoch, step),
+            );
             let (loss, logits) = train_step(
                 &self.model.net,
                 &mut self.model.optimizer,
-                &images.narrow(0, start, len),
+                &batch_images,
                 &batch_labels,
+                recipe.label_smoothing,
             );
             meter.add(&loss, &logits, &batch_labels, len);
             if step + 1 == self.steps || meter.due() {
@@ -368,6 +386,8 @@ impl<'a> Training<'a> {
             recent_accuracy,
             samples_per_sec: meter.samples as f64 / elapsed.max(1e-9),
             elapsed_secs: self.total_seconds(),
+            // Logged only where a schedule moves it; the original's is in its spec.
+            learning_rate: (!self.spec.recipe.schedule.is_constant()).then_some(self.learning_rate),
         });
         Ok(())
     }
@@ -437,6 +457,14 @@ impl<'a> Training<'a> {
             test_accuracy: test.accuracy,
             confusion: Box::new(test.confusion),
         });
+        if self.spec.recipe.tta_flip {
+            let flipped = evaluate_flipped(&self.model.net, &self.data.test);
+            supervisor.emit(Event::FlipEvaluated {
+                run: self.run.clone(),
+                test_loss: flipped.loss,
+                test_accuracy: flipped.accuracy,
+            });
+        }
         let (best_val_accuracy, best_epoch) = self.best.unwrap_or((0.0, 0));
         supervisor.emit(Event::Finished {
             run: self.run.clone(),
@@ -452,30 +480,18 @@ impl<'a> Training<'a> {
 pub struct Model {
     pub store: nn::VarStore,
     pub net: Net,
-    pub optimizer: Adam,
+    pub optimizer: Optimizer,
 }
 
 impl Model {
-    /// Builds `spec` on `device`, computing in `precision`, with Adam at
-    /// `learning_rate` and Keras' betas and epsilon.
-    pub fn build(
-        spec: &ModelSpec,
-        learning_rate: f64,
-        precision: Precision,
-        device: Device,
-    ) -> Result<Self, FitError> {
+    /// Builds the run's model on `device`, computing in its precision, with
+    /// its recipe's optimizer (the original's: Adam with Keras' betas and
+    /// epsilon) at its learning rate.
+    pub fn build(spec: &RunSpec, device: Device) -> Result<Self, FitError> {
         let store = nn::VarStore::new(device);
-        let mut net = Net::new(&store.root(), spec)?;
-        net.set_precision(precision);
-        let optimizer = Adam::new(
-            &store,
-            AdamConfig {
-                learning_rate,
-                beta1: ADAM_BETA1,
-                beta2: ADAM_BETA2,
-                epsilon: ADAM_EPSILON,
-            },
-        );
+        let mut net = Net::new(&store.root(), &spec.model)?;
+        net.set_precision(spec.precision);
+        let optimizer = Optimizer::new(&store, &spec.recipe, spec.learning_rate);
         Ok(Self {
             store,
             net,
@@ -484,17 +500,72 @@ impl Model {
     }
 }
 
-/// One optimisation step on a batch; returns the batch's mean loss and its logits.
+/// One optimisation step on a batch; returns the batch's mean loss (with
+/// `label_smoothing`, against the smoothed targets) and its logits.
 pub fn train_step(
     net: &Net,
-    optimizer: &mut Adam,
+    optimizer: &mut Optimizer,
     images: &Tensor,
     labels: &Tensor,
+    label_smoothing: f64,
 ) -> (Tensor, Tensor) {
     let logits = net.forward_t(images, true);
-    let loss = logits.cross_entropy_for_logits(labels);
+    let loss = training_loss(&logits, labels, label_smoothing);
     optimizer.backward_step(&loss);
     (loss, logits)
+}
+
+/// Mean cross-entropy; with smoothing, against targets that give
+/// `smoothing / 10` to every class and the rest to the true one.
+pub fn training_loss(logits: &Tensor, labels: &Tensor, smoothing: f64) -> Tensor {
+    if smoothing == 0.0 {
+        return logits.cross_entropy_for_logits(labels);
+    }
+    logits.cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, smoothing)
+}
+
+/// Loss and accuracy of each image's probabilities averaged with its mirror's.
+pub fn evaluate_flipped(net: &Net, split: &Pair) -> Evaluation {
+    tch::no_grad(|| {
+        let device = split.images.device();
+        let classes = NUM_CLASSES as i64;
+        let mut loss_sum = 0.0;
+        let mut cells = Tensor::zeros([classes * classes], (Kind::Int64, device));
+        let total = split.len() as i64;
+        let mut start = 0;
+        while start < total {
+            let len = EVAL_BATCH.min(total - start);
+            let images = split.images.narrow(0, start, len);
+            let labels = split.labels.narrow(0, start, len);
+            let probabilities = (net.forward_t(&images, false).softmax(-1, Kind::Float)
+                + net
+                    .forward_t(&augment::mirrored(&images), false)
+                    .softmax(-1, Kind::Float))
+                / 2.0;
+            let loss = probabilities.clamp_min(1e-12).log().nll_loss(&labels);
+            loss_sum += loss.double_value(&[]) * len as f64;
+            let predicted = probabilities.argmax(-1, false);
+            cells += (labels * classes + predicted).bincount::<Tensor>(None, classes * classes);
+            start += len;
+        }
+        let confusion = confusion_from(&cells);
+        Evaluation {
+            loss: loss_sum / total.max(1) as f64,
+            accuracy: super::metrics::accuracy(&confusion),
+            confusion,
+        }
+    })
+}
+
+/// A confusion matrix from its flattened counts on the device.
+fn confusion_from(cells: &Tensor) -> ConfusionMatrix {
+    let cells = Vec::<i64>::try_from(cells.to_device(Device::Cpu)).unwrap_or_default();
+    let mut confusion = [[0u32; NUM_CLASSES]; NUM_CLASSES];
+    for (index, count) in cells.into_iter().enumerate() {
+        confusion[index / NUM_CLASSES][index % NUM_CLASSES] =
+            u32::try_from(count).unwrap_or(u32::MAX);
+    }
+    confusion
 }
 
 /// Loss (mean), accuracy and confusion matrix of `net` on `split`, in eval mode.
@@ -566,12 +637,7 @@ fn evaluate_pass(net: &Net, split: &Pair, keep: bool) -> (Evaluation, Kept) {
             start += len;
         }
         // One readback for the whole pass.
-        let cells = Vec::<i64>::try_from(cells.to_device(Device::Cpu)).unwrap_or_default();
-        let mut confusion = [[0u32; NUM_CLASSES]; NUM_CLASSES];
-        for (index, count) in cells.into_iter().enumerate() {
-            confusion[index / NUM_CLASSES][index % NUM_CLASSES] =
-                u32::try_from(count).unwrap_or(u32::MAX);
-        }
+        let confusion = confusion_from(&cells);
         let denominator = total.max(1) as f64;
         let evaluation = Evaluation {
             loss: loss_sum.double_value(&[]) / denominator,
@@ -598,6 +664,13 @@ fn shuffled(train: &Pair, seed: u64, epoch: u32, device: Device) -> (Tensor, Ten
 /// The seed of one epoch's shuffle and dropout, from the run's seed.
 fn epoch_seed(seed: u64, epoch: u32) -> u64 {
     seed ^ u64::from(epoch).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The seed of one step's augmentation: its own stream, not the dropout's.
+fn augment_seed(seed: u64, epoch: u32, step: usize) -> u64 {
+    epoch_seed(seed, epoch)
+        ^ (step as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)
+        ^ 0xA076_1D64_78BD_642F
 }
 
 /// Running sums of loss and correct predictions, kept on the device and
@@ -677,5 +750,35 @@ impl Meter {
         self.read_samples = self.samples;
         self.last_read = Instant::now();
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_smoothing_is_cross_entropy_against_smoothed_targets() {
+        let logits = Tensor::from_slice(&[2.0f32, 0.5, -1.0, 0.0, 1.0, 3.0]).view([2, 3]);
+        let labels = Tensor::from_slice(&[0i64, 2]);
+        let smoothing = 0.3;
+        // By hand: targets (1 − ε) on the label plus ε/3 on every class.
+        let rows = [[2.0f64, 0.5, -1.0], [0.0, 1.0, 3.0]];
+        let mut expected = 0.0;
+        for (row, label) in rows.iter().zip([0usize, 2]) {
+            let log_sum = row.iter().map(|x| x.exp()).sum::<f64>().ln();
+            for (class, value) in row.iter().enumerate() {
+                let target = smoothing / 3.0 + if class == label { 1.0 - smoothing } else { 0.0 };
+                expected -= target * (value - log_sum);
+            }
+        }
+        expected /= 2.0;
+        let ours = training_loss(&logits, &labels, smoothing).double_value(&[]);
+        assert!((ours - expected).abs() < 1e-6, "{ours} vs {expected}");
+        let plain = training_loss(&logits, &labels, 0.0).double_value(&[]);
+        let by_hand = -((2.0 - rows[0].iter().map(|x: &f64| x.exp()).sum::<f64>().ln())
+            + (3.0 - rows[1].iter().map(|x: &f64| x.exp()).sum::<f64>().ln()))
+            / 2.0;
+        assert!((plain - by_hand).abs() < 1e-6);
     }
 }

@@ -114,7 +114,7 @@ pub fn measure(
     super::allocator::keep_freed_memory();
     super::denormals::flush();
     tch::manual_seed(0);
-    let mut model = fit::Model::build(&spec.model, spec.learning_rate, spec.precision, device)?;
+    let mut model = fit::Model::build(spec, device)?;
     // Eight batches, cycled: enough that no batch stays hot in cache.
     let images = Tensor::rand([batch * 8, 1, 28, 28], (Kind::Float, device));
     let labels = Tensor::randint(10, [batch * 8], (Kind::Int64, device));
@@ -125,6 +125,7 @@ pub fn measure(
             &mut model.optimizer,
             &images.narrow(0, offset, batch),
             &labels.narrow(0, offset, batch),
+            spec.recipe.label_smoothing,
         );
         loss
     };

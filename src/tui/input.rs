@@ -454,6 +454,7 @@ mod tests {
             recent_accuracy: 0.5,
             samples_per_sec: 64.0,
             elapsed_secs: 1.0,
+            learning_rate: None,
         }
     }
 

@@ -248,6 +248,7 @@ mod tests {
             recent_accuracy: 0.8,
             samples_per_sec: 32.0,
             elapsed_secs: 25.0,
+            learning_rate: None,
         });
         let paced = sweep_progress(&runs).unwrap();
         let own = runs[3].eta_secs().unwrap();

@@ -44,6 +44,8 @@ pub struct RunView {
     pub steps: usize,
     pub samples_per_sec: f64,
     pub elapsed_secs: f64,
+    /// The learning rate of the latest step, when a schedule moves it.
+    pub learning_rate: Option<f64>,
     /// Mean loss and accuracy of each progress interval, oldest first.
     pub recent_loss: VecDeque<f64>,
     pub recent_accuracy: VecDeque<f64>,
@@ -77,6 +79,7 @@ impl RunView {
             steps: 0,
             samples_per_sec: 0.0,
             elapsed_secs: 0.0,
+            learning_rate: None,
             recent_loss: VecDeque::new(),
             recent_accuracy: VecDeque::new(),
             story: RunState::default(),
@@ -162,9 +165,11 @@ impl RunView {
                 recent_accuracy,
                 samples_per_sec,
                 elapsed_secs,
+                learning_rate,
                 ..
             } => {
                 self.phase = None;
+                self.learning_rate = *learning_rate;
                 self.epoch = *epoch;
                 self.step = *step;
                 self.steps = *steps;
@@ -180,6 +185,7 @@ impl RunView {
             | Event::Unpaused { .. }
             | Event::EpochEnd { .. }
             | Event::Evaluated { .. }
+            | Event::FlipEvaluated { .. }
             | Event::Checkpointed { .. }
             | Event::Attempt { .. }
             | Event::Requeued { .. } => {}
@@ -256,6 +262,7 @@ fn moves_status(event: &Event) -> bool {
             | Event::Progress { .. }
             | Event::EpochEnd { .. }
             | Event::Evaluated { .. }
+            | Event::FlipEvaluated { .. }
             | Event::Checkpointed { .. }
             | Event::Attempt { .. }
             | Event::Requeued { .. }

@@ -68,6 +68,7 @@ fn state() -> App {
             recent_accuracy: 0.9 - 0.2 / f64::from(step),
             samples_per_sec: 15_000.0,
             elapsed_secs: 7.0,
+            learning_rate: None,
         });
     }
     app
@@ -453,6 +454,7 @@ fn sweep_state() -> App {
         recent_accuracy: 0.87,
         samples_per_sec: 4_000.0,
         elapsed_secs: 18.0,
+        learning_rate: None,
     });
     app
 }
@@ -568,6 +570,7 @@ fn slurm_state() -> App {
         recent_accuracy: 0.9,
         samples_per_sec: 21_000.0,
         elapsed_secs: 250.0,
+        learning_rate: None,
     });
     app.runs[5].status = super::UiStatus::Stalled;
     app.apply(&Event::Requeued {

@@ -66,6 +66,7 @@ pub fn run_events(run: &str, epochs: u32) -> Vec<Event> {
                 recent_accuracy: 0.6,
                 samples_per_sec: 1_000.0,
                 elapsed_secs: step as f64,
+                learning_rate: None,
             });
         }
         events.push(Event::EpochEnd {

@@ -259,6 +259,7 @@ mod tests {
                 recent_accuracy: 0.5 + step as f64 / 100.0,
                 samples_per_sec: 3_200.0,
                 elapsed_secs: 83.0,
+                learning_rate: None,
             });
         }
         app.apply(&Event::EpochEnd {
