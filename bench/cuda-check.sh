@@ -16,7 +16,8 @@
 # folder; it writes its report to $OUT (or target/cuda-check/out) and
 # finishes in about three minutes on an H200: two epochs of M1 and M4 on the
 # full training set (the first includes CUDA start-up and kernel selection),
-# then `atelier bench --device cuda`.
+# then 2 epochs of the `beyond` plan's small ResNet (B3) and
+# `atelier bench --device cuda`.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -108,8 +109,12 @@ for folder in sorted(pathlib.Path(sys.argv[1]).iterdir()):
           + "".join(f"{s:>9.2f}" for s in seconds)
           + f"{rate:>9,.0f}{ends[-1]['val_accuracy'] if ends else 0:>9.4f}")
 EOF
+        # The beyond plan's GPU models, never run before: 2 epochs of the
+        # small ResNet (B3) with its whole recipe, and its throughput.
+        "$atelier" train --plan beyond --only B3 --device cuda --epochs 2 ||
+            echo "beyond B3 failed"
         echo
-        "$atelier" bench --device cuda --rounds 3 M1 M4
+        "$atelier" bench --device cuda --rounds 3 M1 M4 B1 B3
         # --jobs auto: one worker per GPU; wall time of 4 short M1 runs,
         # beside one GPU at a time (untested on GPUs before this script).
         echo

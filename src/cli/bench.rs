@@ -147,13 +147,13 @@ fn print_header(args: &BenchArgs, device: Device) {
         );
     } else {
         println!(
-            "training throughput, batch 32, {device}, {}, {} libtorch threads, real images, \
+            "training throughput, {device}, {}, {} libtorch threads, real images, \
              {} warm epoch(s) then {} timed",
             args.precision, args.threads, args.warm_epochs, args.timed_epochs
         );
         println!(
-            "{:<5} {:>12} {:>7} {:>11} {:>10}   min–max",
-            "model", "params", "images", "epoch 1/s", "timed/s"
+            "{:<9} {:>10} {:>6} {:>7} {:>11} {:>10}   min–max",
+            "model", "params", "batch", "images", "epoch 1/s", "timed/s"
         );
     }
 }
@@ -162,9 +162,10 @@ fn print_row(measured: &Throughput) {
     let (low, high) = measured.range();
     match (measured.epochs, measured.first_epoch_images_per_sec) {
         (Some(epochs), first) => println!(
-            "{:<5} {:>12} {:>7} {:>11.0} {:>10.0}   {low:.0}–{high:.0}",
+            "{:<9} {:>10} {:>6} {:>7} {:>11.0} {:>10.0}   {low:.0}–{high:.0}",
             measured.model,
             measured.params,
+            measured.batch_size,
             epochs.images,
             first.unwrap_or(f64::NAN),
             measured.median()

@@ -135,6 +135,7 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
             "record": record_json(store, &record),
             "epochs": history.epochs,
             "test": history.test,
+            "test_flip_accuracy": history.flip_accuracy,
             "notes": {
                 "skipped": log.skipped.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "skipped_unnamed": log.skipped_unnamed,
@@ -150,8 +151,13 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
     if let Some(params) = record.params {
         println!("  parameters  {}", thousands(params));
     }
+    let optimizer = match spec.recipe.optimizer {
+        atelier::plan::OptimizerKind::Adam => "Adam",
+        atelier::plan::OptimizerKind::AdamW => "AdamW",
+        atelier::plan::OptimizerKind::Sgd => "SGD",
+    };
     println!(
-        "  settings    {} epochs, batch {}, Adam lr {}, seed {}, validation split {}{}",
+        "  settings    {} epochs, batch {}, {optimizer} lr {}, seed {}, validation split {}{}",
         spec.epochs,
         spec.batch_size,
         spec.learning_rate,
@@ -160,6 +166,9 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
         spec.limit_train
             .map_or_else(String::new, |n| format!(", first {n} training images")),
     );
+    if !spec.recipe.is_original() {
+        println!("  recipe      {}", spec.recipe.describe());
+    }
     let group = record.group();
     println!(
         "  group       {} (key {}){}",
@@ -221,6 +230,9 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
                 reference.test_loss,
                 (test.accuracy - reference.test_accuracy) * 100.0
             );
+        }
+        if let Some(flipped) = history.flip_accuracy {
+            println!("  with test-time flip {flipped:.4} (each image averaged with its mirror; reported apart)");
         }
         print_confusion(&test.confusion);
     }

@@ -293,6 +293,9 @@ pub fn describe(blocks: &[Block], head: &Head) -> String {
                 Downsample::Stride => " s2",
                 Downsample::None => "",
             };
+            if block.dropout > 0.0 {
+                text += &format!(" drop {}", block.dropout);
+            }
             text
         })
         .collect();
@@ -301,6 +304,9 @@ pub fn describe(blocks: &[Block], head: &Head) -> String {
         HeadPool::Flatten => "flatten".into(),
     });
     parts.extend(head.dense.iter().map(ToString::to_string));
+    if head.dropout > 0.0 {
+        parts.push(format!("drop {}", head.dropout));
+    }
     parts.join(", ")
 }
 

@@ -1007,13 +1007,13 @@ mod tests {
         let b1 = &plan.runs[0];
         assert_eq!(b1.recipe.optimizer, OptimizerKind::AdamW);
         assert!(b1.recipe.augment.is_on() && b1.recipe.tta_flip);
-        assert_eq!(b1.model.param_count(), Ok(241_770));
+        assert_eq!(b1.model.param_count(), Ok(870_826));
         // Each ablation takes one ingredient away and keeps the rest.
         assert!(!plan.runs[1].recipe.augment.is_on());
         assert_eq!(plan.runs[1].recipe.schedule, b1.recipe.schedule);
         assert_eq!(
             plan.runs[2].model.to_string(),
-            "ConvNet [32 pool, 64 pool, 128 pool, flatten, 128]"
+            "ConvNet [32×2 pool, 64×2 pool, flatten, 256, drop 0.4]"
         );
         assert!(!plan.runs[2].model.to_string().contains("bn"));
         assert_eq!(plan.runs[3].recipe.schedule, Schedule::Constant);

@@ -326,6 +326,18 @@ pub fn bars(groups: &[ReportGroup], metric: Metric) -> Result<Canvas, ReportErro
         Metric::Loss => "test loss",
     };
     let any_original = groups.iter().any(|group| original(group).is_some());
+    // The original's best model is the one with the highest test accuracy.
+    let best_original = groups
+        .iter()
+        .filter_map(ReportGroup::reference)
+        .reduce(|a, b| {
+            if b.test_accuracy > a.test_accuracy {
+                b
+            } else {
+                a
+            }
+        })
+        .map(|reference| metric.reference(reference));
     let (low, high) = bar_range(
         summaries
             .iter()
@@ -410,6 +422,21 @@ pub fn bars(groups: &[ReportGroup], metric: Metric) -> Result<Canvas, ReportErro
             (theirs, ORIGINAL, "original (Keras, 15 epochs, one run)"),
         ] {
             bar_series(&mut chart, &bars, (colour, label), width, low)?;
+        }
+        if let Some(best) = best_original.filter(|_| groups.len() > 1) {
+            // The original's best model, across every group: the line to beat.
+            chart
+                .draw_secondary_series(DashedLineSeries::new(
+                    [(0.0, best), (count, best)],
+                    8,
+                    5,
+                    ORIGINAL.stroke_width(2),
+                ))
+                .map_err(text)?
+                .label(format!("original's best ({best:.4})"))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 14, y)], ORIGINAL.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()

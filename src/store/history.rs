@@ -11,6 +11,8 @@ pub use super::fold::{EpochRow, TestResult};
 pub struct History {
     pub epochs: Vec<EpochRow>,
     pub test: Option<TestResult>,
+    /// Test accuracy with test-time flipping, when the recipe asked for it.
+    pub flip_accuracy: Option<f64>,
 }
 
 impl History {
@@ -25,6 +27,7 @@ impl From<RunState> for History {
         Self {
             epochs: state.epochs,
             test: state.test,
+            flip_accuracy: state.flip_accuracy,
         }
     }
 }

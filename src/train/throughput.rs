@@ -37,6 +37,8 @@ pub struct Throughput {
     pub model: String,
     pub precision: Precision,
     pub params: u64,
+    /// Images per step (32 for the seed models; a beyond run's own).
+    pub batch_size: u32,
     /// Steps per timed round (per epoch for [`measure_epochs`]).
     pub steps: i64,
     /// One figure per timed round, in the order measured.
@@ -149,6 +151,7 @@ pub fn measure(
         model: spec.name.clone(),
         precision: spec.precision,
         params: spec.model.param_count().unwrap_or(0),
+        batch_size: spec.batch_size,
         steps,
         images_per_sec,
         first_epoch_images_per_sec: None,
@@ -180,6 +183,7 @@ pub fn measure_epochs(
         model: spec.name.clone(),
         precision: spec.precision,
         params: spec.model.param_count().unwrap_or(0),
+        batch_size: spec.batch_size,
         steps,
         images_per_sec: rates.per_epoch.iter().skip(skip).copied().collect(),
         first_epoch_images_per_sec: rates.per_epoch.first().copied(),

@@ -125,6 +125,8 @@ fn ascii_for(glyph: char) -> Option<char> {
         '┣' | '┫' => '|',
         '━' => '-',
         '●' => 'o',
+        // The original's best, a line down the compare view's rows.
+        '┊' => ':',
         _ => return None,
     })
 }

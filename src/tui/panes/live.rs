@@ -84,7 +84,13 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
                 test.loss
             )
         });
-        format!("finished: {} epoch(s){best}{test}", run.epochs.len())
+        let flipped = run.flip_accuracy.map_or_else(String::new, |accuracy| {
+            format!(", with test-time flip {:.2}%", accuracy * 100.0)
+        });
+        format!(
+            "finished: {} epoch(s){best}{test}{flipped}",
+            run.epochs.len()
+        )
     } else if run.status == UiStatus::Failed {
         format!(
             "failed: {}",
@@ -100,6 +106,9 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
             run.samples_per_sec,
             clock(run.elapsed_secs)
         );
+        if let Some(rate) = run.learning_rate {
+            text.push_str(&format!("  lr {rate:.2e}"));
+        }
         if run.is_active() {
             if let Some(eta) = run.eta_secs() {
                 text.push_str(&format!("  ETA {}", clock(eta)));
@@ -283,6 +292,59 @@ mod tests {
         assert!(text.contains("history per epoch"), "{text}");
         app.smoothing = true;
         assert!(screen(&app).contains("· EMA (e)"));
+    }
+
+    #[test]
+    fn a_scheduled_run_shows_its_learning_rate_and_its_flipped_test_apart() {
+        let mut app = app();
+        app.apply(&Event::Started {
+            run: "a".into(),
+            device: "cpu".into(),
+            params: 10,
+            train_samples: 48_000,
+            validation_samples: 12_000,
+            steps_per_epoch: 375,
+            resumed_after: 0,
+            resumed_at_step: 0,
+            epochs: 15,
+        });
+        app.apply(&Event::Progress {
+            run: "a".into(),
+            epoch: 1,
+            step: 10,
+            steps: 375,
+            loss: 0.5,
+            accuracy: 0.8,
+            recent_loss: 0.5,
+            recent_accuracy: 0.8,
+            samples_per_sec: 900.0,
+            elapsed_secs: 2.0,
+            learning_rate: Some(0.00123),
+        });
+        let text = screen(&app);
+        assert!(text.contains("900 img/s  elapsed 2s  lr 1.23e-3"), "{text}");
+        app.apply(&Event::Evaluated {
+            run: "a".into(),
+            test_loss: 0.3,
+            test_accuracy: 0.925,
+            confusion: Box::new([[0; 10]; 10]),
+        });
+        app.apply(&Event::FlipEvaluated {
+            run: "a".into(),
+            test_loss: 0.29,
+            test_accuracy: 0.9301,
+        });
+        app.apply(&Event::Finished {
+            run: "a".into(),
+            seconds: 60.0,
+            best_val_accuracy: 0.92,
+            best_epoch: 1,
+        });
+        let text = screen(&app);
+        assert!(
+            text.contains("test 92.50% (loss 0.3000), with test-time flip 93.01%"),
+            "{text}"
+        );
     }
 
     #[test]

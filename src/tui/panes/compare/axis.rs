@@ -11,6 +11,8 @@ pub const RIGHT_CAP: char = '┫';
 pub const LINE: char = '━';
 pub const MEAN: char = '●';
 pub const ORIGINAL: char = '◆';
+/// A column through every row at the original's best result.
+pub const BEST_LINE: char = '┊';
 
 /// A value axis over `width` columns: `low` at the first, `high` at the last.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -113,6 +115,25 @@ pub fn whisker(
         cells[usize::from(axis.column(original))] = ORIGINAL;
     }
     cells.into_iter().collect()
+}
+
+/// `glyphs` with [`BEST_LINE`] at `value`'s column where nothing else is drawn.
+pub fn with_best_line(axis: &ValueAxis, glyphs: &str, value: Option<f64>) -> String {
+    let Some(value) = value else {
+        return glyphs.to_string();
+    };
+    let column = usize::from(axis.column(value));
+    glyphs
+        .chars()
+        .enumerate()
+        .map(|(index, glyph)| {
+            if index == column && glyph == ' ' {
+                BEST_LINE
+            } else {
+                glyph
+            }
+        })
+        .collect()
 }
 
 /// The axis labels, a char per column: the low end at the first, the middle

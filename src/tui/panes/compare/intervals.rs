@@ -13,7 +13,10 @@ use ratatui::{
 use unicode_width::UnicodeWidthStr;
 
 use super::{
-    axis::{tick_labels, whisker, ValueAxis, LEFT_CAP, LINE, MEAN, ORIGINAL, RIGHT_CAP},
+    axis::{
+        tick_labels, whisker, with_best_line, ValueAxis, BEST_LINE, LEFT_CAP, LINE, MEAN, ORIGINAL,
+        RIGHT_CAP,
+    },
     fit,
 };
 use crate::{plan::Reference, stats::Summary, tui::comparison::TestGroup};
@@ -145,14 +148,30 @@ impl Widget for IntervalPanel<'_> {
                 x
             }
         });
-        let mut lines = vec![title(metric, &rows)];
+        // The original's best model (its highest test accuracy), as a line
+        // through every row: where the beyond groups must land to beat it.
+        let best_original = self
+            .groups
+            .iter()
+            .filter_map(TestGroup::reference)
+            .reduce(|a, b| {
+                if b.test_accuracy > a.test_accuracy {
+                    b
+                } else {
+                    a
+                }
+            })
+            .map(|reference| (metric.original)(&reference) * metric.scale)
+            .filter(|_| rows.len() > 1);
+        let mut lines = vec![title(metric, &rows, best_original)];
         for row in &rows {
             let mut spans = vec![Span::raw(format!(
                 "{} {:<4} ",
                 fit(&row.name, name_width),
                 format!("n={}", row.summary.n)
             ))];
-            spans.extend(glyph_spans(&whisker(&axis, row.mean, row.ci, row.original)));
+            let glyphs = whisker(&axis, row.mean, row.ci, row.original);
+            spans.extend(glyph_spans(&with_best_line(&axis, &glyphs, best_original)));
             let style = if Some(row.mean) == best && rows.len() > 1 {
                 Style::default()
                     .fg(Color::Green)
@@ -176,8 +195,8 @@ impl Widget for IntervalPanel<'_> {
     }
 }
 
-/// `test accuracy (%) · ● mean ┣━┫ 95% CI ◆ original`, with the parts the rows use.
-fn title(metric: &Metric, rows: &[Row]) -> Line<'static> {
+/// `test accuracy (%) · ● mean ┣━┫ 95% CI ◆ original ┊ best`, with the parts the rows use.
+fn title(metric: &Metric, rows: &[Row], best_original: Option<f64>) -> Line<'static> {
     let mut spans = vec![
         Span::styled(metric.title, Style::default().add_modifier(Modifier::BOLD)),
         Span::raw(" · "),
@@ -194,6 +213,12 @@ fn title(metric: &Metric, rows: &[Row]) -> Line<'static> {
         spans.extend(glyph_spans(&ORIGINAL.to_string()));
         spans.push(Span::raw(" original"));
     }
+    // Short, to fit 80 columns: the original's best-accuracy model.
+    if best_original.is_some() {
+        spans.push(Span::raw("  "));
+        spans.extend(glyph_spans(&BEST_LINE.to_string()));
+        spans.push(Span::raw(" best"));
+    }
     Line::from(spans)
 }
 
@@ -208,6 +233,7 @@ fn glyph_spans(glyphs: &str) -> Vec<Span<'static>> {
                 ORIGINAL => Style::default()
                     .fg(Color::Yellow)
                     .add_modifier(Modifier::BOLD),
+                BEST_LINE => Style::default().fg(Color::Yellow),
                 _ => Style::default(),
             };
             Span::styled(glyph.to_string(), style)
@@ -257,5 +283,64 @@ mod tests {
         assert!(lines[1].ends_with(" 88.00"), "{text}");
         assert_eq!(lines[2], "… and 3 more groups");
         assert!(lines[3].trim_start().starts_with("87.8%"), "{text}");
+    }
+
+    #[test]
+    fn the_originals_best_is_a_line_through_every_row() {
+        use crate::{model::ModelSpec, plan::RunSpec, train::Event, tui::RunView};
+        let view = |name: &str, accuracy: f64, reference: Option<Reference>| {
+            let mut spec = RunSpec::new(name, ModelSpec::tiny_mlp());
+            spec.reference = reference;
+            let mut view = RunView::planned(spec);
+            view.apply(&Event::Evaluated {
+                run: "r".into(),
+                test_loss: 0.3,
+                test_accuracy: accuracy,
+                confusion: Box::new([[0; 10]; 10]),
+            });
+            view
+        };
+        let best = Reference {
+            test_accuracy: 0.9207,
+            test_loss: 0.2833,
+        };
+        let views = [
+            view("B1", 0.93, Some(best)),
+            view(
+                "M1",
+                0.90,
+                Some(Reference {
+                    test_accuracy: 0.9094,
+                    test_loss: 0.3163,
+                }),
+            ),
+        ];
+        let groups: Vec<TestGroup> = views
+            .iter()
+            .map(|view| TestGroup {
+                key: view.spec.name.clone(),
+                name: view.spec.name.clone(),
+                runs: vec![view],
+            })
+            .collect();
+        let panel = IntervalPanel {
+            groups: &groups,
+            metric: &ACCURACY,
+        };
+        let terminal = crate::tui::test_support::render_widget(panel, 70, 4);
+        let text = crate::tui::test_support::buffer_text(terminal.backend().buffer());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("◆ original  ┊ best"), "{text}");
+        // B1's own reference is that best: its ◆ sits where M1's row has the line.
+        let column = |line: &str, glyph: char| line.chars().position(|c| c == glyph);
+        assert_eq!(
+            column(lines[1], ORIGINAL),
+            column(lines[2], BEST_LINE),
+            "{text}"
+        );
+        assert!(
+            column(lines[2], ORIGINAL) < column(lines[2], BEST_LINE),
+            "{text}"
+        );
     }
 }
