@@ -170,7 +170,10 @@ fn bench_prints_json_lines_for_the_peer_comparison_and_names_unknown_models() {
     assert!(stderr.contains("--synthetic"), "{stderr}");
     let (ok, _, stderr) = atelier(&["bench", "M9"]);
     assert!(!ok);
-    assert!(stderr.contains("no seed model is named M9"), "{stderr}");
+    assert!(
+        stderr.contains("no model is named M9; the seed models are M1, M2, M3, M4, M5 and MLP, the beyond plan's \"B1\""),
+        "{stderr}"
+    );
 }
 
 #[test]
