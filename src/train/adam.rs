@@ -81,10 +81,7 @@ impl Adam {
     /// Tracks every trainable variable of `store` (not BatchNorm's running
     /// statistics), in name order, with zero moments.
     pub fn new(store: &VarStore, config: AdamConfig) -> Self {
-        let named: BTreeMap<String, Tensor> = store.variables().into_iter().collect();
-        let slots = named
-            .into_iter()
-            .filter(|(_, param)| param.requires_grad())
+        let slots = trainable(store)
             .map(|(name, param)| Slot {
                 name,
                 exp_avg: param.zeros_like(),
@@ -111,13 +108,7 @@ impl Adam {
 
     /// Back-propagates `loss` into fresh gradients, then applies one update.
     pub fn backward_step(&mut self, loss: &Tensor) {
-        for slot in &self.slots {
-            let mut grad = slot.param.grad();
-            if grad.defined() {
-                let _ = grad.detach_().zero_();
-            }
-        }
-        loss.backward();
+        backward_fresh(self.slots.iter().map(|slot| &slot.param), loss);
         self.step();
     }
 
@@ -196,6 +187,24 @@ impl Adam {
         self.steps = steps;
         Ok(())
     }
+}
+
+/// The trainable variables of `store` (not BatchNorm's running
+/// statistics), in name order: how every optimizer here lays out its state.
+pub fn trainable(store: &VarStore) -> impl Iterator<Item = (String, Tensor)> {
+    let named: BTreeMap<String, Tensor> = store.variables().into_iter().collect();
+    named.into_iter().filter(|(_, param)| param.requires_grad())
+}
+
+/// Zeroes the gradients of `params`, then back-propagates `loss` into them.
+pub fn backward_fresh<'a>(params: impl Iterator<Item = &'a Tensor>, loss: &Tensor) {
+    for param in params {
+        let mut grad = param.grad();
+        if grad.defined() {
+            let _ = grad.detach_().zero_();
+        }
+    }
+    loss.backward();
 }
 
 /// The per-step scalars of the update.

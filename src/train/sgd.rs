@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use tch::{nn::VarStore, Kind, Tensor};
 
-use super::adam::AdamStateError;
+use super::adam::{backward_fresh, trainable, AdamStateError};
 
 const VELOCITY: &str = "sgd.velocity.";
 const STEP: &str = "sgd.step";
@@ -37,10 +37,7 @@ pub struct Sgd {
 impl Sgd {
     /// Tracks every trainable variable of `store`, in name order.
     pub fn new(store: &VarStore, config: SgdConfig) -> Self {
-        let named: BTreeMap<String, Tensor> = store.variables().into_iter().collect();
-        let slots = named
-            .into_iter()
-            .filter(|(_, param)| param.requires_grad())
+        let slots = trainable(store)
             .map(|(name, param)| Slot {
                 name,
                 velocity: param.zeros_like(),
@@ -66,13 +63,7 @@ impl Sgd {
 
     /// Back-propagates `loss` into fresh gradients, then applies one update.
     pub fn backward_step(&mut self, loss: &Tensor) {
-        for slot in &self.slots {
-            let mut grad = slot.param.grad();
-            if grad.defined() {
-                let _ = grad.detach_().zero_();
-            }
-        }
-        loss.backward();
+        backward_fresh(self.slots.iter().map(|slot| &slot.param), loss);
         self.step();
     }
 
