@@ -6,10 +6,13 @@
 Runs `target/release/atelier ATELIER_ARGS`, stamps each "Epoch k/N - Ss"
 line it prints, samples /proc/stat once a second meanwhile, and prints, per
 epoch, its seconds and the share of the machine's CPU time that was stolen
-(given to other guests), idle and used while it ran. On a virtual machine a
-slow epoch with high steal is the host's doing, not atelier's.
+(given to other guests), idle and used while it ran, and the CPU seconds the
+machine spent working meanwhile (`cpu s`: seconds × busy share × cores). On
+a virtual machine a slow epoch with high steal is the host's doing, not
+atelier's: its `cpu s` stays what the other epochs cost.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -63,14 +66,16 @@ def main():
                 epochs.append((int(found.group(1)), seconds, now - seconds, now))
     stop.set()
     sampler.join()
-    print(f"\n{'epoch':>5} {'seconds':>8} {'steal %':>8} {'idle %':>7} {'busy %':>7}")
+    cores = os.cpu_count() or 1
+    print(f"\n{'epoch':>5} {'seconds':>8} {'steal %':>8} {'idle %':>7} {'busy %':>7} {'cpu s':>6}")
     for epoch, seconds, start, end in epochs:
         share = shares(samples, start, end)
         if share is None:
-            print(f"{epoch:>5} {seconds:>8.0f} {'-':>8} {'-':>7} {'-':>7}")
+            print(f"{epoch:>5} {seconds:>8.0f} {'-':>8} {'-':>7} {'-':>7} {'-':>6}")
         else:
+            cpu = seconds * share["busy"] / 100 * cores
             print(
-                f"{epoch:>5} {seconds:>8.0f} {share['steal']:>8.1f} {share['idle']:>7.1f} {share['busy']:>7.1f}"
+                f"{epoch:>5} {seconds:>8.0f} {share['steal']:>8.1f} {share['idle']:>7.1f} {share['busy']:>7.1f} {cpu:>6.1f}"
             )
     print(f"whole command: {time.monotonic() - started:.0f}s")
     return child.returncode
