@@ -62,7 +62,8 @@ $(LIBTORCH_CPU)/build-version:
 build: setup
 	$(CARGO) build --release
 
-# Finds the dataset, or downloads it when it is nowhere on this machine.
+# Finds the dataset, or gets it when it is nowhere on this machine (the official
+# mirror, else Debian's package via apt-get download: no root needed).
 data: build
 	@$(BIN) data where >/dev/null 2>&1 || $(BIN) data fetch
 

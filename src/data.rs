@@ -1,9 +1,10 @@
-//! Fashion-MNIST: the readers for both on-disk layouts, discovery, download,
-//! verification and conversion to tensors.
+//! Fashion-MNIST: the readers for both on-disk layouts, discovery, download
+//! (the official mirror, or Debian's package without root), verification and conversion to tensors.
 
 pub mod classes;
 pub mod csv;
 pub mod dataset;
+pub mod debian;
 pub mod discover;
 pub mod error;
 pub mod fetch;

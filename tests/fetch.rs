@@ -178,6 +178,8 @@ fn cli_fetch_reports_the_official_checksum_mismatch() {
         .args([
             "data",
             "fetch",
+            "--from",
+            "official",
             "--base-url",
             &base,
             "--dest",
@@ -192,5 +194,6 @@ fn cli_fetch_reports_the_official_checksum_mismatch() {
             .contains("train-images-idx3-ubyte.gz: expected MD5 8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
         "{stderr}"
     );
+    assert!(stderr.contains("Ways to get it"), "{stderr}");
     assert!(leftovers(dest.path()).is_empty());
 }

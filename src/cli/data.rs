@@ -3,7 +3,7 @@
 use std::{io::IsTerminal, path::Path, path::PathBuf, process::ExitCode, time::Instant};
 
 use anyhow::Context;
-use atelier::data::{self, fetch, verify};
+use atelier::data::{self, debian, fetch, verify};
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
@@ -16,9 +16,14 @@ pub enum DataCommand {
     },
     /// Load the dataset and summarise it, with what libtorch can use here.
     Info,
-    /// Download the four official files, checked against their published MD5.
+    /// Download the four official files, checked against their MD5s; without a
+    /// way to the official mirror, from Debian's package (no root needed).
     Fetch {
-        /// Base URL of the mirror.
+        /// Where from: the official mirror, Debian's `dataset-fashion-mnist`
+        /// package (`apt-get download`, no root), or the first that works.
+        #[arg(long, value_enum, default_value = "auto", value_name = "SOURCE")]
+        from: Source,
+        /// Base URL of the official mirror.
         #[arg(long, env = fetch::MIRROR_ENV, default_value = fetch::DEFAULT_MIRROR)]
         base_url: String,
         /// Destination folder [default: the per-user data folder].
@@ -27,6 +32,17 @@ pub enum DataCommand {
     },
     /// Check counts, image size, labels, class balance and content checksums.
     Verify,
+}
+
+/// Where `data fetch` gets the files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// The official mirror, then Debian's package if the mirror fails.
+    Auto,
+    /// Zalando Research's mirror only.
+    Official,
+    /// Debian's `dataset-fashion-mnist` package only.
+    Debian,
 }
 
 impl DataCommand {
@@ -42,7 +58,11 @@ impl DataCommand {
                 Ok(ExitCode::SUCCESS)
             }
             Self::Info => super::overview::run(data_dir),
-            Self::Fetch { base_url, dest } => fetch_command(&base_url, dest),
+            Self::Fetch {
+                from,
+                base_url,
+                dest,
+            } => fetch_command(from, &base_url, dest),
             Self::Verify => {
                 let source = data::discover(data_dir)?;
                 let started = Instant::now();
@@ -59,17 +79,45 @@ impl DataCommand {
     }
 }
 
-fn fetch_command(base_url: &str, dest: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn fetch_command(from: Source, base_url: &str, dest: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dest = match dest {
         Some(dest) => dest,
         None => atelier::paths::user_dataset_dir()
             .context("this system has no home folder; pass --dest DIR")?,
     };
+    let official = format!("the official mirror ({base_url})");
+    let debian = format!("Debian's package (apt-get download {})", debian::PACKAGE);
+    let mut attempts = Vec::new();
+    if from != Source::Debian {
+        println!(
+            "Fetching Fashion-MNIST from {official} into {}",
+            dest.display()
+        );
+        match fetch::fetch_all(base_url, &dest, std::io::stderr().is_terminal()) {
+            Ok(outcomes) => return Ok(report(&outcomes)),
+            Err(error) => {
+                println!("  failed: {error}");
+                attempts.push((official, error.to_string()));
+            }
+        }
+        if from == Source::Official {
+            return Err(data::DataError::NoSource { attempts }.into());
+        }
+    }
     println!(
-        "Fetching Fashion-MNIST from {base_url} into {}",
+        "Fetching Fashion-MNIST from {debian} into {}",
         dest.display()
     );
-    let outcomes = fetch::fetch_all(base_url, &dest, std::io::stderr().is_terminal())?;
+    match debian::fetch_debian(&dest) {
+        Ok(outcomes) => Ok(report(&outcomes)),
+        Err(error) => {
+            attempts.push((debian, error.to_string()));
+            Err(data::DataError::NoSource { attempts }.into())
+        }
+    }
+}
+
+fn report(outcomes: &[(PathBuf, fetch::Outcome)]) -> ExitCode {
     for (path, outcome) in outcomes {
         match outcome {
             fetch::Outcome::Downloaded(bytes) => {
@@ -80,5 +128,5 @@ fn fetch_command(base_url: &str, dest: Option<PathBuf>) -> anyhow::Result<ExitCo
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }

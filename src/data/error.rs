@@ -44,6 +44,13 @@ pub enum DataError {
     },
     #[error("{url}: download failed: {reason}")]
     Download { url: String, reason: String },
+    #[error("{step}: {reason}")]
+    Debian { step: String, reason: String },
+    #[error("{}", no_source_message(.attempts))]
+    NoSource {
+        /// Each source tried, with why it failed.
+        attempts: Vec<(String, String)>,
+    },
 }
 
 impl DataError {
@@ -67,11 +74,22 @@ fn not_found_message(tried: &[(PathBuf, String)]) -> String {
     for (place, why) in tried {
         message.push_str(&format!("  - {}: {why}\n", place.display()));
     }
-    message.push_str(
-        "Ways to get it:\n  \
-         - Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist\n  \
-         - any machine with internet: atelier data fetch\n  \
-         - your own copy (IDX .gz/raw or the Kaggle CSVs): --data-dir DIR or ATELIER_DATA=DIR",
-    );
+    message.push_str(WAYS_TO_GET_IT);
     message
 }
+
+fn no_source_message(attempts: &[(String, String)]) -> String {
+    let mut message = String::from("could not get Fashion-MNIST. Sources tried, in order:\n");
+    for (source, why) in attempts {
+        message.push_str(&format!("  - {source}: {why}\n"));
+    }
+    message.push_str(WAYS_TO_GET_IT);
+    message
+}
+
+/// Every way to get the data, for the errors that end without it.
+const WAYS_TO_GET_IT: &str = "Ways to get it:\n  \
+     - any machine with internet: atelier data fetch\n  \
+     - Debian/Ubuntu, no root needed: atelier data fetch --from debian (apt-get download)\n  \
+     - Debian/Ubuntu with root: sudo apt-get install dataset-fashion-mnist\n  \
+     - your own copy (IDX .gz/raw or the Kaggle CSVs): --data-dir DIR or ATELIER_DATA=DIR";

@@ -89,6 +89,13 @@ pub fn fetch_files(
     Ok(outcomes)
 }
 
+/// Opens a finished file to everyone's reading, as a copied file would be:
+/// temporary files start private, and a data folder is often shared.
+pub(crate) fn readable_by_all(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
 /// Downloads `url` to `path` unless `path` already has MD5 `expected_md5`.
 pub fn fetch_file(
     agent: &ureq::Agent,
@@ -158,9 +165,8 @@ pub fn fetch_file(
             found,
         });
     }
-    partial
-        .as_file()
-        .sync_all()
+    readable_by_all(partial.as_file())
+        .and_then(|()| partial.as_file().sync_all())
         .map_err(|e| DataError::io(partial.path(), e))?;
     partial
         .persist(path)
