@@ -40,7 +40,7 @@ export LIBTORCH := $(CURDIR)/$(LIBTORCH_CPU)
 unexport LIBTORCH_USE_PYTORCH
 endif
 
-.PHONY: setup build run test bench bench-jobs lint fmt data clean readme-images readme-seeds
+.PHONY: setup build install run test bench bench-jobs lint fmt data clean readme-images readme-seeds
 
 setup: $(TORCH_READY)
 
@@ -61,6 +61,20 @@ $(LIBTORCH_CPU)/build-version:
 
 build: setup
 	$(CARGO) build --release
+
+# Installs the binary, its man pages and bash/zsh/fish completions under PREFIX.
+# The binary keeps loading libtorch from this checkout (its rpath): keep it.
+#   make install [PREFIX=~/.local]
+PREFIX ?= $(HOME)/.local
+install: build
+	install -d $(PREFIX)/bin $(PREFIX)/share/man/man1 $(PREFIX)/share/bash-completion/completions \
+		$(PREFIX)/share/zsh/site-functions $(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 $(BIN) $(PREFIX)/bin/atelier
+	$(BIN) manpage --dir $(PREFIX)/share/man/man1
+	$(BIN) completions bash > $(PREFIX)/share/bash-completion/completions/atelier
+	$(BIN) completions zsh > $(PREFIX)/share/zsh/site-functions/_atelier
+	$(BIN) completions fish > $(PREFIX)/share/fish/vendor_completions.d/atelier.fish
+	@echo "== installed $(PREFIX)/bin/atelier; man atelier and completions need $(PREFIX)/bin on PATH and a new shell"
 
 # Finds the dataset, or gets it when it is nowhere on this machine (the official
 # mirror, else Debian's package via apt-get download: no root needed).

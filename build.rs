@@ -19,6 +19,10 @@ fn main() {
     let lib_dir = env::var("DEP_TCH_LIBTORCH_LIB")
         .expect("torch-sys did not say where libtorch is (DEP_TCH_LIBTORCH_LIB)");
     compile_kernel(Path::new(&lib_dir));
+    println!(
+        "cargo:rustc-env=ATELIER_LIBTORCH_VERSION={}",
+        libtorch_version(Path::new(&lib_dir))
+    );
 
     let target = env::var("TARGET").unwrap_or_default();
     if target.contains("apple") || target.contains("windows") {
@@ -34,6 +38,26 @@ fn main() {
     }
     // Lets the binary tell "no GPU here" from "built without CUDA".
     println!("cargo:rustc-env=ATELIER_LIBTORCH_CUDA={}", u8::from(cuda));
+}
+
+/// The version of the libtorch in `lib_dir`, for `atelier --version`: a
+/// libtorch folder has `build-version`, a Python torch package `version.py`.
+fn libtorch_version(lib_dir: &Path) -> String {
+    let root = lib_dir.join("..");
+    let build_version = root.join("build-version");
+    let version_py = root.join("version.py");
+    println!("cargo:rerun-if-changed={}", build_version.display());
+    if let Ok(text) = std::fs::read_to_string(&build_version) {
+        return text.trim().to_string();
+    }
+    std::fs::read_to_string(&version_py)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("__version__ = "))
+                .map(|value| value.trim().trim_matches(['\'', '"']).to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The headers sit beside the libraries in both layouts torch-sys takes (a

@@ -12,6 +12,7 @@ mod overview;
 mod report;
 mod runs;
 mod screenshot;
+mod shell;
 mod slurm;
 mod train;
 mod workers;
@@ -39,33 +40,58 @@ pub struct Cli {
     command: Option<Command>,
 }
 
-/// How the app and its viewers draw, judge and save screens.
-#[derive(Debug, clap::Args)]
+/// How the app and its viewer (`watch`) draw, judge and save screens. The
+/// app takes them before any subcommand, `watch` after its name (or before,
+/// as earlier versions did); no other command shows them.
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct ViewerOptions {
     /// Draw the app's charts and gauges without braille or block glyphs.
-    #[arg(long, global = true)]
+    #[arg(long)]
     ascii: bool,
-    /// Where the `s` key saves screenshots.
-    #[arg(
-        long,
-        global = true,
-        env = "ATELIER_SCREENSHOTS",
-        default_value = "assets/screenshots",
-        value_name = "DIR"
-    )]
-    screenshots_dir: PathBuf,
-    /// Colours of the saved screenshots' default text and background.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        default_value = "dark",
-        value_name = "THEME"
-    )]
-    screenshot_theme: atelier::export::Theme,
-    /// A run of another process that writes nothing for this long shows as stalled.
-    #[arg(long, global = true, default_value = "5m", value_name = "DURATION")]
-    stall_after: humantime::Duration,
+    /// Where the `s` key saves screenshots [default: assets/screenshots].
+    #[arg(long, env = "ATELIER_SCREENSHOTS", value_name = "DIR")]
+    screenshots_dir: Option<PathBuf>,
+    /// Colours of the saved screenshots' default text and background [default: dark].
+    #[arg(long, value_enum, value_name = "THEME")]
+    screenshot_theme: Option<atelier::export::Theme>,
+    /// A run of another process that writes nothing for this long shows as stalled [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    stall_after: Option<humantime::Duration>,
+}
+
+impl ViewerOptions {
+    /// These options, where unset filled in from `outer` (given before the subcommand).
+    fn or(&self, outer: &ViewerOptions) -> ViewerOptions {
+        ViewerOptions {
+            ascii: self.ascii || outer.ascii,
+            screenshots_dir: self
+                .screenshots_dir
+                .clone()
+                .or_else(|| outer.screenshots_dir.clone()),
+            screenshot_theme: self.screenshot_theme.or(outer.screenshot_theme),
+            stall_after: self.stall_after.or(outer.stall_after),
+        }
+    }
+
+    fn ascii(&self) -> bool {
+        self.ascii
+    }
+
+    fn screenshots_dir(&self) -> PathBuf {
+        self.screenshots_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("assets/screenshots"))
+    }
+
+    fn screenshot_theme(&self) -> atelier::export::Theme {
+        self.screenshot_theme
+            .unwrap_or(atelier::export::Theme::Dark)
+    }
+
+    fn stall_after(&self) -> std::time::Duration {
+        self.stall_after
+            .map_or(std::time::Duration::from_secs(5 * 60), Into::into)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +124,29 @@ enum Command {
     /// Run a plan on a Slurm cluster: one job array, tasks that survive time limits by requeueing.
     #[command(subcommand)]
     Slurm(slurm::SlurmCommand),
+    /// Print a shell completion script (bash, zsh, fish, …); `make install` installs them.
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff), or write one per subcommand with --dir.
+    Manpage(shell::ManpageArgs),
+}
+
+/// `--version`'s text: atelier's version, the libtorch it links, and
+/// whether that libtorch has CUDA and sees a GPU.
+pub fn version_text() -> String {
+    use atelier::train::device;
+    let cuda = match device::built_with_cuda() {
+        Some(false) => "CUDA: not built in (CPU-only libtorch)".to_string(),
+        None => "CUDA: unknown on this platform".to_string(),
+        Some(true) => match tch::Cuda::device_count() {
+            0 => "CUDA: built in, no GPU seen".to_string(),
+            count => format!("CUDA: built in, {count} GPU(s) seen"),
+        },
+    };
+    format!(
+        "{} (libtorch {}, {cuda})",
+        env!("CARGO_PKG_VERSION"),
+        device::libtorch_version()
+    )
 }
 
 /// Restarts this process with passive OpenMP waiting (see
@@ -139,6 +188,8 @@ impl Cli {
                 Command::Runs { .. }
                 | Command::Compare(_)
                 | Command::Data(_)
+                | Command::Completions(_)
+                | Command::Manpage(_)
                 | Command::Slurm(slurm::SlurmCommand::Status { .. }),
             ) => true,
             _ => false,
@@ -169,15 +220,19 @@ impl Cli {
             }
             Some(Command::Compare(args)) => compare::run(&args, self.runs_dir.as_deref()),
             Some(Command::Watch(args)) => {
-                app::watch(&args, &self.viewer, data_dir, self.runs_dir.as_deref())
+                let viewer = args.viewer.or(&self.viewer);
+                app::watch(&args, &viewer, data_dir, self.runs_dir.as_deref())
             }
             Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
             Some(Command::Bench(args)) => bench::run(&args, data_dir),
             Some(Command::Slurm(command)) => {
                 slurm::run(&command, data_dir, self.runs_dir.as_deref())
             }
+            Some(Command::Completions(args)) => shell::completions(&args),
+            Some(Command::Manpage(args)) => shell::manpage(&args),
             Some(Command::Screenshot(args)) => {
-                screenshot::run(&args, self.viewer.ascii, data_dir, self.runs_dir.as_deref())
+                let ascii = args.ascii || self.viewer.ascii();
+                screenshot::run(&args, ascii, data_dir, self.runs_dir.as_deref())
             }
         }
     }

@@ -32,10 +32,10 @@ pub fn run(
     require_terminal("use `atelier train` to train headless")?;
     let (plan, source, store) = super::train::prepare(plan_args, data_dir, runs_dir)?;
     let mut app = App::new(Vec::new(), plan.runs.clone());
-    app.render = RenderMode::detect(viewer.ascii);
+    app.render = RenderMode::detect(viewer.ascii());
     // Stored runs come from the follower, which keeps bringing in runs that
     // other processes (a detached `train`) write; this app's own come from its trainer.
-    let mut follower = Follower::new(store.clone(), viewer.stall_after.into()).skip_own_runs();
+    let mut follower = Follower::new(store.clone(), viewer.stall_after()).skip_own_runs();
     event_loop::catch_up(&mut app, &mut follower);
     // Start on the first run of the plan: that is what the user came to train.
     app.selected = app.runs.len().saturating_sub(plan.runs.len());
@@ -65,6 +65,8 @@ pub struct WatchArgs {
     /// Runs to follow (id, id prefix or name); all runs, old and new, when none.
     #[arg(value_name = "RUN")]
     pub runs: Vec<String>,
+    #[command(flatten)]
+    pub viewer: ViewerOptions,
 }
 
 pub fn watch(
@@ -75,7 +77,7 @@ pub fn watch(
 ) -> anyhow::Result<ExitCode> {
     require_terminal("use `atelier runs show RUN` to print a run")?;
     let store = RunStore::resolve(runs_dir)?;
-    let mut follower = Follower::new(store.clone(), viewer.stall_after.into());
+    let mut follower = Follower::new(store.clone(), viewer.stall_after());
     if !args.runs.is_empty() {
         let ids = args
             .runs
@@ -86,7 +88,7 @@ pub fn watch(
     }
     let mut app = App::new(Vec::new(), Vec::new());
     app.read_only = true;
-    app.render = RenderMode::detect(viewer.ascii);
+    app.render = RenderMode::detect(viewer.ascii());
     event_loop::catch_up(&mut app, &mut follower);
     app.selected = app.newest_started();
     app.message = Some(if app.runs.is_empty() {
@@ -159,8 +161,8 @@ fn slurm_poller(store: &RunStore) -> anyhow::Result<Receiver<Poll>> {
 impl ViewerOptions {
     fn screenshots(&self) -> Screenshots {
         Screenshots {
-            dir: self.screenshots_dir.clone(),
-            theme: self.screenshot_theme,
+            dir: self.screenshots_dir(),
+            theme: self.screenshot_theme(),
         }
     }
 }

@@ -112,6 +112,9 @@ pub struct ScreenshotArgs {
     /// Output file; its extension picks the format: .txt .ansi .html .svg .png
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Draw charts and gauges without braille or block glyphs, as the app's `--ascii`.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 pub fn run(

@@ -41,6 +41,12 @@ pub fn built_with_cuda() -> Option<bool> {
     }
 }
 
+/// The version of the libtorch this binary was built against (`unknown`
+/// when the build could not read it).
+pub fn libtorch_version() -> &'static str {
+    env!("ATELIER_LIBTORCH_VERSION")
+}
+
 /// How a device is shown to people and written to logs: `cpu`, `cuda:0`.
 pub fn device_name(device: Device) -> String {
     match device {

@@ -1,0 +1,57 @@
+//! `atelier completions SHELL` and `atelier manpage`: what the shell and
+//! `man` need, generated from the same clap definitions as `--help`, so
+//! they cannot drift from the options the binary takes.
+
+use std::{io::Write, path::PathBuf, process::ExitCode};
+
+use anyhow::Context;
+use clap::CommandFactory;
+
+/// `atelier completions SHELL`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for; the script goes to stdout.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// `atelier manpage [--dir DIR]`.
+#[derive(Debug, clap::Args)]
+pub struct ManpageArgs {
+    /// Write atelier.1 and one page per subcommand (atelier-train.1, …) into
+    /// this folder, instead of printing atelier.1.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
+    let mut command = super::Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "atelier", &mut script);
+    std::io::stdout()
+        .write_all(&script)
+        .context("cannot write the completion script to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn manpage(args: &ManpageArgs) -> anyhow::Result<ExitCode> {
+    let command = super::Cli::command();
+    match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+            clap_mangen::generate_to(command, dir)
+                .with_context(|| format!("{}: cannot write the man pages", dir.display()))?;
+        }
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .context("cannot render the man page")?;
+            std::io::stdout()
+                .write_all(&page)
+                .context("cannot write the man page to stdout")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
