@@ -362,7 +362,7 @@ fn the_confusion_grid_appears_when_the_run_is_evaluated_without_a_key() {
         let evaluated = text(&driver.frame());
         assert!(driver.gap() >= DATA_FRAME, "{:?}", driver.gap());
         assert!(
-            evaluated.contains("true ╲ pred  Tsht Trou") && evaluated.contains("most confused:"),
+            evaluated.contains("true ╲ pred  Tsht Trou") && evaluated.contains("most confused"),
             "{evaluated}"
         );
         driver.trainer_events([finished]);

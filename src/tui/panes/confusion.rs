@@ -31,11 +31,17 @@ impl Widget for ConfusionPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let mode = if app.percent { "row %" } else { "counts" };
+        let test = app.selected_run().and_then(|run| run.test.as_ref());
+        let scale = test.map_or_else(String::new, |test| {
+            format!(
+                "· confusions scaled to the worst, {:.1}% ",
+                worst_confusion(&test.confusion) * 100.0
+            )
+        });
         let block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" Confusion · test set · {mode} (p) "),
+            format!(" Confusion · test set · {mode} (p) {scale}"),
             theme::title(),
         ));
-        let test = app.selected_run().and_then(|run| run.test.as_ref());
         // The cursor shows where it moves: in the confusion view.
         let cursor = (app.view == View::Confusion).then_some(app.cursor);
         let lines = match test {
@@ -63,6 +69,12 @@ fn lines(
     header.push(Span::raw("  recall precision"));
     lines.push(Line::from(header));
     let scores = metrics::class_scores(matrix);
+    let worst = worst_confusion(matrix);
+    // Underlined as well as bright, so they stand out without colour too.
+    let top: Vec<(usize, usize)> = metrics::top_confusions(matrix, 3)
+        .iter()
+        .map(|c| (c.truth, c.predicted))
+        .collect();
     for (truth, row) in matrix.iter().enumerate() {
         let mut spans = vec![Span::raw(format!("{:NAME_WIDTH$}", CLASS_NAMES[truth]))];
         for (predicted, &count) in row.iter().enumerate() {
@@ -72,9 +84,15 @@ fn lines(
             } else {
                 format!("{count:>CELL_WIDTH$}")
             };
-            let mut style = Style::default()
-                .fg(Color::White)
-                .bg(theme::heat(rate, truth == predicted));
+            let heat = if truth == predicted {
+                theme::heat_diagonal(rate)
+            } else {
+                theme::heat_confusion(if worst > 0.0 { rate / worst } else { 0.0 })
+            };
+            let mut style = Style::default().fg(Color::White).bg(heat);
+            if top.contains(&(truth, predicted)) {
+                style = style.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+            }
             if cursor == Some((truth, predicted)) {
                 style = style.add_modifier(Modifier::REVERSED | Modifier::BOLD);
             }
@@ -92,7 +110,7 @@ fn lines(
     }
     lines.push(Line::from(""));
     lines.push(Line::from(format!(
-        "accuracy {:.2}%   most confused:",
+        "accuracy {:.2}%   most confused (underlined):",
         metrics::accuracy(matrix) * 100.0
     )));
     for confusion in metrics::top_confusions(matrix, 3) {
@@ -105,6 +123,13 @@ fn lines(
         )));
     }
     lines
+}
+
+/// The largest off-diagonal row share: the top of the confusions' scale.
+fn worst_confusion(matrix: &ConfusionMatrix) -> f64 {
+    metrics::top_confusions(matrix, 1)
+        .first()
+        .map_or(0.0, |confusion| confusion.rate)
 }
 
 #[cfg(test)]
@@ -170,10 +195,16 @@ mod tests {
         let buffer = terminal.backend().buffer();
         let off_diagonal = buffer[(15, 8)].bg;
         let diagonal = buffer[(15 + 6 * 5, 8)].bg;
-        assert!(
-            matches!(off_diagonal, Color::Rgb(r, 20, 20) if r > 100),
-            "{off_diagonal:?}"
-        );
+        // The worst confusion (14.4%) is the top of the red scale; a 10%
+        // one sits at 10/14.4 of it, not near the top as on a 0–100% scale.
+        assert_eq!(off_diagonal, Color::Rgb(230, 20, 20));
+        let tenth = buffer[(20, 2)].bg;
+        assert_eq!(tenth, Color::Rgb((0.1 / 0.144 * 200.0) as u8 + 30, 20, 20));
+        assert!(line(&terminal, 0).contains("confusions scaled to the worst, 14.4%"));
+        assert!(buffer[(15, 8)].modifier.contains(Modifier::UNDERLINED));
+        assert!(!buffer[(15 + 6 * 5, 8)]
+            .modifier
+            .contains(Modifier::UNDERLINED));
         assert!(
             matches!(diagonal, Color::Rgb(10, g, 40) if g > 200),
             "{diagonal:?}"
@@ -186,6 +217,16 @@ mod tests {
             line(&terminal, 8)
         );
         assert!(line(&terminal, 0).contains("row %"));
+    }
+
+    #[test]
+    fn a_one_percent_confusion_stays_dark_beside_a_sixteen_percent_one() {
+        let one = theme::heat_confusion(0.01 / 0.16);
+        let worst = theme::heat_confusion(1.0);
+        let (Color::Rgb(dim, ..), Color::Rgb(bright, ..)) = (one, worst) else {
+            panic!("{one:?} {worst:?}")
+        };
+        assert!(bright >= 4 * dim, "{dim} vs {bright}");
     }
 
     #[test]

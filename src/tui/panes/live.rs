@@ -184,8 +184,7 @@ fn history_chart(series: &[Series], epochs: u32) -> Chart<'_> {
         .iter()
         .flat_map(|(_, _, points)| points.iter().map(|(_, y)| *y))
         .fold(1.0_f64, f64::max);
-    let epochs = f64::from(epochs.max(1));
-    let datasets = series
+    let mut datasets: Vec<Dataset> = series
         .iter()
         .map(|(name, color, points)| {
             Dataset::default()
@@ -196,18 +195,42 @@ fn history_chart(series: &[Series], epochs: u32) -> Chart<'_> {
                 .data(points)
         })
         .collect();
+    // A line needs two points: a lone epoch is drawn as a dot, or nothing shows.
+    datasets.extend(
+        series
+            .iter()
+            .filter(|(_, _, points)| points.len() == 1)
+            .map(|(_, color, points)| {
+                Dataset::default()
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(Style::default().fg(*color))
+                    .data(points)
+            }),
+    );
     Chart::new(datasets)
         .block(Block::default().title("history per epoch (training vs validation)"))
-        .x_axis(
-            Axis::default()
-                .bounds([1.0, epochs])
-                .labels(vec![Line::from("1"), Line::from(format!("{epochs:.0}"))]),
-        )
+        .x_axis(epoch_axis(epochs))
         .y_axis(
             Axis::default()
                 .bounds([0.0, top])
                 .labels(vec![Line::from("0"), Line::from(format!("{top:.1}"))]),
         )
+}
+
+/// Epochs 1 to `epochs`; a one-epoch run gets room on both sides, so its
+/// point sits in the middle with its label under it, not on the edge.
+fn epoch_axis(epochs: u32) -> Axis<'static> {
+    if epochs <= 1 {
+        return Axis::default().bounds([0.0, 2.0]).labels(vec![
+            Line::from(""),
+            Line::from("1"),
+            Line::from(""),
+        ]);
+    }
+    Axis::default()
+        .bounds([1.0, f64::from(epochs)])
+        .labels(vec![Line::from("1"), Line::from(epochs.to_string())])
 }
 
 #[cfg(test)]
@@ -292,6 +315,40 @@ mod tests {
         assert!(text.contains("history per epoch"), "{text}");
         app.smoothing = true;
         assert!(screen(&app).contains("· EMA (e)"));
+    }
+
+    #[test]
+    fn a_single_epoch_is_drawn_as_dots_in_the_middle_of_the_chart() {
+        let mut app = app();
+        app.runs[0].spec.epochs = 1;
+        app.apply(&Event::EpochEnd {
+            run: "a".into(),
+            epoch: 1,
+            epochs: 1,
+            // Far apart, so that each lands on its own row of cells.
+            train_loss: 0.45,
+            train_accuracy: 0.95,
+            val_loss: 0.15,
+            val_accuracy: 0.7,
+            seconds: 14.0,
+        });
+        let terminal = render_widget(LivePane(&app), 80, 24);
+        let buffer = terminal.backend().buffer();
+        let dots: Vec<(u16, Color)> = buffer
+            .content
+            .iter()
+            .enumerate()
+            .filter(|(_, cell)| cell.symbol() == "•")
+            .map(|(i, cell)| ((i % 80) as u16, cell.fg))
+            .collect();
+        for color in [Color::Green, Color::Cyan, Color::Red, Color::Magenta] {
+            assert!(dots.iter().any(|&(_, c)| c == color), "{color:?}: {dots:?}");
+        }
+        // In the middle of the chart, not on its edge.
+        let (min, max) = dots
+            .iter()
+            .fold((u16::MAX, 0), |(lo, hi), &(x, _)| (lo.min(x), hi.max(x)));
+        assert!(max - min <= 1 && (30..50).contains(&min), "{dots:?}");
     }
 
     #[test]

@@ -32,15 +32,23 @@ pub fn slurm(label: &str) -> Color {
     }
 }
 
-/// Heat colour for a row-normalised rate in [0, 1]: dark to bright. The
-/// diagonal uses green, confusions red, so the eye finds mistakes at once.
-pub fn heat(rate: f64, diagonal: bool) -> Color {
-    let level = (rate.clamp(0.0, 1.0).sqrt() * 200.0) as u8 + 30;
-    if diagonal {
-        Color::Rgb(10, level, 40)
-    } else {
-        Color::Rgb(level, 20, 20)
-    }
+/// Heat colour of a diagonal cell from its row share in [0, 1] (its
+/// recall): dark to bright green. Diagonals sit near 0.7–1, so the square
+/// root spreads the top of the scale.
+pub fn heat_diagonal(rate: f64) -> Color {
+    Color::Rgb(10, level(rate.clamp(0.0, 1.0).sqrt()), 40)
+}
+
+/// Heat colour of a confusion from its row share over the largest
+/// confusion's: dark to bright red. Confusions rarely pass a fifth of a row,
+/// so on a scale to 100% a 16% and a 1% confusion both looked dark; on this
+/// one the worst cell is the brightest and a 1% one stays near black.
+pub fn heat_confusion(share_of_worst: f64) -> Color {
+    Color::Rgb(level(share_of_worst.clamp(0.0, 1.0)), 20, 20)
+}
+
+fn level(unit: f64) -> u8 {
+    (unit * 200.0) as u8 + 30
 }
 
 /// Background of the selected row. A colour, not REVERSED: reversing a
