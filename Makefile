@@ -40,7 +40,7 @@ export LIBTORCH := $(CURDIR)/$(LIBTORCH_CPU)
 unexport LIBTORCH_USE_PYTORCH
 endif
 
-.PHONY: setup build install run test bench bench-jobs lint fmt data clean readme-images readme-seeds
+.PHONY: setup build install interop-venv run test bench bench-jobs lint fmt data clean readme-images readme-seeds
 
 setup: $(TORCH_READY)
 
@@ -61,6 +61,17 @@ $(LIBTORCH_CPU)/build-version:
 
 build: setup
 	$(CARGO) build --release
+
+# Real clients for the interop tests (ONNX Runtime, TensorBoard's reader), in a
+# venv of their own; tests/interop_*.rs use it, and fail under CI without it.
+INTEROP_VENV := .venv-interop
+INTEROP_PACKAGES := onnxruntime==1.32.0 onnx==1.23.2 numpy==2.4.6 tensorboard==2.21.0 safetensors==0.8.0
+interop-venv: $(INTEROP_VENV)/.ready
+$(INTEROP_VENV)/.ready:
+	@echo "== installing $(INTEROP_PACKAGES) into $(INTEROP_VENV)"
+	$(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet --no-cache-dir $(INTEROP_PACKAGES)
+	@touch $@
 
 # Installs the binary, its man pages and bash/zsh/fish completions under PREFIX.
 # The binary keeps loading libtorch from this checkout (its rpath): keep it.
