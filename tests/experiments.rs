@@ -84,6 +84,38 @@ fn a_dry_run_lists_the_expanded_sweep_in_training_order() {
 }
 
 #[test]
+fn the_dry_run_shows_each_runs_recipe_where_it_is_not_the_originals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = atelier(
+        dir.path(),
+        &[
+            "train",
+            "--plan",
+            "beyond",
+            "--only",
+            "B1-noaug,B1-const",
+            "--dry-run",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in {stdout}"))
+            .to_string()
+    };
+    // The two rows share a model; only their recipes tell them apart.
+    assert!(row("B1-noaug").contains("one-cycle") && !row("B1-noaug").contains("crop"));
+    assert!(row("B1-const").contains("crop ±2 px") && !row("B1-const").contains("one-cycle"));
+    let (_, seed, _) = atelier(dir.path(), &["train", "--only", "M1", "--dry-run"]);
+    assert!(
+        !seed.contains(" · "),
+        "the seed plan has no recipe to show: {seed}"
+    );
+}
+
+#[test]
 fn a_bad_sweep_is_refused_before_anything_trains() {
     let dir = tempfile::tempdir().unwrap();
     let bad = plan_file(

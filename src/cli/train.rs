@@ -288,7 +288,7 @@ fn dry_run(plan: &Plan) -> anyhow::Result<ExitCode> {
             run.epochs,
             run.learning_rate,
             run.batch_size,
-            run.model
+            with_recipe(run)
         );
     }
     let groups: std::collections::HashSet<String> =
@@ -300,6 +300,16 @@ fn dry_run(plan: &Plan) -> anyhow::Result<ExitCode> {
         groups.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The model, and the recipe where it is not the original's: two ablation
+/// rows of one model differ only there.
+fn with_recipe(run: &RunSpec) -> String {
+    if run.recipe.is_original() {
+        run.model.to_string()
+    } else {
+        format!("{} · {}", run.model, run.recipe.describe())
+    }
 }
 
 /// `atelier resume`: continues stored runs where they stopped.
