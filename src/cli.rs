@@ -8,6 +8,7 @@ mod bench;
 mod compare;
 mod data;
 mod detach;
+mod export;
 mod overview;
 mod report;
 mod runs;
@@ -124,6 +125,8 @@ enum Command {
     /// Run a plan on a Slurm cluster: one job array, tasks that survive time limits by requeueing.
     #[command(subcommand)]
     Slurm(slurm::SlurmCommand),
+    /// Write runs out of atelier: TensorBoard event files.
+    Export(export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, …); `make install` installs them.
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff), or write one per subcommand with --dir.
@@ -228,6 +231,7 @@ impl Cli {
             Some(Command::Slurm(command)) => {
                 slurm::run(&command, data_dir, self.runs_dir.as_deref())
             }
+            Some(Command::Export(args)) => export::run(&args, self.runs_dir.as_deref()),
             Some(Command::Completions(args)) => shell::completions(&args),
             Some(Command::Manpage(args)) => shell::manpage(&args),
             Some(Command::Screenshot(args)) => {

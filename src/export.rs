@@ -1,6 +1,7 @@
-//! Screenshots: a drawn ratatui buffer written as plain text, ANSI, HTML,
-//! SVG or PNG. Everything works from the buffer itself (what the app drew),
-//! never from the terminal, so a screenshot needs no terminal at all.
+//! What leaves atelier. Screenshots: a drawn ratatui buffer written as plain
+//! text, ANSI, HTML, SVG or PNG, from the buffer itself (what the app drew),
+//! never from the terminal, so a screenshot needs no terminal at all. And
+//! runs for other tools: TensorBoard event files ([`tensorboard`]).
 
 pub mod cells;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod html;
 pub mod palette;
 pub mod png;
 pub mod svg;
+pub mod tensorboard;
 pub mod text;
 
 use std::path::{Path, PathBuf};

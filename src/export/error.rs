@@ -15,4 +15,9 @@ pub enum ExportError {
     UnknownFormat { path: PathBuf },
     #[error("cannot encode the PNG: {0}")]
     Png(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Boxed: a report error can hold an export error.
+    #[error(transparent)]
+    Report(#[from] Box<crate::report::ReportError>),
 }

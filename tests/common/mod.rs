@@ -215,3 +215,25 @@ pub fn write_predictions(store: &RunStore, id: &str, wrong: &[usize]) {
         .save(&store.run_dir(id))
         .unwrap();
 }
+
+/// The Python of the interop venv (`make interop-venv`): `ATELIER_INTEROP_PYTHON`,
+/// else `.venv-interop/bin/python3` in the checkout. Without one the caller
+/// skips with a note, except under `CI=true`, where CI must have made it.
+pub fn interop_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("ATELIER_INTEROP_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-interop/bin/python3"));
+    if python.is_file() {
+        return Some(python);
+    }
+    assert!(
+        !std::env::var("CI").is_ok_and(|ci| ci == "true"),
+        "CI=true but {} is missing: run `make interop-venv`",
+        python.display()
+    );
+    eprintln!(
+        "skipped: no interop venv at {} (make interop-venv)",
+        python.display()
+    );
+    None
+}
