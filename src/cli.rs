@@ -125,7 +125,7 @@ enum Command {
     /// Run a plan on a Slurm cluster: one job array, tasks that survive time limits by requeueing.
     #[command(subcommand)]
     Slurm(slurm::SlurmCommand),
-    /// Write runs out of atelier: TensorBoard event files.
+    /// Write runs out of atelier: a network as ONNX, runs as TensorBoard event files.
     Export(export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, …); `make install` installs them.
     Completions(shell::CompletionsArgs),

@@ -1,12 +1,14 @@
 //! What leaves atelier. Screenshots: a drawn ratatui buffer written as plain
 //! text, ANSI, HTML, SVG or PNG, from the buffer itself (what the app drew),
 //! never from the terminal, so a screenshot needs no terminal at all. And
-//! runs for other tools: TensorBoard event files ([`tensorboard`]).
+//! runs for other tools: TensorBoard event files ([`tensorboard`]), and
+//! networks as ONNX models ([`onnx`]).
 
 pub mod cells;
 pub mod error;
 pub mod glyphs;
 pub mod html;
+pub mod onnx;
 pub mod palette;
 pub mod png;
 pub mod svg;

@@ -207,7 +207,10 @@ fn bad_exports_say_what_is_wrong() {
     let no_target = export(data.path(), runs.path(), &["tb"]);
     let stderr = String::from_utf8_lossy(&no_target.stderr);
     assert!(!no_target.status.success());
-    assert!(stderr.contains("--tensorboard DIR"), "{stderr}");
+    assert!(
+        stderr.contains("--onnx FILE or --tensorboard DIR"),
+        "{stderr}"
+    );
 
     let unknown = export(
         data.path(),

@@ -1,10 +1,11 @@
-//! `atelier export RUN… --tensorboard DIR`: stored runs out of atelier.
+//! `atelier export RUN --onnx FILE`, `atelier export RUN… --tensorboard DIR`:
+//! stored runs and their networks out of atelier.
 
 use std::{path::Path, path::PathBuf, process::ExitCode};
 
 use anyhow::{bail, Context};
 use atelier::{
-    export::tensorboard,
+    export::{onnx, tensorboard},
     store::{groups::find_target, RunRecord, RunStore, Target},
 };
 use clap::Args;
@@ -19,16 +20,84 @@ pub struct ExportArgs {
     /// (then `tensorboard --logdir DIR`).
     #[arg(long, value_name = "DIR")]
     pub tensorboard: Option<PathBuf>,
+    /// Write the run's network as an ONNX model: input `images` N×1×28×28
+    /// float in [0, 1], output `probabilities` N×10 (one run only).
+    #[arg(long, value_name = "FILE")]
+    pub onnx: Option<PathBuf>,
+    /// Which weights the ONNX model gets: the last epoch's (what the test
+    /// results and stored predictions are of) or the best validation epoch's.
+    #[arg(long, value_enum, default_value = "final", requires = "onnx")]
+    pub weights: WeightsArg,
+    /// Output the raw logits (named `logits`) instead of probabilities.
+    #[arg(long, requires = "onnx")]
+    pub logits: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum WeightsArg {
+    Final,
+    Best,
 }
 
 pub fn run(args: &ExportArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let Some(dir) = &args.tensorboard else {
-        bail!("nothing to export to: give --tensorboard DIR");
-    };
+    if args.tensorboard.is_none() && args.onnx.is_none() {
+        bail!("nothing to export to: give --onnx FILE or --tensorboard DIR");
+    }
     let store = RunStore::resolve(runs_dir)?;
     let records = resolve(&store, &args.runs)?;
-    for record in &records {
-        let exported = tensorboard::export_run(&store, record, dir)
+    if let Some(file) = &args.onnx {
+        onnx_model(args, &store, &records, file)?;
+    }
+    if let Some(dir) = &args.tensorboard {
+        tensorboard_runs(&store, &records, dir)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn onnx_model(
+    args: &ExportArgs,
+    store: &RunStore,
+    records: &[RunRecord],
+    file: &Path,
+) -> anyhow::Result<()> {
+    let [record] = records else {
+        let names: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        bail!(
+            "--onnx writes one run's model, but {} name {} runs: {}; name one run id",
+            args.runs.join(" "),
+            records.len(),
+            names.join(", ")
+        );
+    };
+    let weights = match args.weights {
+        WeightsArg::Final => onnx::Weights::Final,
+        WeightsArg::Best => onnx::Weights::Best,
+    };
+    let output = if args.logits {
+        onnx::Output::Logits
+    } else {
+        onnx::Output::Probabilities
+    };
+    let run_dir = store.run_dir(&record.id);
+    let exported = onnx::export_model(record, &run_dir, weights, output, file)
+        .with_context(|| format!("exporting {} as ONNX", record.id))?;
+    println!(
+        "{}: {} weights ({}), {} nodes, {} stored values, output {} → {} ({} bytes)",
+        record.spec.name,
+        weights.file(),
+        record.id,
+        exported.nodes,
+        exported.parameters,
+        output.name(),
+        file.display(),
+        exported.bytes
+    );
+    Ok(())
+}
+
+fn tensorboard_runs(store: &RunStore, records: &[RunRecord], dir: &Path) -> anyhow::Result<()> {
+    for record in records {
+        let exported = tensorboard::export_run(store, record, dir)
             .with_context(|| format!("exporting {} to TensorBoard", record.id))?;
         let partial = if exported.partial {
             format!(" (the run is {}: what it logged so far)", record.status)
@@ -43,7 +112,7 @@ pub fn run(args: &ExportArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCod
         );
     }
     println!("tensorboard --logdir {}", dir.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Every run the queries name, each once, in the order named.

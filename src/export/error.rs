@@ -15,6 +15,9 @@ pub enum ExportError {
     UnknownFormat { path: PathBuf },
     #[error("cannot encode the PNG: {0}")]
     Png(String),
+    /// A model that cannot be exported, with the run or file and why.
+    #[error("{0}")]
+    Model(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     /// Boxed: a report error can hold an export error.

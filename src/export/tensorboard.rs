@@ -351,7 +351,7 @@ fn recipe(record: &RunRecord) -> String {
 }
 
 /// Temporary files start private; a log folder is often read by others.
-fn readable_by_all(file: &std::fs::File) -> std::io::Result<()> {
+pub(crate) fn readable_by_all(file: &std::fs::File) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(std::fs::Permissions::from_mode(0o644))
 }

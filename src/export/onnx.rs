@@ -1,0 +1,481 @@
+//! A stored run's network as an ONNX model, for ONNX Runtime and every
+//! tool that reads ONNX.
+//!
+//! The graph is built from the run's spec the way [`crate::model::Net`]
+//! computes, layer by layer, with the weights of `final.safetensors` (the
+//! weights the run's test results and stored predictions come from) or
+//! `best.safetensors` as initializers. Dropout is left out (inference);
+//! BatchNorm uses its running statistics. The contract:
+//! - input `images`: float32 `N×1×28×28`, pixels scaled to [0, 1] (byte / 255);
+//! - output `probabilities` (softmax over the 10 classes, in
+//!   [`crate::data::CLASS_NAMES`] order), or `logits` with `--logits`;
+//! - opset 17, IR version 8; the run's id, name and spec as metadata.
+
+use std::{collections::HashMap, io::Write, path::Path};
+
+use onnx_protobuf::{
+    attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
+    type_proto, AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto,
+    StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+};
+use tch::Tensor;
+
+use super::ExportError;
+use crate::{
+    data::{IMAGE_SIDE, NUM_CLASSES},
+    model::{
+        blocks::{Block, Downsample, HeadPool},
+        spec::KERNEL,
+        ModelSpec,
+    },
+    store::RunRecord,
+    train::checkpoint::{BEST_FILE, FINAL_FILE},
+};
+
+/// The operator set the graph is written for (ONNX Runtime ≥ 1.12 runs it).
+pub const OPSET: i64 = 17;
+/// The IR version that goes with opset 17.
+const IR_VERSION: i64 = 8;
+/// libtorch's BatchNorm epsilon (tch's default), which training used.
+const BATCH_NORM_EPSILON: f32 = 1e-5;
+
+/// Which of the run's weights to export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Weights {
+    /// After the last epoch: what the test results and predictions are of.
+    Final,
+    /// The epoch with the best validation accuracy.
+    Best,
+}
+
+impl Weights {
+    pub fn file(self) -> &'static str {
+        match self {
+            Weights::Final => FINAL_FILE,
+            Weights::Best => BEST_FILE,
+        }
+    }
+}
+
+/// What the model outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Probabilities,
+    Logits,
+}
+
+impl Output {
+    pub fn name(self) -> &'static str {
+        match self {
+            Output::Probabilities => "probabilities",
+            Output::Logits => "logits",
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Clone, Debug)]
+pub struct Exported {
+    pub nodes: usize,
+    pub parameters: usize,
+    pub bytes: usize,
+}
+
+/// Writes `record`'s network, with the weights in `run_dir`, to `file`.
+pub fn export_model(
+    record: &RunRecord,
+    run_dir: &Path,
+    weights: Weights,
+    output: Output,
+    file: &Path,
+) -> Result<Exported, ExportError> {
+    let source = run_dir.join(weights.file());
+    if !source.is_file() {
+        return Err(ExportError::Model(format!(
+            "{}: no {} (the run has {}; only a finished run has final weights, \
+             and best ones appear after its first epoch)",
+            record.id,
+            weights.file(),
+            record.status
+        )));
+    }
+    let tensors = Tensor::read_safetensors(&source)
+        .map_err(|e| ExportError::Model(format!("{}: cannot read: {e}", source.display())))?;
+    let mut graph = Builder::new(tensors.into_iter().collect(), &source);
+    let logits = graph.network(&record.spec.model)?;
+    let last = match output {
+        Output::Logits => graph.identity(&logits, output.name()),
+        Output::Probabilities => graph.softmax(&logits, output.name()),
+    };
+    let model = graph.model(record, &last)?;
+    let bytes = model
+        .write_to_bytes()
+        .map_err(|e| ExportError::Model(format!("cannot encode the ONNX model: {e}")))?;
+    write_atomically(file, &bytes)?;
+    Ok(Exported {
+        nodes: model.graph.node.len(),
+        parameters: graph.parameters,
+        bytes: bytes.len(),
+    })
+}
+
+/// The graph as it is built: nodes in order, weights as initializers.
+struct Builder<'a> {
+    weights: HashMap<String, Tensor>,
+    source: &'a Path,
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
+    parameters: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn new(weights: HashMap<String, Tensor>, source: &'a Path) -> Self {
+        Self {
+            weights,
+            source,
+            nodes: Vec::new(),
+            initializers: Vec::new(),
+            parameters: 0,
+        }
+    }
+
+    /// The spec's layers from `images` to the logits; returns the logits' name.
+    fn network(&mut self, spec: &ModelSpec) -> Result<String, ExportError> {
+        let mut x = "images".to_string();
+        match spec {
+            ModelSpec::Cnn { conv, .. } => {
+                for index in 0..conv.len() {
+                    let prefix = format!("conv{index}");
+                    x = self.conv(&x, &prefix, KERNEL, 1, 0, true)?;
+                    x = self.relu(&x);
+                    x = self.max_pool(&x);
+                }
+                x = self.flatten(&x);
+                x = self.dense_layers(&x, 1)?;
+            }
+            ModelSpec::Mlp { hidden, .. } => {
+                x = self.flatten(&x);
+                x = self.dense_layers(&x, hidden.len())?;
+            }
+            ModelSpec::ConvNet { blocks, head } => {
+                let mut inputs = 1;
+                for (index, block) in blocks.iter().enumerate() {
+                    x = self.block(&x, block, index, inputs)?;
+                    inputs = block.width;
+                }
+                if head.pool == HeadPool::Gap {
+                    x = self.node("GlobalAveragePool", vec![x], vec![]);
+                }
+                x = self.flatten(&x);
+                x = self.dense_layers(&x, head.dense.len())?;
+            }
+        }
+        self.gemm(&x, "output")
+    }
+
+    /// `dense0 … dense{count-1}`, each followed by a ReLU.
+    fn dense_layers(&mut self, input: &str, count: usize) -> Result<String, ExportError> {
+        let mut x = input.to_string();
+        for index in 0..count {
+            x = self.gemm(&x, &format!("dense{index}"))?;
+            x = self.relu(&x);
+        }
+        Ok(x)
+    }
+
+    /// One convnet block, as `convnet::BlockLayers::forward_t` computes it.
+    fn block(
+        &mut self,
+        input: &str,
+        block: &Block,
+        index: usize,
+        inputs: i64,
+    ) -> Result<String, ExportError> {
+        let prefix = format!("block{index}");
+        let mut x = input.to_string();
+        for conv in 0..block.convs {
+            let shape = block.conv_shape(conv);
+            let unit = format!("{prefix}.unit{conv}");
+            x = self.unit(&x, &unit, block, block.kernel, shape.stride, shape.padding)?;
+            if !(block.residual && conv + 1 == block.convs) {
+                x = self.relu(&x);
+            }
+        }
+        if block.residual {
+            let shortcut = if block.projects(inputs) {
+                let stride = block.conv_shape(0).stride;
+                self.unit(input, &format!("{prefix}.shortcut"), block, 1, stride, 0)?
+            } else {
+                input.to_string()
+            };
+            x = self.node("Add", vec![x, shortcut], vec![]);
+            x = self.relu(&x);
+        }
+        if block.pool == Downsample::Max {
+            x = self.max_pool(&x);
+        }
+        Ok(x)
+    }
+
+    /// A convolution and, if the block has it, its BatchNorm.
+    fn unit(
+        &mut self,
+        input: &str,
+        prefix: &str,
+        block: &Block,
+        kernel: i64,
+        stride: i64,
+        padding: i64,
+    ) -> Result<String, ExportError> {
+        let conv = format!("{prefix}.conv");
+        let x = self.conv(input, &conv, kernel, stride, padding, !block.batch_norm)?;
+        if !block.batch_norm {
+            return Ok(x);
+        }
+        let bn = |name: &str| format!("{prefix}.bn.{name}");
+        let inputs = vec![
+            x,
+            self.initializer(&bn("weight"))?,
+            self.initializer(&bn("bias"))?,
+            self.initializer(&bn("running_mean"))?,
+            self.initializer(&bn("running_var"))?,
+        ];
+        let epsilon = float_attribute("epsilon", BATCH_NORM_EPSILON);
+        Ok(self.node("BatchNormalization", inputs, vec![epsilon]))
+    }
+
+    fn conv(
+        &mut self,
+        input: &str,
+        prefix: &str,
+        kernel: i64,
+        stride: i64,
+        padding: i64,
+        bias: bool,
+    ) -> Result<String, ExportError> {
+        let mut inputs = vec![
+            input.to_string(),
+            self.initializer(&format!("{prefix}.weight"))?,
+        ];
+        if bias {
+            inputs.push(self.initializer(&format!("{prefix}.bias"))?);
+        }
+        let attributes = vec![
+            ints_attribute("kernel_shape", &[kernel, kernel]),
+            ints_attribute("strides", &[stride, stride]),
+            ints_attribute("pads", &[padding; 4]),
+        ];
+        Ok(self.node("Conv", inputs, attributes))
+    }
+
+    /// `x · Wᵀ + b`, as tch's Linear (its weight is `[out, in]`).
+    fn gemm(&mut self, input: &str, prefix: &str) -> Result<String, ExportError> {
+        let inputs = vec![
+            input.to_string(),
+            self.initializer(&format!("{prefix}.weight"))?,
+            self.initializer(&format!("{prefix}.bias"))?,
+        ];
+        Ok(self.node("Gemm", inputs, vec![int_attribute("transB", 1)]))
+    }
+
+    fn relu(&mut self, input: &str) -> String {
+        self.node("Relu", vec![input.to_string()], vec![])
+    }
+
+    /// 2×2, stride 2, rounding down: libtorch's `max_pool2d` and the fused
+    /// ReLU + pool kernel alike.
+    fn max_pool(&mut self, input: &str) -> String {
+        let attributes = vec![
+            ints_attribute("kernel_shape", &[2, 2]),
+            ints_attribute("strides", &[2, 2]),
+        ];
+        self.node("MaxPool", vec![input.to_string()], attributes)
+    }
+
+    /// Everything but the batch axis, in NCHW order as tch's `flat_view`.
+    fn flatten(&mut self, input: &str) -> String {
+        self.node(
+            "Flatten",
+            vec![input.to_string()],
+            vec![int_attribute("axis", 1)],
+        )
+    }
+
+    fn softmax(&mut self, input: &str, name: &str) -> String {
+        let attributes = vec![int_attribute("axis", 1)];
+        self.named_node("Softmax", vec![input.to_string()], attributes, name)
+    }
+
+    fn identity(&mut self, input: &str, name: &str) -> String {
+        self.named_node("Identity", vec![input.to_string()], vec![], name)
+    }
+
+    fn node(&mut self, op: &str, inputs: Vec<String>, attributes: Vec<AttributeProto>) -> String {
+        let name = format!("{}_{}", op.to_lowercase(), self.nodes.len());
+        self.named_node(op, inputs, attributes, &name)
+    }
+
+    fn named_node(
+        &mut self,
+        op: &str,
+        inputs: Vec<String>,
+        attributes: Vec<AttributeProto>,
+        output: &str,
+    ) -> String {
+        let mut node = NodeProto::new();
+        node.op_type = op.into();
+        node.name = output.into();
+        node.input = inputs;
+        node.output = vec![output.into()];
+        node.attribute = attributes;
+        self.nodes.push(node);
+        output.into()
+    }
+
+    /// Adds the stored variable `name` as an initializer of the same name.
+    fn initializer(&mut self, name: &str) -> Result<String, ExportError> {
+        let tensor = self.weights.get(name).ok_or_else(|| {
+            ExportError::Model(format!(
+                "{}: no variable {name:?}, which the run's model needs",
+                self.source.display()
+            ))
+        })?;
+        let values: Vec<f32> = tensor
+            .to_kind(tch::Kind::Float)
+            .flatten(0, -1)
+            .try_into()
+            .map_err(|e| ExportError::Model(format!("{name}: {e}")))?;
+        self.parameters += values.len();
+        let mut proto = TensorProto::new();
+        proto.name = name.into();
+        proto.dims = tensor.size();
+        proto.data_type = DataType::FLOAT as i32;
+        proto.raw_data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.initializers.push(proto);
+        Ok(name.into())
+    }
+
+    fn model(&mut self, record: &RunRecord, output: &str) -> Result<ModelProto, ExportError> {
+        let mut graph = GraphProto::new();
+        graph.name = record.spec.name.clone();
+        graph.node = std::mem::take(&mut self.nodes);
+        graph.initializer = std::mem::take(&mut self.initializers);
+        let side = IMAGE_SIDE as i64;
+        graph.input = vec![value_info(
+            "images",
+            &[None, Some(1), Some(side), Some(side)],
+        )];
+        graph.output = vec![value_info(output, &[None, Some(NUM_CLASSES as i64)])];
+        let mut model = ModelProto::new();
+        model.ir_version = IR_VERSION;
+        model.producer_name = "atelier".into();
+        model.producer_version = env!("CARGO_PKG_VERSION").into();
+        model.doc_string = format!(
+            "{}: input images N×1×28×28 float in [0, 1]; output {output} N×10",
+            record.spec.title()
+        );
+        let mut opset = OperatorSetIdProto::new();
+        opset.version = OPSET;
+        model.opset_import = vec![opset];
+        let spec = serde_json::to_string(&record.spec.model)
+            .map_err(|e| ExportError::Model(format!("cannot write the spec: {e}")))?;
+        model.metadata_props = [
+            ("run_id", record.id.to_string()),
+            ("run_name", record.spec.name.clone()),
+            ("model_spec", spec),
+            ("input", "images: float32 N×1×28×28, pixel / 255".into()),
+            ("classes", crate::data::CLASS_NAMES.join(", ")),
+        ]
+        .into_iter()
+        .map(|(key, value)| {
+            let mut entry = StringStringEntryProto::new();
+            entry.key = key.into();
+            entry.value = value;
+            entry
+        })
+        .collect();
+        model.graph = Some(graph).into();
+        Ok(model)
+    }
+}
+
+/// A float tensor's name, element type and shape; `None` is the batch axis `N`.
+fn value_info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
+    let mut shape = TensorShapeProto::new();
+    shape.dim = dims
+        .iter()
+        .map(|dim| {
+            let mut dimension = onnx_protobuf::tensor_shape_proto::Dimension::new();
+            dimension.value = Some(match dim {
+                Some(size) => dimension::Value::DimValue(*size),
+                None => dimension::Value::DimParam("N".into()),
+            });
+            dimension
+        })
+        .collect();
+    let mut tensor = type_proto::Tensor::new();
+    tensor.elem_type = DataType::FLOAT as i32;
+    tensor.shape = Some(shape).into();
+    let mut kind = TypeProto::new();
+    kind.value = Some(type_proto::Value::TensorType(tensor));
+    let mut info = ValueInfoProto::new();
+    info.name = name.into();
+    info.type_ = Some(kind).into();
+    info
+}
+
+fn int_attribute(name: &str, value: i64) -> AttributeProto {
+    let mut attribute = AttributeProto::new();
+    attribute.name = name.into();
+    attribute.type_ = AttributeType::INT.into();
+    attribute.i = value;
+    attribute
+}
+
+fn ints_attribute(name: &str, values: &[i64]) -> AttributeProto {
+    let mut attribute = AttributeProto::new();
+    attribute.name = name.into();
+    attribute.type_ = AttributeType::INTS.into();
+    attribute.ints = values.to_vec();
+    attribute
+}
+
+fn float_attribute(name: &str, value: f32) -> AttributeProto {
+    let mut attribute = AttributeProto::new();
+    attribute.name = name.into();
+    attribute.type_ = AttributeType::FLOAT.into();
+    attribute.f = value;
+    attribute
+}
+
+/// Through a temporary file beside `file` and a rename: a failed export
+/// leaves an older file of that name as it was.
+fn write_atomically(file: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let io = |path: &Path, action: &'static str| {
+        let path = path.to_path_buf();
+        move |error| ExportError::Io {
+            path,
+            action,
+            error,
+        }
+    };
+    let mut partial = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(dir)
+        .map_err(io(dir, "cannot write in"))?;
+    partial
+        .write_all(bytes)
+        .and_then(|()| super::tensorboard::readable_by_all(partial.as_file()))
+        .and_then(|()| partial.as_file().sync_all())
+        .map_err(io(partial.path(), "cannot write"))?;
+    partial.persist(file).map_err(|e| ExportError::Io {
+        path: file.to_path_buf(),
+        action: "cannot write",
+        error: e.error,
+    })?;
+    Ok(())
+}
