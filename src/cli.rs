@@ -165,7 +165,7 @@ fn calm_openmp() {
     };
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let error = openmp::restart_with_passive_waiting(&exe, &args);
-    eprintln!("note: running with libgomp's default spin-waiting ({error})");
+    atelier::noteln!("note: running with libgomp's default spin-waiting ({error})");
 }
 
 impl Cli {

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 use ratatui::buffer::Buffer;
 
+use crate::edge::output::{self, Kind, Policy};
+
 pub use error::ExportError;
 pub use palette::Theme;
 
@@ -58,6 +60,16 @@ impl Format {
         }
     }
 
+    /// What an existing file must look like to be replaced by this format.
+    pub fn kind(self) -> Kind {
+        match self {
+            Format::Txt | Format::Ansi => Kind::Text,
+            Format::Html => Kind::Html,
+            Format::Svg => Kind::Svg,
+            Format::Png => Kind::Png,
+        }
+    }
+
     /// The format a file name asks for, by its extension.
     pub fn from_path(path: &Path) -> Result<Self, ExportError> {
         let extension = path
@@ -84,12 +96,18 @@ pub fn render(buffer: &Buffer, format: Format, theme: Theme) -> Result<Vec<u8>, 
     })
 }
 
-/// Writes `buffer` to `path` in the format its extension names. The file
-/// appears whole or not at all (temp file, then rename).
-pub fn save(buffer: &Buffer, path: &Path, theme: Theme) -> Result<(), ExportError> {
+/// Writes `buffer` to `path` in the format its extension names, if `policy`
+/// allows the path (see [`crate::edge::output`]); whole or not at all.
+pub fn save(
+    buffer: &Buffer,
+    path: &Path,
+    theme: Theme,
+    policy: &Policy,
+) -> Result<(), ExportError> {
     let format = Format::from_path(path)?;
+    output::check(path, format.kind(), policy)?;
     let bytes = render(buffer, format, theme)?;
-    write_atomically(path, &bytes)
+    Ok(output::write(path, format.kind(), &bytes, policy)?)
 }
 
 /// Writes every format as `dir/stem.EXT`, creating `dir`; returns the paths.
@@ -98,17 +116,19 @@ pub fn save_all(
     dir: &Path,
     stem: &str,
     theme: Theme,
+    policy: &Policy,
 ) -> Result<Vec<PathBuf>, ExportError> {
-    std::fs::create_dir_all(dir).map_err(|error| ExportError::Io {
-        path: dir.to_path_buf(),
-        action: "cannot create the screenshots folder",
-        error,
-    })?;
+    output::create_folder(dir)?;
     Format::ALL
         .into_iter()
         .map(|format| {
             let path = dir.join(format!("{stem}.{}", format.extension()));
-            write_atomically(&path, &render(buffer, format, theme)?)?;
+            output::write(
+                &path,
+                format.kind(),
+                &render(buffer, format, theme)?,
+                policy,
+            )?;
             Ok(path)
         })
         .collect()
@@ -117,41 +137,6 @@ pub fn save_all(
 /// A file name stem that sorts by time: `atelier-monitor-20261129-051502`.
 pub fn timestamped_stem(view: &str) -> String {
     format!("atelier-{view}-{}", crate::units::utc_stamp())
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |error| ExportError::Io {
-            path,
-            action,
-            error,
-        }
-    };
-    let mut file = tempfile::Builder::new()
-        .prefix(".atelier-export.")
-        .tempfile_in(dir)
-        .map_err(io("cannot create a file in", dir))?;
-    std::io::Write::write_all(&mut file, bytes).map_err(io("cannot write", path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Screenshots are for sharing: not tempfile's private 0600.
-        let _ = file
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    file.persist(path)
-        .map_err(|error| ExportError::Io {
-            path: path.to_path_buf(),
-            action: "cannot write",
-            error: error.error,
-        })
-        .map(drop)
 }
 
 #[cfg(test)]

@@ -14,10 +14,13 @@
 //! - [`export`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
 //! - [`report`]: the original's figures and results table, from stored runs;
 //! - [`stats`]: summaries, confidence intervals and tests of differences;
+//! - [`edge`]: standard output, output files, terminal text and inputs, as
+//!   the hostile things they are;
 //! - [`paths`]: where atelier keeps its files on this machine;
 //! - [`units`]: numbers and durations as people read them.
 
 pub mod data;
+pub mod edge;
 pub mod export;
 pub mod model;
 pub mod paths;

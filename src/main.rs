@@ -18,7 +18,9 @@ fn main() -> ExitCode {
     match parsed.run() {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // An error may quote a plan's or a store's text.
+            let text = format!("{error:#}");
+            atelier::noteln!("error: {}", atelier::edge::printable_lines(&text));
             ExitCode::FAILURE
         }
     }

@@ -8,7 +8,9 @@ pub mod net;
 pub mod precision;
 pub mod relu_pool;
 pub mod spec;
+pub mod weights;
 
 pub use net::Net;
 pub use precision::Precision;
 pub use spec::{ModelSpec, SpecError};
+pub use weights::check_weights;

@@ -21,7 +21,7 @@ pub use file::{
 };
 pub use group::Group;
 pub use recipe::{Augment, OptimizerKind, Recipe, Schedule};
-pub use sweep::{SweepLimit, DEFAULT_MAX_RUNS};
+pub use sweep::{SweepLimit, DEFAULT_MAX_RUNS, MAX_SEEDS};
 pub use workers::{Jobs, Workers};
 
 /// A named list of runs.

@@ -6,6 +6,7 @@ pub mod figures;
 pub mod groups;
 pub mod table;
 
+use crate::edge::output::{self, Kind, Policy};
 use std::path::{Path, PathBuf};
 
 use crate::{
@@ -25,6 +26,8 @@ pub enum ReportError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
+    #[error(transparent)]
+    Output(#[from] crate::edge::output::OutputError),
     #[error("cannot draw {figure}: {problem}")]
     Draw { figure: String, problem: String },
     #[error("{path}: {what}: {error}")]
@@ -105,15 +108,16 @@ pub fn collect(
 }
 
 /// Writes every figure and both tables into `dir`; returns the files written.
-pub fn write(runs: &[ReportRun], dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+/// The tables a report writes beside its figures.
+const TABLES: [&str; 4] = ["results.md", "results.csv", "groups.csv", "verdicts.csv"];
+
+/// Every file is checked against `policy` before the first is written, so a
+/// refused path leaves the folder as it was.
+pub fn write(runs: &[ReportRun], dir: &Path, policy: &Policy) -> Result<Vec<PathBuf>, ReportError> {
     if runs.is_empty() {
         return Err(ReportError::NothingToReport(String::new()));
     }
-    std::fs::create_dir_all(dir).map_err(|error| ReportError::Io {
-        path: dir.to_path_buf(),
-        what: "cannot create the report folder",
-        error,
-    })?;
+    output::create_folder(dir)?;
     let names_repeat = {
         let mut names: Vec<&str> = runs
             .iter()
@@ -122,14 +126,28 @@ pub fn write(runs: &[ReportRun], dir: &Path) -> Result<Vec<PathBuf>, ReportError
         names.sort_unstable();
         names.windows(2).any(|pair| pair[0] == pair[1])
     };
+    let pictures = runs.iter().flat_map(|run| {
+        let stem = run.file_stem(names_repeat);
+        [
+            format!("confusion-{stem}.png"),
+            format!("history-{stem}.png"),
+        ]
+    });
+    let summaries = ["test-accuracy.png", "test-loss.png", table::BANDS_FILE].map(String::from);
+    for name in pictures.chain(summaries) {
+        output::check(&dir.join(name), Kind::Png, policy)?;
+    }
+    for name in TABLES {
+        output::check(&dir.join(name), Kind::Text, policy)?;
+    }
     let mut written = Vec::new();
     let mut figures = table::Figures::default();
     for run in runs {
         let stem = run.file_stem(names_repeat);
         let confusion = format!("confusion-{stem}.png");
-        figures::save(&figures::confusion(run)?, &dir.join(&confusion))?;
+        figures::save(&figures::confusion(run)?, &dir.join(&confusion), policy)?;
         let history = format!("history-{stem}.png");
-        figures::save(&figures::history(run)?, &dir.join(&history))?;
+        figures::save(&figures::history(run)?, &dir.join(&history), policy)?;
         figures.per_run.push((
             run.record.id.to_string(),
             confusion.clone(),
@@ -143,30 +161,25 @@ pub fn write(runs: &[ReportRun], dir: &Path) -> Result<Vec<PathBuf>, ReportError
         ("test-accuracy.png", groups::Metric::Accuracy),
         ("test-loss.png", groups::Metric::Loss),
     ] {
-        figures::save(&figures::bars(&groups, metric)?, &dir.join(name))?;
+        figures::save(&figures::bars(&groups, metric)?, &dir.join(name), policy)?;
         written.push(dir.join(name));
     }
     figures::save(
         &figures::validation_bands(&groups)?,
         &dir.join(table::BANDS_FILE),
+        policy,
     )?;
     written.push(dir.join(table::BANDS_FILE));
     let findings = groups::findings(&groups);
-    for (name, text) in [
-        (
-            "results.md",
-            table::markdown(runs, &groups, &findings, &figures),
-        ),
-        ("results.csv", table::csv(runs)?),
-        ("groups.csv", table::groups_csv(&groups)?),
-        ("verdicts.csv", table::verdicts_csv(&findings)?),
-    ] {
+    let tables = [
+        table::markdown(runs, &groups, &findings, &figures),
+        table::csv(runs)?,
+        table::groups_csv(&groups)?,
+        table::verdicts_csv(&findings)?,
+    ];
+    for (name, text) in TABLES.into_iter().zip(tables) {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|error| ReportError::Io {
-            path: path.clone(),
-            what: "cannot write",
-            error,
-        })?;
+        output::write(&path, Kind::Text, text.as_bytes(), policy)?;
         written.push(path);
     }
     Ok(written)

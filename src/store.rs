@@ -38,8 +38,11 @@ use crate::protocol::{Event, RunId, RunRequest};
 /// Environment variable naming the runs folder.
 pub const RUNS_ENV: &str = "ATELIER_RUNS";
 /// File names inside a run folder.
-pub const RECORD_FILE: &str = "run.json";
+pub const RECORD_FILE: &str = crate::edge::output::RUN_RECORD_FILE;
 pub const EVENTS_FILE: &str = "events.jsonl";
+/// The folder of Slurm submissions in a runs folder (see `crate::slurm`):
+/// atelier's own, never a run.
+pub const SLURM_DIR: &str = "slurm";
 
 /// A runs folder.
 #[derive(Clone, Debug)]
@@ -72,13 +75,44 @@ impl RunStore {
     }
 
     /// The runs folder for this process: `--runs-dir`, else `ATELIER_RUNS`,
-    /// else `runs/` in the per-user data folder.
+    /// else `runs/` in the per-user data folder; created if needed, for
+    /// commands that write runs.
     pub fn resolve(flag: Option<&Path>) -> Result<Self, StoreError> {
-        let dir = flag
-            .map(Path::to_path_buf)
+        Self::open(Self::chosen_dir(flag)?)
+    }
+
+    /// The runs folder for this process, as [`RunStore::resolve`] finds it,
+    /// for commands that only read: it must exist and be readable, and
+    /// nothing is created (a mistyped `--runs-dir` is an error, not an
+    /// empty store).
+    pub fn existing(flag: Option<&Path>) -> Result<Self, StoreError> {
+        let dir = Self::chosen_dir(flag)?;
+        match std::fs::metadata(&dir) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NoRunsFolder { dir })
+            }
+            Err(error) => return Err(StoreError::io(&dir, "cannot read the runs folder", error)),
+            Ok(metadata) if !metadata.is_dir() => {
+                return Err(StoreError::io(
+                    &dir,
+                    "not a runs folder",
+                    std::io::Error::other("it is a file, not a folder"),
+                ))
+            }
+            Ok(_) => {}
+        }
+        std::fs::read_dir(&dir)
+            .map_err(|error| StoreError::io(&dir, "cannot read the runs folder", error))?;
+        Ok(Self {
+            dir,
+            issued: Arc::default(),
+        })
+    }
+
+    fn chosen_dir(flag: Option<&Path>) -> Result<PathBuf, StoreError> {
+        flag.map(Path::to_path_buf)
             .or_else(Self::default_dir)
-            .ok_or(StoreError::NoHome)?;
-        Self::open(dir)
+            .ok_or(StoreError::NoHome)
     }
 
     /// The runs folder used without `--runs-dir`: `ATELIER_RUNS`, else the
@@ -206,12 +240,13 @@ impl RunStore {
         };
         let mut dirs: Vec<PathBuf> = entries
             .filter_map(Result::ok)
+            .filter(|entry| !is_atelier_folder(&entry.file_name()))
             .map(|entry| entry.path())
             .filter(|path| path.is_dir())
             .collect();
         dirs.sort();
         for dir in dirs {
-            match RunRecord::load(&dir.join(RECORD_FILE)) {
+            match load_in(&dir) {
                 Ok(record) => records.push(record),
                 Err(error) => errors.push(error),
             }
@@ -221,7 +256,7 @@ impl RunStore {
 
     /// The record of run `id`.
     pub fn load(&self, id: &str) -> Result<RunRecord, StoreError> {
-        RunRecord::load(&self.run_dir(id).join(RECORD_FILE))
+        load_in(&self.run_dir(id))
     }
 
     /// The event log of run `id`.
@@ -229,9 +264,14 @@ impl RunStore {
         read_events(&self.run_dir(id).join(EVENTS_FILE))
     }
 
-    /// Finds a run by exact id, unique id prefix, or (latest) run name.
+    /// Finds a run by exact id, unique id prefix, or (latest) run name. A
+    /// query that no readable run matches but a damaged run folder does is
+    /// answered with what is wrong with that folder.
     pub fn find(&self, query: &str) -> Result<RunId, StoreError> {
-        let (records, _) = self.list();
+        let (records, mut unreadable) = self.list();
+        if let Some(error) = take_folder_error(&self.dir, &mut unreadable) {
+            return Err(error);
+        }
         let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
         if ids.contains(&query) {
             return Ok(RunId::from(query));
@@ -251,6 +291,9 @@ impl RunStore {
         {
             return Ok(record.id.clone());
         }
+        if let Some(error) = damaged_match(query, &mut unreadable) {
+            return Err(error);
+        }
         let candidates = if prefixed.is_empty() { ids } else { prefixed };
         Err(StoreError::UnknownRun {
             query: query.to_string(),
@@ -261,8 +304,70 @@ impl RunStore {
                 .take(8)
                 .map(ToString::to_string)
                 .collect(),
+            unreadable: unreadable.len(),
         })
     }
+}
+
+/// The record in the run folder `dir`, whose id must name that folder: a
+/// record copied or renamed into another folder would send every command
+/// that follows its id to the wrong place.
+fn load_in(dir: &Path) -> Result<RunRecord, StoreError> {
+    let path = dir.join(RECORD_FILE);
+    let record = RunRecord::load(&path)?;
+    match dir.file_name() {
+        Some(folder) if folder != record.id.as_str() => Err(StoreError::BadRecord {
+            path,
+            problem: format!(
+                "\"id\" is {:?}, but the run's folder is {:?}",
+                record.id.as_str(),
+                folder
+            ),
+        }),
+        _ => Ok(record),
+    }
+}
+
+/// The error of the runs folder itself, if listing it failed.
+pub(crate) fn take_folder_error(
+    dir: &Path,
+    unreadable: &mut Vec<StoreError>,
+) -> Option<StoreError> {
+    let at = unreadable
+        .iter()
+        .position(|error| error.path() == Some(dir))?;
+    Some(unreadable.swap_remove(at))
+}
+
+/// The error of a damaged run folder that `query` could mean: a query
+/// that no readable run answers is answered with what is wrong there.
+pub(crate) fn damaged_match(query: &str, unreadable: &mut Vec<StoreError>) -> Option<StoreError> {
+    let at = unreadable.iter().position(|error| {
+        error
+            .run_folder_name()
+            .is_some_and(|name| could_name(query, &name))
+    })?;
+    Some(unreadable.swap_remove(at))
+}
+
+/// Folders in a runs folder that are atelier's own and not runs: Slurm
+/// submissions, and hidden ones.
+fn is_atelier_folder(name: &std::ffi::OsStr) -> bool {
+    name == SLURM_DIR || name.as_encoded_bytes().starts_with(b".")
+}
+
+/// Whether `query` (an id, an id's prefix, or a run name) could mean the
+/// run folder `folder` (`YYYYMMDD-HHMMSS-name`, maybe `-2`).
+fn could_name(query: &str, folder: &str) -> bool {
+    if query.is_empty() {
+        return false;
+    }
+    let name = folder.splitn(3, '-').nth(2).unwrap_or("");
+    let name = name
+        .rsplit_once('-')
+        .filter(|(_, suffix)| suffix.chars().all(|c| c.is_ascii_digit()))
+        .map_or(name, |(name, _)| name);
+    folder.starts_with(query) || name.eq_ignore_ascii_case(query)
 }
 
 /// Bytes an unprivileged process may still write under `dir`; `None` where

@@ -6,8 +6,10 @@
 use std::{fs, path::Path};
 
 /// Each room's rank; a file may use rooms of its own rank or lower. `paths`
-/// and `units` are small helpers every room may use.
-const RANKS: [(&str, u8); 14] = [
+/// and `units` are small helpers every room may use, and `edge` (stdout, output
+/// files, terminal text, bounded reads) too.
+const RANKS: [(&str, u8); 15] = [
+    ("edge", 0),
     ("paths", 0),
     ("units", 0),
     ("stats", 0),

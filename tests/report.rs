@@ -45,7 +45,7 @@ fn report_writes_the_figures_and_a_table_of_the_stored_metrics() {
     let (runs, skipped) = report::collect(&store, &[]).unwrap();
     assert_eq!(skipped, std::slice::from_ref(&unfinished.id));
     let out = dir.path().join("report");
-    let written = report::write(&runs, &out).unwrap();
+    let written = report::write(&runs, &out, &Default::default()).unwrap();
     let names: Vec<String> = written
         .iter()
         .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
@@ -148,7 +148,7 @@ fn report_draws_group_means_with_error_bars_where_the_numbers_put_them() {
     }
     let (runs, _) = report::collect(&store, &[]).unwrap();
     let out = dir.path().join("report");
-    report::write(&runs, &out).unwrap();
+    report::write(&runs, &out, &Default::default()).unwrap();
     if let Some(keep) = std::env::var_os("ATELIER_KEEP_REPORT") {
         for name in ["test-accuracy.png", "validation-groups.png", "results.md"] {
             std::fs::copy(out.join(name), Path::new(&keep).join(name)).unwrap();

@@ -707,7 +707,7 @@ fn place(app: &App) -> Option<Place> {
     Some(match app.cursor()? {
         Cursor::Run(index) => {
             let view = &app.runs[index];
-            Place::Run(identity(view), view.spec.group().key)
+            Place::Run(identity(view), view.spec.group().id())
         }
         Cursor::Group(key) => Place::Header(key),
     })

@@ -76,7 +76,7 @@ pub fn watch(
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     require_terminal("use `atelier runs show RUN` to print a run")?;
-    let store = RunStore::resolve(runs_dir)?;
+    let store = RunStore::existing(runs_dir)?;
     let mut follower = Follower::new(store.clone(), viewer.stall_after());
     if !args.runs.is_empty() {
         let ids = args

@@ -11,6 +11,7 @@ use anyhow::Context;
 use atelier::{
     data::{self, FashionMnist},
     model::Precision,
+    outln,
     plan::{self, RunSpec},
     train::{
         throughput::{self, Epochs, Throughput},
@@ -67,7 +68,7 @@ pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode
         Some(FashionMnist::load(&source).with_context(|| format!("cannot load {source}"))?)
     };
     if !args.json {
-        print_header(args, device);
+        print_header(args, device)?;
     }
     for mut spec in specs {
         spec.precision = args.precision;
@@ -84,9 +85,9 @@ pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode
         }
         .with_context(|| format!("cannot train {}", spec.name))?;
         if args.json {
-            println!("{}", serde_json::to_string(&measured)?);
+            outln!("{}", serde_json::to_string(&measured)?)?;
         } else {
-            print_row(&measured);
+            print_row(&measured)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -133,35 +134,49 @@ fn epochs(args: &BenchArgs, spec: &RunSpec) -> Epochs {
     }
 }
 
-fn print_header(args: &BenchArgs, device: Device) {
+fn print_header(args: &BenchArgs, device: Device) -> anyhow::Result<()> {
     let device = atelier::train::device_name(device);
     if args.synthetic {
-        println!(
+        outln!(
             "training throughput, batch 32, {device}, {}, {} libtorch threads, synthetic batches \
              from fresh weights, median of {} rounds",
-            args.precision, args.threads, args.rounds
-        );
-        println!(
+            args.precision,
+            args.threads,
+            args.rounds
+        )?;
+        outln!(
             "{:<5} {:>12} {:>7} {:>10}   min–max",
-            "model", "params", "steps", "images/s"
-        );
+            "model",
+            "params",
+            "steps",
+            "images/s"
+        )?;
     } else {
-        println!(
+        outln!(
             "training throughput, {device}, {}, {} libtorch threads, real images, \
              {} warm epoch(s) then {} timed",
-            args.precision, args.threads, args.warm_epochs, args.timed_epochs
-        );
-        println!(
+            args.precision,
+            args.threads,
+            args.warm_epochs,
+            args.timed_epochs
+        )?;
+        outln!(
             "{:<9} {:>10} {:>6} {:>7} {:>11} {:>10}   min–max",
-            "model", "params", "batch", "images", "epoch 1/s", "timed/s"
-        );
+            "model",
+            "params",
+            "batch",
+            "images",
+            "epoch 1/s",
+            "timed/s"
+        )?;
     }
+    Ok(())
 }
 
-fn print_row(measured: &Throughput) {
+fn print_row(measured: &Throughput) -> anyhow::Result<()> {
     let (low, high) = measured.range();
     match (measured.epochs, measured.first_epoch_images_per_sec) {
-        (Some(epochs), first) => println!(
+        (Some(epochs), first) => outln!(
             "{:<9} {:>10} {:>6} {:>7} {:>11.0} {:>10.0}   {low:.0}–{high:.0}",
             measured.model,
             measured.params,
@@ -169,13 +184,14 @@ fn print_row(measured: &Throughput) {
             epochs.images,
             first.unwrap_or(f64::NAN),
             measured.median()
-        ),
-        _ => println!(
+        )?,
+        _ => outln!(
             "{:<5} {:>12} {:>7} {:>10.0}   {low:.0}–{high:.0}",
             measured.model,
             measured.params,
             measured.steps,
             measured.median()
-        ),
+        )?,
     }
+    Ok(())
 }

@@ -3,6 +3,8 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
+    edge::printable,
+    outln,
     plan::Reference,
     stats::{verdict::signed, Summary},
     store::{
@@ -25,17 +27,19 @@ pub struct CompareArgs {
 }
 
 pub fn run(args: &CompareArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let store = RunStore::resolve(runs_dir)?;
+    let store = RunStore::existing(runs_dir)?;
     let a = find_target(&store, &args.a)?;
     let b = find_target(&store, &args.b)?;
     let verdict = groups::compare(&store, &a, &b);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&verdict)?);
+        outln!("{}", serde_json::to_string_pretty(&verdict)?)?;
     } else {
         for target in [&a, &b] {
-            println!("{}", side_line(target));
+            outln!("{}", side_line(target))?;
         }
-        println!("{}", verdict.text());
+        for line in verdict.text().lines() {
+            outln!("{}", printable(line))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -45,7 +49,7 @@ fn side_line(target: &Target) -> String {
     match target {
         Target::Run(record) => format!(
             "{:<24} run {}  test accuracy {}{}",
-            record.spec.name,
+            printable(&record.spec.name),
             record.id,
             record
                 .test_accuracy
@@ -61,7 +65,7 @@ fn side_line(target: &Target) -> String {
             .stats();
             format!(
                 "{:<24} {} runs ({} done)  test accuracy {}{}",
-                group.name,
+                printable(&group.name),
                 stats.runs,
                 stats.done,
                 summary_text(&stats.test_accuracy),

@@ -3,7 +3,10 @@
 use std::{io::IsTerminal, path::Path, path::PathBuf, process::ExitCode, time::Instant};
 
 use anyhow::Context;
-use atelier::data::{self, debian, fetch, verify};
+use atelier::{
+    data::{self, debian, fetch, verify},
+    outln,
+};
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
@@ -51,9 +54,9 @@ impl DataCommand {
             Self::Where { folder } => {
                 let source = data::discover(data_dir)?;
                 if folder {
-                    println!("{}", source.place.dir.display());
+                    outln!("{}", source.place.dir.display())?;
                 } else {
-                    println!("{source}");
+                    outln!("{source}")?;
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -67,8 +70,8 @@ impl DataCommand {
                 let source = data::discover(data_dir)?;
                 let started = Instant::now();
                 let report = verify::verify(&source)?;
-                println!("{report}");
-                println!("(checked in {:.2} s)", started.elapsed().as_secs_f64());
+                outln!("{report}")?;
+                outln!("(checked in {:.2} s)", started.elapsed().as_secs_f64())?;
                 Ok(if report.is_ok() {
                     ExitCode::SUCCESS
                 } else {
@@ -89,14 +92,14 @@ fn fetch_command(from: Source, base_url: &str, dest: Option<PathBuf>) -> anyhow:
     let debian = format!("Debian's package (apt-get download {})", debian::PACKAGE);
     let mut attempts = Vec::new();
     if from != Source::Debian {
-        println!(
+        outln!(
             "Fetching Fashion-MNIST from {official} into {}",
             dest.display()
-        );
+        )?;
         match fetch::fetch_all(base_url, &dest, std::io::stderr().is_terminal()) {
-            Ok(outcomes) => return Ok(report(&outcomes)),
+            Ok(outcomes) => return report(&outcomes),
             Err(error) => {
-                println!("  failed: {error}");
+                outln!("  failed: {error}")?;
                 attempts.push((official, error.to_string()));
             }
         }
@@ -104,12 +107,12 @@ fn fetch_command(from: Source, base_url: &str, dest: Option<PathBuf>) -> anyhow:
             return Err(data::DataError::NoSource { attempts }.into());
         }
     }
-    println!(
+    outln!(
         "Fetching Fashion-MNIST from {debian} into {}",
         dest.display()
-    );
+    )?;
     match debian::fetch_debian(&dest) {
-        Ok(outcomes) => Ok(report(&outcomes)),
+        Ok(outcomes) => report(&outcomes),
         Err(error) => {
             attempts.push((debian, error.to_string()));
             Err(data::DataError::NoSource { attempts }.into())
@@ -117,16 +120,16 @@ fn fetch_command(from: Source, base_url: &str, dest: Option<PathBuf>) -> anyhow:
     }
 }
 
-fn report(outcomes: &[(PathBuf, fetch::Outcome)]) -> ExitCode {
+fn report(outcomes: &[(PathBuf, fetch::Outcome)]) -> anyhow::Result<ExitCode> {
     for (path, outcome) in outcomes {
         match outcome {
             fetch::Outcome::Downloaded(bytes) => {
-                println!("  {} ({bytes} bytes, MD5 ok)", path.display());
+                outln!("  {} ({bytes} bytes, MD5 ok)", path.display())?;
             }
             fetch::Outcome::AlreadyPresent => {
-                println!("  {} (already present, MD5 ok)", path.display());
+                outln!("  {} (already present, MD5 ok)", path.display())?;
             }
         }
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

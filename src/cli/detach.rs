@@ -15,9 +15,12 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use atelier::store::{
-    lock::{read_holder, Holder},
-    RunStore,
+use atelier::{
+    sayln,
+    store::{
+        lock::{read_holder, Holder},
+        RunStore,
+    },
 };
 
 /// Tells the background process where its output goes (for its lock note).
@@ -33,15 +36,15 @@ pub fn start(store: &RunStore, devices: &[String]) -> anyhow::Result<ExitCode> {
     let mut child = spawn_background(&log)?;
     let holder = wait_until_training(&mut child, store, devices, &log)?;
     let pid = child.id();
-    println!(
+    sayln!(
         "training in the background on {} (pid {pid})",
         devices.join(", ")
     );
     for run in &holder.runs {
-        println!("  run {run}");
+        sayln!("  run {run}");
     }
-    println!("  log {}", log.display());
-    println!(
+    sayln!("  log {}", log.display());
+    sayln!(
         "follow it from any terminal with `atelier watch{}`; stop it with `kill -INT {pid}`",
         runs_dir_flag(store)
     );

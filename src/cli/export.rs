@@ -5,7 +5,9 @@ use std::{path::Path, path::PathBuf, process::ExitCode};
 
 use anyhow::{bail, Context};
 use atelier::{
+    edge::{output::Policy, printable},
     export::{onnx, tensorboard},
+    outln,
     store::{groups::find_target, RunRecord, RunStore, Target},
 };
 use clap::Args;
@@ -31,6 +33,10 @@ pub struct ExportArgs {
     /// Output the raw logits (named `logits`) instead of probabilities.
     #[arg(long, requires = "onnx")]
     pub logits: bool,
+    /// Replace an existing file even when it is not of the kind written
+    /// (never a run's own files, a link or a device).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -43,13 +49,14 @@ pub fn run(args: &ExportArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCod
     if args.tensorboard.is_none() && args.onnx.is_none() {
         bail!("nothing to export to: give --onnx FILE or --tensorboard DIR");
     }
-    let store = RunStore::resolve(runs_dir)?;
+    let store = RunStore::existing(runs_dir)?;
     let records = resolve(&store, &args.runs)?;
+    let policy = Policy::new(args.force, Some(store.dir().to_path_buf()));
     if let Some(file) = &args.onnx {
-        onnx_model(args, &store, &records, file)?;
+        onnx_model(args, &store, &records, file, &policy)?;
     }
     if let Some(dir) = &args.tensorboard {
-        tensorboard_runs(&store, &records, dir)?;
+        tensorboard_runs(&store, &records, dir, &policy)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -59,6 +66,7 @@ fn onnx_model(
     store: &RunStore,
     records: &[RunRecord],
     file: &Path,
+    policy: &Policy,
 ) -> anyhow::Result<()> {
     let [record] = records else {
         let names: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
@@ -79,11 +87,11 @@ fn onnx_model(
         onnx::Output::Probabilities
     };
     let run_dir = store.run_dir(&record.id);
-    let exported = onnx::export_model(record, &run_dir, weights, output, file)
+    let exported = onnx::export_model(record, &run_dir, weights, output, file, policy)
         .with_context(|| format!("exporting {} as ONNX", record.id))?;
-    println!(
+    outln!(
         "{}: {} weights ({}), {} nodes, {} stored values, output {} → {} ({} bytes)",
-        record.spec.name,
+        printable(&record.spec.name),
         weights.file(),
         record.id,
         exported.nodes,
@@ -91,27 +99,32 @@ fn onnx_model(
         output.name(),
         file.display(),
         exported.bytes
-    );
+    )?;
     Ok(())
 }
 
-fn tensorboard_runs(store: &RunStore, records: &[RunRecord], dir: &Path) -> anyhow::Result<()> {
+fn tensorboard_runs(
+    store: &RunStore,
+    records: &[RunRecord],
+    dir: &Path,
+    policy: &Policy,
+) -> anyhow::Result<()> {
     for record in records {
-        let exported = tensorboard::export_run(store, record, dir)
+        let exported = tensorboard::export_run(store, record, dir, policy)
             .with_context(|| format!("exporting {} to TensorBoard", record.id))?;
         let partial = if exported.partial {
             format!(" (the run is {}: what it logged so far)", record.status)
         } else {
             String::new()
         };
-        println!(
+        outln!(
             "{}: {} scalar points → {}{partial}",
-            record.spec.name,
+            printable(&record.spec.name),
             exported.scalars,
             exported.file.display()
-        );
+        )?;
     }
-    println!("tensorboard --logdir {}", dir.display());
+    outln!("tensorboard --logdir {}", dir.display())?;
     Ok(())
 }
 

@@ -2,29 +2,32 @@
 
 use std::{path::Path, process::ExitCode, time::Instant};
 
-use atelier::data::{self, FashionMnist, CLASS_NAMES};
+use atelier::{
+    data::{self, FashionMnist, CLASS_NAMES},
+    outln,
+};
 
 pub fn run(data_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     let source = data::discover(data_dir)?;
     let started = Instant::now();
     let dataset = FashionMnist::load(&source)?;
     let elapsed = started.elapsed();
-    println!("atelier {}", env!("CARGO_PKG_VERSION"));
-    println!("Fashion-MNIST: {source}");
-    println!(
+    outln!("atelier {}", env!("CARGO_PKG_VERSION"))?;
+    outln!("Fashion-MNIST: {source}")?;
+    outln!(
         "  {} training and {} test images loaded in {:.0} ms",
         dataset.train.len(),
         dataset.test.len(),
         elapsed.as_secs_f64() * 1000.0
-    );
+    )?;
     let (train, validation) = dataset.train.keras_validation_split(0.2);
-    println!(
+    outln!(
         "  Keras-style split: {} train / {} validation (last 20%, unshuffled)",
         train.len(),
         validation.len()
-    );
-    println!("  classes: {}", CLASS_NAMES.join(", "));
-    println!("  libtorch: {}", device_summary());
+    )?;
+    outln!("  classes: {}", CLASS_NAMES.join(", "))?;
+    outln!("  libtorch: {}", device_summary())?;
     Ok(ExitCode::SUCCESS)
 }
 

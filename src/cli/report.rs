@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use atelier::{report, store::RunStore};
+use atelier::{edge::output::Policy, outln, report, store::RunStore};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -13,10 +13,14 @@ pub struct ReportArgs {
     /// Folder for the PNG figures, results.md and results.csv.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Replace existing files of other kinds in DIR (never a run's own
+    /// files, a link or a device).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &ReportArgs, runs_dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
-    let store = RunStore::resolve(runs_dir)?;
+    let store = RunStore::existing(runs_dir)?;
     let ids = args
         .runs
         .iter()
@@ -31,8 +35,9 @@ pub fn run(args: &ReportArgs, runs_dir: Option<&std::path::Path>) -> anyhow::Res
             report::ReportError::NothingToReport(format!(" in {}", store.dir().display())).into(),
         );
     }
-    for path in report::write(&runs, &args.output)? {
-        println!("{}", path.display());
+    let policy = Policy::new(args.force, Some(store.dir().to_path_buf()));
+    for path in report::write(&runs, &args.output, &policy)? {
+        outln!("{}", path.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,8 @@ use std::{path::Path, process::ExitCode};
 
 use atelier::{
     data::CLASS_NAMES,
+    edge::printable,
+    outln,
     store::{
         group_runs,
         liveness::{self, DEFAULT_STALL_AFTER},
@@ -38,7 +40,7 @@ pub fn run(
     json: bool,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let store = RunStore::resolve(runs_dir)?;
+    let store = RunStore::existing(runs_dir)?;
     match command {
         None => list(&store, json),
         Some(RunsCommand::Show { run, json }) => show(&store, run, *json),
@@ -56,24 +58,29 @@ fn record_json(store: &RunStore, record: &RunRecord) -> serde_json::Value {
 
 fn list(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
     let (records, errors) = store.list();
-    for error in &errors {
-        eprintln!("skipped: {error}");
-    }
+    let code = skipped(&errors);
     if json {
         let all: Vec<serde_json::Value> = records.iter().map(|r| record_json(store, r)).collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
-        return Ok(ExitCode::SUCCESS);
+        outln!("{}", serde_json::to_string_pretty(&all)?)?;
+        return Ok(code);
     }
     if records.is_empty() {
-        println!("no runs yet in {}", store.dir().display());
-        return Ok(ExitCode::SUCCESS);
+        outln!("no runs yet in {}", store.dir().display())?;
+        return Ok(code);
     }
-    println!(
+    outln!(
         "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
-        "RUN", "MODEL", "STATUS", "EPOCHS", "BEST VAL", "TEST ACC", "DEVICE", "TIME"
-    );
+        "RUN",
+        "MODEL",
+        "STATUS",
+        "EPOCHS",
+        "BEST VAL",
+        "TEST ACC",
+        "DEVICE",
+        "TIME"
+    )?;
     for record in &records {
-        println!(
+        outln!(
             "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
             record.id,
             truncate(&record.spec.title(), 40),
@@ -83,29 +90,44 @@ fn list(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
             optional(record.test_accuracy),
             record.device.as_deref().unwrap_or("-"),
             record.seconds.map_or_else(|| "-".into(), clock),
-        );
+        )?;
     }
-    println!("{} run(s) in {}", records.len(), store.dir().display());
-    Ok(ExitCode::SUCCESS)
+    outln!("{} run(s) in {}", records.len(), store.dir().display())?;
+    Ok(code)
+}
+
+/// Names each run folder that could not be read; as `ls` does, whatever
+/// could be read is listed, and the exit status says something could not.
+fn skipped(errors: &[atelier::store::StoreError]) -> ExitCode {
+    for error in errors {
+        atelier::noteln!("skipped: {error}");
+    }
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// `atelier runs groups`: one line per group.
 fn groups(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
     let (records, errors) = store.list();
-    for error in &errors {
-        eprintln!("skipped: {error}");
-    }
+    let code = skipped(&errors);
     let stats: Vec<GroupStats> = group_runs(&records).iter().map(GroupRuns::stats).collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
-        return Ok(ExitCode::SUCCESS);
+        outln!("{}", serde_json::to_string_pretty(&stats)?)?;
+        return Ok(code);
     }
-    println!(
+    outln!(
         "{:<28} {:>4} {:>5}  {:<44} {:>8}",
-        "GROUP", "RUNS", "DONE", "TEST ACCURACY (mean ± sd, 95% CI)", "ORIGINAL"
-    );
+        "GROUP",
+        "RUNS",
+        "DONE",
+        "TEST ACCURACY (mean ± sd, 95% CI)",
+        "ORIGINAL"
+    )?;
     for group in &stats {
-        println!(
+        outln!(
             "{:<28} {:>4} {:>5}  {:<44} {:>8}",
             truncate(&group.name, 28),
             group.runs,
@@ -114,15 +136,15 @@ fn groups(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
             group
                 .reference
                 .map_or_else(|| "-".into(), |r| format!("{:.4}", r.test_accuracy)),
-        );
+        )?;
     }
-    println!(
+    outln!(
         "{} group(s) of {} run(s) in {}",
         stats.len(),
         records.len(),
         store.dir().display()
-    );
-    Ok(ExitCode::SUCCESS)
+    )?;
+    Ok(code)
 }
 
 fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
@@ -142,21 +164,21 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
                 "torn_tail": log.torn_tail,
             },
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let spec = &record.spec;
-    println!("{}  {}", record.id, spec.title());
-    println!("  model       {}", spec.model);
+    outln!("{}  {}", record.id, printable(&spec.title()))?;
+    outln!("  model       {}", spec.model)?;
     if let Some(params) = record.params {
-        println!("  parameters  {}", thousands(params));
+        outln!("  parameters  {}", thousands(params))?;
     }
     let optimizer = match spec.recipe.optimizer {
         atelier::plan::OptimizerKind::Adam => "Adam",
         atelier::plan::OptimizerKind::AdamW => "AdamW",
         atelier::plan::OptimizerKind::Sgd => "SGD",
     };
-    println!(
+    outln!(
         "  settings    {} epochs, batch {}, {optimizer} lr {}, seed {}, validation split {}{}",
         spec.epochs,
         spec.batch_size,
@@ -165,49 +187,54 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
         spec.validation_split,
         spec.limit_train
             .map_or_else(String::new, |n| format!(", first {n} training images")),
-    );
+    )?;
     if !spec.recipe.is_original() {
-        println!("  recipe      {}", spec.recipe.describe());
+        outln!("  recipe      {}", spec.recipe.describe())?;
     }
     let group = record.group();
-    println!(
+    outln!(
         "  group       {} (key {}){}",
-        group.name,
+        printable(&group.name),
         group.key,
         spec.sweep
             .as_ref()
-            .map_or_else(String::new, |sweep| format!(", sweep {sweep}"))
-    );
-    println!(
+            .map_or_else(String::new, |sweep| format!(", sweep {}", printable(sweep)))
+    )?;
+    outln!(
         "  status      {} on {} (plan {}, created {}, atelier {})",
         status_text(store, &record),
         record.device.as_deref().unwrap_or("no device yet"),
         record.plan,
         record.created_at,
         record.version
-    );
+    )?;
     if let Some(error) = &record.error {
-        println!("  error       {error}");
+        outln!("  error       {error}")?;
     }
     for skipped in &log.skipped {
-        println!("  note        skipped {skipped}");
+        outln!("  note        skipped {skipped}")?;
     }
     if log.skipped_unnamed > 0 {
-        println!(
+        outln!(
             "  note        skipped {} more lines that are not events",
             log.skipped_unnamed
-        );
+        )?;
     }
     if log.torn_tail {
-        println!("  note        the log's last line was cut short (the writer stopped mid-line) and is skipped");
+        outln!("  note        the log's last line was cut short (the writer stopped mid-line) and is skipped")?;
     }
     if !history.epochs.is_empty() {
-        println!(
+        outln!(
             "\n  {:>5} {:>8} {:>9} {:>9} {:>12} {:>8}",
-            "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"
-        );
+            "epoch",
+            "loss",
+            "accuracy",
+            "val_loss",
+            "val_accuracy",
+            "seconds"
+        )?;
         for row in &history.epochs {
-            println!(
+            outln!(
                 "  {:>5} {:>8.4} {:>9.4} {:>9.4} {:>12.4} {:>8.1}",
                 row.epoch,
                 row.train_loss,
@@ -215,63 +242,60 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
                 row.val_loss,
                 row.val_accuracy,
                 row.seconds
-            );
+            )?;
         }
     }
     if let Some(test) = &history.test {
-        println!(
+        outln!(
             "\n  test accuracy {:.4}, test loss {:.4}",
-            test.accuracy, test.loss
-        );
+            test.accuracy,
+            test.loss
+        )?;
         if let Some(reference) = spec.reference {
-            println!(
+            outln!(
                 "  original      {:.4}, test loss {:.4}  (accuracy {:+.2} points)",
                 reference.test_accuracy,
                 reference.test_loss,
                 (test.accuracy - reference.test_accuracy) * 100.0
-            );
+            )?;
         }
         if let Some(flipped) = history.flip_accuracy {
-            println!("  with test-time flip {flipped:.4} (each image averaged with its mirror; reported apart)");
+            outln!("  with test-time flip {flipped:.4} (each image averaged with its mirror; reported apart)")?;
         }
-        print_confusion(&test.confusion);
+        print_confusion(&test.confusion)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_confusion(matrix: &atelier::protocol::ConfusionMatrix) {
+fn print_confusion(matrix: &atelier::protocol::ConfusionMatrix) -> anyhow::Result<()> {
     let short: Vec<String> = CLASS_NAMES.iter().map(|name| truncate(name, 6)).collect();
-    println!("\n  confusion matrix (rows: true class, columns: predicted)");
-    print!("  {:<12}", "");
-    for name in &short {
-        print!(" {name:>6}");
-    }
-    println!("  recall precision");
+    outln!("\n  confusion matrix (rows: true class, columns: predicted)")?;
+    let header: String = short.iter().map(|name| format!(" {name:>6}")).collect();
+    outln!("  {:<12}{header}  recall precision", "")?;
     let scores = metrics::class_scores(matrix);
     for (truth, row) in matrix.iter().enumerate() {
-        print!("  {:<12}", CLASS_NAMES[truth]);
-        for count in row {
-            print!(" {count:>6}");
-        }
-        println!(
-            "  {:>6} {:>9}",
+        let counts: String = row.iter().map(|count| format!(" {count:>6}")).collect();
+        outln!(
+            "  {:<12}{counts}  {:>6} {:>9}",
+            CLASS_NAMES[truth],
             optional(scores[truth].recall),
             optional(scores[truth].precision)
-        );
+        )?;
     }
     let top = metrics::top_confusions(matrix, 5);
     if !top.is_empty() {
-        println!("\n  most frequent confusions");
+        outln!("\n  most frequent confusions")?;
         for confusion in top {
-            println!(
+            outln!(
                 "    {} → {} {:.1}% ({})",
                 CLASS_NAMES[confusion.truth],
                 CLASS_NAMES[confusion.predicted],
                 confusion.rate * 100.0,
                 confusion.count
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
 /// The recorded status, unless the run's writer is gone or silent.
@@ -300,7 +324,9 @@ fn optional(value: Option<f64>) -> String {
     value.map_or_else(|| "-".into(), |value| format!("{value:.4}"))
 }
 
+/// `text` made printable (see `atelier::edge::printable`), cut to `width`.
 fn truncate(text: &str, width: usize) -> String {
+    let text = printable(text);
     if text.chars().count() <= width {
         text.to_string()
     } else {

@@ -6,7 +6,9 @@ use std::{path::PathBuf, process::ExitCode, str::FromStr};
 use anyhow::{bail, Context};
 use atelier::{
     data::classes::parse_class,
+    edge::output::{self, Policy},
     export::{self, Theme},
+    outln,
     store::{liveness::DEFAULT_STALL_AFTER, Follower, RunStore},
     train::metrics,
     tui::{
@@ -107,7 +109,7 @@ pub struct ScreenshotArgs {
     #[arg(long, value_name = "RUN")]
     pub base: Option<String>,
     /// The gallery page to draw, from 1.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = page_number)]
     pub page: usize,
     /// Output file; its extension picks the format: .txt .ansi .html .svg .png
     #[arg(short, long, value_name = "FILE")]
@@ -115,6 +117,19 @@ pub struct ScreenshotArgs {
     /// Draw charts and gauges without braille or block glyphs, as the app's `--ascii`.
     #[arg(long)]
     pub ascii: bool,
+    /// Replace an existing file even when it is not of the kind written
+    /// (never a run's own files, a link or a device).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A gallery page: 1 or more.
+fn page_number(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("pages count from 1".into()),
+        Ok(page) => Ok(page),
+        Err(error) => Err(format!("expected a page number (1, 2, …): {error}")),
+    }
 }
 
 pub fn run(
@@ -123,9 +138,15 @@ pub fn run(
     data_dir: Option<&std::path::Path>,
     runs_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
-    // Check the format before any work.
-    export::Format::from_path(&args.output)?;
-    let store = RunStore::resolve(runs_dir)?;
+    let store = RunStore::existing(runs_dir)?;
+    // Check the format and the path before any work.
+    let format = export::Format::from_path(&args.output)?;
+    let policy = Policy::new(args.force, Some(store.dir().to_path_buf()));
+    output::check(&args.output, format.kind(), &policy)?;
+    // The runs asked for first: a damaged one is named, not reported missing.
+    for query in args.run.iter().chain(&args.base) {
+        store.find(query)?;
+    }
     let mut app = stored_app(&store)?;
     let base = select(&mut app, &store, args)?;
     aim_cursor(&mut app, args)?;
@@ -143,8 +164,8 @@ pub fn run(
     let frame = terminal
         .draw(|frame| ui::draw(frame, &app))
         .context("cannot draw the screen")?;
-    export::save(frame.buffer, &args.output, args.theme)?;
-    println!("{}", args.output.display());
+    export::save(frame.buffer, &args.output, args.theme, &policy)?;
+    outln!("{}", args.output.display())?;
     Ok(ExitCode::SUCCESS)
 }
 

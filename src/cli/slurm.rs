@@ -13,6 +13,8 @@ use std::{
 
 use anyhow::{bail, Context};
 use atelier::{
+    edge::printable,
+    outln,
     plan::Plan,
     slurm::{
         self, array_spec, node_local_warning, render, Resources, ScriptSpec, Submission, Tools,
@@ -138,7 +140,7 @@ fn submit(
     };
     let store = RunStore::resolve(runs_dir)?;
     if let Some(warning) = node_local_warning(store.dir()) {
-        eprintln!("warning: {warning}");
+        atelier::noteln!("warning: {warning}");
     }
     if !args.dry_run {
         tools.check("sbatch")?;
@@ -171,12 +173,12 @@ fn submit(
         })
     };
     if args.dry_run {
-        print!("{}", render(&script_spec(&submission)?)?);
-        print_runs(&requests);
-        println!(
+        atelier::edge::console::write_text(&render(&script_spec(&submission)?)?)?;
+        print_runs(&requests)?;
+        outln!(
             "dry run: {} array task(s); nothing created or submitted",
             requests.len()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     for request in &requests {
@@ -201,21 +203,21 @@ fn submit(
     };
     submission.record_job(&job, indices.clone());
     submission.save(store.dir())?;
-    print_runs(&requests);
-    println!(
+    print_runs(&requests)?;
+    outln!(
         "submitted job array {job} ({} task(s){}) as {}",
         indices.len(),
         resources
             .max_parallel
             .map_or_else(String::new, |k| format!(", {k} at a time")),
         submission.id
-    );
-    println!("  script {}", script.display());
-    println!(
+    )?;
+    outln!("  script {}", script.display())?;
+    outln!(
         "  follow: atelier --runs-dir {} watch   ·   atelier --runs-dir {0} slurm status {}",
         store.dir().display(),
         submission.id
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -228,14 +230,15 @@ fn sweep_name(plan: &Plan) -> String {
     }
 }
 
-fn print_runs(requests: &[RunRequest]) {
+fn print_runs(requests: &[RunRequest]) -> anyhow::Result<()> {
     for (index, request) in requests.iter().enumerate() {
-        println!(
+        outln!(
             "  task {index:>3}: {} ({})",
             request.id,
-            request.spec.title()
-        );
+            printable(&request.spec.title())
+        )?;
     }
+    Ok(())
 }
 
 fn write_script(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -253,16 +256,16 @@ fn interrupt_queued(store: &RunStore, runs: &[RunId]) -> usize {
 }
 
 fn status(query: Option<&str>, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let store = RunStore::resolve(runs_dir)?;
+    let store = RunStore::existing(runs_dir)?;
     let submissions = match query {
         Some(query) => vec![Submission::find(store.dir(), query)?],
         None => Submission::list(store.dir())?,
     };
     if submissions.is_empty() {
-        println!(
+        outln!(
             "no Slurm submissions in {} (`atelier slurm submit` makes one)",
             store.dir().display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let ids: Vec<String> = submissions.iter().flat_map(Submission::job_ids).collect();
@@ -271,10 +274,10 @@ fn status(query: Option<&str>, tools: &Tools, runs_dir: Option<&Path>) -> anyhow
         Err(error) => (Vec::new(), Some(error)),
     };
     for submission in &submissions {
-        print_submission(submission, &store, &tasks, problem.is_some());
+        print_submission(submission, &store, &tasks, problem.is_some())?;
     }
     if let Some(problem) = problem {
-        eprintln!("note: the Slurm column is unknown: {problem}");
+        atelier::noteln!("note: the Slurm column is unknown: {problem}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -284,22 +287,25 @@ fn print_submission(
     store: &RunStore,
     tasks: &[slurm::TaskState],
     unknown: bool,
-) {
+) -> anyhow::Result<()> {
     let jobs: Vec<&str> = submission.jobs.iter().map(|j| j.job_id.as_str()).collect();
-    println!(
+    outln!(
         "{} (sweep {}, job(s) {})",
         submission.id,
-        submission.sweep,
+        printable(&submission.sweep),
         if jobs.is_empty() {
             "none".to_string()
         } else {
             jobs.join(", ")
         }
-    );
-    println!(
+    )?;
+    outln!(
         "  {:<8} {:<36} {:<12} {:>7}  SLURM",
-        "TASK", "RUN", "STATUS", "EPOCHS"
-    );
+        "TASK",
+        "RUN",
+        "STATUS",
+        "EPOCHS"
+    )?;
     for (index, run) in submission.runs.iter().enumerate() {
         let record = store.load(run).ok();
         let (status, epochs, done) = record.as_ref().map_or_else(
@@ -321,11 +327,12 @@ fn print_submission(
         let task = submission
             .job_task_id(index)
             .unwrap_or_else(|| index.to_string());
-        println!(
+        outln!(
             "  {task:<8} {:<36} {status:<12} {epochs:>7}  {slurm}",
             run.as_str()
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn cancel(query: &str, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -340,16 +347,16 @@ fn cancel(query: &str, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result
     }
     tools.scancel(&ids)?;
     let interrupted = interrupt_queued(&store, &submission.runs);
-    println!(
+    outln!(
         "cancelled job(s) {} of {}: running tasks checkpoint and store their runs as interrupted; {interrupted} queued run(s) stored as interrupted",
         ids.join(", "),
         submission.id
-    );
-    println!(
+    )?;
+    outln!(
         "  continue them later: atelier --runs-dir {} slurm resubmit {}",
         store.dir().display(),
         submission.id
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -373,10 +380,10 @@ fn resubmit(
         .map(|(index, _)| index)
         .collect();
     if indices.is_empty() {
-        println!(
+        outln!(
             "every run of {} is done; nothing to resubmit",
             submission.id
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     refuse_if_active(&submission, &indices, tools)?;
@@ -386,11 +393,11 @@ fn resubmit(
     let job = tools.sbatch_array(&script, &submission.dir(store.dir()), &array)?;
     submission.record_job(&job, indices.clone());
     submission.save(store.dir())?;
-    println!(
+    outln!(
         "resubmitted {} run(s) of {} as job array {job} (--array={array})",
         indices.len(),
         submission.id
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

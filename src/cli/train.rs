@@ -14,8 +14,11 @@ use std::{
 use anyhow::{bail, Context};
 use atelier::{
     data,
+    edge::printable,
     model::Precision,
+    noteln, outln,
     plan::{self, Overrides, Plan, RunSpec},
+    sayln,
     store::{EpochRow, Holder, RunStatus, RunStore},
     train::{Command, DevicePref, Event, ResolveDevice, RunId, RunRequest, Trainer},
     units::{clock, thousands},
@@ -46,7 +49,7 @@ pub struct PlanArgs {
     #[arg(long, value_enum, value_name = "PRECISION")]
     pub precision: Option<Precision>,
     /// Repeat every selected run (each group once) with seeds 1, 2, …, N.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000), conflicts_with = "seed")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(atelier::plan::MAX_SEEDS)), conflicts_with = "seed")]
     pub seeds: Option<u32>,
     /// Train every selected run (each group once) with this seed.
     #[arg(long, value_name = "S")]
@@ -79,6 +82,7 @@ impl PlanArgs {
             seed: self.seed,
             seeds: self.seeds,
         });
+        plan.check_runs()?;
         plan.check_size(self.yes)?;
         Ok(plan)
     }
@@ -267,7 +271,7 @@ fn run_parallel(
             spec: spec.clone(),
         };
         store.create_queued(&request)?;
-        println!("queued {} as {}", spec.title(), request.id);
+        sayln!("queued {} as {}", printable(&spec.title()), request.id);
         runs.push((request.id, request.spec));
     }
     super::workers::drive(runs, slots, &store, data_dir)
@@ -275,30 +279,35 @@ fn run_parallel(
 
 /// `--dry-run`: the expanded plan, one line per run, in training order.
 fn dry_run(plan: &Plan) -> anyhow::Result<ExitCode> {
-    println!(
+    outln!(
         "{:<36} {:<28} {:>6} {:>6} {:>8} {:>6}  MODEL",
-        "RUN", "GROUP", "SEED", "EPOCHS", "LR", "BATCH"
-    );
+        "RUN",
+        "GROUP",
+        "SEED",
+        "EPOCHS",
+        "LR",
+        "BATCH"
+    )?;
     for run in &plan.runs {
-        println!(
+        outln!(
             "{:<36} {:<28} {:>6} {:>6} {:>8} {:>6}  {}",
-            run.name,
-            run.group().name,
+            printable(&run.name),
+            printable(&run.group().name),
             run.seed,
             run.epochs,
             run.learning_rate,
             run.batch_size,
             with_recipe(run)
-        );
+        )?;
     }
     let groups: std::collections::HashSet<String> =
-        plan.runs.iter().map(|run| run.group().key).collect();
-    println!(
+        plan.runs.iter().map(|run| run.group().id()).collect();
+    outln!(
         "plan {}: {} run(s) in {} group(s); nothing trained (--dry-run)",
         plan.name,
         plan.runs.len(),
         groups.len()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -318,10 +327,14 @@ pub fn resume(
     data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let store = RunStore::resolve(runs_dir)?;
-    let mut jobs = Vec::new();
+    let store = RunStore::existing(runs_dir)?;
+    let mut jobs: Vec<Job> = Vec::new();
     for query in &args.runs {
         let id = store.find(query)?;
+        // A run named twice (by id and name, say) continues once.
+        if jobs.iter().any(|job| job.id == id) {
+            continue;
+        }
         let record = store.load(&id)?;
         if record.status == RunStatus::Done {
             bail!("run {id} finished every epoch; there is nothing to resume");
@@ -399,17 +412,18 @@ fn drive_unlocked(
     listen_for_pause(&trainer)?;
 
     let mut titles = HashMap::new();
-    let remaining_jobs = jobs.len();
     for job in jobs {
-        titles.insert(job.id, job.spec);
         trainer.send(job.command);
+        titles.insert(job.id, job.spec);
     }
+    // Waits for each distinct run to end, however often it was asked for.
+    let mut pending: std::collections::HashSet<RunId> = titles.keys().cloned().collect();
+    let remaining_jobs = pending.len();
     let mut printer = Printer::new(std::io::stderr().is_terminal(), store.dir().to_path_buf());
-    let mut remaining = remaining_jobs;
     let mut failed = 0;
     let mut interrupted = false;
     let mut tally = Tally::new(remaining_jobs);
-    while remaining > 0 {
+    while !pending.is_empty() {
         let Ok(event) = trainer.events().recv() else {
             break;
         };
@@ -421,11 +435,9 @@ fn drive_unlocked(
             Event::Cancelled { .. } => interrupted = true,
             _ => {}
         }
-        if event.is_terminal() {
-            remaining -= 1;
-            if remaining_jobs > 1 && remaining > 0 && !interrupted {
-                println!("{}", tally.line());
-            }
+        let ended = event.is_terminal() && pending.remove(event.run());
+        if ended && remaining_jobs > 1 && !pending.is_empty() && !interrupted {
+            sayln!("{}", tally.line());
         }
     }
     trainer.shutdown();
@@ -562,7 +574,7 @@ impl Printer {
             return;
         }
         let bar = self.bar.get_or_insert_with(|| {
-            println!("Epoch {epoch}/{}", self.epochs);
+            sayln!("Epoch {epoch}/{}", self.epochs);
             let bar = ProgressBar::new(steps as u64);
             bar.set_style(
                 ProgressStyle::with_template("{pos}/{len} {bar:30} {elapsed} eta {eta} - {msg}")
@@ -589,7 +601,7 @@ impl Printer {
             None if self.titled => format!("{title}: epoch {}/{epochs}", row.epoch),
             None => format!("Epoch {}/{epochs}", row.epoch),
         };
-        println!(
+        sayln!(
             "{lead} - {:.0}s - accuracy: {:.4} - loss: {:.4} - val_accuracy: {:.4} - val_loss: {:.4}",
             row.seconds, row.train_accuracy, row.train_loss, row.val_accuracy, row.val_loss
         );
@@ -597,11 +609,13 @@ impl Printer {
 
     pub fn show(&mut self, event: &Event, spec: Option<&atelier::plan::RunSpec>) {
         let title = spec.map_or_else(|| event.run().to_string(), atelier::plan::RunSpec::title);
+        // Names and labels may come from a store written by an older version.
+        let title = printable(&title);
         match event {
-            Event::Queued { run, .. } => println!("queued {title} as {run}"),
+            Event::Queued { run, .. } => sayln!("queued {title} as {run}"),
             Event::Phase { phase, .. } => {
                 if self.terminal {
-                    eprintln!("  {}", phase);
+                    noteln!("  {}", phase);
                 }
             }
             Event::Started {
@@ -617,17 +631,17 @@ impl Printer {
             } => {
                 self.epochs = *epochs;
                 self.steps = *steps_per_epoch;
-                println!(
+                sayln!(
                     "\n{title}: {} parameters on {device}, {train_samples} training / {validation_samples} validation images",
                     thousands(*params)
                 );
                 if *resumed_at_step > 0 {
-                    println!(
+                    sayln!(
                         "resuming epoch {} of {epochs} at step {resumed_at_step} of {steps_per_epoch}",
                         resumed_after + 1
                     );
                 } else if *resumed_after > 0 {
-                    println!("resuming after epoch {resumed_after} of {epochs}");
+                    sayln!("resuming after epoch {resumed_after} of {epochs}");
                 }
             }
             Event::Progress {
@@ -650,13 +664,13 @@ impl Printer {
                         r.test_accuracy, r.test_loss
                     )
                 });
-                println!("{title}: test accuracy {test_accuracy:.4}, test loss {test_loss:.4}{reference}");
+                sayln!("{title}: test accuracy {test_accuracy:.4}, test loss {test_loss:.4}{reference}");
             }
             Event::FlipEvaluated {
                 test_loss,
                 test_accuracy,
                 ..
-            } => println!(
+            } => sayln!(
                 "{title}: with test-time flipping (reported apart): test accuracy {test_accuracy:.4}, test loss {test_loss:.4}"
             ),
             Event::Finished {
@@ -664,34 +678,34 @@ impl Printer {
                 seconds,
                 best_val_accuracy,
                 best_epoch,
-            } => println!(
+            } => sayln!(
                 "{title}: done in {seconds:.0}s, best val_accuracy {best_val_accuracy:.4} at epoch {best_epoch}; stored in {}",
                 self.runs_dir.join(run).display()
             ),
             Event::Cancelled { run, epochs_done } => {
                 self.clear_bar();
-                println!("{title}: interrupted after {epochs_done} complete epoch(s); stored as {run}");
+                sayln!("{title}: interrupted after {epochs_done} complete epoch(s); stored as {run}");
             }
             Event::Failed { message, .. } => {
                 self.clear_bar();
-                eprintln!("{title}: FAILED: {message}");
+                noteln!("{title}: FAILED: {}", printable(message));
             }
             Event::Checkpointed {
                 epoch, step, steps, ..
             } => {
                 self.clear_bar();
-                println!("{title}: saved its place at step {step} of {steps} of epoch {epoch}");
+                sayln!("{title}: saved its place at step {step} of {steps} of epoch {epoch}");
             }
             Event::Attempt {
                 job, restart, host, gpus, ..
-            } => println!(
+            } => sayln!(
                 "{title}: Slurm task {job}, attempt {} on {host}{}",
                 restart + 1,
                 if gpus.is_empty() { String::new() } else { format!(", GPUs {gpus}") }
             ),
-            Event::Requeued { job, .. } => println!("{title}: requeued as {job}"),
-            Event::Paused { .. } => println!("{title}: paused"),
-            Event::Unpaused { .. } => println!("{title}: unpaused"),
+            Event::Requeued { job, .. } => sayln!("{title}: requeued as {job}"),
+            Event::Paused { .. } => sayln!("{title}: paused"),
+            Event::Unpaused { .. } => sayln!("{title}: unpaused"),
         }
     }
 

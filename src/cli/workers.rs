@@ -26,6 +26,7 @@ use std::{
 use anyhow::{bail, Context};
 use atelier::{
     plan::{DevicePref, Jobs, RunSpec},
+    sayln,
     store::{
         follow::{Follower, Update, POLL_INTERVAL},
         Holder, RunStatus, RunStore,
@@ -129,13 +130,15 @@ pub fn drive(
     store: &RunStore,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    // No more workers than runs: the others would have nothing to do.
+    let slots = &slots[..slots.len().min(runs.len())];
     let ids: Vec<RunId> = runs.iter().map(|(id, _)| id.clone()).collect();
     let _locks = lock_devices(slots, store, &ids)?;
     let stopping = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stopping);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("cannot install the Ctrl-C handler")?;
-    println!(
+    sayln!(
         "{} run(s) on {} worker(s): {}",
         runs.len(),
         slots.len(),
@@ -171,7 +174,8 @@ pub fn drive(
                 let title = titles
                     .get(&run)
                     .map_or_else(|| run.to_string(), RunSpec::title);
-                println!("{title}: its worker {status} before the run ended; it stands crashed, continue it with `atelier resume {run}`");
+                let title = atelier::edge::printable(&title);
+                sayln!("{title}: its worker {status} before the run ended; it stands crashed, continue it with `atelier resume {run}`");
                 outcome.failed += 1;
                 ended.insert(run);
             }
@@ -356,7 +360,7 @@ fn note_end(
     }
     ended.insert(event.run().clone());
     if total > 1 && ended.len() < total {
-        println!("{}", tally.line());
+        sayln!("{}", tally.line());
     }
 }
 
@@ -375,7 +379,7 @@ fn ends_in_store(store: &RunStore, run: &RunId) -> bool {
 fn cancel_unstarted(store: &RunStore, pending: VecDeque<RunId>) {
     for run in pending {
         if store.interrupt_if_queued(&run) {
-            println!("{run}: not started; stored as interrupted");
+            sayln!("{run}: not started; stored as interrupted");
         }
     }
 }

@@ -23,6 +23,15 @@ pub struct FashionMnist {
     pub test: Split,
 }
 
+/// The training images Keras keeps of `total` when `fraction` of them (the
+/// end of the file) is held out for validation.
+pub fn keras_train_count(total: usize, fraction: f64) -> usize {
+    let fraction = fraction.clamp(0.0, 1.0);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let at = (total as f64 * (1.0 - fraction)) as usize;
+    at
+}
+
 impl Split {
     /// Number of images.
     pub fn len(&self) -> usize {
@@ -61,9 +70,7 @@ impl Split {
     /// `fit(validation_split=…)` does: before any shuffling, at
     /// `int(n * (1 - fraction))`. Returns `(train, validation)`.
     pub fn keras_validation_split(&self, fraction: f64) -> (Split, Split) {
-        let fraction = fraction.clamp(0.0, 1.0);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let at = (self.len() as f64 * (1.0 - fraction)) as usize;
+        let at = keras_train_count(self.len(), fraction);
         let train = Split {
             images: self.images[..at * IMAGE_PIXELS].to_vec(),
             labels: self.labels[..at].to_vec(),

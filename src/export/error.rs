@@ -19,6 +19,8 @@ pub enum ExportError {
     #[error("{0}")]
     Model(String),
     #[error(transparent)]
+    Output(#[from] crate::edge::output::OutputError),
+    #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     /// Boxed: a report error can hold an export error.
     #[error(transparent)]

@@ -11,7 +11,7 @@
 //!   [`crate::data::CLASS_NAMES`] order), or `logits` with `--logits`;
 //! - opset 17, IR version 8; the run's id, name and spec as metadata.
 
-use std::{collections::HashMap, io::Write, path::Path};
+use std::{collections::HashMap, path::Path};
 
 use onnx_protobuf::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
@@ -23,6 +23,7 @@ use tch::Tensor;
 use super::ExportError;
 use crate::{
     data::{IMAGE_SIDE, NUM_CLASSES},
+    edge::output::{self, Kind, Policy},
     model::{
         blocks::{Block, Downsample, HeadPool},
         spec::KERNEL,
@@ -88,7 +89,9 @@ pub fn export_model(
     weights: Weights,
     output: Output,
     file: &Path,
+    policy: &Policy,
 ) -> Result<Exported, ExportError> {
+    output::check(file, Kind::Onnx, policy)?;
     let source = run_dir.join(weights.file());
     if !source.is_file() {
         return Err(ExportError::Model(format!(
@@ -101,6 +104,13 @@ pub fn export_model(
     }
     let tensors = Tensor::read_safetensors(&source)
         .map_err(|e| ExportError::Model(format!("{}: cannot read: {e}", source.display())))?;
+    crate::model::check_weights(&record.spec.model, &tensors).map_err(|problem| {
+        ExportError::Model(format!(
+            "{}: not the weights of run {}'s model: {problem}",
+            source.display(),
+            record.id
+        ))
+    })?;
     let mut graph = Builder::new(tensors.into_iter().collect(), &source);
     let logits = graph.network(&record.spec.model)?;
     let last = match output {
@@ -111,7 +121,7 @@ pub fn export_model(
     let bytes = model
         .write_to_bytes()
         .map_err(|e| ExportError::Model(format!("cannot encode the ONNX model: {e}")))?;
-    write_atomically(file, &bytes)?;
+    output::write(file, Kind::Onnx, &bytes, policy)?;
     Ok(Exported {
         nodes: model.graph.node.len(),
         parameters: graph.parameters,
@@ -446,36 +456,4 @@ fn float_attribute(name: &str, value: f32) -> AttributeProto {
     attribute.type_ = AttributeType::FLOAT.into();
     attribute.f = value;
     attribute
-}
-
-/// Through a temporary file beside `file` and a rename: a failed export
-/// leaves an older file of that name as it was.
-fn write_atomically(file: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let dir = match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let io = |path: &Path, action: &'static str| {
-        let path = path.to_path_buf();
-        move |error| ExportError::Io {
-            path,
-            action,
-            error,
-        }
-    };
-    let mut partial = tempfile::Builder::new()
-        .prefix(".partial-")
-        .tempfile_in(dir)
-        .map_err(io(dir, "cannot write in"))?;
-    partial
-        .write_all(bytes)
-        .and_then(|()| super::tensorboard::readable_by_all(partial.as_file()))
-        .and_then(|()| partial.as_file().sync_all())
-        .map_err(io(partial.path(), "cannot write"))?;
-    partial.persist(file).map_err(|e| ExportError::Io {
-        path: file.to_path_buf(),
-        action: "cannot write",
-        error: e.error,
-    })?;
-    Ok(())
 }

@@ -19,7 +19,6 @@ pub mod record;
 
 use std::{
     collections::{BTreeMap, HashMap},
-    io::Write,
     path::{Path, PathBuf},
     time::{Duration, SystemTime},
 };
@@ -28,6 +27,7 @@ use prost::Message;
 
 use super::ExportError;
 use crate::{
+    edge::output::{self, Kind, Policy},
     protocol::Event,
     report::{figures, ReportRun},
     store::{History, RunRecord, RunStatus, RunStore},
@@ -70,6 +70,7 @@ pub fn export_run(
     store: &RunStore,
     record: &RunRecord,
     dir: &Path,
+    policy: &Policy,
 ) -> Result<Exported, ExportError> {
     let log = store.events(&record.id)?;
     let history = History::from_events(&log.events);
@@ -86,7 +87,9 @@ pub fn export_run(
     }
     let folder = dir.join(record.id.as_str());
     let name = format!("events.out.tfevents.{}.atelier", start as u64);
-    let path = write_atomically(&folder, &name, &file.bytes)?;
+    output::create_folder(&folder)?;
+    let path = folder.join(name);
+    output::write(&path, Kind::TfEvents, &file.bytes, policy)?;
     Ok(Exported {
         file: path,
         scalars,
@@ -348,38 +351,4 @@ fn recipe(record: &RunRecord) -> String {
     } else {
         recipe.describe()
     }
-}
-
-/// Temporary files start private; a log folder is often read by others.
-pub(crate) fn readable_by_all(file: &std::fs::File) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-}
-
-fn write_atomically(folder: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ExportError> {
-    let io = |path: &Path, action: &'static str| {
-        let path = path.to_path_buf();
-        move |error| ExportError::Io {
-            path,
-            action,
-            error,
-        }
-    };
-    std::fs::create_dir_all(folder).map_err(io(folder, "cannot create"))?;
-    let mut partial = tempfile::Builder::new()
-        .prefix(".partial-")
-        .tempfile_in(folder)
-        .map_err(io(folder, "cannot write in"))?;
-    partial
-        .write_all(bytes)
-        .and_then(|()| readable_by_all(partial.as_file()))
-        .and_then(|()| partial.as_file().sync_all())
-        .map_err(io(partial.path(), "cannot write"))?;
-    let path = folder.join(name);
-    partial.persist(&path).map_err(|e| ExportError::Io {
-        path: path.clone(),
-        action: "cannot write",
-        error: e.error,
-    })?;
-    Ok(path)
 }

@@ -29,11 +29,9 @@ pub const BUILTIN_PLANS: &[&str] = &["seed", "beyond"];
 /// What is wrong with a plan; each names the file and, where it applies, the run.
 #[derive(Debug, Error)]
 pub enum PlanError {
-    #[error("{path}: cannot read the plan: {error}")]
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    /// The message names the file and says what went wrong.
+    #[error(transparent)]
+    Read(#[from] crate::edge::read::ReadError),
     #[error("{path}: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("{path}: run {name:?} (#{index}): {problem}")]
@@ -62,6 +60,8 @@ pub enum PlanError {
         runs: usize,
         limit: usize,
     },
+    #[error("run {name:?} with the command line's settings: {problem}")]
+    Overridden { name: String, problem: String },
     #[error("plan {plan:?} has no run named {name:?}; it has {}", .available.join(", "))]
     UnknownRun {
         plan: String,
@@ -70,37 +70,77 @@ pub enum PlanError {
     },
 }
 
-/// Settings a run may take from `[defaults]`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Settings {
-    epochs: Option<u32>,
-    batch_size: Option<u32>,
-    learning_rate: Option<f64>,
-    seed: Option<u64>,
-    validation_split: Option<f64>,
-    device: Option<DevicePref>,
-    precision: Option<Precision>,
-    limit_train: Option<usize>,
-    optimizer: Option<OptimizerKind>,
-    weight_decay: Option<f64>,
-    momentum: Option<f64>,
-    nesterov: Option<bool>,
-    schedule: Option<Schedule>,
-    label_smoothing: Option<f64>,
-    augment: Option<Augment>,
-    tta_flip: Option<bool>,
+/// Declares a plan table's struct with every setting a run may take as
+/// fields of its own (beside `$field`s), and `settings()` to read them out.
+/// Fields of its own rather than `#[serde(flatten)]`: serde's flatten
+/// loses the key a type error is at and reports a misspelt key as a missing
+/// one, so a plan's mistakes would point at the table, not the key.
+macro_rules! with_settings {
+    ($(#[$meta:meta])* struct $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        struct $name {
+            $($(#[$field_meta])* $field: $ty,)*
+            epochs: Option<u32>,
+            batch_size: Option<u32>,
+            learning_rate: Option<f64>,
+            seed: Option<u64>,
+            validation_split: Option<f64>,
+            device: Option<DevicePref>,
+            precision: Option<Precision>,
+            limit_train: Option<usize>,
+            optimizer: Option<OptimizerKind>,
+            weight_decay: Option<f64>,
+            momentum: Option<f64>,
+            nesterov: Option<bool>,
+            schedule: Option<Schedule>,
+            label_smoothing: Option<f64>,
+            augment: Option<Augment>,
+            tta_flip: Option<bool>,
+        }
+
+        impl $name {
+            /// The settings this table gives.
+            #[allow(dead_code)]
+            fn settings(&self) -> Settings {
+                Settings {
+                    epochs: self.epochs,
+                    batch_size: self.batch_size,
+                    learning_rate: self.learning_rate,
+                    seed: self.seed,
+                    validation_split: self.validation_split,
+                    device: self.device,
+                    precision: self.precision,
+                    limit_train: self.limit_train,
+                    optimizer: self.optimizer,
+                    weight_decay: self.weight_decay,
+                    momentum: self.momentum,
+                    nesterov: self.nesterov,
+                    schedule: self.schedule,
+                    label_smoothing: self.label_smoothing,
+                    augment: self.augment,
+                    tta_flip: self.tta_flip,
+                }
+            }
+        }
+    };
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRun {
-    name: String,
-    label: Option<String>,
-    model: RawModel,
-    reference: Option<RawReference>,
-    #[serde(flatten)]
-    settings: Settings,
+with_settings! {
+    /// Settings a run may take from `[defaults]`.
+    #[derive(Clone, Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Settings {}
+}
+
+with_settings! {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawRun {
+        name: String,
+        label: Option<String>,
+        model: RawModel,
+        reference: Option<RawReference>,
+    }
 }
 
 /// [`ModelSpec`] as a plan file writes it. The stored type reads fields it
@@ -217,24 +257,24 @@ impl From<RawReference> for Reference {
     }
 }
 
-/// A `[[sweep]]` table: a base run (its own model and settings, or a
-/// `[[run]]` of the plan named by `base`) and what varies.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSweep {
-    name: String,
-    base: Option<String>,
-    label: Option<String>,
-    model: Option<RawModel>,
-    reference: Option<RawReference>,
-    /// A count (seeds 1…N) or a list.
-    seeds: Option<toml::Value>,
-    grid: Option<toml::Table>,
-    #[serde(default)]
-    points: Vec<toml::Table>,
-    max_runs: Option<usize>,
-    #[serde(flatten)]
-    settings: Settings,
+with_settings! {
+    /// A `[[sweep]]` table: a base run (its own model and settings, or a
+    /// `[[run]]` of the plan named by `base`) and what varies.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawSweep {
+        name: String,
+        base: Option<String>,
+        label: Option<String>,
+        model: Option<RawModel>,
+        reference: Option<RawReference>,
+        /// A count (seeds 1…N) or a list.
+        seeds: Option<toml::Value>,
+        grid: Option<toml::Table>,
+        #[serde(default)]
+        points: Vec<toml::Table>,
+        max_runs: Option<usize>,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -325,10 +365,7 @@ pub fn builtin_plan(name: &str) -> Option<Plan> {
 
 /// Reads a plan file; the plan is named after the file's stem.
 pub fn load_plan(path: &Path) -> Result<Plan, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|error| PlanError::Io {
-        path: path.to_path_buf(),
-        error,
-    })?;
+    let text = crate::edge::read::text(path, crate::edge::read::PLAN_LIMIT)?;
     let name = path.file_stem().map_or_else(
         || "plan".to_string(),
         |stem| stem.to_string_lossy().into_owned(),
@@ -366,7 +403,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
         if !names.insert(run.name.to_ascii_lowercase()) {
             return Err(run_error("another run already has this name".into()));
         }
-        let settings = run.settings.or(&raw.defaults);
+        let settings = run.settings().or(&raw.defaults);
         let spec = settings.apply(RunSpec {
             label: run.label.clone(),
             reference: run.reference.map(Reference::from),
@@ -429,7 +466,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
 /// A sweep's base run: the named `[[run]]` or its own model, with the
 /// sweep's own settings over it; named after the sweep.
 fn sweep_base(raw: &RawSweep, defaults: &Settings, runs: &[Expanded]) -> Result<RunSpec, String> {
-    if raw.seeds.is_some() && raw.settings.seed.is_some() {
+    if raw.seeds.is_some() && raw.seed.is_some() {
         return Err("give seed or seeds, not both".into());
     }
     let base = match (&raw.base, &raw.model) {
@@ -448,9 +485,9 @@ fn sweep_base(raw: &RawSweep, defaults: &Settings, runs: &[Expanded]) -> Result<
                         }
                     )
                 })?;
-            raw.settings.apply(found.spec.clone())
+            raw.settings().apply(found.spec.clone())
         }
-        (None, Some(model)) => raw.settings.or(defaults).apply(RunSpec::new(
+        (None, Some(model)) => raw.settings().or(defaults).apply(RunSpec::new(
             raw.name.clone(),
             ModelSpec::from(model.clone()),
         )),
@@ -523,6 +560,11 @@ impl Settings {
     }
 }
 
+/// The longest run name: its folder, `YYYYMMDD-HHMMSS-` + name (each
+/// character one byte there) + a `-N` to tell apart runs of one second, must
+/// stay under the 255 bytes file systems allow.
+pub const MAX_NAME_CHARS: usize = 200;
+
 /// Range checks that serde cannot express.
 pub(super) fn check_run(spec: &RunSpec) -> Result<(), String> {
     spec.model.validate().map_err(|error| error.to_string())?;
@@ -545,8 +587,35 @@ pub(super) fn check_run(spec: &RunSpec) -> Result<(), String> {
             spec.validation_split
         ));
     }
+    for (key, text) in [("name", Some(&spec.name)), ("label", spec.label.as_ref())] {
+        if text.is_some_and(|text| crate::edge::has_control(text)) {
+            return Err(format!(
+                "{key} {:?} holds a control character (an escape, a newline, …); \
+                 names and labels are printed to terminals, so they may not",
+                text.map_or("", String::as_str)
+            ));
+        }
+    }
+    let name_chars = spec.name.chars().count();
+    if name_chars > MAX_NAME_CHARS {
+        return Err(format!(
+            "name is {name_chars} characters long, more than {MAX_NAME_CHARS}: a run's folder \
+             (its start time, then its name) must fit the file system's 255 bytes"
+        ));
+    }
     if spec.limit_train == Some(0) {
         return Err("limit_train must be at least 1, found 0".into());
+    }
+    let available = crate::data::dataset::keras_train_count(
+        crate::data::verify::TRAIN_COUNT,
+        spec.validation_split,
+    );
+    if let Some(limit) = spec.limit_train.filter(|&limit| limit > available) {
+        return Err(format!(
+            "limit_train is {limit}, more than the {available} training images Fashion-MNIST \
+             has after validation_split {}; give at most {available}, or leave it out for all",
+            spec.validation_split
+        ));
     }
     if matches!(spec.model, ModelSpec::ConvNet { .. }) && spec.precision != Precision::Fp32 {
         return Err("precision: convnet models compute in fp32 only for now; found bf16".into());
@@ -622,6 +691,18 @@ impl Plan {
             .flat_map(|&seed| bases.iter().map(move |base| sweep::with_seed(base, seed)))
             .collect();
         self
+    }
+
+    /// Checks every run again after the command line changed them
+    /// ([`Plan::with_overrides`]): `--limit-train` above the data, say.
+    pub fn check_runs(&self) -> Result<(), PlanError> {
+        for spec in &self.runs {
+            check_run(spec).map_err(|problem| PlanError::Overridden {
+                name: spec.name.clone(),
+                problem,
+            })?;
+        }
+        Ok(())
     }
 
     /// Refuses a plan with more runs than a sweep's `max_runs` (or, for
@@ -787,7 +868,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            message.starts_with("/nonexistent/plan.toml: cannot read the plan"),
+            message.starts_with("/nonexistent/plan.toml: cannot read: "),
             "{message}"
         );
     }

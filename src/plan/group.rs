@@ -2,8 +2,10 @@
 //!
 //! A group's key is derived from what a run trains (model, epochs, batch
 //! size, learning rate, validation split, precision, training limit), never
-//! from its name, seed or device, so the same settings group together in
-//! every plan, every store and every version that reads the run.
+//! from its name, seed or device, so the same settings have the same key in
+//! every plan, every store and every version that reads the run. Runs form
+//! one group when key and group name agree ([`Group::id`]): two runs the
+//! user named apart are not merged because they train alike.
 
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,15 @@ pub struct Group {
     pub key: String,
     /// What people read, e.g. `M2 lr=3e-4`.
     pub name: String,
+}
+
+impl Group {
+    /// What makes two runs one group: the same settings (the key) and the
+    /// same name. Runs a plan named apart stay apart even when they train
+    /// the same way; the key alone stays as stored, for every version.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.key, self.name)
+    }
 }
 
 impl RunSpec {

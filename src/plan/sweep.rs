@@ -18,6 +18,9 @@ pub const DEFAULT_MAX_RUNS: usize = 50;
 
 /// Beyond this a sweep is refused even when confirmed: a typo, not a plan.
 const HARD_MAX_RUNS: usize = 100_000;
+/// The most seeds one group may have, in a plan (`seeds = N` or a list) as
+/// on the command line (`--seeds N`).
+pub const MAX_SEEDS: u32 = 10_000;
 
 /// The settings a grid or a point may set.
 pub const SWEEP_KEYS: [&str; 10] = [
@@ -170,16 +173,22 @@ fn seed_list(value: Option<&toml::Value>) -> Result<Option<Vec<u64>>, String> {
         return Ok(None);
     };
     let seeds = match value {
-        toml::Value::Integer(count) if (1..=HARD_MAX_RUNS as i64).contains(count) => {
+        toml::Value::Integer(count) if (1..=i64::from(MAX_SEEDS)).contains(count) => {
             (1..=*count as u64).collect()
         }
         toml::Value::Integer(count) => {
             return Err(format!(
-                "seeds = {count}: a count must be between 1 and {HARD_MAX_RUNS}"
+                "seeds = {count}: a count must be between 1 and {MAX_SEEDS}"
             ))
         }
         toml::Value::Array(items) if items.is_empty() => {
             return Err("seeds = []: give at least one seed".into())
+        }
+        toml::Value::Array(items) if items.len() > MAX_SEEDS as usize => {
+            return Err(format!(
+                "seeds: {} listed, more than {MAX_SEEDS}",
+                items.len()
+            ))
         }
         toml::Value::Array(items) => {
             let mut seeds = Vec::with_capacity(items.len());
@@ -485,7 +494,7 @@ mod tests {
         assert_eq!(bad("epochs = [1]", &[""], None), "points[0] is empty");
         assert_eq!(
             bad("epochs = [1]", &[], Some(0.into())),
-            "seeds = 0: a count must be between 1 and 100000"
+            "seeds = 0: a count must be between 1 and 10000"
         );
         assert_eq!(
             bad("epochs = [1]", &[], Some(toml::Value::Array(vec![]))),

@@ -2,6 +2,7 @@
 //! by the screenshot encoder (no image-codec dependency), text in the
 //! embedded DejaVu Sans Mono.
 
+use crate::edge::output::{self, Kind, Policy};
 use std::{path::Path, sync::Once};
 
 use plotters::{
@@ -59,14 +60,10 @@ fn draw(
     Ok(Canvas::from_rgb(size.0, size.1, pixels))
 }
 
-/// Writes a figure as PNG.
-pub fn save(canvas: &Canvas, path: &Path) -> Result<(), ReportError> {
+/// Writes a figure as PNG, if `policy` allows the path.
+pub fn save(canvas: &Canvas, path: &Path, policy: &Policy) -> Result<(), ReportError> {
     let bytes = png_export::encode(canvas)?;
-    std::fs::write(path, bytes).map_err(|error| ReportError::Io {
-        path: path.to_path_buf(),
-        what: "cannot write",
-        error,
-    })
+    Ok(output::write(path, Kind::Png, &bytes, policy)?)
 }
 
 fn text<E: std::fmt::Display>(error: E) -> String {

@@ -1,5 +1,6 @@
 //! The results table, as Markdown (for the README) and CSV (for spreadsheets).
 
+use crate::edge::printable;
 use std::fmt::Write;
 
 use super::{
@@ -34,8 +35,13 @@ const HEADER: [&str; 13] = [
     "seed",
 ];
 
-/// One row of values, in `HEADER` order.
+/// One row of values, in `HEADER` order, each printable (names and labels
+/// come from plans and stores; a report is read with `cat` too).
 fn row(run: &ReportRun) -> [String; 13] {
+    raw_row(run).map(|cell| printable(&cell).into_owned())
+}
+
+fn raw_row(run: &ReportRun) -> [String; 13] {
     let record = &run.record;
     let test = run.history.test.as_ref();
     [
@@ -83,7 +89,7 @@ pub fn markdown(
                 out,
                 "- {}: {}",
                 finding.question.text(),
-                finding.verdict.text()
+                printable(&finding.verdict.text())
             );
         }
         out.push('\n');
@@ -111,7 +117,7 @@ pub fn markdown(
     );
     let _ = writeln!(out, "\n![Validation accuracy per group]({BANDS_FILE})");
     for ((id, confusion, history), run) in figures.per_run.iter().zip(runs) {
-        let title = run.record.spec.title();
+        let title = printable(&run.record.spec.title()).into_owned();
         let _ = write!(
             out,
             "\n## {title}\n\nRun `{id}`.\n\n![Training history of {title}]({history})\n\n![Confusion matrix of {title}]({confusion})\n"
@@ -162,7 +168,7 @@ fn groups_markdown(groups: &[ReportGroup]) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            group.group.name,
+            printable(&group.group.name),
             accuracy.n,
             mean_sd(&accuracy),
             interval(&accuracy),
@@ -202,7 +208,7 @@ pub fn groups_csv(groups: &[ReportGroup]) -> Result<String, ReportError> {
         let accuracy = group.summary(Metric::Accuracy);
         let loss = group.summary(Metric::Loss);
         vec![
-            group.group.name.clone(),
+            printable(&group.group.name).into_owned(),
             group.group.key.clone(),
             group.runs.len().to_string(),
             accuracy.n.to_string(),
@@ -246,8 +252,8 @@ pub fn verdicts_csv(findings: &[Finding]) -> Result<String, ReportError> {
         let v = &finding.verdict;
         vec![
             finding.question.text().to_string(),
-            v.a.name.clone(),
-            v.b.name.clone(),
+            printable(&v.a.name).into_owned(),
+            printable(&v.b.name).into_owned(),
             format!("{:?}", v.test).to_lowercase(),
             number(v.difference_points),
             number(v.ci_points.map(|c| c.0)),

@@ -11,7 +11,7 @@ use super::SlurmError;
 use crate::protocol::RunId;
 
 /// The folder in a runs folder that holds the submissions.
-pub const SUBMISSIONS_DIR: &str = "slurm";
+pub const SUBMISSIONS_DIR: &str = crate::store::SLURM_DIR;
 /// The record's file name in a submission folder.
 pub const SUBMISSION_FILE: &str = "submission.json";
 /// The job script's file name in a submission folder.

@@ -25,11 +25,13 @@ pub enum StoreError {
     NoPredictions { path: PathBuf },
     #[error("{path}: not valid test predictions: {problem}")]
     BadPredictions { path: PathBuf, problem: String },
-    #[error("no run matches {query:?} in {dir}{}", candidates_text(.candidates))]
+    #[error("no run matches {query:?} in {dir}{}{}", candidates_text(.candidates), unreadable_text(*.unreadable))]
     UnknownRun {
         query: String,
         dir: PathBuf,
         candidates: Vec<String>,
+        /// Run folders that could not be read (`atelier runs` names them).
+        unreadable: usize,
     },
     #[error("{query:?} names no single run or group in {dir}{}", target_candidates(.candidates))]
     UnknownTarget {
@@ -37,6 +39,8 @@ pub enum StoreError {
         dir: PathBuf,
         candidates: Vec<String>,
     },
+    #[error("{dir}: no such runs folder; check --runs-dir or ATELIER_RUNS, or train a run first (`atelier train`)")]
+    NoRunsFolder { dir: PathBuf },
     #[error("this system has no home folder; pass --runs-dir DIR or set ATELIER_RUNS")]
     NoHome,
     #[error("run {run} is being written by another atelier process{}; stop it first, or follow it with `atelier watch`", .pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default())]
@@ -75,7 +79,39 @@ fn holder_text(holder: Option<&super::lock::Holder>) -> String {
     text
 }
 
+fn unreadable_text(unreadable: usize) -> String {
+    match unreadable {
+        0 => String::new(),
+        n => format!("; {n} run folder(s) could not be read (see `atelier runs`)"),
+    }
+}
+
 impl StoreError {
+    /// The file or folder the error is about, if it names one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Io { path, .. }
+            | Self::BadRecord { path, .. }
+            | Self::BadEvent { path, .. }
+            | Self::NoPredictions { path }
+            | Self::BadPredictions { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The folder holding the file the error is about.
+    pub fn folder(&self) -> Option<&Path> {
+        self.path().and_then(Path::parent)
+    }
+
+    /// The name of the run folder the error is about (the folder of the
+    /// file it names).
+    pub fn run_folder_name(&self) -> Option<String> {
+        self.folder()
+            .and_then(Path::file_name)
+            .map(|name| name.to_string_lossy().into_owned())
+    }
+
     pub(crate) fn io(path: &Path, what: &'static str, error: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),

@@ -27,7 +27,7 @@ pub fn group_runs(records: &[RunRecord]) -> Vec<GroupRuns<'_>> {
         .collect()
 }
 
-/// `items` gathered by group key, groups in the order their first item
+/// `items` gathered by group ([`Group::id`]), groups in the order their first item
 /// appears, items in the order given.
 pub fn by_group<T>(
     items: impl IntoIterator<Item = T>,
@@ -36,7 +36,7 @@ pub fn by_group<T>(
     let mut groups: Vec<(Group, Vec<T>)> = Vec::new();
     for item in items {
         let group = group_of(&item);
-        match groups.iter_mut().find(|(g, _)| g.key == group.key) {
+        match groups.iter_mut().find(|(g, _)| g.id() == group.id()) {
             Some((_, members)) => members.push(item),
             None => groups.push((group, vec![item])),
         }
@@ -113,7 +113,10 @@ impl Target {
 /// run id or of a group key. Nothing or several matches: the error lists
 /// the candidates.
 pub fn find_target(store: &RunStore, query: &str) -> Result<Target, StoreError> {
-    let (records, _) = store.list();
+    let (records, mut unreadable) = store.list();
+    if let Some(error) = super::take_folder_error(store.dir(), &mut unreadable) {
+        return Err(error);
+    }
     let query = query.trim();
     let target = |group: &GroupRuns| -> Target {
         if group.runs.len() == 1 {
@@ -156,27 +159,32 @@ pub fn find_target(store: &RunStore, query: &str) -> Result<Target, StoreError> 
     match (ids.as_slice(), keys.as_slice()) {
         ([one], []) => Ok(Target::Run(Box::new((*one).clone()))),
         ([], [one]) => Ok(target(one)),
-        _ => {
-            let lower = query.to_ascii_lowercase();
-            let mut candidates: Vec<String> = groups
-                .iter()
-                .filter(|g| g.group.name.to_ascii_lowercase().contains(&lower))
-                .map(describe)
-                .collect();
-            candidates.extend(
-                ids.iter()
-                    .map(|r| format!("run {} ({})", r.id, r.spec.name)),
-            );
-            if candidates.is_empty() {
-                candidates = groups.iter().map(describe).collect();
-            }
-            candidates.truncate(12);
-            Err(StoreError::UnknownTarget {
-                query: query.to_string(),
-                dir: store.dir().to_path_buf(),
-                candidates,
-            })
-        }
+        ([], []) => Err(super::damaged_match(query, &mut unreadable)
+            .unwrap_or_else(|| unknown(store, query, &groups, &[]))),
+        _ => Err(unknown(store, query, &groups, &ids)),
+    }
+}
+
+/// What a query that names no single run or group gets: the candidates.
+fn unknown(store: &RunStore, query: &str, groups: &[GroupRuns], ids: &[&RunRecord]) -> StoreError {
+    let lower = query.to_ascii_lowercase();
+    let mut candidates: Vec<String> = groups
+        .iter()
+        .filter(|g| g.group.name.to_ascii_lowercase().contains(&lower))
+        .map(describe)
+        .collect();
+    candidates.extend(
+        ids.iter()
+            .map(|r| format!("run {} ({})", r.id, r.spec.name)),
+    );
+    if candidates.is_empty() {
+        candidates = groups.iter().map(describe).collect();
+    }
+    candidates.truncate(12);
+    StoreError::UnknownTarget {
+        query: query.to_string(),
+        dir: store.dir().to_path_buf(),
+        candidates,
     }
 }
 
@@ -271,12 +279,19 @@ mod tests {
     fn groups_gather_seeds_and_summarize_what_finished() {
         let records = [
             record("A", 1, Some(0.90)),
-            record("B", 1, Some(0.80)),
+            record("A", 1, Some(0.80)),
             record("A", 2, Some(0.92)),
             record("A", 3, None),
         ];
         let groups = group_runs(&records);
-        assert_eq!(groups.len(), 1, "A and B have the same settings: one group");
+        assert_eq!(groups.len(), 1, "one name, one set of settings: one group");
+        // The same settings under another name: a group of its own.
+        let renamed = [records[0].clone(), record("B", 1, Some(0.80))];
+        let names: Vec<String> = group_runs(&renamed)
+            .iter()
+            .map(|g| g.group.name.clone())
+            .collect();
+        assert_eq!(names, ["A", "B"]);
         // Different settings make another group.
         let mut other = record("C", 1, Some(0.7));
         other.spec.epochs = 3;

@@ -178,14 +178,63 @@ impl RunRecord {
 
     /// Reads `run.json`.
     pub fn load(path: &Path) -> Result<Self, StoreError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| StoreError::io(path, "cannot read", e))?;
-        let mut record: Self = serde_json::from_str(&text).map_err(|e| StoreError::BadRecord {
+        let bad = |problem: String| StoreError::BadRecord {
             path: path.to_path_buf(),
-            problem: e.to_string(),
-        })?;
+            problem,
+        };
+        let text =
+            crate::edge::read::text(path, crate::edge::read::RECORD_LIMIT).map_err(|error| {
+                match error {
+                    crate::edge::read::ReadError::Io { error, .. } => {
+                        StoreError::io(path, "cannot read", error)
+                    }
+                    other => bad(other.to_string()),
+                }
+            })?;
+        let mut record: Self = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        record.check().map_err(bad)?;
         record.group.get_or_insert_with(|| record.spec.group());
         Ok(record)
+    }
+
+    /// The values a run can have: accuracies in [0, 1], losses and seconds
+    /// that are finite and not negative, a best epoch among the epochs done.
+    fn check(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("best_val_accuracy", self.best_val_accuracy),
+            ("test_accuracy", self.test_accuracy),
+        ] {
+            if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+                return Err(format!(
+                    "\"{key}\" is {}, expected an accuracy in [0, 1]",
+                    value.unwrap_or_default()
+                ));
+            }
+        }
+        for (key, value) in [("test_loss", self.test_loss), ("seconds", self.seconds)] {
+            if value.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                return Err(format!(
+                    "\"{key}\" is {}, expected a finite number ≥ 0",
+                    value.unwrap_or_default()
+                ));
+            }
+        }
+        if self.epochs_done > self.spec.epochs {
+            return Err(format!(
+                "\"epochs_done\" is {}, but the run has {} epoch(s)",
+                self.epochs_done, self.spec.epochs
+            ));
+        }
+        if let Some(best) = self
+            .best_epoch
+            .filter(|&best| best == 0 || best > self.epochs_done)
+        {
+            return Err(format!(
+                "\"best_epoch\" is {best}, expected one of the {} epoch(s) done",
+                self.epochs_done
+            ));
+        }
+        Ok(())
     }
 
     /// The run's group, as stored or derived from its spec.

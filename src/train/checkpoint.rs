@@ -62,6 +62,39 @@ pub struct ResumePoint {
     pub within: Option<Within>,
 }
 
+impl ResumePoint {
+    /// Checks the point against the run it continues (`epochs` in all,
+    /// `steps` in each): a point past its end would "resume" nothing and
+    /// store the run as done with old results.
+    pub fn check(&self, epochs: u32, steps: usize) -> Result<(), String> {
+        if self.epochs_done > epochs {
+            return Err(format!(
+                "{EPOCHS_DONE} is {}, but the run has only {epochs} epoch(s)",
+                self.epochs_done
+            ));
+        }
+        if let Some((_, best_epoch)) = self.best {
+            if best_epoch > self.epochs_done {
+                return Err(format!(
+                    "{BEST_EPOCH} is {best_epoch}, after the {} epoch(s) done",
+                    self.epochs_done
+                ));
+            }
+        }
+        match self.within {
+            Some(_) if self.epochs_done == epochs => Err(format!(
+                "it holds a place inside epoch {}, but the run has only {epochs} epoch(s)",
+                epochs + 1
+            )),
+            Some(within) if within.step >= steps => Err(format!(
+                "{WITHIN_STEP} is {}, but an epoch of this run has {steps} step(s)",
+                within.step
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A place inside an epoch: the steps done and what they leave behind.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Within {
@@ -149,20 +182,16 @@ pub fn load_last(
         true => Some(read_within(&tensors).map_err(mismatch)?),
         false => None,
     };
-    let mut weights = Vec::new();
-    for (name, variable) in store.variables() {
-        let saved = tensors
-            .get(&name)
-            .ok_or_else(|| mismatch(format!("the weights {name:?} are missing")))?;
-        if saved.size() != variable.size() {
-            return Err(mismatch(format!(
-                "{name:?} has shape {:?}, the network expects {:?}",
-                saved.size(),
-                variable.size()
-            )));
-        }
-        weights.push((variable, saved));
+    if let Some(problem) =
+        crate::model::weights::mismatch(store, |name| tensors.get(name).map(Tensor::size))
+    {
+        return Err(mismatch(problem));
     }
+    let weights: Vec<(Tensor, &Tensor)> = store
+        .variables()
+        .into_iter()
+        .filter_map(|(name, variable)| tensors.get(&name).map(|saved| (variable, saved)))
+        .collect();
     optimizer
         .load_state(&tensors)
         .map_err(|error: AdamStateError| mismatch(error.to_string()))?;
@@ -340,6 +369,42 @@ mod tests {
         let (restored, _, mut restored_optimizer) = model(0.0);
         let loaded = load_last(dir.path(), &restored, &mut restored_optimizer).unwrap();
         assert_eq!(loaded, Some(point));
+    }
+
+    #[test]
+    fn a_point_past_the_runs_end_is_refused() {
+        let within = Within {
+            step: 9,
+            loss_sum: 0.0,
+            correct: 0,
+            samples: 0,
+            dropout_state: 0,
+            seconds: 0.0,
+        };
+        let point = |epochs_done, best, within| ResumePoint {
+            epochs_done,
+            best,
+            seconds: 0.0,
+            within,
+        };
+        assert_eq!(point(4, Some((0.9, 4)), None).check(4, 10), Ok(()));
+        assert_eq!(point(2, None, Some(within)).check(4, 10), Ok(()));
+        let refused = [
+            point(7, None, None).check(4, 10),
+            point(2, Some((0.9, 3)), None).check(4, 10),
+            point(4, None, Some(within)).check(4, 10),
+            point(2, None, Some(within)).check(4, 9),
+        ];
+        let problems: Vec<String> = refused.into_iter().map(Result::unwrap_err).collect();
+        assert_eq!(
+            problems,
+            [
+                "resume.epochs_done is 7, but the run has only 4 epoch(s)",
+                "resume.best_epoch is 3, after the 2 epoch(s) done",
+                "it holds a place inside epoch 5, but the run has only 4 epoch(s)",
+                "resume.within.step is 9, but an epoch of this run has 9 step(s)",
+            ]
+        );
     }
 
     #[test]

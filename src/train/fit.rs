@@ -210,9 +210,18 @@ impl<'a> Training<'a> {
         super::denormals::flush();
         tch::manual_seed(spec.seed as i64);
         let mut model = Model::build(spec, device)?;
+        let steps = data.train.len().div_ceil(spec.batch_size as usize);
         let resumed = match (start, checkpoints) {
             (Start::Resume, Some(dir)) => {
-                checkpoint::load_last(dir, &model.store, &mut model.optimizer)?
+                let point = checkpoint::load_last(dir, &model.store, &mut model.optimizer)?;
+                if let Some(problem) = point.and_then(|p| p.check(spec.epochs, steps).err()) {
+                    return Err(checkpoint::CheckpointError::Mismatch {
+                        path: dir.join(checkpoint::LAST_FILE),
+                        problem,
+                    }
+                    .into());
+                }
+                point
             }
             _ => None,
         };
@@ -222,7 +231,6 @@ impl<'a> Training<'a> {
             seconds: 0.0,
             within: None,
         });
-        let steps = data.train.len().div_ceil(spec.batch_size as usize);
         supervisor.emit(Event::Phase {
             run: run.clone(),
             phase: Phase::WarmingUp,

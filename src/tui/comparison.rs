@@ -18,6 +18,7 @@ use crate::{
 /// The finished runs (those with a test result) of one group, in list order.
 #[derive(Clone, Debug)]
 pub struct TestGroup<'a> {
+    /// The group's identity ([`crate::plan::Group::id`]).
     pub key: String,
     /// The first member's group name.
     pub name: String,
@@ -57,10 +58,10 @@ pub fn test_groups(app: &App) -> Vec<TestGroup<'_>> {
     let mut groups: Vec<TestGroup> = Vec::new();
     for run in app.finished() {
         let group = run.spec.group();
-        match groups.iter_mut().find(|known| known.key == group.key) {
+        match groups.iter_mut().find(|known| known.key == group.id()) {
             Some(known) => known.runs.push(run),
             None => groups.push(TestGroup {
-                key: group.key,
+                key: group.id(),
                 name: group.name,
                 runs: vec![run],
             }),

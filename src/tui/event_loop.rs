@@ -13,6 +13,7 @@ use crossbeam_channel::{after, never, select, tick, unbounded, Receiver};
 use ratatui::{backend::Backend, buffer::Buffer, crossterm::event, layout::Rect, Terminal};
 
 use super::{input, loader, ui, Action, App};
+use crate::edge::output::Policy;
 use crate::{
     export::{self, Theme},
     plan::Plan,
@@ -388,8 +389,9 @@ pub fn perform(app: &mut App, action: Action, session: &mut Session<'_>, screen:
         Action::Screenshot => {
             let stem = export::timestamped_stem(app.view.name());
             let target = &session.screenshots;
+            let policy = Policy::new(false, Some(session.store.dir().to_path_buf()));
             app.message = Some(
-                match export::save_all(screen, &target.dir, &stem, target.theme) {
+                match export::save_all(screen, &target.dir, &stem, target.theme, &policy) {
                     Ok(_) => format!(
                         "screenshot saved: {}.{{txt,ansi,html,svg,png}}",
                         target.dir.join(&stem).display()
@@ -490,7 +492,8 @@ mod tests {
         );
         let message = app.message.unwrap();
         assert!(
-            message.starts_with("screenshot not saved: cannot create the screenshots folder")
+            message.starts_with("screenshot not saved: ")
+                && message.contains("exists and is not a folder")
                 && message.contains(&blocked.display().to_string()),
             "{message}"
         );

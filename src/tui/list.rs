@@ -53,7 +53,10 @@ fn members_by_key(keys: &[String]) -> HashMap<&str, Vec<usize>> {
 impl App {
     /// Each run's group key, in the runs' order.
     fn group_keys(&self) -> Vec<String> {
-        self.runs.iter().map(|view| view.spec.group().key).collect()
+        self.runs
+            .iter()
+            .map(|view| view.spec.group().id())
+            .collect()
     }
 
     /// The rows the run list shows, top to bottom.
@@ -92,7 +95,7 @@ impl App {
         self.runs
             .iter()
             .enumerate()
-            .filter(|(_, view)| view.spec.group().key == key)
+            .filter(|(_, view)| view.spec.group().id() == key)
             .map(|(index, _)| index)
             .collect()
     }
@@ -108,7 +111,7 @@ impl App {
             }
         }
         let selected = self.selected.min(last);
-        let key = self.runs[selected].spec.group().key;
+        let key = self.runs[selected].spec.group().id();
         if !self.expanded.contains(&key) && self.group_members(&key).len() > 1 {
             return Some(Cursor::Group(key));
         }
@@ -163,7 +166,7 @@ impl App {
         let Some(view) = self.runs.get(index) else {
             return;
         };
-        let key = view.spec.group().key;
+        let key = view.spec.group().id();
         if self.group_members(&key).len() > 1 {
             self.expanded.insert(key);
         }
@@ -205,7 +208,7 @@ impl App {
                 self.on_group = Some(key);
             }
             Some(Cursor::Run(index)) => {
-                let key = self.runs[index].spec.group().key;
+                let key = self.runs[index].spec.group().id();
                 if self.group_members(&key).len() > 1 {
                     self.expanded.remove(&key);
                     self.on_group = Some(key);
@@ -278,7 +281,7 @@ mod tests {
     }
 
     fn key(app: &App, index: usize) -> String {
-        app.runs[index].spec.group().key
+        app.runs[index].spec.group().id()
     }
 
     fn run(index: usize, member: bool) -> ListRow {

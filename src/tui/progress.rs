@@ -49,7 +49,7 @@ fn left(view: &RunView) -> bool {
 /// The sweep in progress: the one a training run belongs to, else a
 /// queued run's, else a planned run's; None when no sweep has runs left.
 pub fn sweep_progress(runs: &[RunView]) -> Option<SweepProgress> {
-    let keys: Vec<String> = runs.iter().map(|view| view.spec.group().key).collect();
+    let keys: Vec<String> = runs.iter().map(|view| view.spec.group().id()).collect();
     let mut sizes: HashMap<&str, usize> = HashMap::new();
     for key in &keys {
         *sizes.entry(key).or_default() += 1;

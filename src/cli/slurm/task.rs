@@ -23,6 +23,7 @@ use anyhow::{bail, Context};
 use atelier::{
     data,
     plan::DevicePref,
+    sayln,
     slurm::{SlurmEnv, Submission, Tools},
     store::{RunStatus, RunStore},
     train::{device_name, Command, Event, ResolveDevice, RunId, Trainer},
@@ -69,7 +70,7 @@ pub fn run(
     let store = RunStore::resolve(runs_dir)?;
     let record = store.load(&run)?;
     if record.status == RunStatus::Done {
-        println!("{run} is already done; nothing to train");
+        sayln!("{run} is already done; nothing to train");
         return Ok(ExitCode::SUCCESS);
     }
     let array_job = env
@@ -191,7 +192,7 @@ fn listen_for_signals(trainer: &Trainer, requeue: Arc<AtomicBool>) -> anyhow::Re
 /// run has been requeued as often as the submission allows.
 fn requeue_task(attempt: &Attempt, store: &RunStore, tools: &Tools) -> anyhow::Result<ExitCode> {
     if attempt.env.restart_count >= attempt.max_requeues {
-        println!(
+        sayln!(
             "{}: requeued {} time(s) already, the most this submission allows; left interrupted (resubmit it to go on)",
             attempt.run, attempt.env.restart_count
         );
@@ -206,9 +207,10 @@ fn requeue_task(attempt: &Attempt, store: &RunStore, tools: &Tools) -> anyhow::R
         },
     )?;
     tools.requeue(&attempt.job)?;
-    println!(
+    sayln!(
         "{}: saved its place and requeued task {}",
-        attempt.run, attempt.job
+        attempt.run,
+        attempt.job
     );
     Ok(ExitCode::SUCCESS)
 }

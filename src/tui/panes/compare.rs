@@ -218,9 +218,12 @@ mod tests {
 
     #[test]
     fn one_row_per_run_and_a_verdict_empty_says_so() {
-        // Named apart but trained alike: one group.
-        let tiny = |name| crate::plan::RunSpec::new(name, crate::model::ModelSpec::tiny_mlp());
-        let mut app = App::new(Vec::new(), vec![tiny("M1"), tiny("MLP")]);
+        // One name, two seeds: one group.
+        let tiny = |seed| crate::plan::RunSpec {
+            seed,
+            ..crate::plan::RunSpec::new("M1", crate::model::ModelSpec::tiny_mlp())
+        };
+        let mut app = App::new(Vec::new(), vec![tiny(1), tiny(2)]);
         assert!(screen(&app).contains("No finished runs yet"));
         for (index, (id, accuracy, loss)) in [("a", 0.9054, 0.3074), ("b", 0.8718, 0.3730)]
             .into_iter()
@@ -245,7 +248,7 @@ mod tests {
             });
         }
         let text = screen(&app);
-        // Both tiny MLPs share their settings: one group of two seeds.
+        // Both tiny MLPs share their settings and name: one group of two seeds.
         assert!(
             text.contains("Compare · 2 finished runs in 1 group"),
             "{text}"

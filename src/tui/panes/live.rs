@@ -29,7 +29,12 @@ impl Widget for LivePane<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let Some(run) = app.selected_run() else {
-            Paragraph::new("No runs: start one from the plan with Enter.").render(inner, buf);
+            let text = if app.read_only {
+                "No runs yet: they appear here as `atelier train` or the app starts them."
+            } else {
+                "No runs: start one from the plan with Enter."
+            };
+            Paragraph::new(text).render(inner, buf);
             return;
         };
         let lines = status_lines(run);
@@ -242,6 +247,16 @@ mod tests {
 
     fn screen(app: &App) -> String {
         buffer_text(render_widget(LivePane(app), 80, 24).backend().buffer())
+    }
+
+    #[test]
+    fn without_runs_the_app_offers_enter_and_the_read_only_viewer_does_not() {
+        let mut app = App::new(Vec::new(), Vec::new());
+        assert!(screen(&app).contains("start one from the plan with Enter"));
+        app.read_only = true;
+        let text = screen(&app);
+        assert!(!text.contains("Enter"), "{text}");
+        assert!(text.contains("No runs yet"), "{text}");
     }
 
     fn app() -> App {

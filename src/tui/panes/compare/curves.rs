@@ -56,7 +56,7 @@ pub fn curves(app: &App) -> Vec<Curve> {
     let runs = app.curve_runs();
     let keys: Vec<Option<String>> = runs
         .iter()
-        .map(|run| run.test.is_some().then(|| run.spec.group().key))
+        .map(|run| run.test.is_some().then(|| run.spec.group().id()))
         .collect();
     let mut curves = Vec::new();
     let mut drawn: Vec<&String> = Vec::new();
