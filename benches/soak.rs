@@ -13,7 +13,7 @@
 //! `cargo bench --bench soak`; `SOAK_RUNS` (default 50) and `SOAK_WATCHERS`
 //! (default 4) change the load.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common.rs"]
 mod common;
 
 use std::{
@@ -28,13 +28,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use atelier::plan::DevicePref;
 use atelier::{
     data::{discover::PlaceKind, DataSource, SearchPlace},
     export::Theme,
     model::ModelSpec,
     plan::{Plan, RunSpec},
     store::{follow::POLL_INTERVAL, Follower, RunStatus, RunStore},
-    train::{DevicePref, Event, Trainer},
+    train::{Event, Trainer},
     tui::{
         event_loop::{self, Screenshots, Session, Training, DATA_FRAME},
         input, ui, App, UiStatus,

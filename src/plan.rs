@@ -3,7 +3,7 @@
 //! A plan is data: a TOML file (format in `assets/plans/seed.toml`, which is
 //! also the built-in `seed` plan reproducing the original notebook).
 
-pub mod device;
+mod device;
 pub mod file;
 pub mod group;
 pub mod recipe;

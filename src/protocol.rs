@@ -5,7 +5,7 @@
 //! Change these types only compatibly: old logs must still read (a renamed
 //! variant keeps its old name as a serde alias, a new field has a default,
 //! and no type read from disk denies fields it does not know, which a newer
-//! version may add). `tests/golden.rs` reads a runs folder written by 0.1.
+//! version may add). `tests/it/golden.rs` reads a runs folder written by 0.1.
 
 use serde::{Deserialize, Serialize};
 

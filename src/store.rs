@@ -402,8 +402,8 @@ mod tests {
     use super::*;
     use crate::{
         model::ModelSpec,
-        plan::RunSpec,
-        train::{DevicePref, Event},
+        plan::{DevicePref, RunSpec},
+        protocol::Event,
     };
 
     fn request(store: &RunStore, name: &str) -> RunRequest {

@@ -19,5 +19,5 @@ pub mod throughput;
 pub mod trainer;
 
 pub use crate::protocol::{Command, Event, Phase, RunId, RunRequest};
-pub use device::{device_name, DevicePref, ResolveDevice};
+pub use device::{device_name, ResolveDevice};
 pub use trainer::Trainer;

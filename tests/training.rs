@@ -1,6 +1,10 @@
 //! Real, short training on the CPU: MLP and M1 on a few thousand images.
-//! Needs the real dataset (see tests/real_data.rs for the CI rule).
+//! Needs the real dataset (see tests/it/real_data.rs for the CI rule).
 
+#[path = "it/common.rs"]
+mod common;
+
+use atelier::plan::DevicePref;
 use atelier::{
     data::{self, FashionMnist},
     model::{
@@ -13,7 +17,7 @@ use atelier::{
         fit::{fit, FitOutcome, Flow, Start, Supervisor},
         metrics,
         tensors::{DeviceData, UploadKey},
-        DevicePref, Event,
+        Event,
     },
 };
 
@@ -48,14 +52,20 @@ impl Supervisor for Recorder {
 fn dataset() -> Option<FashionMnist> {
     match data::discover(None) {
         Ok(source) => Some(FashionMnist::load(&source).unwrap()),
-        Err(error) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!("CI=true but the real dataset is missing: {error}")
-        }
-        Err(_) => {
-            eprintln!("skipped: Fashion-MNIST is not installed here");
+        Err(error) => {
+            common::missing(&format!("the real dataset is missing: {error}"));
             None
         }
     }
+}
+
+/// A synthetic dataset (1,000 training and 200 test images) for the tests
+/// that compare two trainings bit for bit and need no real images.
+fn synthetic() -> (tempfile::TempDir, FashionMnist) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = common::synthetic_source(dir.path(), 1_000, 200);
+    let dataset = FashionMnist::load(&source).unwrap();
+    (dir, dataset)
 }
 
 fn spec(name: &str, model: ModelSpec, epochs: u32, limit: usize) -> RunSpec {
@@ -298,53 +308,25 @@ fn training_flushes_subnormals_on_every_thread_it_computes_on() {
     .unwrap();
 }
 
-/// The `beyond` plan's CPU model learns more from the same few images,
-/// epochs and batch size than M1 does. Its augmentation and label smoothing
-/// are regularisers that pay off over a whole run (15 epochs: 0.931 against
-/// M1's 0.90, README) but cost on 3 epochs of 3,000 images (0.772 against
-/// M1's 0.776 with them): the short race is run without those two, and the
-/// whole recipe is checked to train and to report its flipped test apart.
+/// The `beyond` plan's CPU model trains its whole recipe (augmentation,
+/// label smoothing, BatchNorm, the schedule) and reports its test-time
+/// flipped accuracy apart. Whether it beats M1 on a short budget is a
+/// claim about learning: `cargo bench --bench race` prints it.
 #[test]
-fn the_beyond_cpu_model_beats_an_identically_short_m1() {
+fn the_beyond_cpu_model_trains_its_whole_recipe_and_reports_the_flip_apart() {
     let _serial = TORCH_RNG
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(dataset) = dataset() else { return };
-    let short = |run: RunSpec| RunSpec {
-        epochs: 3,
+    let b1 = RunSpec {
+        epochs: 2,
         batch_size: 32,
         device: DevicePref::Cpu,
         limit_train: Some(3000),
-        ..run
+        ..atelier::plan::beyond_plan().runs.remove(0)
     };
-    let b1 = short(atelier::plan::beyond_plan().runs.remove(0));
     assert_eq!(b1.name, "B1");
-    let m1 = short(atelier::plan::seed_plan().runs.remove(0));
-    let accuracy = |events: &[Event]| {
-        events
-            .iter()
-            .find_map(|event| match event {
-                Event::Evaluated { test_accuracy, .. } => Some(*test_accuracy),
-                _ => None,
-            })
-            .unwrap()
-    };
-    let unregularised = RunSpec {
-        recipe: Recipe {
-            augment: Augment::default(),
-            label_smoothing: 0.0,
-            ..b1.recipe.clone()
-        },
-        ..b1.clone()
-    };
-    let b1_accuracy = accuracy(&train_and_check(&unregularised, &dataset));
-    let m1_accuracy = accuracy(&train_and_check(&m1, &dataset));
-    assert!(
-        b1_accuracy > m1_accuracy + 0.02,
-        "B1 {b1_accuracy:.4} should beat M1 {m1_accuracy:.4} by 2 points"
-    );
-    eprintln!("3,000 images, 3 epochs: B1 without augmentation and smoothing {b1_accuracy:.4}, M1 {m1_accuracy:.4}");
-    let whole = train_and_check(&RunSpec { epochs: 2, ..b1 }, &dataset);
+    let whole = train_and_check(&b1, &dataset);
     assert!(whole.iter().any(
         |event| matches!(event, Event::FlipEvaluated { test_accuracy, .. } if *test_accuracy > 0.7)
     ));
@@ -359,7 +341,7 @@ fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
     let _serial = TORCH_RNG
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(dataset) = dataset() else { return };
+    let (_dir, dataset) = synthetic();
     let spec = RunSpec {
         batch_size: 16,
         seed: 5,
@@ -384,7 +366,7 @@ fn a_recipe_run_suspended_mid_epoch_continues_bit_for_bit() {
     let _serial = TORCH_RNG
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(dataset) = dataset() else { return };
+    let (_dir, dataset) = synthetic();
     let spec = RunSpec {
         batch_size: 16,
         seed: 9,

@@ -8,6 +8,7 @@
 use std::{path::Path, process::ExitCode};
 
 use anyhow::Context;
+use atelier::plan::DevicePref;
 use atelier::{
     data::{self, FashionMnist},
     model::Precision,
@@ -15,7 +16,7 @@ use atelier::{
     plan::{self, RunSpec},
     train::{
         throughput::{self, Epochs, Throughput},
-        DevicePref, ResolveDevice,
+        ResolveDevice,
     },
 };
 use clap::Args;

@@ -12,6 +12,7 @@ use std::{
 };
 
 use anyhow::{bail, Context};
+use atelier::plan::DevicePref;
 use atelier::{
     data,
     edge::printable,
@@ -20,7 +21,7 @@ use atelier::{
     plan::{self, Overrides, Plan, RunSpec},
     sayln,
     store::{EpochRow, Holder, RunStatus, RunStore},
-    train::{Command, DevicePref, Event, ResolveDevice, RunId, RunRequest, Trainer},
+    train::{Command, Event, ResolveDevice, RunId, RunRequest, Trainer},
     units::{clock, thousands},
 };
 use clap::Args;

@@ -9,7 +9,8 @@ use thiserror::Error;
 use super::blocks::{self, Block, Head};
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
 
-/// Kernel side of every convolution (3×3, valid padding).
+/// Kernel side of the original's CNN convolutions (3×3, valid padding);
+/// a ConvNet's blocks choose their own (see [`blocks`]).
 pub const KERNEL: i64 = 3;
 /// Dropout after each conv block, and after each MLP hidden layer but the last.
 pub const DROPOUT_HIDDEN: f64 = 0.25;

@@ -1,9 +1,11 @@
 //! The training loop of one run: Keras' `fit` and `evaluate`, on tch.
 //!
-//! Faithful to the original: Glorot init (see `model::init`), Adam with
-//! Keras' defaults, mean sparse categorical cross-entropy, a fresh seeded
-//! shuffle each epoch, dropout only while training, validation after each
-//! epoch and the test set after the last.
+//! By default faithful to the original: Glorot init (see `model::init`),
+//! Adam with Keras' defaults, mean sparse categorical cross-entropy, a
+//! fresh seeded shuffle each epoch, dropout only while training, validation
+//! after each epoch and the test set after the last. A run's recipe
+//! (`plan::Recipe`) may change the optimizer, the learning-rate schedule,
+//! label smoothing and augmentation, and add a test-time flipped pass.
 
 use std::{
     path::Path,

@@ -42,7 +42,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Action> {
     let Some(binding) = keymap::lookup(keymap::layers(&app.overlay, app.view), &key) else {
         return Vec::new();
     };
-    if binding.mutates && app.read_only {
+    if binding.intent.mutates() && app.read_only {
         app.message = Some(READ_ONLY.into());
         return Vec::new();
     }
@@ -763,20 +763,40 @@ mod tests {
         );
     }
 
-    /// What a viewer refuses is the keymap's `mutates` flag, wherever the key is bound.
+    /// What a viewer refuses is the intent's, wherever and however often it
+    /// is bound: every key of every layer each view reaches.
     #[test]
     fn a_read_only_viewer_refuses_exactly_the_mutating_keys() {
-        for binding in keymap::GLOBAL.bindings {
-            for &bound in binding.keys {
-                let mut app = app();
-                app.read_only = true;
-                queue(&mut app, 0, "a");
-                start(&mut app, "a");
-                let actions = handle_key(&mut app, key(bound.code));
-                let refused = app.message.as_deref() == Some(READ_ONLY);
-                assert_eq!(refused, binding.mutates, "{}", bound.label());
-                if refused {
-                    assert!(actions.is_empty() && app.overlay == Overlay::None);
+        use crate::tui::state::View;
+        let views = [
+            View::Monitor,
+            View::Confusion,
+            View::Compare,
+            View::Runs,
+            View::Gallery,
+            View::Diff,
+        ];
+        for view in views {
+            let layers = keymap::layers(&Overlay::None, view);
+            for binding in layers.iter().flat_map(|layer| layer.bindings) {
+                for &bound in binding.keys {
+                    let pressed = key(bound.code);
+                    // A key another layer takes first is that layer's.
+                    if keymap::lookup(layers, &pressed) != Some(binding) || bound.ctrl {
+                        continue;
+                    }
+                    let mut app = app();
+                    app.read_only = true;
+                    queue(&mut app, 0, "a");
+                    start(&mut app, "a");
+                    app.view = view;
+                    let actions = handle_key(&mut app, pressed);
+                    let refused = app.message.as_deref() == Some(READ_ONLY);
+                    let label = format!("{} in {}", bound.label(), view.name());
+                    assert_eq!(refused, binding.intent.mutates(), "{label}");
+                    if refused {
+                        assert!(actions.is_empty(), "{label}");
+                    }
                 }
             }
         }

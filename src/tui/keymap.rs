@@ -1,7 +1,8 @@
 //! Every key the app binds, as data: one table per layer, each binding a
-//! set of keys → an [`Intent`] with its help text, an optional status-bar
-//! hint and whether it changes training (`mutates`, which is what a
-//! read-only viewer refuses). Key handling, the help overlay, the status-bar
+//! set of keys → an [`Intent`] with its help text and an optional
+//! status-bar hint. Whether a key changes training is its intent's
+//! ([`Intent::mutates`], what a read-only viewer refuses), so no second
+//! key bound to a mutating intent can slip past `watch`. Key handling, the help overlay, the status-bar
 //! hints, the gallery's key line and the README's key table all read these
 //! tables, so they cannot drift apart.
 //!
@@ -57,6 +58,22 @@ pub enum Intent {
     TogglePercent,
     ToggleSmoothing,
     Screenshot,
+}
+
+impl Intent {
+    /// Starts, pauses, cancels or deletes training: a read-only viewer
+    /// refuses it, whichever key asks.
+    pub const fn mutates(self) -> bool {
+        matches!(
+            self,
+            Intent::Start
+                | Intent::PauseResume
+                | Intent::RunAgain
+                | Intent::QueueAll
+                | Intent::Cancel
+                | Intent::Delete
+        )
+    }
 }
 
 /// A key as bound: its code, with or without Ctrl.
@@ -123,8 +140,6 @@ pub struct Binding {
     pub help: &'static str,
     /// A word or two for the status bar, after the binding's first key.
     pub hint: Option<&'static str>,
-    /// Starts, pauses, cancels or deletes training: a read-only viewer refuses it.
-    pub mutates: bool,
 }
 
 const fn bind(keys: &'static [Key], intent: Intent, help: &'static str) -> Binding {
@@ -133,7 +148,6 @@ const fn bind(keys: &'static [Key], intent: Intent, help: &'static str) -> Bindi
         intent,
         help,
         hint: None,
-        mutates: false,
     }
 }
 
@@ -141,13 +155,6 @@ impl Binding {
     const fn hint(self, hint: &'static str) -> Self {
         Self {
             hint: Some(hint),
-            ..self
-        }
-    }
-
-    const fn mutating(self) -> Self {
-        Self {
-            mutates: true,
             ..self
         }
     }
@@ -326,15 +333,13 @@ pub static GLOBAL: Layer = Layer {
             Intent::Start,
             "start the selected run; an interrupted or failed one continues",
         )
-        .hint("start")
-        .mutating(),
+        .hint("start"),
         bind(
             &[ch(' ')],
             Intent::PauseResume,
             "pause / resume the running run",
         )
-        .hint("pause")
-        .mutating(),
+        .hint("pause"),
         bind(
             &[ch('o')],
             Intent::ToggleGroup,
@@ -345,21 +350,18 @@ pub static GLOBAL: Layer = Layer {
             &[ch('r')],
             Intent::RunAgain,
             "run the selected stored run again, from scratch, as a new row",
-        )
-        .mutating(),
-        bind(&[ch('a')], Intent::QueueAll, "queue every planned run").mutating(),
+        ),
+        bind(&[ch('a')], Intent::QueueAll, "queue every planned run"),
         bind(
             &[ch('x')],
             Intent::Cancel,
             "cancel the selected run (asks first)",
-        )
-        .mutating(),
+        ),
         bind(
             &[ch('d')],
             Intent::Delete,
             "delete the selected stored run and its files (asks first)",
-        )
-        .mutating(),
+        ),
         bind(
             &[ch('m')],
             Intent::Mark,
@@ -430,7 +432,7 @@ impl Row {
 
     /// Whether a read-only viewer refuses the row's keys.
     pub fn mutates(&self) -> bool {
-        self.bindings.iter().any(|binding| binding.mutates)
+        self.bindings.iter().any(|binding| binding.intent.mutates())
     }
 
     /// Every key of the row: bindings with as many keys are zipped, so
@@ -457,7 +459,7 @@ impl Row {
         let keys: Vec<Key> = self
             .bindings
             .iter()
-            .filter(|binding| binding.hint.is_some() && !(read_only && binding.mutates))
+            .filter(|binding| binding.hint.is_some() && !(read_only && binding.intent.mutates()))
             .filter_map(|binding| {
                 binding
                     .keys
@@ -693,7 +695,7 @@ mod tests {
         let mutating: Vec<Intent> = ALL
             .iter()
             .flat_map(|layer| layer.bindings)
-            .filter(|binding| binding.mutates)
+            .filter(|binding| binding.intent.mutates())
             .map(|binding| binding.intent)
             .collect();
         use Intent::*;

@@ -1,6 +1,6 @@
 """Runs a model written by `atelier export --onnx` in ONNX Runtime on the
 test images and compares it with the run's stored predictions; prints
-JSON for tests/interop_onnx.rs.
+JSON for tests/it/interop_onnx.rs.
 
     python onnx_check.py MODEL.onnx DATA_DIR RUN_DIR
 

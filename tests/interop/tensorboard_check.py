@@ -1,6 +1,6 @@
 """Reads a run folder written by `atelier export --tensorboard` with
 TensorBoard's own reader, and prints what it found as JSON for
-tests/interop_tensorboard.rs to compare with the run store.
+tests/it/interop_tensorboard.rs to compare with the run store.
 
     python tensorboard_check.py RUN_FOLDER
 """

@@ -1,7 +1,7 @@
 """Loads an atelier run's seed-model weights (a CNN or an MLP) into the
 equivalent torch.nn.Sequential, runs it on the test images and compares
 with the run's stored predictions (JSON on stdout, for
-tests/interop_onnx.rs). The first half is the README's snippet.
+tests/it/interop_onnx.rs). The first half is the README's snippet.
 
     python torch_snippet.py RUN_DIR DATA_DIR
 """

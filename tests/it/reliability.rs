@@ -4,7 +4,7 @@
 //! the reason and keeps what was saved; an allocation failure fails one run
 //! and the next still trains; a run being written cannot be taken over.
 
-mod common;
+use crate::common;
 
 use common::{atelier, wait_for, WAIT};
 use std::{
@@ -16,11 +16,12 @@ use std::{
     time::Duration,
 };
 
+use atelier::plan::DevicePref;
 use atelier::{
     model::ModelSpec,
     plan::RunSpec,
     store::{RunStatus, RunStore, StoreError},
-    train::{checkpoint, Command, DevicePref, Event, RunId, RunRequest, Trainer},
+    train::{checkpoint, Command, Event, RunId, RunRequest, Trainer},
 };
 use tch::Tensor;
 

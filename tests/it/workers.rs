@@ -3,7 +3,7 @@
 //! time; a worker killed mid-run leaves its run crashed (and resumable)
 //! while the others finish.
 
-mod common;
+use crate::common;
 
 use std::{
     process::{Child, Stdio},

@@ -2,7 +2,7 @@
 //! `EventAccumulator`, from the `tensorboard` package in the interop venv):
 //! every series the run stored, at the stored steps, with the stored values.
 
-mod common;
+use crate::common;
 
 use std::{collections::BTreeMap, path::Path, process::Command};
 

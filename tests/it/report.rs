@@ -1,7 +1,7 @@
 //! `atelier report` and `atelier screenshot` on stored runs: files that
 //! decode, at the sizes promised, saying what the runs hold.
 
-mod common;
+use crate::common;
 
 use std::{path::Path, process::Command};
 

@@ -1,7 +1,7 @@
 //! Experiments end to end: sweep plans expanded and refused, runs grouped
 //! by their settings, and `atelier compare` / `runs --json` read by scripts.
 
-mod common;
+use crate::common;
 
 use std::{path::Path, process::Command};
 

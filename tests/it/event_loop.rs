@@ -3,7 +3,7 @@
 //! resizes, trainer events, store polls and signals, then reads the frames
 //! it draws, as they land on the screen.
 
-mod common;
+use crate::common;
 
 use std::{
     convert::Infallible,
@@ -12,13 +12,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use atelier::plan::DevicePref;
 use atelier::{
     export::{text::plain, Theme},
     model::ModelSpec,
     plan::{Plan, RunSpec},
     slurm::watch::Poll,
     store::{Follower, RunStatus, RunStore},
-    train::{DevicePref, Event, Trainer},
+    train::{Event, Trainer},
     tui::{
         event_loop::{self, Inputs, Screenshots, Session, Training, DATA_FRAME},
         App,

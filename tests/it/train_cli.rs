@@ -1,7 +1,7 @@
 //! `atelier train` end to end on a small synthetic dataset: a plan file,
 //! Keras-like output, the stored run, bad plans, and Ctrl-C.
 
-mod common;
+use crate::common;
 
 use std::{
     io::{BufRead, BufReader},

@@ -4,7 +4,7 @@
 //! atelier's own network computes to 1e-5, for every kind of model a plan
 //! can build.
 
-mod common;
+use crate::common;
 
 use std::{path::Path, process::Command};
 

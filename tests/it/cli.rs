@@ -1,7 +1,7 @@
 //! The `atelier` binary end to end: data discovery and bad input give clear
 //! errors that name the file, a non-zero exit, and never a panic.
 
-mod common;
+use crate::common;
 
 use std::{path::Path, process::Command};
 

@@ -2,16 +2,17 @@
 //! cancel and shutdown, with no deadlock. Uses a small synthetic dataset, so
 //! it needs no download and runs in seconds.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use atelier::plan::DevicePref;
 use atelier::{
     data::DataSource,
     model::ModelSpec,
     plan::RunSpec,
     store::{Predictions, RunStore},
-    train::{Command, DevicePref, Event, RunRequest, Trainer},
+    train::{Command, Event, RunRequest, Trainer},
 };
 use common::{wait_for, WAIT};
 

@@ -6,7 +6,7 @@
 //! battery is fixture-driven: `tests/fixtures/hostile/plans/*.toml`, each
 //! naming the error it must get in its first line.
 
-mod common;
+use crate::common;
 
 use std::{
     fs,
@@ -16,11 +16,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use atelier::plan::DevicePref;
 use atelier::{
     model::ModelSpec,
     plan::RunSpec,
     store::{RunStatus, RunStore},
-    train::{checkpoint, DevicePref, Event, RunRequest, Trainer},
+    train::{checkpoint, Event, RunRequest, Trainer},
 };
 use tch::Tensor;
 

@@ -3,12 +3,13 @@
 
 use std::{io::Write, path::Path, process::Command, time::Duration};
 
+use atelier::plan::DevicePref;
 use atelier::{
     data::{discover::PlaceKind, idx, DataSource, SearchPlace, IMAGE_PIXELS},
     model::ModelSpec,
     plan::RunSpec,
     store::RunStore,
-    train::{DevicePref, Event, RunId, RunRequest, Trainer},
+    train::{Event, RunId, RunRequest, Trainer},
 };
 use crossbeam_channel::RecvTimeoutError;
 use flate2::{write::GzEncoder, Compression};
@@ -216,6 +217,17 @@ pub fn write_predictions(store: &RunStore, id: &str, wrong: &[usize]) {
         .unwrap();
 }
 
+/// The rule for what a test needs and a machine may lack (the dataset, a
+/// venv, a tool, a cluster): under `CI=true` CI must have provided it, so
+/// the test fails here; elsewhere the caller skips, and this says so.
+pub fn missing(what: &str) {
+    assert!(
+        !std::env::var("CI").is_ok_and(|ci| ci == "true"),
+        "CI=true but {what}"
+    );
+    eprintln!("skipped: {what}");
+}
+
 /// The Python of the interop venv (`make interop-venv`): `ATELIER_INTEROP_PYTHON`,
 /// else `.venv-interop/bin/python3` in the checkout. Without one the caller
 /// skips with a note, except under `CI=true`, where CI must have made it.
@@ -226,14 +238,9 @@ pub fn interop_python() -> Option<std::path::PathBuf> {
     if python.is_file() {
         return Some(python);
     }
-    assert!(
-        !std::env::var("CI").is_ok_and(|ci| ci == "true"),
-        "CI=true but {} is missing: run `make interop-venv`",
+    missing(&format!(
+        "{} is missing: run `make interop-venv`",
         python.display()
-    );
-    eprintln!(
-        "skipped: no interop venv at {} (make interop-venv)",
-        python.display()
-    );
+    ));
     None
 }

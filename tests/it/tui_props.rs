@@ -12,16 +12,17 @@
 //! The number of cases follows `PROPTEST_CASES` (default 48 here, enough to
 //! hit every transition many times while staying a few seconds in release).
 
-mod common;
+use crate::common;
 
 use std::{collections::HashSet, sync::Arc};
 
+use atelier::plan::DevicePref;
 use atelier::{
     data::Split,
     model::ModelSpec,
     plan::RunSpec,
     store::{Liveness, Predictions, RunRecord, RunStatus, Update},
-    train::{Command, DevicePref, Event, Phase, RunId, RunRequest},
+    train::{Command, Event, Phase, RunId, RunRequest},
     tui::{input, ui, Action, App, Confirm, Cursor, ListRow, Overlay, RunView, UiStatus, View},
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};

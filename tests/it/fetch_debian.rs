@@ -6,7 +6,7 @@
 //! `apt-get` and Debian's real package: it must pass in CI, which reaches
 //! the Debian mirror.
 
-mod common;
+use crate::common;
 
 use std::{
     fs,
@@ -23,15 +23,10 @@ fn real_dataset() -> Option<PathBuf> {
     if dir.join("train-images-idx3-ubyte.gz").is_file() {
         return Some(dir);
     }
-    assert!(
-        !std::env::var("CI").is_ok_and(|ci| ci == "true"),
-        "CI=true but {} is missing",
+    common::missing(&format!(
+        "Fashion-MNIST is not installed at {}",
         dir.display()
-    );
-    eprintln!(
-        "skipped: Fashion-MNIST is not installed at {}",
-        dir.display()
-    );
+    ));
     None
 }
 
@@ -306,10 +301,8 @@ fn with_no_source_at_all_the_error_lists_every_way_to_get_the_data() {
 #[test]
 fn the_real_debian_package_fetched_without_root_verifies() {
     // CI reaches Debian's mirror; elsewhere a machine without apt is skipped.
-    let in_ci = std::env::var("CI").is_ok_and(|ci| ci == "true");
     if Command::new("apt-get").arg("--version").output().is_err() {
-        assert!(!in_ci, "CI=true but apt-get is missing");
-        eprintln!("skipped: apt-get is not installed here");
+        common::missing("apt-get is not installed here");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

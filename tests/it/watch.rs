@@ -2,7 +2,7 @@
 //! thread, a follower polling in another; torn lines; runs whose writer
 //! stops writing or dies.
 
-mod common;
+use crate::common;
 
 use std::{
     fs::OpenOptions,
