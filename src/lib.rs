@@ -8,6 +8,7 @@
 //! - [`plan`]: experiment plans (the built-in `seed` plan, TOML plan files);
 //! - [`protocol`]: the contracts: commands, events, run ids, the on-disk log;
 //! - [`store`]: the run store on disk (`run.json`, `events.jsonl`, checkpoints);
+//! - [`analysis`]: verdicts on stored runs and groups, above the store;
 //! - [`train`]: the trainer thread, which speaks the protocol and writes the store;
 //! - [`slurm`]: sweeps as Slurm job arrays: job scripts, submission records, `squeue`;
 //! - [`tui`]: the app's state, keys, panes and event loop;
@@ -19,6 +20,7 @@
 //! - [`paths`]: where atelier keeps its files on this machine;
 //! - [`units`]: numbers and durations as people read them.
 
+pub mod analysis;
 pub mod data;
 pub mod edge;
 pub mod export;

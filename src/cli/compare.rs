@@ -7,10 +7,7 @@ use atelier::{
     outln,
     plan::Reference,
     stats::{verdict::signed, Summary},
-    store::{
-        groups::{self, find_target},
-        GroupRuns, RunRecord, RunStore, Target,
-    },
+    store::{groups::find_target, GroupRuns, RunRecord, RunStore, Target},
 };
 use clap::Args;
 
@@ -30,7 +27,7 @@ pub fn run(args: &CompareArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCo
     let store = RunStore::existing(runs_dir)?;
     let a = find_target(&store, &args.a)?;
     let b = find_target(&store, &args.b)?;
-    let verdict = groups::compare(&store, &a, &b);
+    let verdict = atelier::analysis::compare(&store, &a, &b);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&verdict)?)?;
     } else {

@@ -1,15 +1,13 @@
 //! Stored runs as groups (runs that differ only in their seed), their
-//! statistics, and what `atelier compare` compares: two runs or two groups.
+//! summaries, and what `atelier compare` names: two runs or two groups.
+//! The verdicts on them are computed above the store (`crate::analysis`).
 
 use serde::Serialize;
 
-use super::{Predictions, RunRecord, RunStatus, RunStore, StoreError};
+use super::{RunRecord, RunStatus, RunStore, StoreError};
 use crate::{
     plan::{Group, Reference},
-    stats::{
-        verdict::{Side, Verdict},
-        Summary,
-    },
+    stats::Summary,
 };
 
 /// The runs of one group, in the order given.
@@ -206,48 +204,6 @@ fn ambiguous(store: &RunStore, query: &str, groups: &[&GroupRuns]) -> StoreError
         dir: store.dir().to_path_buf(),
         candidates: groups.iter().map(|g| describe(g)).collect(),
     }
-}
-
-/// The verdict on `a − b`: Welch's test for two groups, McNemar's for two
-/// runs (from their stored test predictions); a run against a group is
-/// compared as a group of one, which has no interval.
-pub fn compare(store: &RunStore, a: &Target, b: &Target) -> Verdict {
-    match (a, b) {
-        (Target::Run(x), Target::Run(y)) => {
-            let side = |r: &RunRecord| Side::group(r.spec.name.clone(), &accuracy(r));
-            Verdict::runs(side(x), side(y), paired(store, x, y))
-        }
-        _ => {
-            let values = |t: &Target| match t {
-                Target::Run(r) => accuracy(r),
-                Target::Group { runs, .. } => runs.iter().filter_map(|r| r.test_accuracy).collect(),
-            };
-            let (va, vb) = (values(a), values(b));
-            Verdict::groups(
-                Side::group(a.name(), &va),
-                &va,
-                Side::group(b.name(), &vb),
-                &vb,
-            )
-        }
-    }
-}
-
-fn accuracy(record: &RunRecord) -> Vec<f64> {
-    record.test_accuracy.into_iter().collect()
-}
-
-/// McNemar's test of two runs, or why it cannot be done.
-pub fn paired(
-    store: &RunStore,
-    a: &RunRecord,
-    b: &RunRecord,
-) -> Result<crate::stats::McNemar, String> {
-    let load = |r: &RunRecord| {
-        Predictions::load(&store.run_dir(&r.id))
-            .map_err(|_| format!("run {} has no stored test predictions", r.spec.name))
-    };
-    load(a)?.mcnemar(&load(b)?)
 }
 
 #[cfg(test)]

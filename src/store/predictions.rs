@@ -85,16 +85,6 @@ impl Predictions {
         (0..self.len()).map(|i| self.correct(i)).collect()
     }
 
-    /// The exact McNemar test of these predictions against `other`'s, on
-    /// the same images; the problem when they are not the same images.
-    pub fn mcnemar(&self, other: &Predictions) -> Result<crate::stats::McNemar, String> {
-        if self.labels != other.labels {
-            return Err("the runs were tested on different images".into());
-        }
-        crate::stats::mcnemar(&self.correctness(), &other.correctness())
-            .map_err(|error| error.to_string())
-    }
-
     /// Number of test images.
     pub fn len(&self) -> usize {
         self.labels.len()

@@ -8,11 +8,11 @@
 use super::{App, RunView};
 use crate::{
     plan::Reference,
+    protocol::RunId,
     stats::{
         verdict::{Side, Verdict},
         McNemar,
     },
-    train::RunId,
 };
 
 /// The finished runs (those with a test result) of one group, in list order.
@@ -237,7 +237,7 @@ pub fn paired(app: &App, a: &RunView, b: &RunView) -> Result<McNemar, String> {
         Some(id) => app.predictions_of(id),
         None => Err(format!("{} has not run", view.spec.name)),
     };
-    load(a)?.mcnemar(&*load(b)?)
+    crate::analysis::mcnemar(&*load(a)?, &*load(b)?)
 }
 
 #[cfg(test)]
@@ -248,7 +248,7 @@ mod tests {
     use crate::{
         model::ModelSpec,
         plan::{sweep::with_seed, RunSpec},
-        train::Event,
+        protocol::Event,
         tui::test_support::predictions,
     };
 

@@ -17,9 +17,10 @@ use crate::edge::output::Policy;
 use crate::{
     export::{self, Theme},
     plan::Plan,
+    protocol::{Command, Event, RunId, RunRequest},
     slurm::watch::Poll,
     store::{follow::POLL_INTERVAL, DeviceLock, Follower, Holder, RunStore, StoreError},
-    train::{device_name, Command, Event, ResolveDevice, RunId, RunRequest, Trainer},
+    train::{device_name, ResolveDevice, Trainer},
 };
 
 /// Shortest time between two draws (about 30 frames a second).

@@ -11,8 +11,8 @@ use ratatui::layout::Rect;
 use super::{App, View};
 use crate::{
     data::{Split, IMAGE_SIDE, NUM_CLASSES},
+    protocol::RunId,
     store::Predictions,
-    train::RunId,
 };
 
 /// Columns of one image: a pixel per column.
@@ -282,7 +282,7 @@ mod tests {
     use super::*;
     use crate::{
         data::IMAGE_PIXELS,
-        train::Event,
+        protocol::Event,
         tui::test_support::{planned_app, predictions},
     };
 

@@ -11,7 +11,8 @@ use super::{
 };
 use crate::{
     plan::RunSpec,
-    train::{control::Control, Command, RunId},
+    protocol::{Command, RunId},
+    train::control::Control,
 };
 
 /// What the event loop must do after a key, beyond the state change.
@@ -401,7 +402,7 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEventState, KeyModifiers};
 
     use super::*;
-    use crate::{train::Event, tui::run_view::RECENT_POINTS};
+    use crate::{protocol::Event, tui::run_view::RECENT_POINTS};
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent {

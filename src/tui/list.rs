@@ -253,7 +253,7 @@ mod tests {
     use super::*;
     use crate::{
         plan::RunSpec,
-        train::{Event, RunId},
+        protocol::{Event, RunId},
         tui::test_support::spec,
     };
 

@@ -133,7 +133,7 @@ impl SweepProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{model::ModelSpec, plan::RunSpec, train::Event};
+    use crate::{model::ModelSpec, plan::RunSpec, protocol::Event};
 
     fn sweep_run(sweep: Option<&str>, lr: f64, seed: u64) -> RunView {
         RunView::planned(RunSpec {

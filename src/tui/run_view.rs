@@ -6,8 +6,8 @@ use std::{collections::VecDeque, ops::Deref};
 
 use crate::{
     plan::RunSpec,
+    protocol::{Event, Phase, RunId},
     store::{Liveness, RunRecord, RunState, RunStatus},
-    train::{Event, Phase, RunId},
 };
 
 /// Per-batch points kept for the sparklines; older ones scroll away.
@@ -279,7 +279,7 @@ fn push_bounded(points: &mut VecDeque<f64>, value: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{model::ModelSpec, train::RunRequest};
+    use crate::{model::ModelSpec, protocol::RunRequest};
 
     fn spec() -> RunSpec {
         RunSpec::new("r", ModelSpec::tiny_mlp())

@@ -5,7 +5,7 @@ use insta::assert_snapshot;
 use ratatui::{backend::TestBackend, style::Color, Terminal};
 
 use super::{ui, App, ColorMode, RenderMode};
-use crate::{plan, train::Event};
+use crate::{plan, protocol::Event};
 
 /// The seed plan with M1 finished (two epochs, a test result) and the MLP training.
 fn state() -> App {
@@ -372,8 +372,8 @@ grid = { learning_rate = [1e-3, 3e-4] }
 "#;
 
 /// Events of a run started on the cpu, with `epochs` epochs of 12 s.
-fn trained(app: &mut App, index: usize, epochs: u32) -> crate::train::RunId {
-    let run = crate::train::RunId::from(format!("run-{index}"));
+fn trained(app: &mut App, index: usize, epochs: u32) -> crate::protocol::RunId {
+    let run = crate::protocol::RunId::from(format!("run-{index}"));
     app.assign_id(index, run.clone());
     app.apply(&Event::Started {
         run: run.clone(),

@@ -11,8 +11,8 @@ use super::{
 use crate::{
     data::Split,
     plan::RunSpec,
+    protocol::{Event, RunId},
     store::{Predictions, Update},
-    train::{Event, RunId},
 };
 
 /// The full-screen views.
@@ -335,8 +335,8 @@ impl App {
 mod tests {
     use super::*;
     use crate::{
+        protocol::RunRequest,
         store::{Liveness, RunRecord, RunStatus},
-        train::RunRequest,
         tui::test_support::planned_app,
     };
 

@@ -8,7 +8,7 @@ use std::{fs, path::Path};
 /// Each room's rank; a file may use rooms of its own rank or lower. `paths`
 /// and `units` are small helpers every room may use, and `edge` (stdout, output
 /// files, terminal text, bounded reads) too.
-const RANKS: [(&str, u8); 15] = [
+const RANKS: [(&str, u8); 16] = [
     ("edge", 0),
     ("paths", 0),
     ("units", 0),
@@ -19,6 +19,7 @@ const RANKS: [(&str, u8); 15] = [
     ("protocol", 4),
     ("store", 5),
     ("train", 6),
+    ("analysis", 6),
     ("slurm", 6),
     ("tui", 7),
     ("report", 7),

@@ -69,7 +69,7 @@ pub fn group_status(statuses: impl IntoIterator<Item = UiStatus>) -> UiStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{train::Event, tui::test_support::spec};
+    use crate::{protocol::Event, tui::test_support::spec};
 
     fn run(status: UiStatus, accuracy: Option<f64>) -> RunView {
         let mut view = RunView::planned(spec("A"));

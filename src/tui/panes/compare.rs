@@ -209,7 +209,7 @@ pub fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::Event;
+    use crate::protocol::Event;
     use crate::tui::test_support::{buffer_text, render_widget};
 
     fn screen(app: &App) -> String {

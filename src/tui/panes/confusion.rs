@@ -137,7 +137,7 @@ mod tests {
     use ratatui::{backend::TestBackend, Terminal};
 
     use super::*;
-    use crate::train::Event;
+    use crate::protocol::Event;
     use crate::tui::test_support::planned_app;
 
     fn app_with_result() -> App {

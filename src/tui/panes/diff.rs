@@ -194,7 +194,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        train::Event,
+        protocol::Event,
         tui::test_support::{buffer_text, planned_app, predictions, render_widget},
     };
 

@@ -191,7 +191,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        train::Event,
+        protocol::Event,
         tui::{
             panes::thumbnail::gray,
             test_support::{buffer_text, planned_app, predictions, test_split},

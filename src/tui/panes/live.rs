@@ -242,7 +242,7 @@ fn epoch_axis(epochs: u32) -> Axis<'static> {
 mod tests {
 
     use super::*;
-    use crate::train::{Event, Phase};
+    use crate::protocol::{Event, Phase};
     use crate::tui::test_support::{buffer_text, planned_app, render_widget};
 
     fn screen(app: &App) -> String {

@@ -371,7 +371,7 @@ mod tests {
     use ratatui::{backend::TestBackend, Terminal};
 
     use super::*;
-    use crate::train::Event;
+    use crate::protocol::Event;
     use crate::tui::test_support::{buffer_text, planned_app, render_widget};
 
     fn rendered(app: &App, width: u16, height: u16) -> String {

@@ -280,7 +280,7 @@ mod tests {
     use crate::{
         model::ModelSpec,
         plan::{sweep::with_seed, RunSpec},
-        train::Event,
+        protocol::Event,
     };
 
     fn epoch(run: &str, epoch: u32, val_accuracy: f64) -> Event {

@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn rows_that_do_not_fit_are_counted() {
-        use crate::{model::ModelSpec, plan::RunSpec, train::Event, tui::RunView};
+        use crate::{model::ModelSpec, plan::RunSpec, protocol::Event, tui::RunView};
         let views: Vec<RunView> = (0..4u32)
             .map(|index| {
                 let mut view =
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn the_originals_best_is_a_line_through_every_row() {
-        use crate::{model::ModelSpec, plan::RunSpec, train::Event, tui::RunView};
+        use crate::{model::ModelSpec, plan::RunSpec, protocol::Event, tui::RunView};
         let view = |name: &str, accuracy: f64, reference: Option<Reference>| {
             let mut spec = RunSpec::new(name, ModelSpec::tiny_mlp());
             spec.reference = reference;
