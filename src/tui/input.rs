@@ -768,16 +768,7 @@ mod tests {
     /// is bound: every key of every layer each view reaches.
     #[test]
     fn a_read_only_viewer_refuses_exactly_the_mutating_keys() {
-        use crate::tui::state::View;
-        let views = [
-            View::Monitor,
-            View::Confusion,
-            View::Compare,
-            View::Runs,
-            View::Gallery,
-            View::Diff,
-        ];
-        for view in views {
+        for view in crate::tui::state::View::ALL {
             let layers = keymap::layers(&Overlay::None, view);
             for binding in layers.iter().flat_map(|layer| layer.bindings) {
                 for &bound in binding.keys {

@@ -34,6 +34,17 @@ pub enum View {
 }
 
 impl View {
+    /// Every view (the number keys show all but the gallery, which opens
+    /// from a confusion cell).
+    pub const ALL: [View; 6] = [
+        View::Monitor,
+        View::Confusion,
+        View::Compare,
+        View::Runs,
+        View::Gallery,
+        View::Diff,
+    ];
+
     /// The view's name, as the status bar and screenshot files show it.
     pub fn name(self) -> &'static str {
         match self {

@@ -286,14 +286,7 @@ mod tests {
     #[test]
     fn the_status_bar_shows_whole_hints_as_many_as_fit() {
         let mut app = app();
-        let views = [
-            View::Monitor,
-            View::Confusion,
-            View::Compare,
-            View::Runs,
-            View::Gallery,
-            View::Diff,
-        ];
+        let views = View::ALL;
         for (view, read_only) in views.into_iter().flat_map(|v| [(v, false), (v, true)]) {
             (app.view, app.read_only) = (view, read_only);
             let hints = keymap::hints(keymap::layers(&Overlay::None, view), read_only);
