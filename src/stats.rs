@@ -11,8 +11,12 @@
 //!   one gets right and the other wrong (a paired test: both saw the same
 //!   10,000 images, so only disagreements carry information).
 //!
+//! - A confusion matrix: accuracy, per-class precision and recall, the most
+//!   frequent confusions ([`confusion`]).
+//!
 //! Nothing here invents an interval: one value has a mean and nothing else.
 
+pub mod confusion;
 pub mod verdict;
 
 use serde::Serialize;

@@ -10,7 +10,6 @@ pub mod control;
 pub mod denormals;
 pub mod device;
 pub mod fit;
-pub mod metrics;
 pub mod openmp;
 pub mod optimizer;
 pub mod sgd;

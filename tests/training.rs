@@ -12,10 +12,10 @@ use atelier::{
         ModelSpec,
     },
     plan::{Augment, OptimizerKind, Recipe, RunSpec, Schedule},
+    stats::confusion as metrics,
     store::Predictions,
     train::{
         fit::{fit, FitOutcome, Flow, Start, Supervisor},
-        metrics,
         tensors::{DeviceData, UploadKey},
         Event,
     },

@@ -6,12 +6,12 @@ use atelier::{
     data::CLASS_NAMES,
     edge::printable,
     outln,
+    stats::confusion as metrics,
     store::{
         group_runs,
         liveness::{self, DEFAULT_STALL_AFTER},
         GroupRuns, GroupStats, History, Liveness, RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
     },
-    train::metrics,
     units::{clock, thousands},
 };
 use clap::Subcommand;

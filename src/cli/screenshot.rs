@@ -9,8 +9,8 @@ use atelier::{
     edge::output::{self, Policy},
     export::{self, Theme},
     outln,
+    stats::confusion as metrics,
     store::{liveness::DEFAULT_STALL_AFTER, Follower, RunStore},
-    train::metrics,
     tui::{
         event_loop,
         gallery::{self, Subject},

@@ -561,7 +561,7 @@ pub fn evaluate_flipped(net: &Net, split: &Pair) -> Evaluation {
         let confusion = confusion_from(&cells);
         Evaluation {
             loss: loss_sum / total.max(1) as f64,
-            accuracy: super::metrics::accuracy(&confusion),
+            accuracy: crate::stats::confusion::accuracy(&confusion),
             confusion,
         }
     })
@@ -651,7 +651,7 @@ fn evaluate_pass(net: &Net, split: &Pair, keep: bool) -> (Evaluation, Kept) {
         let denominator = total.max(1) as f64;
         let evaluation = Evaluation {
             loss: loss_sum.double_value(&[]) / denominator,
-            accuracy: super::metrics::accuracy(&confusion),
+            accuracy: crate::stats::confusion::accuracy(&confusion),
             confusion,
         };
         (evaluation, kept)

@@ -13,7 +13,7 @@ use super::theme;
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
     protocol::ConfusionMatrix,
-    train::metrics,
+    stats::confusion as metrics,
     tui::{App, View},
 };
 

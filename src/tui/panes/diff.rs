@@ -16,11 +16,11 @@ use super::{confusion::SHORT_NAMES, theme};
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
     protocol::{ConfusionMatrix, RunId},
+    stats::confusion as metrics,
     stats::{
         verdict::{p_value, ALPHA},
         McNemar,
     },
-    train::metrics,
     tui::{
         comparison,
         gallery::{disagreements, only_right},

@@ -1,8 +1,6 @@
 //! What a confusion matrix says: accuracy, per-class precision and recall,
-//! and the most frequent confusions. Plain arithmetic, no tch.
-
-use crate::data::NUM_CLASSES;
-use crate::protocol::ConfusionMatrix;
+//! and the most frequent confusions. Plain arithmetic over an `N×N` matrix
+//! of counts (rows: true class, columns: predicted), no tch, no classes.
 
 /// Precision and recall of one class; `None` where the denominator is zero.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -22,19 +20,19 @@ pub struct Confusion {
 }
 
 /// Total number of images counted.
-pub fn total(matrix: &ConfusionMatrix) -> u64 {
+pub fn total<const N: usize>(matrix: &[[u32; N]; N]) -> u64 {
     matrix.iter().flatten().map(|&count| u64::from(count)).sum()
 }
 
 /// Fraction of images on the diagonal.
-pub fn accuracy(matrix: &ConfusionMatrix) -> f64 {
-    let correct: u64 = (0..NUM_CLASSES).map(|i| u64::from(matrix[i][i])).sum();
+pub fn accuracy<const N: usize>(matrix: &[[u32; N]; N]) -> f64 {
+    let correct: u64 = (0..N).map(|i| u64::from(matrix[i][i])).sum();
     ratio(correct, total(matrix)).unwrap_or(0.0)
 }
 
 /// Precision (of predictions of the class, how many were right) and recall
 /// (of images of the class, how many were found) for each class.
-pub fn class_scores(matrix: &ConfusionMatrix) -> [ClassScores; NUM_CLASSES] {
+pub fn class_scores<const N: usize>(matrix: &[[u32; N]; N]) -> [ClassScores; N] {
     std::array::from_fn(|class| {
         let hits = u64::from(matrix[class][class]);
         let predicted: u64 = matrix.iter().map(|row| u64::from(row[class])).sum();
@@ -47,15 +45,15 @@ pub fn class_scores(matrix: &ConfusionMatrix) -> [ClassScores; NUM_CLASSES] {
 }
 
 /// Row-normalised value of a cell: the fraction of `truth` images predicted as `predicted`.
-pub fn row_rate(matrix: &ConfusionMatrix, truth: usize, predicted: usize) -> f64 {
+pub fn row_rate<const N: usize>(matrix: &[[u32; N]; N], truth: usize, predicted: usize) -> f64 {
     let row: u64 = matrix[truth].iter().map(|&count| u64::from(count)).sum();
     ratio(u64::from(matrix[truth][predicted]), row).unwrap_or(0.0)
 }
 
 /// The off-diagonal cells with any count, largest rate first.
-pub fn top_confusions(matrix: &ConfusionMatrix, limit: usize) -> Vec<Confusion> {
-    let mut cells: Vec<Confusion> = (0..NUM_CLASSES)
-        .flat_map(|truth| (0..NUM_CLASSES).map(move |predicted| (truth, predicted)))
+pub fn top_confusions<const N: usize>(matrix: &[[u32; N]; N], limit: usize) -> Vec<Confusion> {
+    let mut cells: Vec<Confusion> = (0..N)
+        .flat_map(|truth| (0..N).map(move |predicted| (truth, predicted)))
         .filter(|&(truth, predicted)| truth != predicted && matrix[truth][predicted] > 0)
         .map(|(truth, predicted)| Confusion {
             truth,
@@ -78,8 +76,8 @@ fn ratio(part: u64, whole: u64) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn sample() -> ConfusionMatrix {
-        let mut matrix = [[0; NUM_CLASSES]; NUM_CLASSES];
+    fn sample() -> [[u32; 10]; 10] {
+        let mut matrix = [[0; 10]; 10];
         for (class, row) in matrix.iter_mut().enumerate() {
             row[class] = 90;
         }
