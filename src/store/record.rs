@@ -73,7 +73,7 @@ pub struct RunRecord {
     pub writer: Option<WriterProcess>,
     /// The events folded into the fields above, by this process.
     #[serde(skip)]
-    story: Story,
+    folded: Folded,
 }
 
 /// The fold behind a record's summary. It lives only in the process that
@@ -81,9 +81,9 @@ pub struct RunRecord {
 /// record's equality: two records are equal when they store the same
 /// `run.json`.
 #[derive(Clone, Debug, Default)]
-struct Story(RunState);
+struct Folded(RunState);
 
-impl PartialEq for Story {
+impl PartialEq for Folded {
     fn eq(&self, _: &Self) -> bool {
         true
     }
@@ -119,7 +119,7 @@ impl RunRecord {
             seconds: None,
             error: None,
             writer: Some(WriterProcess::current()),
-            story: Story::default(),
+            folded: Folded::default(),
         }
     }
 
@@ -128,7 +128,7 @@ impl RunRecord {
     /// fields become the summary of every event folded so far, so a record
     /// read from disk must first [`follow_log`](Self::follow_log) its log.
     pub fn apply(&mut self, event: &Event) -> bool {
-        self.story.0.apply(event);
+        self.folded.0.apply(event);
         let mut changed = self.summarize();
         if matches!(event, Event::Started { .. }) {
             // Whoever starts the run writes it from now on.
@@ -152,26 +152,26 @@ impl RunRecord {
             }
             Err(error) => return Err(error),
         };
-        self.story = Story(RunState::from_events(&events));
+        self.folded = Folded(RunState::from_events(&events));
         Ok(())
     }
 
-    /// Copies the story's summary into the record's fields; returns whether any changed.
+    /// Copies the fold's summary into the record's fields; returns whether any changed.
     fn summarize(&mut self) -> bool {
-        let story = &self.story.0;
-        let best = story.best();
-        let test = story.test.as_ref();
+        let state = &self.folded.0;
+        let best = state.best();
+        let test = state.test.as_ref();
         [
-            replace(&mut self.status, story.status),
-            replace(&mut self.device, story.device.clone()),
-            replace(&mut self.params, story.params),
-            replace(&mut self.epochs_done, story.epochs_done),
+            replace(&mut self.status, state.status),
+            replace(&mut self.device, state.device.clone()),
+            replace(&mut self.params, state.params),
+            replace(&mut self.epochs_done, state.epochs_done),
             replace(&mut self.best_val_accuracy, best.map(|b| b.val_accuracy)),
             replace(&mut self.best_epoch, best.map(|b| b.epoch)),
             replace(&mut self.test_accuracy, test.map(|t| t.accuracy)),
             replace(&mut self.test_loss, test.map(|t| t.loss)),
-            replace(&mut self.seconds, story.seconds),
-            replace(&mut self.error, story.error.clone()),
+            replace(&mut self.seconds, state.seconds),
+            replace(&mut self.error, state.error.clone()),
         ]
         .contains(&true)
     }
@@ -381,7 +381,7 @@ mod tests {
             .follow_log(&dir.path().join("missing.jsonl"))
             .unwrap();
         assert_eq!(
-            record.story.0,
+            record.folded.0,
             RunState::default(),
             "a missing log holds no events"
         );

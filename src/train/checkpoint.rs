@@ -59,7 +59,7 @@ pub struct ResumePoint {
     /// Training seconds spent so far, over every attempt.
     pub seconds: f64,
     /// Where the run stopped inside the next epoch, when it stopped mid-epoch.
-    pub within: Option<Within>,
+    pub within: Option<MidEpoch>,
 }
 
 impl ResumePoint {
@@ -97,7 +97,7 @@ impl ResumePoint {
 
 /// A place inside an epoch: the steps done and what they leave behind.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Within {
+pub struct MidEpoch {
     /// Steps of the epoch already taken.
     pub step: usize,
     /// The epoch's running sums: loss × images, correct predictions, images.
@@ -208,7 +208,7 @@ pub fn load_last(
     }))
 }
 
-fn within_tensors(within: &Within) -> Vec<(String, Tensor)> {
+fn within_tensors(within: &MidEpoch) -> Vec<(String, Tensor)> {
     let step = i64::try_from(within.step).unwrap_or(i64::MAX);
     let samples = i64::try_from(within.samples).unwrap_or(i64::MAX);
     vec![
@@ -226,7 +226,7 @@ fn within_tensors(within: &Within) -> Vec<(String, Tensor)> {
 }
 
 /// The mid-epoch place, every key present and in range, or what is wrong.
-fn read_within(tensors: &BTreeMap<String, Tensor>) -> Result<Within, String> {
+fn read_within(tensors: &BTreeMap<String, Tensor>) -> Result<MidEpoch, String> {
     let number = |key: &str| -> Result<&Tensor, String> {
         match tensors.get(key) {
             Some(tensor) if tensor.numel() == 1 => Ok(tensor),
@@ -239,7 +239,7 @@ fn read_within(tensors: &BTreeMap<String, Tensor>) -> Result<Within, String> {
     };
     let seconds = number(WITHIN_SECONDS)?.double_value(&[]);
     let dropout_bits = number(WITHIN_DROPOUT)?.int64_value(&[]);
-    Ok(Within {
+    Ok(MidEpoch {
         step: count(WITHIN_STEP)?,
         loss_sum: number(WITHIN_LOSS_SUM)?.double_value(&[]),
         correct: number(WITHIN_CORRECT)?.int64_value(&[]),
@@ -356,7 +356,7 @@ mod tests {
             epochs_done: 2,
             best: Some((0.5, 1)),
             seconds: 3.0,
-            within: Some(Within {
+            within: Some(MidEpoch {
                 step: 17,
                 loss_sum: 0.1 + 0.2,
                 correct: 1234,
@@ -373,7 +373,7 @@ mod tests {
 
     #[test]
     fn a_point_past_the_runs_end_is_refused() {
-        let within = Within {
+        let within = MidEpoch {
             step: 9,
             loss_sum: 0.0,
             correct: 0,

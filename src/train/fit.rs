@@ -20,7 +20,7 @@ use thiserror::Error;
 
 use super::{
     augment,
-    checkpoint::{self, CheckpointError, ResumePoint, Within},
+    checkpoint::{self, CheckpointError, MidEpoch, ResumePoint},
     device::device_name,
     optimizer::Optimizer,
     tensors::{DeviceData, Pair},
@@ -181,7 +181,7 @@ struct Training<'a> {
     model: Model,
     resumed_after: u32,
     /// Where to start inside the first epoch, when resuming mid-epoch.
-    within: Option<Within>,
+    within: Option<MidEpoch>,
     /// Best validation accuracy so far and its epoch.
     best: Option<(f64, u32)>,
     /// Training time before this process took the run over (a resume).
@@ -274,7 +274,7 @@ impl<'a> Training<'a> {
     fn train_epoch(
         &mut self,
         epoch: u32,
-        within: Option<Within>,
+        within: Option<MidEpoch>,
         supervisor: &mut dyn Supervisor,
     ) -> Result<EpochEnd, FitError> {
         let (spec, device) = (self.spec, self.data.key.device);
@@ -358,7 +358,7 @@ impl<'a> Training<'a> {
             epochs_done: epoch - 1,
             best: self.best,
             seconds: self.total_seconds(),
-            within: Some(meter.place(step, self.model.net.dropout_state(), seconds)),
+            within: Some(meter.mid_epoch(step, self.model.net.dropout_state(), seconds)),
         };
         checkpoint::save_last(dir, &self.model.store, &self.model.optimizer, &point)?;
         supervisor.emit(Event::Checkpointed {
@@ -717,7 +717,7 @@ impl Meter {
     }
 
     /// Picks up the sums of the steps a suspended epoch already took.
-    fn restore(&mut self, within: &Within) {
+    fn restore(&mut self, within: &MidEpoch) {
         let device = self.loss_sum.device();
         self.loss_sum = Tensor::from(within.loss_sum).to_device(device);
         self.correct = Tensor::from(within.correct).to_device(device);
@@ -728,8 +728,8 @@ impl Meter {
     }
 
     /// The place after `step` steps, for a mid-epoch checkpoint.
-    fn place(&self, step: usize, dropout_state: u64, seconds: f64) -> Within {
-        Within {
+    fn mid_epoch(&self, step: usize, dropout_state: u64, seconds: f64) -> MidEpoch {
+        MidEpoch {
             step,
             loss_sum: self.loss_sum.double_value(&[]),
             correct: self.correct.int64_value(&[]),

@@ -28,9 +28,9 @@ pub enum Intent {
     CursorRight,
     OpenCell,
     /// The diff's images that run A gets right and B wrong.
-    ARight,
+    OnlyARight,
     /// The diff's images that run B gets right and A wrong.
-    BRight,
+    OnlyBRight,
     NextPage,
     PreviousPage,
     FirstPage,
@@ -232,8 +232,8 @@ pub static DIFF: Layer = Layer {
     name: "diff view",
     prefix: "diff: ",
     bindings: &[
-        bind(&[ch('a')], Intent::ARight, ONE_RIGHT).hint("A/B right"),
-        bind(&[ch('b')], Intent::BRight, ONE_RIGHT).hint("A/B right"),
+        bind(&[ch('a')], Intent::OnlyARight, ONE_RIGHT).hint("A/B right"),
+        bind(&[ch('b')], Intent::OnlyBRight, ONE_RIGHT).hint("A/B right"),
     ],
 };
 
@@ -670,7 +670,7 @@ mod tests {
         );
         assert_eq!(
             intent(&none, View::Diff, KeyCode::Char('a')),
-            Some(Intent::ARight)
+            Some(Intent::OnlyARight)
         );
         assert_eq!(intent(&none, View::Monitor, KeyCode::Char('c')), None);
         let ctrl_c = event(KeyCode::Char('c'), KeyModifiers::CONTROL);

@@ -1,4 +1,4 @@
-//! What the app knows about one run: the run's story, folded from its
+//! What the app knows about one run: the run's fold, folded from its
 //! events by the store's rules ([`RunState`]), and what only the app shows
 //! (live progress, sparklines, who trains the run).
 
@@ -49,9 +49,9 @@ pub struct RunView {
     /// Mean loss and accuracy of each progress interval, oldest first.
     pub recent_loss: VecDeque<f64>,
     pub recent_accuracy: VecDeque<f64>,
-    /// The run's story (device, epochs, test result, error): read through
+    /// The run's fold (device, epochs, test result, error): read through
     /// the view (`view.epochs`, `view.test`), changed only by its events.
-    story: RunState,
+    fold: RunState,
     /// Trained by another process (a detached `train`, another app): this
     /// app can show it but not pause, cancel or delete it.
     pub external: bool,
@@ -61,7 +61,7 @@ pub struct RunView {
     pub writer_here: bool,
     /// Where Slurm has the run's task (`pending (Priority)`, `running on
     /// node7`, `lost`), as squeue last said; `None` for a run not submitted
-    /// to Slurm. Named apart from the story's `slurm` (the attempt the run
+    /// to Slurm. Named apart from the fold's `slurm` (the attempt the run
     /// itself logged), which the view derefs to.
     pub slurm_label: Option<String>,
 }
@@ -82,7 +82,7 @@ impl RunView {
             learning_rate: None,
             recent_loss: VecDeque::new(),
             recent_accuracy: VecDeque::new(),
-            story: RunState::default(),
+            fold: RunState::default(),
             external: false,
             writer_pid: None,
             writer_here: false,
@@ -106,13 +106,13 @@ impl RunView {
     /// the last word, e.g. on a run whose writer died mid-epoch.
     pub fn apply_record(&mut self, record: &RunRecord) {
         // run.json does not store pauses; the log does.
-        self.status = UiStatus::of(record.status, self.story.paused);
+        self.status = UiStatus::of(record.status, self.fold.paused);
         // A log that lost its start still shows what the record kept.
-        if self.story.device.is_none() {
-            self.story.device.clone_from(&record.device);
+        if self.fold.device.is_none() {
+            self.fold.device.clone_from(&record.device);
         }
-        if self.story.error.is_none() {
-            self.story.error.clone_from(&record.error);
+        if self.fold.error.is_none() {
+            self.fold.error.clone_from(&record.error);
         }
         self.writer_pid = record.writer.as_ref().map(|writer| writer.pid);
         self.writer_here = record
@@ -135,9 +135,9 @@ impl RunView {
 
     /// Folds one event about this run into the view.
     pub fn apply(&mut self, event: &Event) {
-        self.story.apply(event);
+        self.fold.apply(event);
         if moves_status(event) {
-            self.status = UiStatus::of(self.story.status, self.story.paused);
+            self.status = UiStatus::of(self.fold.status, self.fold.paused);
         }
         self.show_progress(event);
     }
@@ -192,14 +192,14 @@ impl RunView {
         }
     }
 
-    /// The run's story, as its events tell it.
-    pub fn story(&self) -> &RunState {
-        &self.story
+    /// The run's fold, as its events tell it.
+    pub fn fold(&self) -> &RunState {
+        &self.fold
     }
 
     /// Best validation accuracy so far.
     pub fn best_val_accuracy(&self) -> Option<f64> {
-        self.story.best().map(|best| best.val_accuracy)
+        self.fold.best().map(|best| best.val_accuracy)
     }
 
     /// Whether a trainer may still change this run.
@@ -231,10 +231,10 @@ impl RunView {
 impl Deref for RunView {
     type Target = RunState;
 
-    /// The panes read the story's fields on the view itself (`view.epochs`,
+    /// The panes read the fold's fields on the view itself (`view.epochs`,
     /// `view.test`, `view.device`); `view.status` stays the view's own.
     fn deref(&self) -> &RunState {
-        &self.story
+        &self.fold
     }
 }
 
@@ -332,7 +332,7 @@ mod tests {
         assert_eq!((view.epoch, view.best_val_accuracy()), (1, Some(0.71)));
         // What was voided leaves no trace: as if it had never been logged.
         assert_eq!(
-            view.story(),
+            view.fold(),
             &RunState::from_events(&[started(0), epoch_end(1), started(1)])
         );
     }
