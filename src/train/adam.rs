@@ -63,7 +63,7 @@ impl AdamConfig {
 }
 
 /// One trainable tensor and its two moments.
-struct Slot {
+struct ParamState {
     name: String,
     param: Tensor,
     exp_avg: Tensor,
@@ -74,7 +74,7 @@ struct Slot {
 pub struct Adam {
     config: AdamConfig,
     steps: u64,
-    slots: Vec<Slot>,
+    slots: Vec<ParamState>,
 }
 
 impl Adam {
@@ -82,7 +82,7 @@ impl Adam {
     /// statistics), in name order, with zero moments.
     pub fn new(store: &VarStore, config: AdamConfig) -> Self {
         let slots = trainable(store)
-            .map(|(name, param)| Slot {
+            .map(|(name, param)| ParamState {
                 name,
                 exp_avg: param.zeros_like(),
                 exp_avg_sq: param.zeros_like(),
@@ -256,7 +256,7 @@ fn fusable(tensors: &[&Tensor]) -> bool {
 }
 
 /// The update with tensor operations, for CUDA and anything not fusable.
-fn tensor_update(slot: &mut Slot, grad: &Tensor, c: &Coefficients) {
+fn tensor_update(slot: &mut ParamState, grad: &Tensor, c: &Coefficients) {
     let decayed;
     let grad = if c.l2 > 0.0 {
         decayed = grad + &slot.param * f64::from(c.l2);
@@ -279,7 +279,7 @@ fn tensor_update(slot: &mut Slot, grad: &Tensor, c: &Coefficients) {
 }
 
 /// The update in one pass over the four buffers, split across `threads`.
-fn fused_cpu_update(slot: &mut Slot, grad: &Tensor, c: &Coefficients, threads: usize) {
+fn fused_cpu_update(slot: &mut ParamState, grad: &Tensor, c: &Coefficients, threads: usize) {
     let len = slot.param.numel();
     // SAFETY: `fusable` checked that all four are contiguous f32 CPU tensors,
     // so each pointer addresses `len` initialised floats. They are four

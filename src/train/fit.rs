@@ -120,7 +120,7 @@ pub fn fit(
     supervisor: &mut dyn Supervisor,
 ) -> Result<FitOutcome, FitError> {
     check_settings(spec, data)?;
-    let mut training = Training::begin(run, spec, data, checkpoints, start, supervisor)?;
+    let mut training = RunInProgress::begin(run, spec, data, checkpoints, start, supervisor)?;
     for epoch in training.resumed_after + 1..=spec.epochs {
         let within = training.within.take();
         let epoch_started = Instant::now();
@@ -173,7 +173,7 @@ enum EpochEnd {
 }
 
 /// One run in progress: its model, where it stands, where it writes.
-struct Training<'a> {
+struct RunInProgress<'a> {
     run: &'a RunId,
     spec: &'a RunSpec,
     data: &'a DeviceData,
@@ -192,7 +192,7 @@ struct Training<'a> {
     learning_rate: f64,
 }
 
-impl<'a> Training<'a> {
+impl<'a> RunInProgress<'a> {
     /// Builds the model (from the last checkpoint when resuming) and
     /// announces the run.
     fn begin(

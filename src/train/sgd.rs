@@ -21,7 +21,8 @@ pub struct SgdConfig {
     pub weight_decay: f64,
 }
 
-struct Slot {
+/// One trainable tensor and its momentum buffer.
+struct ParamState {
     name: String,
     param: Tensor,
     velocity: Tensor,
@@ -31,14 +32,14 @@ struct Slot {
 pub struct Sgd {
     config: SgdConfig,
     steps: u64,
-    slots: Vec<Slot>,
+    slots: Vec<ParamState>,
 }
 
 impl Sgd {
     /// Tracks every trainable variable of `store`, in name order.
     pub fn new(store: &VarStore, config: SgdConfig) -> Self {
         let slots = trainable(store)
-            .map(|(name, param)| Slot {
+            .map(|(name, param)| ParamState {
                 name,
                 velocity: param.zeros_like(),
                 param,
