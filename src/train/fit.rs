@@ -536,35 +536,17 @@ pub fn training_loss(logits: &Tensor, labels: &Tensor, smoothing: f64) -> Tensor
 
 /// Loss and accuracy of each image's probabilities averaged with its mirror's.
 pub fn evaluate_flipped(net: &Net, split: &Pair) -> Evaluation {
-    tch::no_grad(|| {
-        let device = split.images.device();
-        let classes = NUM_CLASSES as i64;
-        let mut loss_sum = 0.0;
-        let mut cells = Tensor::zeros([classes * classes], (Kind::Int64, device));
-        let total = split.len() as i64;
-        let mut start = 0;
-        while start < total {
-            let len = EVAL_BATCH.min(total - start);
-            let images = split.images.narrow(0, start, len);
-            let labels = split.labels.narrow(0, start, len);
-            let probabilities = (net.forward_t(&images, false).softmax(-1, Kind::Float)
-                + net
-                    .forward_t(&augment::mirrored(&images), false)
-                    .softmax(-1, Kind::Float))
-                / 2.0;
-            let loss = probabilities.clamp_min(1e-12).log().nll_loss(&labels);
-            loss_sum += loss.double_value(&[]) * len as f64;
-            let predicted = probabilities.argmax(-1, false);
-            cells += (labels * classes + predicted).bincount::<Tensor>(None, classes * classes);
-            start += len;
-        }
-        let confusion = confusion_from(&cells);
-        Evaluation {
-            loss: loss_sum / total.max(1) as f64,
-            accuracy: crate::stats::confusion::accuracy(&confusion),
-            confusion,
-        }
-    })
+    let averaged = |images: &Tensor| {
+        (net.forward_t(images, false).softmax(-1, Kind::Float)
+            + net
+                .forward_t(&augment::mirrored(images), false)
+                .softmax(-1, Kind::Float))
+            / 2.0
+    };
+    let loss = |probabilities: &Tensor, labels: &Tensor| {
+        probabilities.clamp_min(1e-12).log().nll_loss(labels)
+    };
+    evaluate_pass(split, averaged, loss, |_, _, _| {})
 }
 
 /// A confusion matrix from its flattened counts on the device.
@@ -580,7 +562,19 @@ fn confusion_from(cells: &Tensor) -> ConfusionMatrix {
 
 /// Loss (mean), accuracy and confusion matrix of `net` on `split`, in eval mode.
 pub fn evaluate(net: &Net, split: &Pair) -> Evaluation {
-    evaluate_pass(net, split, false).0
+    evaluate_logits(net, split, |_, _, _| {})
+}
+
+/// One eval-mode pass of `net`'s logits over `split`, each batch's labels,
+/// predictions and logits handed to `keep`.
+fn evaluate_logits(
+    net: &Net,
+    split: &Pair,
+    keep: impl FnMut(&Tensor, &Tensor, &Tensor),
+) -> Evaluation {
+    let logits = |images: &Tensor| net.forward_t(images, false);
+    let loss = |logits: &Tensor, labels: &Tensor| logits.cross_entropy_for_logits(labels);
+    evaluate_pass(split, logits, loss, keep)
 }
 
 /// [`evaluate`], and what the net predicted for each image (the test set's
@@ -589,7 +583,15 @@ pub fn evaluate_with_predictions(
     net: &Net,
     split: &Pair,
 ) -> Result<(Evaluation, Predictions), FitError> {
-    let (evaluation, kept) = evaluate_pass(net, split, true);
+    let mut kept = Kept::default();
+    let evaluation = evaluate_logits(net, split, |labels, predicted, logits| {
+        // Quantized on the device: one byte per probability comes back.
+        let probabilities = logits.to_kind(Kind::Float).softmax(-1, Kind::Float);
+        kept.labels.push(labels.to_kind(Kind::Uint8));
+        kept.predicted.push(predicted.to_kind(Kind::Uint8));
+        kept.probabilities
+            .push((probabilities * 255.0).round().to_kind(Kind::Uint8));
+    });
     let host = |parts: &[Tensor]| -> Result<Vec<u8>, FitError> {
         if parts.is_empty() {
             return Ok(Vec::new());
@@ -615,8 +617,17 @@ struct Kept {
     probabilities: Vec<Tensor>,
 }
 
-/// One pass over `split`; with `keep`, also the per-image predictions.
-fn evaluate_pass(net: &Net, split: &Pair, keep: bool) -> (Evaluation, Kept) {
+/// One eval-mode pass over `split` in batches: `scores` gives a batch's
+/// per-class scores (logits, or averaged probabilities), `loss` their mean
+/// loss against the labels, and `keep` sees each batch's labels,
+/// predictions and scores. Loss and confusion counts stay on the device:
+/// one readback for the whole pass.
+fn evaluate_pass(
+    split: &Pair,
+    scores: impl Fn(&Tensor) -> Tensor,
+    loss: impl Fn(&Tensor, &Tensor) -> Tensor,
+    mut keep: impl FnMut(&Tensor, &Tensor, &Tensor),
+) -> Evaluation {
     tch::no_grad(|| {
         let device = split.images.device();
         let classes = NUM_CLASSES as i64;
@@ -624,37 +635,23 @@ fn evaluate_pass(net: &Net, split: &Pair, keep: bool) -> (Evaluation, Kept) {
         let mut cells = Tensor::zeros([classes * classes], (Kind::Int64, device));
         let total = split.len() as i64;
         let mut start = 0;
-        let mut kept = Kept::default();
         while start < total {
             let len = EVAL_BATCH.min(total - start);
             let images = split.images.narrow(0, start, len);
             let labels = split.labels.narrow(0, start, len);
-            let logits = net.forward_t(&images, false);
-            let loss = logits
-                .cross_entropy_for_logits(&labels)
-                .to_kind(Kind::Double);
-            loss_sum += loss * len as f64;
-            let predicted = logits.argmax(-1, false);
-            if keep {
-                // Quantized on the device: one byte per probability comes back.
-                let probabilities = logits.to_kind(Kind::Float).softmax(-1, Kind::Float);
-                kept.labels.push(labels.to_kind(Kind::Uint8));
-                kept.predicted.push(predicted.to_kind(Kind::Uint8));
-                kept.probabilities
-                    .push((probabilities * 255.0).round().to_kind(Kind::Uint8));
-            }
+            let batch = scores(&images);
+            loss_sum += loss(&batch, &labels).to_kind(Kind::Double) * len as f64;
+            let predicted = batch.argmax(-1, false);
+            keep(&labels, &predicted, &batch);
             cells += (labels * classes + predicted).bincount::<Tensor>(None, classes * classes);
             start += len;
         }
-        // One readback for the whole pass.
         let confusion = confusion_from(&cells);
-        let denominator = total.max(1) as f64;
-        let evaluation = Evaluation {
-            loss: loss_sum.double_value(&[]) / denominator,
+        Evaluation {
+            loss: loss_sum.double_value(&[]) / total.max(1) as f64,
             accuracy: crate::stats::confusion::accuracy(&confusion),
             confusion,
-        };
-        (evaluation, kept)
+        }
     })
 }
 
