@@ -6,10 +6,10 @@ pub mod figures;
 pub mod groups;
 pub mod table;
 
-use crate::edge::output::{self, Kind, Policy};
 use std::path::{Path, PathBuf};
 
 use crate::{
+    edge::output::{self, Kind, Policy},
     protocol::{ConfusionMatrix, RunId},
     store::{History, Predictions, RunRecord, RunStore, StoreError},
 };

@@ -27,16 +27,6 @@ pub enum ReadError {
     NotText { path: PathBuf },
 }
 
-impl ReadError {
-    /// The underlying I/O error's kind, if there is one.
-    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
-        match self {
-            Self::Io { error, .. } => Some(error.kind()),
-            _ => None,
-        }
-    }
-}
-
 /// The bytes of `path`, at most `limit` of them.
 pub fn bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let io = |error| ReadError::Io {

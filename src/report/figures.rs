@@ -2,7 +2,6 @@
 //! by the screenshot encoder (no image-codec dependency), text in the
 //! embedded DejaVu Sans Mono.
 
-use crate::edge::output::{self, Kind, Policy};
 use std::{path::Path, sync::Once};
 
 use plotters::{
@@ -21,6 +20,7 @@ use super::{
 };
 use crate::{
     data::CLASS_NAMES,
+    edge::output::{self, Kind, Policy},
     export::png::{self as png_export, Canvas},
 };
 
