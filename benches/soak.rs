@@ -31,7 +31,7 @@ use std::{
 use atelier::plan::DevicePref;
 use atelier::{
     data::{discover::PlaceKind, DataSource, SearchPlace},
-    export::Theme,
+    draw::Theme,
     model::ModelSpec,
     plan::{Plan, RunSpec},
     store::{follow::POLL_INTERVAL, Follower, RunStatus, RunStore},

@@ -54,7 +54,7 @@ pub struct ViewerOptions {
     screenshots_dir: Option<PathBuf>,
     /// Colours of the saved screenshots' default text and background [default: dark].
     #[arg(long, value_enum, value_name = "THEME")]
-    screenshot_theme: Option<atelier::export::Theme>,
+    screenshot_theme: Option<atelier::draw::Theme>,
     /// A run of another process that writes nothing for this long shows as stalled [default: 5m].
     #[arg(long, value_name = "DURATION")]
     stall_after: Option<humantime::Duration>,
@@ -84,9 +84,8 @@ impl ViewerOptions {
             .unwrap_or_else(|| PathBuf::from("assets/screenshots"))
     }
 
-    fn screenshot_theme(&self) -> atelier::export::Theme {
-        self.screenshot_theme
-            .unwrap_or(atelier::export::Theme::Dark)
+    fn screenshot_theme(&self) -> atelier::draw::Theme {
+        self.screenshot_theme.unwrap_or(atelier::draw::Theme::Dark)
     }
 
     fn stall_after(&self) -> std::time::Duration {

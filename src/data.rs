@@ -9,9 +9,11 @@ pub mod discover;
 pub mod error;
 pub mod fetch;
 pub mod idx;
+pub mod split;
 pub mod verify;
 
 pub use classes::{CLASS_NAMES, NUM_CLASSES};
-pub use dataset::{FashionMnist, Split, IMAGE_PIXELS, IMAGE_SIDE};
+pub use dataset::FashionMnist;
 pub use discover::{discover, DataSource, Format, SearchPlace};
 pub use error::DataError;
+pub use split::{Split, IMAGE_PIXELS, IMAGE_SIDE};

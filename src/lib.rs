@@ -12,7 +12,9 @@
 //! - [`train`]: the trainer thread, which speaks the protocol and writes the store;
 //! - [`slurm`]: sweeps as Slurm job arrays: job scripts, submission records, `squeue`;
 //! - [`tui`]: the app's state, keys, panes and event loop;
-//! - [`export`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
+//! - [`draw`]: pictures in memory: canvas, PNG, fonts, colours, per-run figures;
+//! - [`screen`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
+//! - [`interop`]: runs out to other tools: ONNX models, TensorBoard event files;
 //! - [`report`]: the original's figures and results table, from stored runs;
 //! - [`stats`]: summaries, confidence intervals and tests of differences;
 //! - [`edge`]: standard output, output files, terminal text and inputs, as
@@ -22,13 +24,15 @@
 
 pub mod analysis;
 pub mod data;
+pub mod draw;
 pub mod edge;
-pub mod export;
+pub mod interop;
 pub mod model;
 pub mod paths;
 pub mod plan;
 pub mod protocol;
 pub mod report;
+pub mod screen;
 pub mod slurm;
 pub mod stats;
 pub mod store;

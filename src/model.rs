@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod convnet;
 pub mod dropout;
+pub mod error;
 pub mod init;
 pub mod net;
 pub mod precision;
@@ -10,7 +11,8 @@ pub mod relu_pool;
 pub mod spec;
 pub mod weights;
 
+pub use error::SpecError;
 pub use net::Net;
 pub use precision::Precision;
-pub use spec::{ModelSpec, SpecError};
+pub use spec::ModelSpec;
 pub use weights::check_weights;

@@ -3,6 +3,7 @@
 //! A plan is data: a TOML file (format in `assets/plans/seed.toml`, which is
 //! also the built-in `seed` plan reproducing the original notebook).
 
+mod check;
 mod device;
 pub mod file;
 pub mod group;

@@ -19,12 +19,14 @@ pub mod series;
 pub mod slurm_view;
 pub mod state;
 pub mod ui;
+pub mod view;
 
 pub use input::Action;
 pub use list::{Cursor, ListRow};
 pub use render_mode::{ColorMode, RenderMode};
 pub use run_view::{RunView, UiStatus};
-pub use state::{App, Confirm, Overlay, View};
+pub use state::{App, Confirm, Overlay};
+pub use view::View;
 
 #[cfg(test)]
 mod screen_tests;
@@ -36,7 +38,7 @@ pub(crate) mod test_support {
 
     /// The buffer's text, one line per row (trailing blanks kept).
     pub fn buffer_text(buffer: &Buffer) -> String {
-        crate::export::text::rows(buffer).join("\n")
+        crate::screen::text::rows(buffer).join("\n")
     }
 
     /// A small MLP run. Its learning rate comes from its name, so runs

@@ -17,10 +17,7 @@ use std::{
 use anyhow::{bail, Context};
 use atelier::{
     sayln,
-    store::{
-        lock::{read_holder, Holder},
-        RunStore,
-    },
+    store::{lock::read_holder, Holder, RunStore},
 };
 
 /// Tells the background process where its output goes (for its lock note).

@@ -6,7 +6,7 @@ use std::{path::Path, path::PathBuf, process::ExitCode};
 use anyhow::{bail, Context};
 use atelier::{
     edge::{output::Policy, printable},
-    export::{onnx, tensorboard},
+    interop::{onnx, tensorboard},
     outln,
     store::{groups::find_target, RunRecord, RunStore, Target},
 };

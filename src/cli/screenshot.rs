@@ -6,9 +6,9 @@ use std::{path::PathBuf, process::ExitCode, str::FromStr};
 use anyhow::{bail, Context};
 use atelier::{
     data::classes::parse_class,
+    draw::Theme,
     edge::output::{self, Policy},
-    export::{self, Theme},
-    outln,
+    outln, screen,
     stats::confusion as metrics,
     store::{liveness::DEFAULT_STALL_AFTER, Follower, RunStore},
     tui::{
@@ -140,7 +140,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let store = RunStore::existing(runs_dir)?;
     // Check the format and the path before any work.
-    let format = export::Format::from_path(&args.output)?;
+    let format = screen::Format::from_path(&args.output)?;
     let policy = Policy::new(args.force, Some(store.dir().to_path_buf()));
     output::check(&args.output, format.kind(), &policy)?;
     // The runs asked for first: a damaged one is named, not reported missing.
@@ -164,7 +164,7 @@ pub fn run(
     let frame = terminal
         .draw(|frame| ui::draw(frame, &app))
         .context("cannot draw the screen")?;
-    export::save(frame.buffer, &args.output, args.theme, &policy)?;
+    screen::save(frame.buffer, &args.output, args.theme, &policy)?;
     outln!("{}", args.output.display())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use super::{dataset::IMAGE_PIXELS, DataError, Split, NUM_CLASSES};
+use super::{
+    split::{Split, IMAGE_PIXELS},
+    DataError, NUM_CLASSES,
+};
 
 /// Kaggle's file names for the two splits.
 pub const TRAIN_CSV: &str = "fashion-mnist_train.csv";

@@ -12,7 +12,7 @@ use std::{
 
 use flate2::read::MultiGzDecoder;
 
-use super::{dataset::IMAGE_SIDE, DataError, NUM_CLASSES};
+use super::{split::IMAGE_SIDE, DataError, NUM_CLASSES};
 
 /// Magic number of an IDX file of unsigned bytes with three dimensions.
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;

@@ -9,7 +9,7 @@ use std::fmt;
 use md5::{Digest, Md5};
 
 use super::{
-    csv, dataset::Split, discover::Format, idx, DataError, DataSource, CLASS_NAMES, NUM_CLASSES,
+    csv, discover::Format, idx, split::Split, DataError, DataSource, CLASS_NAMES, NUM_CLASSES,
 };
 
 /// Images in the official training file.

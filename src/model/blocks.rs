@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::SpecError;
+use super::error::SpecError;
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
 
 /// `same` keeps the side (odd kernels); `valid` shrinks it by kernel − 1.

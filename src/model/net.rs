@@ -8,10 +8,11 @@ use tch::{
 use super::{
     convnet::ConvBlocks,
     dropout::Dropout,
+    error::SpecError,
     init::{glorot_uniform, ZERO},
     precision::Precision,
     relu_pool::relu_pool2,
-    spec::{ModelSpec, SpecError, DROPOUT_HIDDEN, DROPOUT_LAST, KERNEL},
+    spec::{ModelSpec, DROPOUT_HIDDEN, DROPOUT_LAST, KERNEL},
 };
 use crate::data::NUM_CLASSES;
 

@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use super::{file::check_run, RunSpec};
+use super::{check::check_run, RunSpec};
 use crate::model::{ModelSpec, Precision};
 
 /// Runs a sweep may expand to unless its `max_runs` says more, or `--yes` confirms.

@@ -267,12 +267,12 @@ pub fn verdicts_csv(findings: &[Finding]) -> Result<String, ReportError> {
 }
 
 fn write_csv(
-    figure: &str,
+    table: &str,
     header: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
 ) -> Result<String, ReportError> {
-    let problem = |e: ::csv::Error| ReportError::Draw {
-        figure: figure.into(),
+    let problem = |e: ::csv::Error| ReportError::Table {
+        table: table.into(),
         problem: e.to_string(),
     };
     let mut writer = ::csv::Writer::from_writer(Vec::new());
@@ -280,8 +280,8 @@ fn write_csv(
     for row in rows {
         writer.write_record(row).map_err(problem)?;
     }
-    let bytes = writer.into_inner().map_err(|e| ReportError::Draw {
-        figure: figure.into(),
+    let bytes = writer.into_inner().map_err(|e| ReportError::Table {
+        table: table.into(),
         problem: e.to_string(),
     })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())

@@ -59,12 +59,12 @@ pub enum StoreError {
     #[error("another atelier process is already training on {device}{}; wait for it, or follow it with `atelier watch` (lock file {path})", holder_text(.holder.as_deref()))]
     DeviceBusy {
         device: String,
-        holder: Option<Box<super::lock::Holder>>,
+        holder: Option<Box<super::holder::Holder>>,
         path: PathBuf,
     },
 }
 
-fn holder_text(holder: Option<&super::lock::Holder>) -> String {
+fn holder_text(holder: Option<&super::holder::Holder>) -> String {
     let Some(holder) = holder else {
         return String::new();
     };

@@ -27,7 +27,7 @@
 //! The best epoch is not folded separately: it is always the best of the
 //! rows kept, so a voided epoch can never remain "best".
 
-use super::RunStatus;
+use super::status::RunStatus;
 use crate::protocol::{ConfusionMatrix, Event};
 
 /// One epoch's metrics, as Keras' `History` holds them.

@@ -9,21 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use serde::{Deserialize, Serialize};
-
-use super::{RunStore, StoreError};
-use crate::protocol::RunId;
-
-/// Who holds a device, as written into its lock file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Holder {
-    pub pid: u32,
-    pub device: String,
-    pub runs: Vec<RunId>,
-    /// The log of a detached training.
-    #[serde(default)]
-    pub log: Option<PathBuf>,
-}
+use super::{holder::Holder, RunStore, StoreError};
 
 /// A held device lock; dropping it (or the process ending) releases it.
 #[derive(Debug)]

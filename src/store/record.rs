@@ -4,35 +4,13 @@ use std::{io::Write, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use super::{fold::RunState, liveness::WriterProcess, log::read_events, StoreError};
+use super::{
+    fold::RunState, log::read_events, process::WriterProcess, status::RunStatus, StoreError,
+};
 use crate::{
     plan::{Group, RunSpec},
     protocol::{Event, RunId, RunRequest},
 };
-
-/// Where a run stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    Queued,
-    Running,
-    Done,
-    Failed,
-    Interrupted,
-}
-
-/// The word `run.json` stores, for people too.
-impl std::fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Done => "done",
-            Self::Failed => "failed",
-            Self::Interrupted => "interrupted",
-        })
-    }
-}
 
 /// The content of `run.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{liveness::WriterProcess, RunRecord, RunStatus, StoreError, EVENTS_FILE, RECORD_FILE};
+use super::{process::WriterProcess, RunRecord, RunStatus, StoreError, EVENTS_FILE, RECORD_FILE};
 use crate::protocol::Event;
 
 /// The lock file in a run folder, held (an OS file lock) by the one process

@@ -15,9 +15,10 @@ use ratatui::{backend::Backend, buffer::Buffer, crossterm::event, layout::Rect, 
 use super::{input, loader, ui, Action, App};
 use crate::edge::output::Policy;
 use crate::{
-    export::{self, Theme},
+    draw::Theme,
     plan::Plan,
     protocol::{Command, Event, RunId, RunRequest},
+    screen,
     slurm::watch::Poll,
     store::{follow::POLL_INTERVAL, DeviceLock, Follower, Holder, RunStore, StoreError},
     train::{device_name, ResolveDevice, Trainer},
@@ -388,11 +389,11 @@ pub fn perform(app: &mut App, action: Action, session: &mut Session<'_>, screen:
             });
         }
         Action::Screenshot => {
-            let stem = export::timestamped_stem(app.view.name());
+            let stem = screen::timestamped_stem(app.view.name());
             let target = &session.screenshots;
             let policy = Policy::new(false, Some(session.store.dir().to_path_buf()));
             app.message = Some(
-                match export::save_all(screen, &target.dir, &stem, target.theme, &policy) {
+                match screen::save_all(screen, &target.dir, &stem, target.theme, &policy) {
                     Ok(_) => format!(
                         "screenshot saved: {}.{{txt,ansi,html,svg,png}}",
                         target.dir.join(&stem).display()
@@ -464,7 +465,7 @@ mod tests {
             .all(|name| name.starts_with("atelier-confusion-")));
         let text_file = names.iter().find(|name| name.ends_with(".txt")).unwrap();
         let text = std::fs::read_to_string(dir.path().join("shots").join(text_file)).unwrap();
-        assert_eq!(text, crate::export::text::plain(&screen));
+        assert_eq!(text, crate::screen::text::plain(&screen));
         assert!(message.contains(&text_file.replace(".txt", "")));
     }
 

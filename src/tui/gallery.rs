@@ -4,69 +4,22 @@
 //! Pages depend on the screen size, which the app keeps in [`App::size`], so
 //! keys and drawing agree on what a page is without the drawing changing state.
 
+pub mod grid;
+pub mod subject;
+
 use std::sync::Arc;
 
-use ratatui::layout::Rect;
+pub use grid::{grid, inner_area, per_page, GAP_X, GAP_Y, TILE_HEIGHT, TILE_WIDTH};
+pub use subject::{disagreements, only_right, Gallery, Loaded, Subject};
 
 use super::{App, View};
 use crate::{
-    data::{Split, IMAGE_SIDE, NUM_CLASSES},
+    data::{Split, NUM_CLASSES},
     protocol::RunId,
     store::Predictions,
 };
 
-/// Columns of one image: a pixel per column.
-pub const TILE_WIDTH: u16 = IMAGE_SIDE as u16;
-/// Rows of one image (two pixel rows per text row) and its two caption lines.
-pub const TILE_HEIGHT: u16 = IMAGE_SIDE as u16 / 2 + 2;
-/// Blank columns and rows between tiles.
-pub const GAP_X: u16 = 2;
-pub const GAP_Y: u16 = 1;
-
-/// Something read from disk for the gallery or the diff, or why it could not be.
-pub type Loaded<T> = Result<Arc<T>, String>;
-
-/// Which test images the gallery shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Subject {
-    /// Images of class `truth` that `run` predicted as `predicted`.
-    Cell {
-        run: RunId,
-        truth: usize,
-        predicted: usize,
-    },
-    /// Images of class `truth` that one of runs `a` and `b` gets right and
-    /// the other predicts as `predicted` (as anything wrong, on the diagonal).
-    Disagreement {
-        a: RunId,
-        b: RunId,
-        truth: usize,
-        predicted: usize,
-    },
-    /// Images of any class that one of runs `a` and `b` (B when `b_right`)
-    /// gets right and the other wrong.
-    OneRight { a: RunId, b: RunId, b_right: bool },
-}
-
-/// The open gallery.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Gallery {
-    pub subject: Subject,
-    /// Position in the image list of the first image shown.
-    pub first: usize,
-    /// The view Esc returns to.
-    pub back: View,
-}
-
 impl Subject {
-    /// The runs whose predictions the subject needs.
-    pub fn runs(&self) -> Vec<&RunId> {
-        match self {
-            Subject::Cell { run, .. } => vec![run],
-            Subject::Disagreement { a, b, .. } | Subject::OneRight { a, b, .. } => vec![a, b],
-        }
-    }
-
     /// The test indices shown, in order, or why there are none to show.
     pub fn images(&self, app: &App) -> Result<Vec<usize>, String> {
         match self {
@@ -97,52 +50,6 @@ impl Subject {
             }
         }
     }
-}
-
-/// Test indices that `right` gets right and `wrong` does not.
-pub fn only_right(right: &Predictions, wrong: &Predictions) -> Vec<usize> {
-    (0..right.len().min(wrong.len()))
-        .filter(|&index| right.correct(index) && !wrong.correct(index))
-        .collect()
-}
-
-/// Test indices of class `truth` that exactly one of `a` and `b` gets right,
-/// where the wrong one predicts `predicted` (anything, when it is `truth`).
-pub fn disagreements(
-    a: &Predictions,
-    b: &Predictions,
-    truth: usize,
-    predicted: usize,
-) -> Vec<usize> {
-    let wrong_as = |p: &Predictions, index: usize| {
-        !p.correct(index) && (predicted == truth || p.predicted(index) == predicted)
-    };
-    (0..a.len().min(b.len()))
-        .filter(|&index| a.label(index) == truth)
-        .filter(|&index| {
-            (a.correct(index) && wrong_as(b, index)) || (b.correct(index) && wrong_as(a, index))
-        })
-        .collect()
-}
-
-/// Tiles across and down that fit in `inner` (at least one of each).
-pub fn grid(inner: Rect) -> (usize, usize) {
-    let across = (inner.width + GAP_X) / (TILE_WIDTH + GAP_X);
-    let down = (inner.height + GAP_Y) / (TILE_HEIGHT + GAP_Y);
-    (usize::from(across.max(1)), usize::from(down.max(1)))
-}
-
-/// The gallery pane's inside on a screen of `size`: the whole screen but
-/// the status bar and the pane's border.
-pub fn inner_area(size: (u16, u16)) -> Rect {
-    let (width, height) = size;
-    Rect::new(1, 1, width.saturating_sub(2), height.saturating_sub(3))
-}
-
-/// Images on one page on a screen of `size`.
-pub fn per_page(size: (u16, u16)) -> usize {
-    let (across, down) = grid(inner_area(size));
-    across * down
 }
 
 impl App {

@@ -7,7 +7,8 @@ use super::{
     gallery::Subject,
     keymap::{self, Intent},
     run_view::{RunView, UiStatus},
-    state::{App, Confirm, Overlay, View},
+    state::{App, Confirm, Overlay},
+    view::View,
 };
 use crate::{
     plan::RunSpec,
@@ -768,7 +769,7 @@ mod tests {
     /// is bound: every key of every layer each view reaches.
     #[test]
     fn a_read_only_viewer_refuses_exactly_the_mutating_keys() {
-        for view in crate::tui::state::View::ALL {
+        for view in crate::tui::View::ALL {
             let layers = keymap::layers(&Overlay::None, view);
             for binding in layers.iter().flat_map(|layer| layer.bindings) {
                 for &bound in binding.keys {

@@ -13,7 +13,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::state::{Overlay, View};
+use super::{state::Overlay, view::View};
 
 /// What a key asks for; `input` carries it out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,36 +10,15 @@
 //! says where the cursor is when the selected run is hidden in a collapsed
 //! group (on its header).
 
+pub mod row;
 mod summary;
 
 use std::collections::HashMap;
 
+pub use row::{Cursor, ListRow};
 pub use summary::{group_status, GroupSummary};
 
 use super::{run_view::UiStatus, state::App};
-
-/// One row of the run list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListRow {
-    /// A group's header. `members` index [`App::runs`], in their order.
-    Group {
-        key: String,
-        name: String,
-        members: Vec<usize>,
-        expanded: bool,
-    },
-    /// A run; `member` when it is listed under its group's header.
-    Run { index: usize, member: bool },
-}
-
-/// Where the run list's cursor is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cursor {
-    /// On this run's row.
-    Run(usize),
-    /// On the header of the group with this key.
-    Group(String),
-}
 
 /// Each key's runs, in order.
 fn members_by_key(keys: &[String]) -> HashMap<&str, Vec<usize>> {

@@ -6,5 +6,6 @@ pub mod diff;
 pub mod gallery;
 pub mod live;
 pub mod runs;
+pub mod text;
 pub mod theme;
 pub mod thumbnail;

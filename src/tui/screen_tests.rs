@@ -81,7 +81,7 @@ fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
 }
 
 fn text(terminal: &Terminal<TestBackend>) -> String {
-    let mut text = crate::export::text::plain(terminal.backend().buffer());
+    let mut text = crate::screen::text::plain(terminal.backend().buffer());
     // One line per row, without the file's final newline.
     text.pop();
     text

@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    gallery::{Gallery, Loaded},
-    list::Cursor,
+    gallery::subject::{Gallery, Loaded},
+    list::row::Cursor,
     run_view::{RunView, UiStatus},
+    view::View,
 };
 use crate::{
     data::Split,
@@ -14,49 +15,6 @@ use crate::{
     protocol::{Event, RunId},
     store::{Predictions, Update},
 };
-
-/// The full-screen views.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum View {
-    /// Run list, live curves and (on wide screens) the confusion matrix.
-    #[default]
-    Monitor,
-    /// The selected run's confusion matrix, full size.
-    Confusion,
-    /// Test results of every finished run side by side.
-    Compare,
-    /// The run list alone, using the whole screen.
-    Runs,
-    /// Test images of a confusion cell, or where two runs disagree.
-    Gallery,
-    /// Two finished runs' confusion matrices, the second minus the first.
-    Diff,
-}
-
-impl View {
-    /// Every view (the number keys show all but the gallery, which opens
-    /// from a confusion cell).
-    pub const ALL: [View; 6] = [
-        View::Monitor,
-        View::Confusion,
-        View::Compare,
-        View::Runs,
-        View::Gallery,
-        View::Diff,
-    ];
-
-    /// The view's name, as the status bar and screenshot files show it.
-    pub fn name(self) -> &'static str {
-        match self {
-            View::Monitor => "monitor",
-            View::Confusion => "confusion",
-            View::Compare => "compare",
-            View::Runs => "runs",
-            View::Gallery => "gallery",
-            View::Diff => "diff",
-        }
-    }
-}
 
 /// A question the user must answer before it happens.
 #[derive(Clone, Debug, PartialEq, Eq)]

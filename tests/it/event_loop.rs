@@ -14,9 +14,10 @@ use std::{
 
 use atelier::plan::DevicePref;
 use atelier::{
-    export::{text::plain, Theme},
+    draw::Theme,
     model::ModelSpec,
     plan::{Plan, RunSpec},
+    screen::text::plain,
     slurm::watch::Poll,
     store::{Follower, RunStatus, RunStore},
     train::{Event, Trainer},

@@ -68,11 +68,11 @@ fn report_writes_the_figures_and_a_table_of_the_stored_metrics() {
     );
     assert_eq!(
         png_size(&out.join("confusion-alpha.png")),
-        report::CONFUSION_SIZE
+        atelier::draw::figures::CONFUSION_SIZE
     );
     assert_eq!(
         png_size(&out.join("history-beta.png")),
-        report::HISTORY_SIZE
+        atelier::draw::figures::HISTORY_SIZE
     );
     assert_eq!(png_size(&out.join("test-accuracy.png")), report::BARS_SIZE);
     assert_eq!(png_size(&out.join("test-loss.png")), report::BARS_SIZE);

@@ -221,7 +221,7 @@ fn a_diverging_run_fails_with_the_reason() {
 #[test]
 fn the_app_queues_only_on_a_device_no_other_process_holds() {
     use atelier::{
-        export::Theme,
+        draw::Theme,
         plan::Plan,
         store::{Follower, Holder, StoreError},
         tui::{

@@ -16,13 +16,12 @@ use ratatui::{
     text::{Line, Span},
     widgets::{Block, Borders, Paragraph, Widget},
 };
-use unicode_width::UnicodeWidthStr;
 
 use self::{
     curves::CurvesPanel,
     intervals::{IntervalPanel, ACCURACY, LOSS},
 };
-use super::theme;
+use super::{text::wrap, theme};
 use crate::tui::{
     comparison::{pair, test_groups, verdict, TestGroup},
     App, ColorMode,
@@ -146,66 +145,6 @@ fn verdict_lines(app: &App, groups: &[TestGroup], width: u16, rows: u16) -> Vec<
         .collect()
 }
 
-/// `text` padded or cut (with `…`) to `width` columns.
-pub fn fit(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return format!("{text}{}", " ".repeat(width - text.width()));
-    }
-    let mut kept = String::new();
-    for glyph in text.chars() {
-        if kept.width() + glyph.to_string().width() + 1 > width {
-            break;
-        }
-        kept.push(glyph);
-    }
-    format!(
-        "{kept}…{}",
-        " ".repeat(width.saturating_sub(kept.width() + 1))
-    )
-}
-
-/// `text` broken between words into at most `rows` lines of `width`
-/// columns; what does not fit ends the last line with `…`.
-pub fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
-    // An interval's `low … high` stays on one line: a `…` at a line's end
-    // would read as text cut short.
-    let mut words: Vec<String> = Vec::new();
-    let mut glue = false;
-    for word in text.split(' ') {
-        match words.last_mut() {
-            Some(last) if glue || word == "…" => {
-                last.push(' ');
-                last.push_str(word);
-            }
-            _ => words.push(word.to_string()),
-        }
-        glue = word == "…";
-    }
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in &words {
-        let next = if line.is_empty() {
-            word.to_string()
-        } else {
-            format!("{line} {word}")
-        };
-        if next.width() <= width || line.is_empty() {
-            line = next;
-        } else {
-            lines.push(std::mem::replace(&mut line, word.clone()));
-        }
-    }
-    lines.push(line);
-    let overflow = lines.len() > rows;
-    lines.truncate(rows);
-    let cut = lines.last().is_some_and(|last| last.width() > width);
-    if let Some(last) = lines.last_mut().filter(|_| overflow || cut) {
-        while last.width() + 1 > width && last.pop().is_some() {}
-        last.push('…');
-    }
-    lines
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,25 +199,6 @@ mod tests {
         assert!(
             text.contains("verdict: one group of finished runs: nothing to compare it with yet"),
             "{text}"
-        );
-    }
-
-    #[test]
-    fn names_fit_their_column() {
-        assert_eq!(fit("MLP", 5), "MLP  ");
-        assert_eq!(fit("M2 lr=3e-4 seed=2", 8), "M2 lr=3…");
-    }
-
-    #[test]
-    fn wrapping_breaks_between_words_and_marks_what_is_cut() {
-        assert_eq!(wrap("a bb ccc", 4, 3), ["a bb", "ccc"]);
-        assert_eq!(wrap("a bb ccc dddd", 4, 2), ["a bb", "ccc…"]);
-        assert_eq!(wrap("abcdefgh", 4, 1), ["abc…"]);
-        assert_eq!(wrap("", 4, 1), [""]);
-        assert_eq!(
-            wrap("CI −3.25 … −1.59, p", 12, 3),
-            ["CI", "−3.25 … −1.59,", "p"],
-            "an interval is not broken at its …"
         );
     }
 }

@@ -16,10 +16,8 @@ use ratatui::{
 };
 use unicode_width::UnicodeWidthStr;
 
-use super::{
-    axis::{decimals, nice_bounds},
-    fit,
-};
+use super::axis::{decimals, nice_bounds};
+use crate::tui::panes::text::fit;
 use crate::tui::{App, RunView};
 
 /// Colours cycled through for the curves.

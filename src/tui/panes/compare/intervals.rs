@@ -12,13 +12,11 @@ use ratatui::{
 };
 use unicode_width::UnicodeWidthStr;
 
-use super::{
-    axis::{
-        tick_labels, whisker, with_best_line, ValueAxis, BEST_LINE, LEFT_CAP, LINE, MEAN, ORIGINAL,
-        RIGHT_CAP,
-    },
-    fit,
+use super::axis::{
+    tick_labels, whisker, with_best_line, ValueAxis, BEST_LINE, LEFT_CAP, LINE, MEAN, ORIGINAL,
+    RIGHT_CAP,
 };
+use crate::tui::panes::text::fit;
 use crate::{plan::Reference, stats::Summary, tui::comparison::TestGroup};
 
 /// What a panel shows: test accuracy or test loss.

@@ -20,7 +20,7 @@ use onnx_protobuf::{
 };
 use tch::Tensor;
 
-use super::ExportError;
+use super::InteropError;
 use crate::{
     data::{IMAGE_SIDE, NUM_CLASSES},
     edge::output::{self, Kind, Policy},
@@ -90,11 +90,11 @@ pub fn export_model(
     output: Output,
     file: &Path,
     policy: &Policy,
-) -> Result<Exported, ExportError> {
+) -> Result<Exported, InteropError> {
     output::check(file, Kind::Onnx, policy)?;
     let source = run_dir.join(weights.file());
     if !source.is_file() {
-        return Err(ExportError::Model(format!(
+        return Err(InteropError::Model(format!(
             "{}: no {} (the run has {}; only a finished run has final weights, \
              and best ones appear after its first epoch)",
             record.id,
@@ -103,9 +103,9 @@ pub fn export_model(
         )));
     }
     let tensors = Tensor::read_safetensors(&source)
-        .map_err(|e| ExportError::Model(format!("{}: cannot read: {e}", source.display())))?;
+        .map_err(|e| InteropError::Model(format!("{}: cannot read: {e}", source.display())))?;
     crate::model::check_weights(&record.spec.model, &tensors).map_err(|problem| {
-        ExportError::Model(format!(
+        InteropError::Model(format!(
             "{}: not the weights of run {}'s model: {problem}",
             source.display(),
             record.id
@@ -120,7 +120,7 @@ pub fn export_model(
     let model = graph.model(record, &last)?;
     let bytes = model
         .write_to_bytes()
-        .map_err(|e| ExportError::Model(format!("cannot encode the ONNX model: {e}")))?;
+        .map_err(|e| InteropError::Model(format!("cannot encode the ONNX model: {e}")))?;
     output::write(file, Kind::Onnx, &bytes, policy)?;
     Ok(Exported {
         nodes: model.graph.node.len(),
@@ -150,7 +150,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The spec's layers from `images` to the logits; returns the logits' name.
-    fn network(&mut self, spec: &ModelSpec) -> Result<String, ExportError> {
+    fn network(&mut self, spec: &ModelSpec) -> Result<String, InteropError> {
         let mut x = "images".to_string();
         match spec {
             ModelSpec::Cnn { conv, .. } => {
@@ -184,7 +184,7 @@ impl<'a> Builder<'a> {
     }
 
     /// `dense0 … dense{count-1}`, each followed by a ReLU.
-    fn dense_layers(&mut self, input: &str, count: usize) -> Result<String, ExportError> {
+    fn dense_layers(&mut self, input: &str, count: usize) -> Result<String, InteropError> {
         let mut x = input.to_string();
         for index in 0..count {
             x = self.gemm(&x, &format!("dense{index}"))?;
@@ -200,7 +200,7 @@ impl<'a> Builder<'a> {
         block: &Block,
         index: usize,
         inputs: i64,
-    ) -> Result<String, ExportError> {
+    ) -> Result<String, InteropError> {
         let prefix = format!("block{index}");
         let mut x = input.to_string();
         for conv in 0..block.convs {
@@ -236,7 +236,7 @@ impl<'a> Builder<'a> {
         kernel: i64,
         stride: i64,
         padding: i64,
-    ) -> Result<String, ExportError> {
+    ) -> Result<String, InteropError> {
         let conv = format!("{prefix}.conv");
         let x = self.conv(input, &conv, kernel, stride, padding, !block.batch_norm)?;
         if !block.batch_norm {
@@ -262,7 +262,7 @@ impl<'a> Builder<'a> {
         stride: i64,
         padding: i64,
         bias: bool,
-    ) -> Result<String, ExportError> {
+    ) -> Result<String, InteropError> {
         let mut inputs = vec![
             input.to_string(),
             self.initializer(&format!("{prefix}.weight"))?,
@@ -279,7 +279,7 @@ impl<'a> Builder<'a> {
     }
 
     /// `x · Wᵀ + b`, as tch's Linear (its weight is `[out, in]`).
-    fn gemm(&mut self, input: &str, prefix: &str) -> Result<String, ExportError> {
+    fn gemm(&mut self, input: &str, prefix: &str) -> Result<String, InteropError> {
         let inputs = vec![
             input.to_string(),
             self.initializer(&format!("{prefix}.weight"))?,
@@ -343,9 +343,9 @@ impl<'a> Builder<'a> {
     }
 
     /// Adds the stored variable `name` as an initializer of the same name.
-    fn initializer(&mut self, name: &str) -> Result<String, ExportError> {
+    fn initializer(&mut self, name: &str) -> Result<String, InteropError> {
         let tensor = self.weights.get(name).ok_or_else(|| {
-            ExportError::Model(format!(
+            InteropError::Model(format!(
                 "{}: no variable {name:?}, which the run's model needs",
                 self.source.display()
             ))
@@ -354,7 +354,7 @@ impl<'a> Builder<'a> {
             .to_kind(tch::Kind::Float)
             .flatten(0, -1)
             .try_into()
-            .map_err(|e| ExportError::Model(format!("{name}: {e}")))?;
+            .map_err(|e| InteropError::Model(format!("{name}: {e}")))?;
         self.parameters += values.len();
         let mut proto = TensorProto::new();
         proto.name = name.into();
@@ -365,7 +365,7 @@ impl<'a> Builder<'a> {
         Ok(name.into())
     }
 
-    fn model(&mut self, record: &RunRecord, output: &str) -> Result<ModelProto, ExportError> {
+    fn model(&mut self, record: &RunRecord, output: &str) -> Result<ModelProto, InteropError> {
         let mut graph = GraphProto::new();
         graph.name = record.spec.name.clone();
         graph.node = std::mem::take(&mut self.nodes);
@@ -388,7 +388,7 @@ impl<'a> Builder<'a> {
         opset.version = OPSET;
         model.opset_import = vec![opset];
         let spec = serde_json::to_string(&record.spec.model)
-            .map_err(|e| ExportError::Model(format!("cannot write the spec: {e}")))?;
+            .map_err(|e| InteropError::Model(format!("cannot write the spec: {e}")))?;
         model.metadata_props = [
             ("run_id", record.id.to_string()),
             ("run_name", record.spec.name.clone()),

@@ -3,7 +3,7 @@
 //! their own size, which leaves gaps between cells; geometry fills each
 //! cell edge to edge so lines and bars join.
 
-use super::{palette::Rgb, png::Canvas};
+use super::{Canvas, Rgb};
 
 /// A cell's pixel rectangle.
 #[derive(Clone, Copy, Debug)]

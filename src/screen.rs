@@ -1,28 +1,33 @@
-//! What leaves atelier. Screenshots: a drawn ratatui buffer written as plain
-//! text, ANSI, HTML, SVG or PNG, from the buffer itself (what the app drew),
-//! never from the terminal, so a screenshot needs no terminal at all. And
-//! runs for other tools: TensorBoard event files ([`tensorboard`]), and
-//! networks as ONNX models ([`onnx`]).
+//! Screenshots: a drawn ratatui buffer written as plain text, ANSI, HTML,
+//! SVG or PNG, from the buffer itself (what the app drew), never from the
+//! terminal, so a screenshot needs no terminal at all.
 
 pub mod cells;
-pub mod error;
-pub mod glyphs;
 pub mod html;
-pub mod onnx;
-pub mod palette;
 pub mod png;
 pub mod svg;
-pub mod tensorboard;
 pub mod text;
 
 use std::path::{Path, PathBuf};
 
 use ratatui::buffer::Buffer;
 
-use crate::edge::output::{self, Kind, Policy};
+use crate::{
+    draw::{encode_png, DrawError, Theme},
+    edge::output::{self, Kind, OutputError, Policy},
+};
 
-pub use error::ExportError;
-pub use palette::Theme;
+/// A screenshot that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenError {
+    /// The output path's extension names no format.
+    #[error("{path}: expected an extension among .txt, .ansi, .html, .svg or .png")]
+    UnknownFormat { path: PathBuf },
+    #[error(transparent)]
+    Draw(#[from] DrawError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
 
 /// The file formats a screenshot can take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -71,7 +76,7 @@ impl Format {
     }
 
     /// The format a file name asks for, by its extension.
-    pub fn from_path(path: &Path) -> Result<Self, ExportError> {
+    pub fn from_path(path: &Path) -> Result<Self, ScreenError> {
         let extension = path
             .extension()
             .and_then(|ext| ext.to_str())
@@ -79,20 +84,20 @@ impl Format {
         Self::ALL
             .into_iter()
             .find(|format| Some(format.extension()) == extension.as_deref())
-            .ok_or_else(|| ExportError::UnknownFormat {
+            .ok_or_else(|| ScreenError::UnknownFormat {
                 path: path.to_path_buf(),
             })
     }
 }
 
 /// Encodes `buffer` in `format`.
-pub fn render(buffer: &Buffer, format: Format, theme: Theme) -> Result<Vec<u8>, ExportError> {
+pub fn render(buffer: &Buffer, format: Format, theme: Theme) -> Result<Vec<u8>, ScreenError> {
     Ok(match format {
         Format::Txt => text::plain(buffer).into_bytes(),
         Format::Ansi => text::ansi(buffer).into_bytes(),
         Format::Html => html::page(buffer, theme).into_bytes(),
         Format::Svg => svg::image(buffer, theme).into_bytes(),
-        Format::Png => png::encode(&png::rasterize(buffer, theme))?,
+        Format::Png => encode_png(&png::rasterize(buffer, theme))?,
     })
 }
 
@@ -103,7 +108,7 @@ pub fn save(
     path: &Path,
     theme: Theme,
     policy: &Policy,
-) -> Result<(), ExportError> {
+) -> Result<(), ScreenError> {
     let format = Format::from_path(path)?;
     output::check(path, format.kind(), policy)?;
     let bytes = render(buffer, format, theme)?;
@@ -117,7 +122,7 @@ pub fn save_all(
     stem: &str,
     theme: Theme,
     policy: &Policy,
-) -> Result<Vec<PathBuf>, ExportError> {
+) -> Result<Vec<PathBuf>, ScreenError> {
     output::create_folder(dir)?;
     Format::ALL
         .into_iter()

@@ -140,7 +140,7 @@ fn push_color(codes: &mut String, color: Color, base: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
+    use crate::screen::fixture;
 
     #[test]
     fn plain_matches_golden() {

@@ -4,7 +4,7 @@
 use ratatui::{buffer::Buffer, style::Modifier};
 use unicode_width::UnicodeWidthStr;
 
-use super::{palette::Rgb, Theme};
+use crate::draw::{Rgb, Theme};
 
 /// How one cell looks, after reverse, dim and hidden are applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +117,7 @@ mod tests {
     use ratatui::{layout::Rect, style::Style};
 
     use super::*;
-    use crate::export::fixture;
+    use crate::screen::fixture;
 
     #[test]
     fn reverse_swaps_the_default_colours() {

@@ -7,86 +7,16 @@ use std::sync::OnceLock;
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use ratatui::buffer::Buffer;
 
-use super::{
-    cells::{self, Look},
+use super::cells::{self, Look};
+use crate::draw::{
+    fonts::{BOLD, BOLD_OBLIQUE, OBLIQUE, REGULAR},
     glyphs::{self, CellRect},
-    palette::Rgb,
-    ExportError, Theme,
+    Canvas, Theme,
 };
 
 /// The font's line height (ascent to descent) in pixels: with DejaVu Sans
 /// Mono a cell is then 10 × 19 pixels, text about 16 px (12 pt) in size.
 pub const LINE_HEIGHT_PX: f32 = 19.0;
-
-/// The embedded faces (also used by the report's figures).
-pub const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
-pub const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono-Bold.ttf");
-const OBLIQUE: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono-Oblique.ttf");
-const BOLD_OBLIQUE: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono-BoldOblique.ttf");
-
-/// An RGB image being drawn.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Canvas {
-    pub width: u32,
-    pub height: u32,
-    pixels: Vec<u8>,
-}
-
-impl Canvas {
-    /// A `width × height` image filled with `color`.
-    pub fn new(width: u32, height: u32, color: Rgb) -> Self {
-        let pixels = [color.0, color.1, color.2].repeat((width * height) as usize);
-        Self {
-            width,
-            height,
-            pixels,
-        }
-    }
-
-    /// An image from raw RGB bytes, row by row (`width × height × 3` of them).
-    pub fn from_rgb(width: u32, height: u32, pixels: Vec<u8>) -> Self {
-        debug_assert_eq!(pixels.len(), (width * height * 3) as usize);
-        Self {
-            width,
-            height,
-            pixels,
-        }
-    }
-
-    /// The colour at (`x`, `y`).
-    pub fn pixel(&self, x: u32, y: u32) -> Rgb {
-        let at = ((y * self.width + x) * 3) as usize;
-        Rgb(self.pixels[at], self.pixels[at + 1], self.pixels[at + 2])
-    }
-
-    /// Paints a rectangle, clipped to the image.
-    pub fn fill(&mut self, x: u32, y: u32, width: u32, height: u32, color: Rgb) {
-        for py in y..(y + height).min(self.height) {
-            for px in x..(x + width).min(self.width) {
-                let at = ((py * self.width + px) * 3) as usize;
-                self.pixels[at..at + 3].copy_from_slice(&[color.0, color.1, color.2]);
-            }
-        }
-    }
-
-    /// Lays `color` over one pixel at `alpha`; pixels outside are ignored.
-    pub fn blend(&mut self, x: i32, y: i32, color: Rgb, alpha: f32) {
-        let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y)) else {
-            return;
-        };
-        if x >= self.width || y >= self.height {
-            return;
-        }
-        let mixed = color.over(self.pixel(x, y), alpha);
-        let at = ((y * self.width + x) * 3) as usize;
-        self.pixels[at..at + 3].copy_from_slice(&[mixed.0, mixed.1, mixed.2]);
-    }
-
-    /// The raw RGB bytes, row by row.
-    pub fn rgb_bytes(&self) -> &[u8] {
-        &self.pixels
-    }
-}
 
 /// The four faces and the cell size they give.
 pub struct Fonts {
@@ -213,30 +143,6 @@ fn draw_text(canvas: &mut Canvas, fonts: &Fonts, rect: CellRect, ch: char, look:
     }
 }
 
-/// Encodes the image as an 8-bit RGB PNG.
-pub fn encode(canvas: &Canvas) -> Result<Vec<u8>, ExportError> {
-    let mut bytes = Vec::new();
-    let mut encoder = ::png::Encoder::new(&mut bytes, canvas.width, canvas.height);
-    encoder.set_color(::png::ColorType::Rgb);
-    encoder.set_depth(::png::BitDepth::Eight);
-    encoder
-        .add_text_chunk(
-            "Software".into(),
-            format!("atelier {}", env!("CARGO_PKG_VERSION")),
-        )
-        .map_err(|e| ExportError::Png(e.to_string()))?;
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| ExportError::Png(e.to_string()))?;
-    writer
-        .write_image_data(canvas.rgb_bytes())
-        .map_err(|e| ExportError::Png(e.to_string()))?;
-    writer
-        .finish()
-        .map_err(|e| ExportError::Png(e.to_string()))?;
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use ratatui::{
@@ -245,7 +151,10 @@ mod tests {
     };
 
     use super::*;
-    use crate::export::fixture;
+    use crate::{
+        draw::{encode_png as encode, Rgb},
+        screen::fixture,
+    };
 
     /// Decodes a PNG back to (width, height, RGB bytes).
     fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {

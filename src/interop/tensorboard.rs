@@ -25,11 +25,11 @@ use std::{
 
 use prost::Message;
 
-use super::ExportError;
+use super::InteropError;
 use crate::{
+    draw::{encode_png, figures, Canvas},
     edge::output::{self, Kind, Policy},
     protocol::Event,
-    report::{figures, ReportRun},
     store::{History, RunRecord, RunStatus, RunStore},
 };
 
@@ -71,7 +71,7 @@ pub fn export_run(
     record: &RunRecord,
     dir: &Path,
     policy: &Policy,
-) -> Result<Exported, ExportError> {
+) -> Result<Exported, InteropError> {
     let log = store.events(&record.id)?;
     let history = History::from_events(&log.events);
     let start = start_secs(record);
@@ -164,7 +164,11 @@ fn epochs(file: &mut EventFile, history: &History, start: f64) -> usize {
 }
 
 /// The test results and the confusion matrix, at the last epoch's step.
-fn test(file: &mut EventFile, record: &RunRecord, history: &History) -> Result<usize, ExportError> {
+fn test(
+    file: &mut EventFile,
+    record: &RunRecord,
+    history: &History,
+) -> Result<usize, InteropError> {
     let Some(test) = &history.test else {
         return Ok(0);
     };
@@ -180,13 +184,8 @@ fn test(file: &mut EventFile, record: &RunRecord, history: &History) -> Result<u
             .map(|accuracy| (tags::TEST_FLIP_ACCURACY, accuracy)),
     );
     file.scalars(wall, step, &values);
-    let run = ReportRun {
-        record: record.clone(),
-        history: history.clone(),
-        correct: None,
-    };
-    let canvas = figures::confusion(&run).map_err(Box::new)?;
-    let png = super::png::encode(&canvas)?;
+    let canvas = figures::confusion(record, history)?;
+    let png = encode_png(&canvas)?;
     file.image(wall, step, tags::CONFUSION, &canvas, png);
     Ok(values.len())
 }
@@ -240,14 +239,7 @@ impl EventFile {
         self.summary(wall_time, step, values);
     }
 
-    fn image(
-        &mut self,
-        wall_time: f64,
-        step: i64,
-        tag: &str,
-        canvas: &super::png::Canvas,
-        png: Vec<u8>,
-    ) {
+    fn image(&mut self, wall_time: f64, step: i64, tag: &str, canvas: &Canvas, png: Vec<u8>) {
         let image = proto::Image {
             height: canvas.height as i32,
             width: canvas.width as i32,

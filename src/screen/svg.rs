@@ -7,7 +7,8 @@ use std::fmt::Write;
 use ratatui::buffer::Buffer;
 use unicode_width::UnicodeWidthStr;
 
-use super::{cells, html::escape, Theme};
+use super::{cells, html::escape};
+use crate::draw::Theme;
 
 /// Cell size in SVG user units (a 14 px monospace font).
 const CELL_WIDTH: f64 = 8.4;
@@ -72,7 +73,7 @@ pub fn image(buffer: &Buffer, theme: Theme) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
+    use crate::screen::fixture;
 
     #[test]
     fn svg_matches_golden() {

@@ -4,10 +4,8 @@ use std::fmt::Write;
 
 use ratatui::buffer::Buffer;
 
-use super::{
-    cells::{self, Look},
-    Theme,
-};
+use super::cells::{self, Look};
+use crate::draw::Theme;
 
 /// The screen as a self-contained HTML page (inline styles, no scripts).
 pub fn page(buffer: &Buffer, theme: Theme) -> String {
@@ -77,7 +75,7 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
+    use crate::screen::fixture;
 
     #[test]
     fn html_matches_golden() {

@@ -1,0 +1,24 @@
+//! Pictures in memory, below everything that writes one: an RGB canvas and
+//! its PNG encoding, the embedded fonts, terminal colours as RGB, glyphs
+//! drawn from geometry, and the per-run figures (a confusion matrix, a
+//! training history) that both the report and the TensorBoard export show.
+
+mod canvas;
+pub mod figures;
+pub mod fonts;
+pub mod glyphs;
+mod palette;
+
+pub use canvas::{encode_png, Canvas};
+pub use palette::{Rgb, Theme};
+
+/// A picture that could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DrawError {
+    /// plotters refused a figure, with its name and why.
+    #[error("cannot draw {figure}: {problem}")]
+    Figure { figure: String, problem: String },
+    /// The PNG encoder failed.
+    #[error("cannot encode the PNG: {0}")]
+    Png(String),
+}
