@@ -8,8 +8,9 @@
 
 use atelier::{
     plan::{self, Augment, DevicePref, Recipe, RunSpec},
+    protocol::{Command, Event, RunRequest},
     store::RunStore,
-    train::{Command, Event, RunRequest, Trainer},
+    train::Trainer,
 };
 
 fn short(run: RunSpec, seed: u64) -> RunSpec {

@@ -34,10 +34,12 @@ use atelier::{
     draw::Theme,
     model::ModelSpec,
     plan::{Plan, RunSpec},
+    protocol::Event,
     store::{follow::POLL_INTERVAL, Follower, RunStatus, RunStore},
-    train::{Event, Trainer},
+    train::Trainer,
     tui::{
-        event_loop::{self, Screenshots, Session, Training, DATA_FRAME},
+        effects::{Screenshots, System, Training},
+        event_loop::{self, DATA_FRAME},
         input, ui, App, UiStatus,
     },
 };
@@ -125,9 +127,9 @@ fn source(dir: &Path) -> DataSource {
     .expect("the synthetic dataset is found")
 }
 
-fn press(app: &mut App, session: &mut Session<'_>, code: KeyCode, screen: &Buffer) {
+fn press(app: &mut App, system: &mut System, code: KeyCode, screen: &Buffer) {
     for action in input::handle_key(app, KeyEvent::from(code)) {
-        event_loop::perform(app, action, session, screen);
+        event_loop::perform(app, action, system, screen);
     }
 }
 
@@ -165,7 +167,7 @@ impl Screen {
 
 /// Feeds trainer events and store polls into the app until no run of its
 /// own is queued or running; draws as the event loop would.
-fn pump(app: &mut App, session: &mut Session<'_>, trainer: &Trainer, screen: &mut Screen) {
+fn pump(app: &mut App, system: &mut System, trainer: &Trainer, screen: &mut Screen) {
     let mut last_poll = Instant::now();
     let mut last_change = Instant::now();
     while app.any_active() {
@@ -183,7 +185,7 @@ fn pump(app: &mut App, session: &mut Session<'_>, trainer: &Trainer, screen: &mu
             }
         }
         if last_poll.elapsed() >= POLL_INTERVAL {
-            for update in session.follower.poll() {
+            for update in system.follower.poll() {
                 app.apply_update(&update);
             }
             last_poll = Instant::now();
@@ -285,12 +287,12 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let trainer = Trainer::spawn(source(data.path()), store.clone()).expect("trainer thread");
     let mut app = App::new(Vec::new(), plan.runs.clone());
-    let mut session = Session::new(
+    let mut system = System::new(
         Some(Training {
-            trainer: &trainer,
-            plan: &plan,
+            commands: trainer.commands(),
+            plan: plan.name.clone(),
         }),
-        &store,
+        store.clone(),
         // As the app does: the store's other runs come from the follower, its own from the trainer.
         Follower::new(store.clone(), STALL_AFTER).skip_own_runs(),
         Screenshots {
@@ -310,11 +312,11 @@ fn main() -> ExitCode {
         app.selected = row;
         press(
             &mut app,
-            &mut session,
+            &mut system,
             KeyCode::Enter,
             &Buffer::empty(Rect::default()),
         );
-        pump(&mut app, &mut session, &trainer, &mut screen);
+        pump(&mut app, &mut system, &trainer, &mut screen);
     }
     let before = usage();
     let warm_up_secs = started.elapsed().as_secs_f64();
@@ -322,12 +324,12 @@ fn main() -> ExitCode {
     // The rest in one go: `a` queues every planned run.
     press(
         &mut app,
-        &mut session,
+        &mut system,
         KeyCode::Char('a'),
         &Buffer::empty(Rect::default()),
     );
     let soak_started = Instant::now();
-    pump(&mut app, &mut session, &trainer, &mut screen);
+    pump(&mut app, &mut system, &trainer, &mut screen);
     let soak_secs = soak_started.elapsed().as_secs_f64();
     // Measure with the watchers still polling, as at the warm-up, once they
     // have seen every run end (or had their time to).
@@ -342,7 +344,7 @@ fn main() -> ExitCode {
         .map(|handle| handle.join().expect("a watcher panicked"))
         .collect();
     // The screenshot key's whole path (the last screen to five files) once, after measuring.
-    press(&mut app, &mut session, KeyCode::Char('s'), &screen.buffer());
+    press(&mut app, &mut system, KeyCode::Char('s'), &screen.buffer());
 
     let (records, errors) = store.list();
     let mut statuses: BTreeMap<String, usize> = BTreeMap::new();

@@ -14,7 +14,8 @@ use std::{
 
 use atelier::{
     plan,
-    train::{throughput, Event},
+    protocol::Event,
+    train::throughput,
     tui::{input, ui, App},
 };
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -39,20 +39,42 @@ fn accuracy(record: &RunRecord) -> Vec<f64> {
     record.test_accuracy.into_iter().collect()
 }
 
+/// Why two runs cannot be compared image by image.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unpaired {
+    /// The run (named) has no `predictions.safetensors`.
+    #[error("run {0} has no stored test predictions")]
+    NoPredictions(String),
+    /// A run's predictions could not be read, and why.
+    #[error("{0}")]
+    Unreadable(String),
+    /// A planned run (named) that never trained.
+    #[error("{0} has not run")]
+    NotRun(String),
+    #[error("the runs were tested on different images")]
+    DifferentImages,
+}
+
+impl From<crate::stats::DifferentTestSets> for Unpaired {
+    fn from(_: crate::stats::DifferentTestSets) -> Self {
+        Self::DifferentImages
+    }
+}
+
 /// McNemar's test of two runs, or why it cannot be done.
-pub fn paired(store: &RunStore, a: &RunRecord, b: &RunRecord) -> Result<McNemar, String> {
+pub fn paired(store: &RunStore, a: &RunRecord, b: &RunRecord) -> Result<McNemar, Unpaired> {
     let load = |r: &RunRecord| {
         Predictions::load(&store.run_dir(&r.id))
-            .map_err(|_| format!("run {} has no stored test predictions", r.spec.name))
+            .map_err(|_| Unpaired::NoPredictions(r.spec.name.clone()))
     };
     mcnemar(&load(a)?, &load(b)?)
 }
 
 /// The exact McNemar test of two runs' predictions, on the same images;
 /// the problem when they are not the same images.
-pub fn mcnemar(a: &Predictions, b: &Predictions) -> Result<McNemar, String> {
+pub fn mcnemar(a: &Predictions, b: &Predictions) -> Result<McNemar, Unpaired> {
     if a.labels() != b.labels() {
-        return Err("the runs were tested on different images".into());
+        return Err(Unpaired::DifferentImages);
     }
-    crate::stats::mcnemar(&a.correctness(), &b.correctness()).map_err(|error| error.to_string())
+    Ok(crate::stats::mcnemar(&a.correctness(), &b.correctness())?)
 }

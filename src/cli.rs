@@ -7,7 +7,6 @@ mod app;
 mod bench;
 mod compare;
 mod data;
-mod detach;
 mod export;
 mod overview;
 mod report;
@@ -16,11 +15,14 @@ mod screenshot;
 mod shell;
 mod slurm;
 mod train;
-mod workers;
+mod viewer;
 
 use std::{path::PathBuf, process::ExitCode};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use merge::Merge;
+
+use viewer::ViewerOptions;
 
 /// Train and compare CNN and MLP classifiers on Fashion-MNIST, live in the terminal.
 #[derive(Debug, Parser)]
@@ -39,59 +41,6 @@ pub struct Cli {
     plan: train::PlanArgs,
     #[command(subcommand)]
     command: Option<Command>,
-}
-
-/// How the app and its viewer (`watch`) draw, judge and save screens. The
-/// app takes them before any subcommand, `watch` after its name (or before,
-/// as earlier versions did); no other command shows them.
-#[derive(Clone, Debug, Default, clap::Args)]
-pub struct ViewerOptions {
-    /// Draw the app's charts and gauges without braille or block glyphs.
-    #[arg(long)]
-    ascii: bool,
-    /// Where the `s` key saves screenshots [default: assets/screenshots].
-    #[arg(long, env = "ATELIER_SCREENSHOTS", value_name = "DIR")]
-    screenshots_dir: Option<PathBuf>,
-    /// Colours of the saved screenshots' default text and background [default: dark].
-    #[arg(long, value_enum, value_name = "THEME")]
-    screenshot_theme: Option<atelier::draw::Theme>,
-    /// A run of another process that writes nothing for this long shows as stalled [default: 5m].
-    #[arg(long, value_name = "DURATION")]
-    stall_after: Option<humantime::Duration>,
-}
-
-impl ViewerOptions {
-    /// These options, where unset filled in from `outer` (given before the subcommand).
-    fn or(&self, outer: &ViewerOptions) -> ViewerOptions {
-        ViewerOptions {
-            ascii: self.ascii || outer.ascii,
-            screenshots_dir: self
-                .screenshots_dir
-                .clone()
-                .or_else(|| outer.screenshots_dir.clone()),
-            screenshot_theme: self.screenshot_theme.or(outer.screenshot_theme),
-            stall_after: self.stall_after.or(outer.stall_after),
-        }
-    }
-
-    fn ascii(&self) -> bool {
-        self.ascii
-    }
-
-    fn screenshots_dir(&self) -> PathBuf {
-        self.screenshots_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("assets/screenshots"))
-    }
-
-    fn screenshot_theme(&self) -> atelier::draw::Theme {
-        self.screenshot_theme.unwrap_or(atelier::draw::Theme::Dark)
-    }
-
-    fn stall_after(&self) -> std::time::Duration {
-        self.stall_after
-            .map_or(std::time::Duration::from_secs(5 * 60), Into::into)
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,7 +171,8 @@ impl Cli {
             }
             Some(Command::Compare(args)) => compare::run(&args, self.runs_dir.as_deref()),
             Some(Command::Watch(args)) => {
-                let viewer = args.viewer.or(&self.viewer);
+                let mut viewer = args.viewer.clone();
+                viewer.merge(self.viewer.clone());
                 app::watch(&args, &viewer, data_dir, self.runs_dir.as_deref())
             }
             Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
@@ -231,8 +181,8 @@ impl Cli {
                 slurm::run(&command, data_dir, self.runs_dir.as_deref())
             }
             Some(Command::Export(args)) => export::run(&args, self.runs_dir.as_deref()),
-            Some(Command::Completions(args)) => shell::completions(&args),
-            Some(Command::Manpage(args)) => shell::manpage(&args),
+            Some(Command::Completions(args)) => shell::completions(&args, Cli::command()),
+            Some(Command::Manpage(args)) => shell::manpage(&args, Cli::command()),
             Some(Command::Screenshot(args)) => {
                 let ascii = args.ascii || self.viewer.ascii();
                 screenshot::run(&args, ascii, data_dir, self.runs_dir.as_deref())

@@ -11,6 +11,7 @@
 //! - [`analysis`]: verdicts on stored runs and groups, above the store;
 //! - [`train`]: the trainer thread, which speaks the protocol and writes the store;
 //! - [`slurm`]: sweeps as Slurm job arrays: job scripts, submission records, `squeue`;
+//! - [`session`]: a training session: plan, requests, locks, workers, outcome;
 //! - [`tui`]: the app's state, keys, panes and event loop;
 //! - [`draw`]: pictures in memory: canvas, PNG, fonts, colours, per-run figures;
 //! - [`screen`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
@@ -33,6 +34,7 @@ pub mod plan;
 pub mod protocol;
 pub mod report;
 pub mod screen;
+pub mod session;
 pub mod slurm;
 pub mod stats;
 pub mod store;

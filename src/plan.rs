@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ModelSpec, Precision};
 
+pub use check::SettingError;
 pub use device::{DeviceError, DevicePref};
 pub use file::{
     beyond_plan, builtin_plan, load_plan, parse_plan, seed_plan, Overrides, PlanError,

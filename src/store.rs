@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-pub use error::StoreError;
+pub use error::{PredictionsProblem, StoreError};
 pub use fold::{Best, RunState};
 pub use follow::{Follower, Update};
 pub use groups::{group_runs, GroupRuns, GroupStats, Target};

@@ -6,7 +6,6 @@ pub mod adam;
 pub mod allocator;
 pub mod augment;
 pub mod checkpoint;
-pub mod control;
 pub mod denormals;
 pub mod device;
 pub mod fit;
@@ -17,6 +16,5 @@ pub mod tensors;
 pub mod throughput;
 pub mod trainer;
 
-pub use crate::protocol::{Command, Event, Phase, RunId, RunRequest};
 pub use device::{device_name, ResolveDevice};
 pub use trainer::Trainer;

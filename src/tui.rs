@@ -5,6 +5,7 @@
 //! touches the terminal.
 
 pub mod comparison;
+pub mod effects;
 pub mod event_loop;
 pub mod gallery;
 pub mod input;

@@ -12,12 +12,12 @@ use atelier::{
         ModelSpec,
     },
     plan::{Augment, OptimizerKind, Recipe, RunSpec, Schedule},
+    protocol::Event,
     stats::confusion as metrics,
     store::Predictions,
     train::{
         fit::{fit, FitOutcome, Flow, Start, Supervisor},
         tensors::{DeviceData, UploadKey},
-        Event,
     },
 };
 

@@ -5,7 +5,7 @@ use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use anyhow::{bail, Context};
 use atelier::{
-    protocol::RunId,
+    protocol::{Event, RunId},
     slurm::{
         submission::SUBMISSIONS_DIR,
         watch::{self, Poll, SLURM_POLL},
@@ -14,14 +14,16 @@ use atelier::{
     store::{Follower, RunStatus, RunStore},
     train::Trainer,
     tui::{
-        event_loop::{self, Inputs, Screenshots, Session, Training},
+        effects::{Screenshots, System, Training},
+        event_loop::{self, Inputs},
         App, RenderMode,
     },
 };
 use clap::Args;
 use crossbeam_channel::{never, unbounded, Receiver};
 
-use super::{train::PlanArgs, ViewerOptions};
+use super::{train::PlanArgs, viewer::ViewerOptions};
+use atelier::session::choice::{prepare, Prepared};
 
 pub fn run(
     plan_args: &PlanArgs,
@@ -30,7 +32,11 @@ pub fn run(
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     require_terminal("use `atelier train` to train headless")?;
-    let (plan, source, store) = super::train::prepare(plan_args, data_dir, runs_dir)?;
+    let Prepared {
+        plan,
+        source,
+        store,
+    } = prepare(&plan_args.choice(), data_dir, runs_dir)?;
     let mut app = App::new(Vec::new(), plan.runs.clone());
     app.render = RenderMode::detect(viewer.ascii());
     // Stored runs come from the follower, which keeps bringing in runs that
@@ -42,17 +48,17 @@ pub fn run(
     report_unreadable(&mut app, &store);
     let trainer =
         Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
-    let mut session = Session::new(
+    let mut system = System::new(
         Some(Training {
-            trainer: &trainer,
-            plan: &plan,
+            commands: trainer.commands(),
+            plan: plan.name.clone(),
         }),
-        &store,
+        store,
         follower,
         viewer.screenshots(),
     );
-    session.data_dir = data_dir.map(Path::to_path_buf);
-    let result = run_terminal(&mut app, &mut session);
+    system.data_dir = data_dir.map(Path::to_path_buf);
+    let result = run_terminal(&mut app, &mut system, trainer.events().clone());
     // Stops the running run (stored as interrupted) and waits for the thread.
     trainer.shutdown();
     result?;
@@ -96,9 +102,9 @@ pub fn watch(
     } else {
         format!("watching {} (read-only)", store.dir().display())
     });
-    let mut session = Session::new(None, &store, follower, viewer.screenshots());
-    session.data_dir = data_dir.map(Path::to_path_buf);
-    run_terminal(&mut app, &mut session)?;
+    let mut system = System::new(None, store, follower, viewer.screenshots());
+    system.data_dir = data_dir.map(Path::to_path_buf);
+    run_terminal(&mut app, &mut system, never())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -121,7 +127,11 @@ fn report_unreadable(app: &mut App, store: &RunStore) {
 
 /// Takes over the terminal, runs the loop, and gives the terminal back
 /// whatever happened (the panic hook of `ratatui::init` covers panics).
-fn run_terminal(app: &mut App, session: &mut Session<'_>) -> anyhow::Result<()> {
+fn run_terminal(
+    app: &mut App,
+    system: &mut System,
+    trainer_events: Receiver<Event>,
+) -> anyhow::Result<()> {
     let (signal_sender, signals) = unbounded();
     ctrlc::set_handler(move || {
         let _ = signal_sender.send(());
@@ -130,11 +140,11 @@ fn run_terminal(app: &mut App, session: &mut Session<'_>) -> anyhow::Result<()> 
     let inputs = Inputs::new(
         event_loop::spawn_terminal_reader().context("cannot read the terminal")?,
         signals,
-        session.training.map(|training| training.trainer),
+        trainer_events,
     )
-    .with_slurm(slurm_poller(session.store)?);
+    .with_slurm(slurm_poller(&system.store)?);
     let mut terminal = ratatui::init();
-    let result = event_loop::run(&mut terminal, app, session, &inputs);
+    let result = event_loop::run(&mut terminal, app, system, &inputs);
     ratatui::restore();
     result.context("terminal error")
 }

@@ -53,8 +53,8 @@ impl FromStr for Cell {
             format!("expected TRUE:PREDICTED such as Shirt:T-shirt/top or 6:0, found {text:?}")
         })?;
         Ok(Cell {
-            truth: parse_class(truth)?,
-            predicted: parse_class(predicted)?,
+            truth: parse_class(truth).map_err(|error| error.to_string())?,
+            predicted: parse_class(predicted).map_err(|error| error.to_string())?,
         })
     }
 }

@@ -5,7 +5,6 @@
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
-use clap::CommandFactory;
 
 /// `atelier completions SHELL`.
 #[derive(Debug, clap::Args)]
@@ -24,8 +23,8 @@ pub struct ManpageArgs {
     dir: Option<PathBuf>,
 }
 
-pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
-    let mut command = super::Cli::command();
+/// The completion script of `command` (the whole command line's definition).
+pub fn completions(args: &CompletionsArgs, mut command: clap::Command) -> anyhow::Result<ExitCode> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "atelier", &mut script);
     std::io::stdout()
@@ -34,8 +33,8 @@ pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn manpage(args: &ManpageArgs) -> anyhow::Result<ExitCode> {
-    let command = super::Cli::command();
+/// The man pages of `command` (the whole command line's definition).
+pub fn manpage(args: &ManpageArgs, command: clap::Command) -> anyhow::Result<ExitCode> {
     match &args.dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)

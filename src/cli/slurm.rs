@@ -16,11 +16,11 @@ use atelier::{
     edge::printable,
     outln,
     plan::Plan,
+    protocol::{RunId, RunRequest},
     slurm::{
         self, array_spec, node_local_warning, render, Resources, ScriptSpec, Submission, Tools,
     },
     store::{RunStatus, RunStore},
-    train::{RunId, RunRequest},
 };
 use clap::{Args, Subcommand};
 
@@ -128,7 +128,7 @@ fn submit(
     data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let plan = args.plan.resolve()?;
+    let plan = args.plan.choice().resolve()?;
     let resources = args.resources();
     resources.validate()?;
     let prologue = match &args.prologue {
@@ -146,15 +146,7 @@ fn submit(
         tools.check("sbatch")?;
     }
     let sweep = args.name.clone().unwrap_or_else(|| sweep_name(&plan));
-    let requests: Vec<RunRequest> = plan
-        .runs
-        .iter()
-        .map(|spec| RunRequest {
-            id: store.new_id(&spec.name),
-            plan: plan.name.clone(),
-            spec: spec.clone(),
-        })
-        .collect();
+    let requests = atelier::session::requests::requests(&store, &plan);
     let runs: Vec<RunId> = requests.iter().map(|r| r.id.clone()).collect();
     let mut submission = Submission::new(&sweep, &plan.name, runs);
     submission.max_requeues = args.max_requeues;

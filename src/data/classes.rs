@@ -17,18 +17,24 @@ pub const CLASS_NAMES: [&str; NUM_CLASSES] = [
     "Ankle boot",
 ];
 
+/// A class that is none of the ten.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClassError {
+    #[error("expected a class from 0 to {last}, found {0}", last = NUM_CLASSES - 1)]
+    Number(usize),
+    #[error("expected a class number or name ({names}), found {0:?}", names = CLASS_NAMES.join(", "))]
+    Name(String),
+}
+
 /// The label a user means by `text`: a label number, a class name in any
 /// case, or the start of exactly one name (`ank` for Ankle boot).
-pub fn parse_class(text: &str) -> Result<usize, String> {
+pub fn parse_class(text: &str) -> Result<usize, ClassError> {
     let wanted = text.trim().to_lowercase();
     if let Ok(label) = wanted.parse::<usize>() {
         return if label < NUM_CLASSES {
             Ok(label)
         } else {
-            Err(format!(
-                "expected a class from 0 to {}, found {label}",
-                NUM_CLASSES - 1
-            ))
+            Err(ClassError::Number(label))
         };
     }
     let lower = |index: usize| CLASS_NAMES[index].to_lowercase();
@@ -40,10 +46,7 @@ pub fn parse_class(text: &str) -> Result<usize, String> {
         .collect();
     match prefixed.as_slice() {
         [only] => Ok(*only),
-        _ => Err(format!(
-            "expected a class number or name ({}), found {text:?}",
-            CLASS_NAMES.join(", ")
-        )),
+        _ => Err(ClassError::Name(text.to_string())),
     }
 }
 
@@ -61,9 +64,13 @@ mod tests {
         );
         assert_eq!(parse_class("T-shirt/top"), Ok(0));
         assert_eq!(parse_class("ank"), Ok(9));
-        assert!(parse_class("s").unwrap_err().contains("found \"s\""));
+        assert!(parse_class("s")
+            .unwrap_err()
+            .to_string()
+            .contains("found \"s\""));
         assert!(parse_class("10")
             .unwrap_err()
+            .to_string()
             .contains("from 0 to 9, found 10"));
     }
 }

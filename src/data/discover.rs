@@ -149,13 +149,30 @@ pub fn discover_in(places: &[SearchPlace]) -> Result<DataSource, DataError> {
     Err(DataError::NotFound { tried })
 }
 
+/// Why a folder holds no complete dataset.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Absent {
+    #[error("no such folder")]
+    NoSuchFolder,
+    #[error("not a folder")]
+    NotAFolder,
+    /// Some of the four IDX files, and these missing.
+    #[error("incomplete IDX set, missing {}", .0.join(", "))]
+    IncompleteIdx(Vec<String>),
+    /// One of the two CSV files, and this one missing.
+    #[error("incomplete CSV set, missing {0}")]
+    IncompleteCsv(&'static str),
+    #[error("no Fashion-MNIST files")]
+    NoFiles,
+}
+
 /// Looks for a complete dataset in one folder; says what is missing otherwise.
-pub fn probe(dir: &Path) -> Result<Format, String> {
+pub fn probe(dir: &Path) -> Result<Format, Absent> {
     if !dir.is_dir() {
         return Err(if dir.exists() {
-            "not a folder".into()
+            Absent::NotAFolder
         } else {
-            "no such folder".into()
+            Absent::NoSuchFolder
         });
     }
     let found = idx::FILE_STEMS.map(|stem| idx::find_file(dir, stem));
@@ -183,10 +200,7 @@ pub fn probe(dir: &Path) -> Result<Format, String> {
         .map(|(stem, _)| format!("{stem}[.gz]"))
         .collect();
     if missing.len() < idx::FILE_STEMS.len() {
-        return Err(format!(
-            "incomplete IDX set, missing {}",
-            missing.join(", ")
-        ));
+        return Err(Absent::IncompleteIdx(missing));
     }
     if train_csv.is_file() || test_csv.is_file() {
         let absent = if train_csv.is_file() {
@@ -194,9 +208,9 @@ pub fn probe(dir: &Path) -> Result<Format, String> {
         } else {
             csv::TRAIN_CSV
         };
-        return Err(format!("incomplete CSV set, missing {absent}"));
+        return Err(Absent::IncompleteCsv(absent));
     }
-    Err("no Fashion-MNIST files".into())
+    Err(Absent::NoFiles)
 }
 
 impl DataSource {
@@ -319,7 +333,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         touch_all(dir.path(), &[csv::TRAIN_CSV]);
         assert_eq!(
-            probe(dir.path()).unwrap_err(),
+            probe(dir.path()).unwrap_err().to_string(),
             "incomplete CSV set, missing fashion-mnist_test.csv"
         );
     }

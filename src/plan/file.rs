@@ -7,6 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use merge::Merge;
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -61,7 +62,10 @@ pub enum PlanError {
         limit: usize,
     },
     #[error("run {name:?} with the command line's settings: {problem}")]
-    Overridden { name: String, problem: String },
+    Overridden {
+        name: String,
+        problem: super::SettingError,
+    },
     #[error("plan {plan:?} has no run named {name:?}; it has {}", .available.join(", "))]
     UnknownRun {
         plan: String,
@@ -126,8 +130,11 @@ macro_rules! with_settings {
 }
 
 with_settings! {
-    /// Settings a run may take from `[defaults]`.
-    #[derive(Clone, Debug, Default, Deserialize)]
+    /// Settings a run may take from `[defaults]`, or the command line give
+    /// every run: one layer of them goes over another ([`Merge`]) and, last,
+    /// over a run ([`Settings::apply`]).
+    #[derive(Clone, Debug, Default, Deserialize, Merge)]
+    #[merge(strategy = merge::option::overwrite_none)]
     #[serde(deny_unknown_fields)]
     struct Settings {}
 }
@@ -190,31 +197,48 @@ const BLOCK_KEYS: &[&str] = &[
 ];
 const HEAD_KEYS: &[&str] = &["pool", "dense", "dropout"];
 
+/// A block or head table of a convnet that is not one.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum TableError {
+    #[error("{what}: unknown key {key:?}; expected one of {}", .known.join(", "))]
+    UnknownKey {
+        what: &'static str,
+        key: String,
+        known: &'static [&'static str],
+    },
+    #[error("{what}: {problem}")]
+    Invalid { what: &'static str, problem: String },
+}
+
 /// `table` as a `T`, refusing any key not in `known`.
 fn strict<T: serde::de::DeserializeOwned>(
-    what: &str,
+    what: &'static str,
     table: toml::Table,
-    known: &[&str],
-) -> Result<T, String> {
+    known: &'static [&'static str],
+) -> Result<T, TableError> {
     if let Some(key) = table.keys().find(|key| !known.contains(&key.as_str())) {
-        return Err(format!(
-            "{what}: unknown key {key:?}; expected one of {}",
-            known.join(", ")
-        ));
+        return Err(TableError::UnknownKey {
+            what,
+            key: key.clone(),
+            known,
+        });
     }
-    T::deserialize(table).map_err(|error| format!("{what}: {}", error.message()))
+    T::deserialize(table).map_err(|error| TableError::Invalid {
+        what,
+        problem: error.message().to_string(),
+    })
 }
 
 impl TryFrom<toml::Table> for StrictBlock {
-    type Error = String;
-    fn try_from(table: toml::Table) -> Result<Self, String> {
+    type Error = TableError;
+    fn try_from(table: toml::Table) -> Result<Self, TableError> {
         strict("block", table, BLOCK_KEYS).map(StrictBlock)
     }
 }
 
 impl TryFrom<toml::Table> for StrictHead {
-    type Error = String;
-    fn try_from(table: toml::Table) -> Result<Self, String> {
+    type Error = TableError;
+    fn try_from(table: toml::Table) -> Result<Self, TableError> {
         strict("head", table, HEAD_KEYS).map(StrictHead)
     }
 }
@@ -299,22 +323,43 @@ struct RawWorkers {
     threads: Option<u16>,
 }
 
+/// A `[workers]` table out of range.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum WorkersError {
+    #[error("[workers] jobs = {0} is too large")]
+    TooManyJobs(i64),
+    #[error("[workers] jobs: expected a number of workers (1 or more) or \"auto\", found {0}")]
+    Jobs(String),
+    #[error("[workers] threads: expected 1 or more, found 0")]
+    NoThreads,
+}
+
+/// A sweep without a base run to vary.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum BaseError {
+    #[error("give seed or seeds, not both")]
+    SeedAndSeeds,
+    #[error(
+        "base {base:?}: no [[run]] of this plan has that name; it has {}",
+        if .names.is_empty() { "none".to_string() } else { .names.join(", ") }
+    )]
+    UnknownBase { base: String, names: Vec<String> },
+    #[error("give the sweep a model, or a base = \"NAME\" of a [[run]]")]
+    NoModel,
+}
+
 impl RawWorkers {
-    fn resolve(self) -> Result<Workers, String> {
+    fn resolve(self) -> Result<Workers, WorkersError> {
         let jobs = match self.jobs {
             None => None,
             Some(toml::Value::String(text)) if text == "auto" => Some(Jobs::Auto),
-            Some(toml::Value::Integer(n)) if n >= 1 => {
-                Some(Jobs::Count(usize::try_from(n).map_err(|_| format!("[workers] jobs = {n} is too large"))?))
-            }
-            Some(other) => {
-                return Err(format!(
-                    "[workers] jobs: expected a number of workers (1 or more) or \"auto\", found {other}"
-                ))
-            }
+            Some(toml::Value::Integer(n)) if n >= 1 => Some(Jobs::Count(
+                usize::try_from(n).map_err(|_| WorkersError::TooManyJobs(n))?,
+            )),
+            Some(other) => return Err(WorkersError::Jobs(other.to_string())),
         };
         if self.threads == Some(0) {
-            return Err("[workers] threads: expected 1 or more, found 0".into());
+            return Err(WorkersError::NoThreads);
         }
         Ok(Workers {
             jobs,
@@ -336,6 +381,20 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// Every run with seeds 1…N (replacing a sweep's own seeds).
     pub seeds: Option<u32>,
+}
+
+impl Overrides {
+    /// The settings every run takes (the seeds make runs, not settings).
+    fn settings(&self) -> Settings {
+        Settings {
+            epochs: self.epochs,
+            limit_train: self.limit_train,
+            device: self.device,
+            batch_size: self.batch_size,
+            precision: self.precision,
+            ..Settings::default()
+        }
+    }
 }
 
 /// The built-in `seed` plan: the original notebook's six models.
@@ -409,7 +468,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             reference: run.reference.map(Reference::from),
             ..RunSpec::new(run.name.clone(), ModelSpec::from(run.model))
         });
-        check_run(&spec).map_err(run_error)?;
+        check_run(&spec).map_err(|problem| run_error(problem.to_string()))?;
         runs.push(Expanded { round: 0, spec });
     }
     let mut limits = Vec::new();
@@ -426,7 +485,8 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
         if !sweep_names.insert(raw_sweep.name.to_ascii_lowercase()) {
             return Err(sweep_error("another sweep already has this name".into()));
         }
-        let base = sweep_base(&raw_sweep, &raw.defaults, &runs).map_err(sweep_error)?;
+        let base = sweep_base(&raw_sweep, &raw.defaults, &runs)
+            .map_err(|problem| sweep_error(problem.to_string()))?;
         let expanded = sweep::expand(
             &raw_sweep.name,
             &base,
@@ -434,7 +494,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             &raw_sweep.points,
             raw_sweep.seeds.as_ref(),
         )
-        .map_err(sweep_error)?;
+        .map_err(|problem| sweep_error(problem.to_string()))?;
         for run in &expanded {
             if !names.insert(run.spec.name.to_ascii_lowercase()) {
                 return Err(sweep_error(format!(
@@ -452,7 +512,9 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
     // Round by round: see `sweep`'s module documentation.
     runs.sort_by_key(|run| run.round);
     let workers = match raw.workers {
-        Some(workers) => workers.resolve().map_err(plan_error)?,
+        Some(workers) => workers
+            .resolve()
+            .map_err(|problem| plan_error(problem.to_string()))?,
         None => Workers::default(),
     };
     Ok(Plan {
@@ -465,25 +527,22 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
 
 /// A sweep's base run: the named `[[run]]` or its own model, with the
 /// sweep's own settings over it; named after the sweep.
-fn sweep_base(raw: &RawSweep, defaults: &Settings, runs: &[Expanded]) -> Result<RunSpec, String> {
+fn sweep_base(
+    raw: &RawSweep,
+    defaults: &Settings,
+    runs: &[Expanded],
+) -> Result<RunSpec, BaseError> {
     if raw.seeds.is_some() && raw.seed.is_some() {
-        return Err("give seed or seeds, not both".into());
+        return Err(BaseError::SeedAndSeeds);
     }
     let base = match (&raw.base, &raw.model) {
         (Some(base), _) => {
             let found = runs
                 .iter()
                 .find(|run| run.spec.name.eq_ignore_ascii_case(base.trim()))
-                .ok_or_else(|| {
-                    let names: Vec<&str> = runs.iter().map(|r| r.spec.name.as_str()).collect();
-                    format!(
-                        "base {base:?}: no [[run]] of this plan has that name; it has {}",
-                        if names.is_empty() {
-                            "none".to_string()
-                        } else {
-                            names.join(", ")
-                        }
-                    )
+                .ok_or_else(|| BaseError::UnknownBase {
+                    base: base.clone(),
+                    names: runs.iter().map(|r| r.spec.name.clone()).collect(),
                 })?;
             raw.settings().apply(found.spec.clone())
         }
@@ -491,9 +550,7 @@ fn sweep_base(raw: &RawSweep, defaults: &Settings, runs: &[Expanded]) -> Result<
             raw.name.clone(),
             ModelSpec::from(model.clone()),
         )),
-        (None, None) => {
-            return Err("give the sweep a model, or a base = \"NAME\" of a [[run]]".into())
-        }
+        (None, None) => return Err(BaseError::NoModel),
     };
     Ok(RunSpec {
         name: raw.name.clone(),
@@ -514,24 +571,9 @@ fn sweep_base(raw: &RawSweep, defaults: &Settings, runs: &[Expanded]) -> Result<
 impl Settings {
     /// These settings where given, else `defaults`'.
     fn or(&self, defaults: &Settings) -> Settings {
-        Settings {
-            epochs: self.epochs.or(defaults.epochs),
-            batch_size: self.batch_size.or(defaults.batch_size),
-            learning_rate: self.learning_rate.or(defaults.learning_rate),
-            seed: self.seed.or(defaults.seed),
-            validation_split: self.validation_split.or(defaults.validation_split),
-            device: self.device.or(defaults.device),
-            precision: self.precision.or(defaults.precision),
-            limit_train: self.limit_train.or(defaults.limit_train),
-            optimizer: self.optimizer.or(defaults.optimizer),
-            weight_decay: self.weight_decay.or(defaults.weight_decay),
-            momentum: self.momentum.or(defaults.momentum),
-            nesterov: self.nesterov.or(defaults.nesterov),
-            schedule: self.schedule.or(defaults.schedule),
-            label_smoothing: self.label_smoothing.or(defaults.label_smoothing),
-            augment: self.augment.or(defaults.augment),
-            tta_flip: self.tta_flip.or(defaults.tta_flip),
-        }
+        let mut layered = self.clone();
+        layered.merge(defaults.clone());
+        layered
     }
 
     /// `spec` with the settings given here replaced.
@@ -604,13 +646,12 @@ impl Plan {
     /// Every run with the given settings replaced. `seed` or `seeds` make
     /// each group one run per seed (named `GROUP seed=S`), round by round.
     pub fn with_overrides(mut self, overrides: &Overrides) -> Plan {
-        for run in &mut self.runs {
-            run.epochs = overrides.epochs.unwrap_or(run.epochs);
-            run.batch_size = overrides.batch_size.unwrap_or(run.batch_size);
-            run.device = overrides.device.unwrap_or(run.device);
-            run.precision = overrides.precision.unwrap_or(run.precision);
-            run.limit_train = overrides.limit_train.or(run.limit_train);
-        }
+        let settings = overrides.settings();
+        self.runs = self
+            .runs
+            .into_iter()
+            .map(|run| settings.apply(run))
+            .collect();
         let seeds: Vec<u64> = match (overrides.seeds, overrides.seed) {
             (Some(count), _) => (1..=u64::from(count)).collect(),
             (None, Some(seed)) => vec![seed],

@@ -7,6 +7,8 @@ use std::f64::consts::PI;
 
 use serde::{Deserialize, Serialize};
 
+use super::check::{within, SettingError};
+
 /// Which update rule trains the weights.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -110,38 +112,22 @@ impl Recipe {
     }
 
     /// Range checks; the error names the key.
-    pub fn check(&self, epochs: u32) -> Result<(), String> {
-        let within = |key: &str, value: f64, low: f64, high: f64, closed: bool| {
-            let fits = value.is_finite()
-                && value >= low
-                && if closed { value <= high } else { value < high };
-            if fits {
-                Ok(())
-            } else {
-                let bracket = if closed { "]" } else { ")" };
-                Err(format!(
-                    "{key} must be in [{low}, {high}{bracket}, found {value}"
-                ))
-            }
-        };
-        within("weight_decay", self.weight_decay, 0.0, 1.0, false)?;
+    pub fn check(&self, epochs: u32) -> Result<(), SettingError> {
+        within("weight_decay", self.weight_decay, (0.0, 1.0), false)?;
         if let Some(momentum) = self.momentum {
             if self.optimizer != OptimizerKind::Sgd {
-                return Err("momentum applies to optimizer = \"sgd\" only".into());
+                return Err(SettingError::SgdOnly { key: "momentum" });
             }
-            within("momentum", momentum, 0.0, 1.0, false)?;
+            within("momentum", momentum, (0.0, 1.0), false)?;
         }
         if self.nesterov && self.optimizer != OptimizerKind::Sgd {
-            return Err("nesterov applies to optimizer = \"sgd\" only".into());
+            return Err(SettingError::SgdOnly { key: "nesterov" });
         }
-        within("label_smoothing", self.label_smoothing, 0.0, 1.0, false)?;
+        within("label_smoothing", self.label_smoothing, (0.0, 1.0), false)?;
         if self.augment.crop > 8 {
-            return Err(format!(
-                "augment.crop must be at most 8 pixels, found {}",
-                self.augment.crop
-            ));
+            return Err(SettingError::CropTooLarge(self.augment.crop));
         }
-        within("augment.erasing", self.augment.erasing, 0.0, 1.0, true)?;
+        within("augment.erasing", self.augment.erasing, (0.0, 1.0), true)?;
         match self.schedule {
             Schedule::Constant => Ok(()),
             Schedule::Step {
@@ -149,23 +135,26 @@ impl Recipe {
                 factor,
             } => {
                 if every_epochs == 0 {
-                    return Err("schedule.every_epochs must be at least 1, found 0".into());
+                    return Err(SettingError::Zero {
+                        key: "schedule.every_epochs",
+                    });
                 }
-                within("schedule.factor", factor, 0.0, 1.0, true)
+                within("schedule.factor", factor, (0.0, 1.0), true)
             }
             Schedule::Cosine { warmup_epochs } => within(
                 "schedule.warmup_epochs",
                 warmup_epochs,
-                0.0,
-                f64::from(epochs),
+                (0.0, f64::from(epochs)),
                 false,
             ),
             Schedule::OneCycle { warmup_share } => {
-                within("schedule.warmup_share", warmup_share, 0.0, 1.0, false)?;
+                within("schedule.warmup_share", warmup_share, (0.0, 1.0), false)?;
                 if warmup_share > 0.0 {
                     Ok(())
                 } else {
-                    Err("schedule.warmup_share must be above 0, found 0".into())
+                    Err(SettingError::NotAboveZero {
+                        key: "schedule.warmup_share",
+                    })
                 }
             }
         }
@@ -311,7 +300,7 @@ mod tests {
 
     #[test]
     fn out_of_range_settings_name_the_key() {
-        let check = |recipe: Recipe| recipe.check(15).unwrap_err();
+        let check = |recipe: Recipe| recipe.check(15).unwrap_err().to_string();
         assert_eq!(
             check(Recipe {
                 label_smoothing: 1.0,

@@ -10,8 +10,68 @@
 
 use serde::Deserialize;
 
-use super::{check::check_run, RunSpec};
+use super::{
+    check::{check_run, SettingError},
+    RunSpec,
+};
 use crate::model::{ModelSpec, Precision};
+
+/// A sweep that cannot expand, naming the key and the problem.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SweepError {
+    #[error("expands to more than {HARD_MAX_RUNS} runs")]
+    TooManyRuns,
+    #[error("the grid expands to more than {HARD_MAX_RUNS} runs")]
+    GridTooLarge,
+    #[error("{key}: {problem}")]
+    Key { key: String, problem: ValueError },
+    #[error("run {group:?}: {problem}")]
+    Run {
+        group: String,
+        problem: SettingError,
+    },
+    #[error("grid is empty: give at least one key with a list of values")]
+    EmptyGrid,
+    #[error("grid.{key}: expected a list of values, found {found}")]
+    GridNotAList { key: String, found: String },
+    #[error("grid.{0}: the list is empty; give at least one value")]
+    GridListEmpty(String),
+    #[error("points[{0}] is empty")]
+    EmptyPoint(usize),
+    #[error("seeds = {0}: a count must be between 1 and {MAX_SEEDS}")]
+    SeedCount(i64),
+    #[error("seeds = []: give at least one seed")]
+    NoSeeds,
+    #[error("seeds: {0} listed, more than {MAX_SEEDS}")]
+    TooManySeeds(usize),
+    #[error("seeds: expected whole numbers ≥ 0, found {0}")]
+    BadSeed(String),
+    #[error("seeds: {0} is listed twice")]
+    SeedTwice(u64),
+    #[error("seeds: expected a count (e.g. 5) or a list of seeds (e.g. [1, 2, 3]), found {0}")]
+    SeedsKind(String),
+}
+
+/// A swept value of the wrong kind, or a key a sweep cannot set.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("expected \"fp32\" or \"bf16\", found {0}")]
+    Precision(String),
+    #[error("expected true or false, found {0}")]
+    Bool(String),
+    #[error("a seed is not swept in the grid: use seeds = N or seeds = [...]")]
+    SeedInGrid,
+    #[error("unknown key; a sweep may set {}", SWEEP_KEYS.join(", "))]
+    UnknownKey,
+    #[error("the sweep's model is {} {family}, which has no such field", if .family == "MLP" { "an" } else { "a" })]
+    NoSuchField { family: String },
+    #[error("expected a whole number ≥ 1, found {0}")]
+    Count(String),
+    #[error("expected a number, found {0}")]
+    Number(String),
+    #[error("expected a list of layer widths such as [64, 32], found {0}")]
+    Widths(String),
+}
 
 /// Runs a sweep may expand to unless its `max_runs` says more, or `--yes` confirms.
 pub const DEFAULT_MAX_RUNS: usize = 50;
@@ -60,19 +120,22 @@ pub(super) fn expand(
     grid: Option<&toml::Table>,
     points: &[toml::Table],
     seeds: Option<&toml::Value>,
-) -> Result<Vec<Expanded>, String> {
+) -> Result<Vec<Expanded>, SweepError> {
     let configurations = configurations(grid, points)?;
     let seeds = seed_list(seeds)?;
     let total = configurations
         .len()
         .checked_mul(seeds.as_ref().map_or(1, Vec::len))
         .filter(|&total| total <= HARD_MAX_RUNS)
-        .ok_or_else(|| format!("expands to more than {HARD_MAX_RUNS} runs"))?;
+        .ok_or(SweepError::TooManyRuns)?;
     let mut runs = Vec::with_capacity(total);
     for assignments in &configurations {
         let mut spec = base.clone();
         for (key, value) in assignments {
-            set(&mut spec, key, value).map_err(|problem| format!("{key}: {problem}"))?;
+            set(&mut spec, key, value).map_err(|problem| SweepError::Key {
+                key: key.clone(),
+                problem,
+            })?;
         }
         let group = std::iter::once(sweep.to_string())
             .chain(
@@ -85,7 +148,10 @@ pub(super) fn expand(
         spec.sweep = Some(sweep.to_string());
         spec.group = Some(group.clone());
         spec.name = group.clone();
-        check_run(&spec).map_err(|problem| format!("run {group:?}: {problem}"))?;
+        check_run(&spec).map_err(|problem| SweepError::Run {
+            group: group.clone(),
+            problem,
+        })?;
         match &seeds {
             None => runs.push(Expanded { round: 0, spec }),
             Some(seeds) => runs.extend(seeds.iter().enumerate().map(|(round, &seed)| Expanded {
@@ -112,29 +178,26 @@ pub fn with_seed(spec: &RunSpec, seed: u64) -> RunSpec {
 fn configurations(
     grid: Option<&toml::Table>,
     points: &[toml::Table],
-) -> Result<Vec<Vec<Assignment>>, String> {
+) -> Result<Vec<Vec<Assignment>>, SweepError> {
     let mut configurations: Vec<Vec<Assignment>> = vec![Vec::new()];
     if let Some(grid) = grid {
         if grid.is_empty() && points.is_empty() {
-            return Err("grid is empty: give at least one key with a list of values".into());
+            return Err(SweepError::EmptyGrid);
         }
         let mut keys: Vec<(&String, &toml::Value)> = grid.iter().collect();
         keys.sort_by(|a, b| a.0.cmp(b.0));
         for (key, values) in keys {
             let toml::Value::Array(values) = values else {
-                return Err(format!(
-                    "grid.{key}: expected a list of values, found {values}"
-                ));
+                return Err(SweepError::GridNotAList {
+                    key: key.clone(),
+                    found: values.to_string(),
+                });
             };
             if values.is_empty() {
-                return Err(format!(
-                    "grid.{key}: the list is empty; give at least one value"
-                ));
+                return Err(SweepError::GridListEmpty(key.clone()));
             }
             if configurations.len().saturating_mul(values.len()) > HARD_MAX_RUNS {
-                return Err(format!(
-                    "the grid expands to more than {HARD_MAX_RUNS} runs"
-                ));
+                return Err(SweepError::GridTooLarge);
             }
             configurations = configurations
                 .iter()
@@ -155,7 +218,7 @@ fn configurations(
     }
     for (index, point) in points.iter().enumerate() {
         if point.is_empty() {
-            return Err(format!("points[{index}] is empty"));
+            return Err(SweepError::EmptyPoint(index));
         }
         let mut assignments: Vec<Assignment> = point
             .iter()
@@ -168,7 +231,7 @@ fn configurations(
 }
 
 /// `seeds = N` (1, 2, …, N) or `seeds = [a, b, …]`; none when not given.
-fn seed_list(value: Option<&toml::Value>) -> Result<Option<Vec<u64>>, String> {
+fn seed_list(value: Option<&toml::Value>) -> Result<Option<Vec<u64>>, SweepError> {
     let Some(value) = value else {
         return Ok(None);
     };
@@ -176,19 +239,10 @@ fn seed_list(value: Option<&toml::Value>) -> Result<Option<Vec<u64>>, String> {
         toml::Value::Integer(count) if (1..=i64::from(MAX_SEEDS)).contains(count) => {
             (1..=*count as u64).collect()
         }
-        toml::Value::Integer(count) => {
-            return Err(format!(
-                "seeds = {count}: a count must be between 1 and {MAX_SEEDS}"
-            ))
-        }
-        toml::Value::Array(items) if items.is_empty() => {
-            return Err("seeds = []: give at least one seed".into())
-        }
+        toml::Value::Integer(count) => return Err(SweepError::SeedCount(*count)),
+        toml::Value::Array(items) if items.is_empty() => return Err(SweepError::NoSeeds),
         toml::Value::Array(items) if items.len() > MAX_SEEDS as usize => {
-            return Err(format!(
-                "seeds: {} listed, more than {MAX_SEEDS}",
-                items.len()
-            ))
+            return Err(SweepError::TooManySeeds(items.len()))
         }
         toml::Value::Array(items) => {
             let mut seeds = Vec::with_capacity(items.len());
@@ -196,25 +250,21 @@ fn seed_list(value: Option<&toml::Value>) -> Result<Option<Vec<u64>>, String> {
                 let seed = item
                     .as_integer()
                     .and_then(|seed| u64::try_from(seed).ok())
-                    .ok_or_else(|| format!("seeds: expected whole numbers ≥ 0, found {item}"))?;
+                    .ok_or_else(|| SweepError::BadSeed(item.to_string()))?;
                 if seeds.contains(&seed) {
-                    return Err(format!("seeds: {seed} is listed twice"));
+                    return Err(SweepError::SeedTwice(seed));
                 }
                 seeds.push(seed);
             }
             seeds
         }
-        other => {
-            return Err(format!(
-            "seeds: expected a count (e.g. 5) or a list of seeds (e.g. [1, 2, 3]), found {other}"
-        ))
-        }
+        other => return Err(SweepError::SeedsKind(other.to_string())),
     };
     Ok(Some(seeds))
 }
 
 /// Sets one sweep key on `spec`; the problem says what was expected.
-fn set(spec: &mut RunSpec, key: &str, value: &toml::Value) -> Result<(), String> {
+fn set(spec: &mut RunSpec, key: &str, value: &toml::Value) -> Result<(), ValueError> {
     match key {
         "epochs" => spec.epochs = count(value)?,
         "batch_size" => spec.batch_size = count(value)?,
@@ -225,64 +275,55 @@ fn set(spec: &mut RunSpec, key: &str, value: &toml::Value) -> Result<(), String>
             spec.precision = match value.as_str() {
                 Some("fp32") => Precision::Fp32,
                 Some("bf16") => Precision::Bf16,
-                _ => return Err(format!("expected \"fp32\" or \"bf16\", found {value}")),
+                _ => return Err(ValueError::Precision(value.to_string())),
             }
         }
         "model.dropout" => {
             let on = value
                 .as_bool()
-                .ok_or_else(|| format!("expected true or false, found {value}"))?;
+                .ok_or_else(|| ValueError::Bool(value.to_string()))?;
             spec.model.set_dropout(on);
         }
         "model.conv" | "model.dense" | "model.hidden" => set_width(&mut spec.model, key, value)?,
-        "seed" => {
-            return Err("a seed is not swept in the grid: use seeds = N or seeds = [...]".into())
-        }
-        _ => {
-            return Err(format!(
-                "unknown key; a sweep may set {}",
-                SWEEP_KEYS.join(", ")
-            ))
-        }
+        "seed" => return Err(ValueError::SeedInGrid),
+        _ => return Err(ValueError::UnknownKey),
     }
     Ok(())
 }
 
 /// `model.conv`, `model.dense` or `model.hidden`, on a model that has it.
-fn set_width(model: &mut ModelSpec, key: &str, value: &toml::Value) -> Result<(), String> {
+fn set_width(model: &mut ModelSpec, key: &str, value: &toml::Value) -> Result<(), ValueError> {
     match (model, key) {
         (ModelSpec::Cnn { conv, .. }, "model.conv") => *conv = widths(value)?,
         (ModelSpec::Cnn { dense, .. }, "model.dense") => *dense = i64::from(count(value)?),
         (ModelSpec::Mlp { hidden, .. }, "model.hidden") => *hidden = widths(value)?,
         (model, _) => {
-            return Err(format!(
-                "the sweep's model is {} {}, which has no such field",
-                if model.family() == "MLP" { "an" } else { "a" },
-                model.family()
-            ))
+            return Err(ValueError::NoSuchField {
+                family: model.family().to_string(),
+            })
         }
     }
     Ok(())
 }
 
-fn count(value: &toml::Value) -> Result<u32, String> {
+fn count(value: &toml::Value) -> Result<u32, ValueError> {
     value
         .as_integer()
         .and_then(|n| u32::try_from(n).ok())
         .filter(|&n| n >= 1)
-        .ok_or_else(|| format!("expected a whole number ≥ 1, found {value}"))
+        .ok_or_else(|| ValueError::Count(value.to_string()))
 }
 
-fn number(value: &toml::Value) -> Result<f64, String> {
+fn number(value: &toml::Value) -> Result<f64, ValueError> {
     match value {
         toml::Value::Float(x) => Ok(*x),
         toml::Value::Integer(n) => Ok(*n as f64),
-        _ => Err(format!("expected a number, found {value}")),
+        _ => Err(ValueError::Number(value.to_string())),
     }
 }
 
-fn widths(value: &toml::Value) -> Result<Vec<i64>, String> {
-    let problem = || format!("expected a list of layer widths such as [64, 32], found {value}");
+fn widths(value: &toml::Value) -> Result<Vec<i64>, ValueError> {
+    let problem = || ValueError::Widths(value.to_string());
     let items = value.as_array().ok_or_else(problem)?;
     items
         .iter()
@@ -447,6 +488,7 @@ mod tests {
             expand("s", &base(), Some(&table(grid)), &points, seeds.as_ref())
                 .err()
                 .unwrap()
+                .to_string()
         };
         assert_eq!(
             bad("", &[], None),

@@ -4,6 +4,7 @@
 
 use super::ReportRun;
 use crate::{
+    analysis::Unpaired,
     plan::{group::Question, Group, Reference},
     stats::{
         mcnemar,
@@ -152,8 +153,9 @@ pub fn verdict(a: &ReportGroup, b: &ReportGroup) -> Verdict {
     let (va, vb) = (a.values(Metric::Accuracy), b.values(Metric::Accuracy));
     if let ([ra], [rb]) = (a.runs.as_slice(), b.runs.as_slice()) {
         let test = match (&ra.correct, &rb.correct) {
-            (Some(ca), Some(cb)) => mcnemar(ca, cb).map_err(|error| error.to_string()),
-            _ => Err("a run has no stored test predictions".to_string()),
+            (Some(ca), Some(cb)) => mcnemar(ca, cb).map_err(Unpaired::from),
+            (None, _) => Err(Unpaired::NoPredictions(ra.record.spec.name.clone())),
+            (_, None) => Err(Unpaired::NoPredictions(rb.record.spec.name.clone())),
         };
         return Verdict::runs(
             Side::group(ra.record.spec.name.clone(), &va),

@@ -118,29 +118,46 @@ impl TaskState {
     }
 }
 
+/// What is wrong with a line of squeue's output.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LineProblem {
+    #[error("{0} fields, expected 5")]
+    Fields(usize),
+    #[error("no state")]
+    NoState,
+    #[error("job id {0:?} is not a number")]
+    JobId(String),
+    #[error("array job id {0:?} is not a number")]
+    ArrayJobId(String),
+    #[error("task range {0:?} runs backwards")]
+    Backwards(String),
+    #[error("task index {0:?} is not a number")]
+    TaskIndex(String),
+}
+
 /// The tasks in `text`, squeue's output in [`SQUEUE_FORMAT`] with `-h`.
 pub fn parse_squeue(text: &str) -> Result<Vec<TaskState>, SlurmError> {
     let mut tasks = Vec::new();
     for line in text.lines().filter(|line| !line.trim().is_empty()) {
         parse_line(line, &mut tasks).map_err(|problem| SlurmError::BadSqueueLine {
             line: line.to_string(),
-            problem,
+            problem: problem.to_string(),
         })?;
     }
     Ok(tasks)
 }
 
-fn parse_line(line: &str, tasks: &mut Vec<TaskState>) -> Result<(), String> {
+fn parse_line(line: &str, tasks: &mut Vec<TaskState>) -> Result<(), LineProblem> {
     let fields: Vec<&str> = line.trim_end_matches(['\r', '\n']).splitn(5, '|').collect();
     let [id, task_job_id, state, reason, node] = fields[..] else {
-        return Err(format!("{} fields, expected 5", fields.len()));
+        return Err(LineProblem::Fields(fields.len()));
     };
     if state.is_empty() {
-        return Err("no state".into());
+        return Err(LineProblem::NoState);
     }
     let (job_id, indices) = parse_task_id(id)?;
     if !is_job_number(task_job_id) {
-        return Err(format!("job id {task_job_id:?} is not a number"));
+        return Err(LineProblem::JobId(task_job_id.to_string()));
     }
     let task = |index| TaskState {
         job_id: job_id.to_string(),
@@ -158,16 +175,16 @@ fn parse_line(line: &str, tasks: &mut Vec<TaskState>) -> Result<(), String> {
 }
 
 /// `7` → (7, none), `7_3` → (7, [3]), `7_[1-3,5%2]` → (7, [1, 2, 3, 5]).
-fn parse_task_id(id: &str) -> Result<(&str, Option<Vec<usize>>), String> {
+fn parse_task_id(id: &str) -> Result<(&str, Option<Vec<usize>>), LineProblem> {
     let Some((job, task)) = id.split_once('_') else {
         return if is_job_number(id) {
             Ok((id, None))
         } else {
-            Err(format!("job id {id:?} is not a number"))
+            Err(LineProblem::JobId(id.to_string()))
         };
     };
     if !is_job_number(job) {
-        return Err(format!("array job id {job:?} is not a number"));
+        return Err(LineProblem::ArrayJobId(job.to_string()));
     }
     let indices = match task.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
         Some(ranges) => expand_ranges(ranges)?,
@@ -177,7 +194,7 @@ fn parse_task_id(id: &str) -> Result<(&str, Option<Vec<usize>>), String> {
 }
 
 /// `1-3,5%2` → [1, 2, 3, 5]; also `0-8:4` (a step) → [0, 4, 8].
-fn expand_ranges(text: &str) -> Result<Vec<usize>, String> {
+fn expand_ranges(text: &str) -> Result<Vec<usize>, LineProblem> {
     let ranges = text.split_once('%').map_or(text, |(ranges, _limit)| ranges);
     let mut indices = Vec::new();
     for range in ranges.split(',') {
@@ -190,16 +207,16 @@ fn expand_ranges(text: &str) -> Result<Vec<usize>, String> {
             None => (parse_index(span)?, parse_index(span)?),
         };
         if end < start {
-            return Err(format!("task range {range:?} runs backwards"));
+            return Err(LineProblem::Backwards(range.to_string()));
         }
         indices.extend((start..=end).step_by(step));
     }
     Ok(indices)
 }
 
-fn parse_index(text: &str) -> Result<usize, String> {
+fn parse_index(text: &str) -> Result<usize, LineProblem> {
     text.parse()
-        .map_err(|_| format!("task index {text:?} is not a number"))
+        .map_err(|_| LineProblem::TaskIndex(text.to_string()))
 }
 
 fn is_job_number(text: &str) -> bool {

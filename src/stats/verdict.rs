@@ -112,7 +112,7 @@ impl Verdict {
     }
 
     /// Two runs, by McNemar's test when both have per-image predictions.
-    pub fn runs(a: Side, b: Side, test: Result<McNemar, String>) -> Self {
+    pub fn runs(a: Side, b: Side, test: Result<McNemar, impl std::fmt::Display>) -> Self {
         let difference = a.accuracy.zip(b.accuracy).map(|(x, y)| points(x - y));
         match test {
             Ok(test) => Self {
@@ -124,7 +124,9 @@ impl Verdict {
                 significant: Some(test.p < ALPHA),
                 ..Self::untested(Compared::Runs, a, b, difference, None)
             },
-            Err(reason) => Self::untested(Compared::Runs, a, b, difference, Some(reason)),
+            Err(reason) => {
+                Self::untested(Compared::Runs, a, b, difference, Some(reason.to_string()))
+            }
         }
     }
 
@@ -262,7 +264,7 @@ mod tests {
     fn two_runs_by_mcnemar() {
         let a = Side::group("M1 seed=1", &[0.9020]);
         let b = Side::group("MLP seed=1", &[0.8867]);
-        let verdict = Verdict::runs(a, b, Ok(mcnemar_from_counts(10_000, 400, 247)));
+        let verdict = Verdict::runs(a, b, Ok::<_, String>(mcnemar_from_counts(10_000, 400, 247)));
         assert_eq!(
             verdict.text(),
             "M1 seed=1 − MLP seed=1: +1.53 points, McNemar 400 vs 247 images, p < 0.001: significant at 0.05"
@@ -270,7 +272,7 @@ mod tests {
         let missing = Verdict::runs(
             Side::group("A", &[0.9]),
             Side::group("B", &[0.9]),
-            Err("run B has no stored test predictions".into()),
+            Err::<McNemar, _>("run B has no stored test predictions"),
         );
         assert_eq!(
             missing.text(),

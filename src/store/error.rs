@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::data::NUM_CLASSES;
+
 /// What can go wrong reading or writing the run store.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -24,7 +26,10 @@ pub enum StoreError {
     #[error("{path}: no test predictions: the run predates them or did not finish; run it again to see its images")]
     NoPredictions { path: PathBuf },
     #[error("{path}: not valid test predictions: {problem}")]
-    BadPredictions { path: PathBuf, problem: String },
+    BadPredictions {
+        path: PathBuf,
+        problem: PredictionsProblem,
+    },
     #[error("no run matches {query:?} in {dir}{}{}", candidates_text(.candidates), unreadable_text(*.unreadable))]
     UnknownRun {
         query: String,
@@ -135,4 +140,58 @@ fn candidates_text(candidates: &[String]) -> String {
     } else {
         format!("; recent runs: {}", candidates.join(", "))
     }
+}
+
+/// What makes stored predictions unreadable or inconsistent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PredictionsProblem {
+    #[error(
+        "expected {count} predictions and {} probabilities for {count} labels, found {predicted} \
+         and {probabilities}",
+        .count * NUM_CLASSES
+    )]
+    Lengths {
+        count: usize,
+        predicted: usize,
+        probabilities: usize,
+    },
+    #[error("{name}[{at}] is {found}, expected a class below {NUM_CLASSES}")]
+    NotAClass {
+        name: &'static str,
+        at: usize,
+        found: u8,
+    },
+    #[error("expected an 8-byte header size, found {0} bytes")]
+    NoHeaderSize(usize),
+    #[error("the header claims {size} bytes, the file has {available} after the size")]
+    HeaderTooLong { size: u64, available: usize },
+    #[error("the header is not valid JSON: {0}")]
+    Header(String),
+    #[error("expected __metadata__.format {expected:?}, found {found:?}")]
+    Format {
+        expected: &'static str,
+        found: Option<String>,
+    },
+    #[error("the tensor {0:?} is missing")]
+    Missing(&'static str),
+    #[error("the entry of {name:?} is malformed: {problem}")]
+    Entry { name: &'static str, problem: String },
+    #[error("expected {name:?} of dtype U8, found {found}")]
+    Dtype { name: &'static str, found: String },
+    #[error("expected {name:?} of shape {expected}, found {found:?}")]
+    Shape {
+        name: &'static str,
+        expected: String,
+        found: Vec<usize>,
+    },
+    #[error(
+        "{name:?} claims bytes {start}..{end} for {len} values; the data has {available} bytes"
+    )]
+    Offsets {
+        name: &'static str,
+        start: usize,
+        end: usize,
+        len: usize,
+        available: usize,
+    },
 }

@@ -124,7 +124,7 @@ impl Follower {
                         if self.unreadable.insert(id.clone()) {
                             updates.push(Update::Unreadable {
                                 run: id.clone(),
-                                problem,
+                                problem: problem.to_string(),
                             });
                         }
                         continue;
@@ -166,12 +166,16 @@ impl Follower {
     /// A run seen for the first time; `None` while its record is not there
     /// yet (a writer creating it) or when it belongs to this process; the
     /// problem when the record does not parse.
-    fn discover(&self, dir: &Path, updates: &mut Vec<Update>) -> Result<Option<Followed>, String> {
+    fn discover(
+        &self,
+        dir: &Path,
+        updates: &mut Vec<Update>,
+    ) -> Result<Option<Followed>, super::StoreError> {
         let record_path = dir.join(RECORD_FILE);
         let record_modified = modified(&record_path);
         let record = match RunRecord::load(&record_path) {
             Ok(record) => record,
-            Err(error @ super::StoreError::BadRecord { .. }) => return Err(error.to_string()),
+            Err(error @ super::StoreError::BadRecord { .. }) => return Err(error),
             // A missing record is not reported: a writer creates the folder first.
             Err(_) => return Ok(None),
         };

@@ -46,7 +46,7 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{model::ModelSpec, plan::RunSpec, train::RunRequest};
+    use crate::{model::ModelSpec, plan::RunSpec, protocol::RunRequest};
 
     fn record(status: RunStatus, writer: Option<WriterProcess>) -> RunRecord {
         let mut record = RunRecord::new(&RunRequest {

@@ -21,7 +21,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
+use super::{error::PredictionsProblem, StoreError};
 use crate::data::NUM_CLASSES;
 
 /// The file's name in a run folder.
@@ -54,23 +54,25 @@ impl Predictions {
         labels: Vec<u8>,
         predicted: Vec<u8>,
         probabilities: Vec<u8>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, PredictionsProblem> {
         let count = labels.len();
         if predicted.len() != count || probabilities.len() != count * NUM_CLASSES {
-            return Err(format!(
-                "expected {count} predictions and {} probabilities for {count} labels, found {} and {}",
-                count * NUM_CLASSES,
-                predicted.len(),
-                probabilities.len()
-            ));
+            return Err(PredictionsProblem::Lengths {
+                count,
+                predicted: predicted.len(),
+                probabilities: probabilities.len(),
+            });
         }
-        let classes = NUM_CLASSES as u8;
         for (name, values) in [("labels", &labels), ("predicted", &predicted)] {
-            if let Some(at) = values.iter().position(|&class| class >= classes) {
-                return Err(format!(
-                    "{name}[{at}] is {}, expected a class below {classes}",
-                    values[at]
-                ));
+            if let Some(at) = values
+                .iter()
+                .position(|&class| usize::from(class) >= NUM_CLASSES)
+            {
+                return Err(PredictionsProblem::NotAClass {
+                    name,
+                    at,
+                    found: values[at],
+                });
             }
         }
         Ok(Self {
@@ -186,66 +188,68 @@ impl Predictions {
     }
 
     /// Reads the file's bytes; `Err` says what is wrong with them.
-    fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let size = bytes.get(..8).ok_or_else(|| {
-            format!(
-                "expected an 8-byte header size, found {} bytes",
-                bytes.len()
-            )
-        })?;
+    fn from_bytes(bytes: &[u8]) -> Result<Self, PredictionsProblem> {
+        let size = bytes
+            .get(..8)
+            .ok_or(PredictionsProblem::NoHeaderSize(bytes.len()))?;
         let size = u64::from_le_bytes(size.try_into().unwrap_or_default());
         let data_start = usize::try_from(size)
             .ok()
             .and_then(|size| size.checked_add(8))
             .filter(|&end| end <= bytes.len())
-            .ok_or_else(|| {
-                format!(
-                    "the header claims {size} bytes, the file has {} after the size",
-                    bytes.len() - 8
-                )
+            .ok_or(PredictionsProblem::HeaderTooLong {
+                size,
+                available: bytes.len() - 8,
             })?;
         let header: BTreeMap<String, serde_json::Value> =
             serde_json::from_slice(&bytes[8..data_start])
-                .map_err(|e| format!("the header is not valid JSON: {e}"))?;
+                .map_err(|e| PredictionsProblem::Header(e.to_string()))?;
         let format = header
             .get("__metadata__")
             .and_then(|metadata| metadata.get("format"))
             .and_then(serde_json::Value::as_str);
         if format != Some(FORMAT) {
-            return Err(format!(
-                "expected __metadata__.format {FORMAT:?}, found {format:?}"
-            ));
+            return Err(PredictionsProblem::Format {
+                expected: FORMAT,
+                found: format.map(str::to_string),
+            });
         }
         let data = &bytes[data_start..];
-        let tensor = |name: &str, columns: Option<usize>| -> Result<Vec<u8>, String> {
-            let value = header
-                .get(name)
-                .ok_or_else(|| format!("the tensor {name:?} is missing"))?;
-            let entry: Entry = serde_json::from_value(value.clone())
-                .map_err(|e| format!("the entry of {name:?} is malformed: {e}"))?;
+        let tensor = |name: &'static str,
+                      columns: Option<usize>|
+         -> Result<Vec<u8>, PredictionsProblem> {
+            let value = header.get(name).ok_or(PredictionsProblem::Missing(name))?;
+            let entry: Entry =
+                serde_json::from_value(value.clone()).map_err(|e| PredictionsProblem::Entry {
+                    name,
+                    problem: e.to_string(),
+                })?;
             if entry.dtype != "U8" {
-                return Err(format!(
-                    "expected {name:?} of dtype U8, found {}",
-                    entry.dtype
-                ));
+                return Err(PredictionsProblem::Dtype {
+                    name,
+                    found: entry.dtype,
+                });
             }
             let expected_rank = if columns.is_some() { 2 } else { 1 };
             if entry.shape.len() != expected_rank
                 || columns.is_some_and(|columns| entry.shape[1] != columns)
             {
-                return Err(format!(
-                    "expected {name:?} of shape {}, found {:?}",
-                    columns.map_or("[N]".to_string(), |c| format!("[N, {c}]")),
-                    entry.shape
-                ));
+                return Err(PredictionsProblem::Shape {
+                    name,
+                    expected: columns.map_or("[N]".to_string(), |c| format!("[N, {c}]")),
+                    found: entry.shape,
+                });
             }
             let [start, end] = entry.data_offsets;
             let len = entry.shape.iter().product::<usize>();
             if start > end || end > data.len() || end - start != len {
-                return Err(format!(
-                    "{name:?} claims bytes {start}..{end} for {len} values; the data has {} bytes",
-                    data.len()
-                ));
+                return Err(PredictionsProblem::Offsets {
+                    name,
+                    start,
+                    end,
+                    len,
+                    available: data.len(),
+                });
             }
             Ok(data[start..end].to_vec())
         };

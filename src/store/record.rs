@@ -12,6 +12,19 @@ use crate::{
     protocol::{Event, RunId, RunRequest},
 };
 
+/// A `run.json` value out of the range a run can have.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+enum RecordProblem {
+    #[error("\"{key}\" is {found}, expected an accuracy in [0, 1]")]
+    NotAnAccuracy { key: &'static str, found: f64 },
+    #[error("\"{key}\" is {found}, expected a finite number ≥ 0")]
+    Negative { key: &'static str, found: f64 },
+    #[error("\"epochs_done\" is {done}, but the run has {epochs} epoch(s)")]
+    PastTheEnd { done: u32, epochs: u32 },
+    #[error("\"best_epoch\" is {best}, expected one of the {done} epoch(s) done")]
+    BestNotDone { best: u32, done: u32 },
+}
+
 /// The content of `run.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -170,47 +183,36 @@ impl RunRecord {
                 }
             })?;
         let mut record: Self = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        record.check().map_err(bad)?;
+        record.check().map_err(|problem| bad(problem.to_string()))?;
         record.group.get_or_insert_with(|| record.spec.group());
         Ok(record)
     }
 
     /// The values a run can have: accuracies in [0, 1], losses and seconds
     /// that are finite and not negative, a best epoch among the epochs done.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), RecordProblem> {
         for (key, value) in [
             ("best_val_accuracy", self.best_val_accuracy),
             ("test_accuracy", self.test_accuracy),
         ] {
-            if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
-                return Err(format!(
-                    "\"{key}\" is {}, expected an accuracy in [0, 1]",
-                    value.unwrap_or_default()
-                ));
+            if let Some(found) = value.filter(|v| !(0.0..=1.0).contains(v)) {
+                return Err(RecordProblem::NotAnAccuracy { key, found });
             }
         }
         for (key, value) in [("test_loss", self.test_loss), ("seconds", self.seconds)] {
-            if value.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
-                return Err(format!(
-                    "\"{key}\" is {}, expected a finite number ≥ 0",
-                    value.unwrap_or_default()
-                ));
+            if let Some(found) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(RecordProblem::Negative { key, found });
             }
         }
-        if self.epochs_done > self.spec.epochs {
-            return Err(format!(
-                "\"epochs_done\" is {}, but the run has {} epoch(s)",
-                self.epochs_done, self.spec.epochs
-            ));
+        let done = self.epochs_done;
+        if done > self.spec.epochs {
+            return Err(RecordProblem::PastTheEnd {
+                done,
+                epochs: self.spec.epochs,
+            });
         }
-        if let Some(best) = self
-            .best_epoch
-            .filter(|&best| best == 0 || best > self.epochs_done)
-        {
-            return Err(format!(
-                "\"best_epoch\" is {best}, expected one of the {} epoch(s) done",
-                self.epochs_done
-            ));
+        if let Some(best) = self.best_epoch.filter(|&best| best == 0 || best > done) {
+            return Err(RecordProblem::BestNotDone { best, done });
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use tch::{nn::VarStore, Device, Kind, Tensor};
 use thiserror::Error;
 
 use super::{adam::AdamStateError, optimizer::Optimizer};
+use crate::model::weights::WeightsError;
 
 /// Weights of the epoch with the best validation accuracy.
 pub const BEST_FILE: &str = "best.safetensors";
@@ -47,7 +48,35 @@ pub enum CheckpointError {
         problem: String,
     },
     #[error("{path}: not a checkpoint of this run: {problem}")]
-    Mismatch { path: PathBuf, problem: String },
+    Mismatch {
+        path: PathBuf,
+        problem: CheckpointProblem,
+    },
+}
+
+/// What makes a file not a checkpoint of the run it is read for.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum CheckpointProblem {
+    #[error("{0} is missing")]
+    Missing(&'static str),
+    #[error("{0} should be one number")]
+    NotOneNumber(&'static str),
+    #[error("{0} is negative or too large")]
+    OutOfRange(&'static str),
+    #[error("{0} is negative")]
+    Negative(&'static str),
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    OptimizerState(#[from] AdamStateError),
+    #[error("{EPOCHS_DONE} is {done}, but the run has only {epochs} epoch(s)")]
+    PastTheEnd { done: u32, epochs: u32 },
+    #[error("{BEST_EPOCH} is {best}, after the {done} epoch(s) done")]
+    BestAfterDone { best: u32, done: u32 },
+    #[error("it holds a place inside epoch {}, but the run has only {epochs} epoch(s)", .epochs + 1)]
+    PlaceAfterTheEnd { epochs: u32 },
+    #[error("{WITHIN_STEP} is {step}, but an epoch of this run has {steps} step(s)")]
+    StepPastTheEpoch { step: usize, steps: usize },
 }
 
 /// Where a run stands after its last complete epoch.
@@ -66,30 +95,20 @@ impl ResumePoint {
     /// Checks the point against the run it continues (`epochs` in all,
     /// `steps` in each): a point past its end would "resume" nothing and
     /// store the run as done with old results.
-    pub fn check(&self, epochs: u32, steps: usize) -> Result<(), String> {
-        if self.epochs_done > epochs {
-            return Err(format!(
-                "{EPOCHS_DONE} is {}, but the run has only {epochs} epoch(s)",
-                self.epochs_done
-            ));
+    pub fn check(&self, epochs: u32, steps: usize) -> Result<(), CheckpointProblem> {
+        let done = self.epochs_done;
+        if done > epochs {
+            return Err(CheckpointProblem::PastTheEnd { done, epochs });
         }
-        if let Some((_, best_epoch)) = self.best {
-            if best_epoch > self.epochs_done {
-                return Err(format!(
-                    "{BEST_EPOCH} is {best_epoch}, after the {} epoch(s) done",
-                    self.epochs_done
-                ));
-            }
+        if let Some((_, best)) = self.best.filter(|&(_, best)| best > done) {
+            return Err(CheckpointProblem::BestAfterDone { best, done });
         }
         match self.within {
-            Some(_) if self.epochs_done == epochs => Err(format!(
-                "it holds a place inside epoch {}, but the run has only {epochs} epoch(s)",
-                epochs + 1
-            )),
-            Some(within) if within.step >= steps => Err(format!(
-                "{WITHIN_STEP} is {}, but an epoch of this run has {steps} step(s)",
-                within.step
-            )),
+            Some(_) if done == epochs => Err(CheckpointProblem::PlaceAfterTheEnd { epochs }),
+            Some(within) if within.step >= steps => Err(CheckpointProblem::StepPastTheEpoch {
+                step: within.step,
+                steps,
+            }),
             _ => Ok(()),
         }
     }
@@ -151,7 +170,7 @@ pub fn load_last(
     if !path.exists() {
         return Ok(None);
     }
-    let mismatch = |problem: String| CheckpointError::Mismatch {
+    let mismatch = |problem: CheckpointProblem| CheckpointError::Mismatch {
         path: path.clone(),
         problem,
     };
@@ -163,20 +182,12 @@ pub fn load_last(
         })?
         .into_iter()
         .collect();
-    let scalar = |key: &str| -> Result<&Tensor, CheckpointError> {
-        let tensor = tensors
-            .get(key)
-            .ok_or_else(|| mismatch(format!("{key} is missing")))?;
-        if tensor.numel() != 1 {
-            return Err(mismatch(format!("{key} should be one number")));
-        }
-        Ok(tensor)
-    };
+    let scalar = |key: &'static str| one_number(&tensors, key).map_err(mismatch);
     let epochs_done = u32::try_from(scalar(EPOCHS_DONE)?.int64_value(&[]))
-        .map_err(|_| mismatch(format!("{EPOCHS_DONE} is negative or too large")))?;
+        .map_err(|_| mismatch(CheckpointProblem::OutOfRange(EPOCHS_DONE)))?;
     let best_accuracy = scalar(BEST_ACCURACY)?.double_value(&[]);
     let best_epoch = u32::try_from(scalar(BEST_EPOCH)?.int64_value(&[]))
-        .map_err(|_| mismatch(format!("{BEST_EPOCH} is negative or too large")))?;
+        .map_err(|_| mismatch(CheckpointProblem::OutOfRange(BEST_EPOCH)))?;
     let seconds = scalar(SECONDS)?.double_value(&[]);
     let within = match tensors.contains_key(WITHIN_STEP) {
         true => Some(read_within(&tensors).map_err(mismatch)?),
@@ -185,7 +196,7 @@ pub fn load_last(
     if let Some(problem) =
         crate::model::weights::mismatch(store, |name| tensors.get(name).map(Tensor::size))
     {
-        return Err(mismatch(problem));
+        return Err(mismatch(problem.into()));
     }
     let weights: Vec<(Tensor, &Tensor)> = store
         .variables()
@@ -194,7 +205,7 @@ pub fn load_last(
         .collect();
     optimizer
         .load_state(&tensors)
-        .map_err(|error: AdamStateError| mismatch(error.to_string()))?;
+        .map_err(|error: AdamStateError| mismatch(error.into()))?;
     tch::no_grad(|| {
         for (mut variable, saved) in weights {
             variable.copy_(&saved.to_kind(variable.kind()).to_device(variable.device()));
@@ -225,17 +236,23 @@ fn within_tensors(within: &MidEpoch) -> Vec<(String, Tensor)> {
     ]
 }
 
+/// The one-number tensor stored under `key`.
+fn one_number<'a>(
+    tensors: &'a BTreeMap<String, Tensor>,
+    key: &'static str,
+) -> Result<&'a Tensor, CheckpointProblem> {
+    match tensors.get(key) {
+        Some(tensor) if tensor.numel() == 1 => Ok(tensor),
+        Some(_) => Err(CheckpointProblem::NotOneNumber(key)),
+        None => Err(CheckpointProblem::Missing(key)),
+    }
+}
+
 /// The mid-epoch place, every key present and in range, or what is wrong.
-fn read_within(tensors: &BTreeMap<String, Tensor>) -> Result<MidEpoch, String> {
-    let number = |key: &str| -> Result<&Tensor, String> {
-        match tensors.get(key) {
-            Some(tensor) if tensor.numel() == 1 => Ok(tensor),
-            Some(_) => Err(format!("{key} should be one number")),
-            None => Err(format!("{key} is missing")),
-        }
-    };
-    let count = |key: &str| -> Result<usize, String> {
-        usize::try_from(number(key)?.int64_value(&[])).map_err(|_| format!("{key} is negative"))
+fn read_within(tensors: &BTreeMap<String, Tensor>) -> Result<MidEpoch, CheckpointProblem> {
+    let number = |key: &'static str| one_number(tensors, key);
+    let count = |key: &'static str| -> Result<usize, CheckpointProblem> {
+        usize::try_from(number(key)?.int64_value(&[])).map_err(|_| CheckpointProblem::Negative(key))
     };
     let seconds = number(WITHIN_SECONDS)?.double_value(&[]);
     let dropout_bits = number(WITHIN_DROPOUT)?.int64_value(&[]);
@@ -395,7 +412,10 @@ mod tests {
             point(4, None, Some(within)).check(4, 10),
             point(2, None, Some(within)).check(4, 9),
         ];
-        let problems: Vec<String> = refused.into_iter().map(Result::unwrap_err).collect();
+        let problems: Vec<String> = refused
+            .into_iter()
+            .map(|refused| refused.unwrap_err().to_string())
+            .collect();
         assert_eq!(
             problems,
             [

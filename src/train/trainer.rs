@@ -310,7 +310,7 @@ impl Worker {
         let checkpoints = self.current.as_ref().map(|c| c.writer.dir().to_path_buf());
         let outcome = self.prepare(&request).and_then(|()| {
             // Taken out for the duration, so `self` can supervise the loop.
-            let data = self.uploaded.take().ok_or("the dataset was not uploaded")?;
+            let data = self.uploaded.take().ok_or(RunError::NotUploaded)?;
             let result = catch_unwind(AssertUnwindSafe(|| {
                 fit(
                     &id,
@@ -323,8 +323,8 @@ impl Worker {
             }));
             self.uploaded = Some(data);
             result
-                .map_err(|panic| panic_message(&panic))
-                .and_then(|result| result.map_err(|error| error.to_string()))
+                .map_err(|panic| RunError::Panicked(panic_message(&panic)))
+                .and_then(|result| Ok(result?))
         });
         let end = match (outcome, self.store_failure.take()) {
             (_, Some(failure)) => Some(Event::Failed {
@@ -342,9 +342,9 @@ impl Worker {
                 run: id.clone(),
                 epochs_done,
             }),
-            (Err(message), None) => Some(Event::Failed {
+            (Err(error), None) => Some(Event::Failed {
                 run: id.clone(),
-                message,
+                message: error.to_string(),
             }),
         };
         if let Some(event) = end {
@@ -354,22 +354,16 @@ impl Worker {
     }
 
     /// Loads the dataset once and uploads it for this run's device and split.
-    fn prepare(&mut self, request: &RunRequest) -> Result<(), String> {
+    fn prepare(&mut self, request: &RunRequest) -> Result<(), RunError> {
         let spec = &request.spec;
-        let device = spec.device.resolve().map_err(|error| error.to_string())?;
-        let params = spec
-            .model
-            .param_count()
-            .map_err(|error| error.to_string())?;
+        let device = spec.device.resolve()?;
+        let params = spec.model.param_count()?;
         // Checkpoints and logs, with room for the log of a long run.
         let needed = checkpoint::bytes_needed(params) + (64 << 20);
-        self.store
-            .check_room(needed, &spec.title())
-            .map_err(|error| error.to_string())?;
+        self.store.check_room(needed, &spec.title())?;
         if self.dataset.is_none() {
             self.emit_phase(&request.id, Phase::LoadingData);
-            let dataset = FashionMnist::load(&self.source).map_err(|error| error.to_string())?;
-            self.dataset = Some(dataset);
+            self.dataset = Some(FashionMnist::load(&self.source)?);
         }
         let key = UploadKey {
             device,
@@ -380,11 +374,9 @@ impl Worker {
             self.emit_phase(&request.id, Phase::UploadingData);
             // Free the old upload first: on a GPU both may not fit.
             self.uploaded = None;
-            let dataset = self.dataset.as_ref().ok_or("the dataset is not loaded")?;
+            let dataset = self.dataset.as_ref().ok_or(RunError::NotLoaded)?;
             let upload = catch_unwind(AssertUnwindSafe(|| DeviceData::upload(dataset, key)))
-                .map_err(|panic| {
-                    format!("uploading the dataset failed: {}", panic_message(&panic))
-                })?;
+                .map_err(|panic| RunError::Upload(panic_message(&panic)))?;
             self.uploaded = Some(upload);
         }
         Ok(())
@@ -405,6 +397,31 @@ impl Worker {
         // A receiver that is gone is not an error: the store still has everything.
         let _ = self.events.send(event);
     }
+}
+
+/// Why a run failed, for its `Failed` event.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Device(#[from] crate::plan::DeviceError),
+    #[error(transparent)]
+    Spec(#[from] crate::model::SpecError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error("the dataset is not loaded")]
+    NotLoaded,
+    /// libtorch panicked while copying the dataset to the device.
+    #[error("uploading the dataset failed: {0}")]
+    Upload(String),
+    #[error("the dataset was not uploaded")]
+    NotUploaded,
+    #[error(transparent)]
+    Fit(#[from] super::fit::FitError),
+    /// libtorch (or atelier) panicked during training; the panic's message.
+    #[error("{0}")]
+    Panicked(String),
 }
 
 impl Supervisor for Worker {

@@ -7,6 +7,7 @@
 
 use super::{App, RunView};
 use crate::{
+    analysis::Unpaired,
     plan::Reference,
     protocol::RunId,
     stats::{
@@ -232,10 +233,10 @@ pub fn verdict_runs(app: &App) -> Vec<RunId> {
 }
 
 /// McNemar's test of two runs from their loaded predictions, or why not.
-pub fn paired(app: &App, a: &RunView, b: &RunView) -> Result<McNemar, String> {
+pub fn paired(app: &App, a: &RunView, b: &RunView) -> Result<McNemar, Unpaired> {
     let load = |view: &RunView| match &view.id {
-        Some(id) => app.predictions_of(id),
-        None => Err(format!("{} has not run", view.spec.name)),
+        Some(id) => app.predictions_of(id).map_err(Unpaired::Unreadable),
+        None => Err(Unpaired::NotRun(view.spec.name.clone())),
     };
     crate::analysis::mcnemar(&*load(a)?, &*load(b)?)
 }

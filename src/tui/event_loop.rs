@@ -3,25 +3,22 @@
 //! only when something changed, so an idle app costs next to no CPU.
 
 use std::{
-    io,
-    path::{Path, PathBuf},
-    thread,
+    io, thread,
     time::{Duration, Instant},
 };
 
 use crossbeam_channel::{after, never, select, tick, unbounded, Receiver};
 use ratatui::{backend::Backend, buffer::Buffer, crossterm::event, layout::Rect, Terminal};
 
-use super::{input, loader, ui, Action, App};
-use crate::edge::output::Policy;
+use super::{
+    effects::{Effects, System},
+    input, loader, ui, Action, App,
+};
 use crate::{
-    draw::Theme,
-    plan::Plan,
-    protocol::{Command, Event, RunId, RunRequest},
-    screen,
+    protocol::{Command, Event},
+    session::control::Control,
     slurm::watch::Poll,
-    store::{follow::POLL_INTERVAL, DeviceLock, Follower, Holder, RunStore, StoreError},
-    train::{device_name, ResolveDevice, Trainer},
+    store::{follow::POLL_INTERVAL, Follower},
 };
 
 /// Shortest time between two draws (about 30 frames a second).
@@ -48,17 +45,17 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// The app's inputs: these terminal events and signals, `trainer`'s
-    /// events, and a store poll every [`POLL_INTERVAL`]; no Slurm news (see
-    /// [`Inputs::with_slurm`]).
+    /// The app's inputs: these terminal events and signals, the trainer's
+    /// events (`never()` for a viewer), and a store poll every
+    /// [`POLL_INTERVAL`]; no Slurm news (see [`Inputs::with_slurm`]).
     pub fn new(
         terminal: Receiver<event::Event>,
         signals: Receiver<()>,
-        trainer: Option<&Trainer>,
+        trainer: Receiver<Event>,
     ) -> Self {
         Self {
             terminal,
-            trainer: trainer.map_or_else(never, |trainer| trainer.events().clone()),
+            trainer,
             store_ticks: tick(POLL_INTERVAL),
             signals,
             slurm: never(),
@@ -87,83 +84,13 @@ pub fn spawn_terminal_reader() -> io::Result<Receiver<event::Event>> {
     Ok(receiver)
 }
 
-/// The app's own training: its trainer and the plan it queues from.
-#[derive(Clone, Copy)]
-pub struct Training<'a> {
-    pub trainer: &'a Trainer,
-    pub plan: &'a Plan,
-}
-
-/// Where the `s` key saves screenshots, and how they look.
-#[derive(Clone, Debug)]
-pub struct Screenshots {
-    pub dir: PathBuf,
-    pub theme: Theme,
-}
-
-/// What the loop works with besides the app state.
-pub struct Session<'a> {
-    /// `None` for a read-only viewer (`atelier watch`).
-    pub training: Option<Training<'a>>,
-    pub store: &'a RunStore,
-    /// Brings in runs that other processes write (and, at start, stored runs).
-    pub follower: Follower,
-    pub screenshots: Screenshots,
-    /// Devices this app has trained on, held until it quits, so a detached
-    /// `train` does not start on them meanwhile (and the other way round).
-    pub locks: Vec<(String, DeviceLock)>,
-    /// Runs this app has queued, for the lock notes.
-    pub queued: Vec<RunId>,
-    /// `--data-dir`, where the gallery finds the test images (else the usual places).
-    pub data_dir: Option<PathBuf>,
-}
-
-impl<'a> Session<'a> {
-    /// A session with no device taken yet.
-    pub fn new(
-        training: Option<Training<'a>>,
-        store: &'a RunStore,
-        follower: Follower,
-        screenshots: Screenshots,
-    ) -> Self {
-        Self {
-            training,
-            store,
-            follower,
-            screenshots,
-            locks: Vec::new(),
-            queued: Vec::new(),
-            data_dir: None,
-        }
-    }
-
-    /// Takes `device` for this app if it has not yet, and notes `run` on its
-    /// lock; an error says who else trains there.
-    fn claim(&mut self, device: &str, run: &RunId) -> Result<(), StoreError> {
-        if !self.locks.iter().any(|(name, _)| name == device) {
-            let lock = self.store.lock_device(device)?;
-            self.locks.push((device.to_string(), lock));
-        }
-        self.queued.push(run.clone());
-        for (name, lock) in &mut self.locks {
-            lock.sign(&Holder {
-                pid: std::process::id(),
-                device: name.clone(),
-                runs: self.queued.clone(),
-                log: None,
-            })?;
-        }
-        Ok(())
-    }
-}
-
 /// Runs the app until the user quits, drawing on `terminal` (the real one,
 /// or a test backend). The trainer is shut down by the caller (dropping it
 /// stores active runs as interrupted).
 pub fn run<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
-    session: &mut Session<'_>,
+    system: &mut System,
     inputs: &Inputs,
 ) -> Result<(), B::Error> {
     let mut pacing = Pacing::default();
@@ -186,7 +113,7 @@ pub fn run<B: Backend>(
         select! {
             recv(inputs.terminal) -> message => match message {
                 Ok(event) => {
-                    on_terminal(app, session, &screen, event);
+                    on_terminal(app, system, &screen, event);
                     // A key waits for the screen: draw at the faster frame rate.
                     pacing.changed(true);
                 }
@@ -194,13 +121,13 @@ pub fn run<B: Backend>(
             },
             recv(inputs.trainer) -> message => {
                 if let Ok(event) = message {
-                    on_trainer(app, session, &event, &inputs.trainer);
+                    on_trainer(app, system, &event, &inputs.trainer);
                     pacing.changed(false);
                 }
             },
             recv(inputs.store_ticks) -> _ => {
-                if catch_up(app, &mut session.follower) {
-                    loader::load_needed(app, session.store, session.data_dir.as_deref());
+                if catch_up(app, &mut system.follower) {
+                    loader::load_needed(app, &system.store, system.data_dir.as_deref());
                     pacing.changed(false);
                 }
             },
@@ -278,13 +205,13 @@ impl Pacing {
 }
 
 /// A key, a resize or another terminal event; `screen` is the screen as last drawn.
-fn on_terminal(app: &mut App, session: &mut Session<'_>, screen: &Buffer, event: event::Event) {
+fn on_terminal(app: &mut App, system: &mut System, screen: &Buffer, event: event::Event) {
     match event {
         event::Event::Key(key) => {
             for action in input::handle_key(app, key) {
-                perform(app, action, session, screen);
+                perform(app, action, system, screen);
             }
-            loader::load_needed(app, session.store, session.data_dir.as_deref());
+            loader::load_needed(app, &system.store, system.data_dir.as_deref());
         }
         event::Event::Resize(width, height) => app.size = (width, height),
         // Focus changes, pastes: nothing to do but redraw.
@@ -293,13 +220,13 @@ fn on_terminal(app: &mut App, session: &mut Session<'_>, screen: &Buffer, event:
 }
 
 /// A trainer event, and the rest of its burst: all applied, then one draw.
-fn on_trainer(app: &mut App, session: &Session<'_>, first: &Event, events: &Receiver<Event>) {
+fn on_trainer(app: &mut App, system: &System, first: &Event, events: &Receiver<Event>) {
     apply(app, first);
     for event in events.try_iter() {
         apply(app, &event);
     }
     // A run that just finished may be what the diff waits for.
-    loader::load_needed(app, session.store, session.data_dir.as_deref());
+    loader::load_needed(app, &system.store, system.data_dir.as_deref());
 }
 
 /// Applies what changed in the store since `follower` last looked (at
@@ -319,106 +246,79 @@ fn apply(app: &mut App, event: &Event) {
     }
 }
 
-/// Carries out what a key asked for; `screen` is the screen as last drawn.
-pub fn perform(app: &mut App, action: Action, session: &mut Session<'_>, screen: &Buffer) {
+/// What a read-only viewer says when asked to train.
+const READ_ONLY: &str = "read-only: this viewer cannot train";
+/// What the app says when its trainer is gone.
+const TRAINER_GONE: &str = "the trainer has stopped; restart atelier";
+
+/// Carries out what a key asked for, through `effects`; `screen` is the
+/// screen as last drawn.
+pub fn perform(app: &mut App, action: Action, effects: &mut impl Effects, screen: &Buffer) {
     match action {
         Action::Queue { index, spec } => {
-            let Some(training) = session.training else {
-                app.message = Some("read-only: this viewer cannot train".into());
+            if !effects.trains() {
+                app.message = Some(READ_ONLY.into());
                 return;
-            };
-            let id = session.store.new_id(&spec.name);
-            // The plan's devices were checked at start; a device that vanished
-            // since is reported by the trainer when the run starts.
-            if let Ok(device) = spec.device.resolve() {
-                if let Err(error) = session.claim(&device_name(device), &id) {
-                    app.message = Some(error.to_string());
-                    return;
-                }
             }
-            app.assign_id(index, id.clone());
-            let request = RunRequest {
-                id,
-                plan: training.plan.name.clone(),
-                spec: *spec,
-            };
-            if !training.trainer.send(Command::Queue(Box::new(request))) {
-                app.message = Some("the trainer has stopped; restart atelier".into());
+            let request = effects.request(*spec);
+            if let Err(error) = effects.claim(&request.spec, &request.id) {
+                app.message = Some(error.to_string());
+                return;
+            }
+            app.assign_id(index, request.id.clone());
+            if !effects.send(Command::Queue(Box::new(request))) {
+                app.message = Some(TRAINER_GONE.into());
             }
         }
         Action::Continue { run, spec } => {
-            let Some(training) = session.training else {
-                app.message = Some("read-only: this viewer cannot train".into());
+            if !effects.trains() {
+                app.message = Some(READ_ONLY.into());
                 return;
-            };
-            if let Ok(device) = spec.device.resolve() {
-                if let Err(error) = session.claim(&device_name(device), &run) {
-                    app.message = Some(error.to_string());
-                    return;
-                }
+            }
+            if let Err(error) = effects.claim(&spec, &run) {
+                app.message = Some(error.to_string());
+                return;
             }
             app.take_over(&run);
-            if !training
-                .trainer
-                .send(Command::Continue { run, device: None })
-            {
-                app.message = Some("the trainer has stopped; restart atelier".into());
+            if !effects.send(Command::Continue { run, device: None }) {
+                app.message = Some(TRAINER_GONE.into());
             }
         }
         Action::Send(command) => {
-            if let Some(training) = session.training {
-                training.trainer.send(command);
+            if effects.trains() {
+                effects.send(command);
             }
         }
-        Action::Delete(id) => {
-            let dir = session.store.run_dir(&id);
-            match remove_run_dir(&dir) {
-                Ok(()) => {
-                    app.remove(&id);
-                    app.message = Some(format!("deleted {id}"));
-                }
-                Err(error) => {
-                    app.message = Some(format!("cannot delete {}: {error}", dir.display()))
-                }
+        Action::Delete(id) => match effects.delete(&id) {
+            Ok(()) => {
+                app.remove(&id);
+                app.message = Some(format!("deleted {id}"));
             }
-        }
+            Err(error) => app.message = Some(error.to_string()),
+        },
         Action::Control { pid, control } => {
-            app.message = Some(match crate::train::control::send(pid, control) {
+            app.message = Some(match effects.control(pid, control) {
                 Ok(()) => format!("asked process {pid} to {}", control_verb(control)),
                 Err(error) => format!("cannot signal process {pid}: {error}"),
             });
         }
         Action::Screenshot => {
-            let stem = screen::timestamped_stem(app.view.name());
-            let target = &session.screenshots;
-            let policy = Policy::new(false, Some(session.store.dir().to_path_buf()));
-            app.message = Some(
-                match screen::save_all(screen, &target.dir, &stem, target.theme, &policy) {
-                    Ok(_) => format!(
-                        "screenshot saved: {}.{{txt,ansi,html,svg,png}}",
-                        target.dir.join(&stem).display()
-                    ),
-                    Err(error) => format!("screenshot not saved: {error}"),
-                },
-            );
+            app.message = Some(match effects.screenshot(screen, app.view) {
+                Ok(stem) => format!(
+                    "screenshot saved: {}.{{txt,ansi,html,svg,png}}",
+                    stem.display()
+                ),
+                Err(error) => format!("screenshot not saved: {error}"),
+            });
         }
     }
 }
 
-fn control_verb(control: crate::train::control::Control) -> &'static str {
-    use crate::train::control::Control;
+fn control_verb(control: Control) -> &'static str {
     match control {
         Control::Pause => "pause its run",
         Control::Unpause => "go on",
         Control::Cancel => "stop (its runs are stored as interrupted)",
-    }
-}
-
-fn remove_run_dir(dir: &Path) -> io::Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)
-    } else {
-        Ok(())
     }
 }
 
@@ -427,15 +327,19 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::tui::test_support::planned_app;
+    use crate::{
+        draw::Theme,
+        store::RunStore,
+        tui::{effects::Screenshots, test_support::planned_app},
+    };
 
     #[test]
     fn a_screenshot_saves_every_format_and_says_where() {
         let dir = tempfile::tempdir().unwrap();
         let store = RunStore::open(dir.path().join("runs")).unwrap();
-        let mut session = Session::new(
+        let mut system = System::new(
             None,
-            &store,
+            store.clone(),
             Follower::new(store.clone(), Duration::from_secs(60)),
             Screenshots {
                 dir: dir.path().join("shots"),
@@ -451,7 +355,7 @@ mod tests {
             .unwrap()
             .buffer
             .clone();
-        perform(&mut app, Action::Screenshot, &mut session, &screen);
+        perform(&mut app, Action::Screenshot, &mut system, &screen);
         let message = app.message.clone().unwrap();
         assert!(message.starts_with("screenshot saved: "), "{message}");
         let mut names: Vec<String> = std::fs::read_dir(dir.path().join("shots"))
@@ -476,9 +380,9 @@ mod tests {
         // A file where the folder should be.
         let blocked = dir.path().join("shots");
         std::fs::write(&blocked, "").unwrap();
-        let mut session = Session::new(
+        let mut system = System::new(
             None,
-            &store,
+            store.clone(),
             Follower::new(store.clone(), Duration::from_secs(60)),
             Screenshots {
                 dir: blocked.clone(),
@@ -489,7 +393,7 @@ mod tests {
         perform(
             &mut app,
             Action::Screenshot,
-            &mut session,
+            &mut system,
             &Buffer::empty(Rect::new(0, 0, 80, 24)),
         );
         let message = app.message.unwrap();

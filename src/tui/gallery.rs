@@ -19,6 +19,11 @@ use crate::{
     store::Predictions,
 };
 
+/// Why the diff has nothing to show, with how to give it something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("mark two finished runs with m (or mark one and select another) to diff them")]
+pub struct NoDiffPair;
+
 impl Subject {
     /// The test indices shown, in order, or why there are none to show.
     pub fn images(&self, app: &App) -> Result<Vec<usize>, String> {
@@ -162,7 +167,7 @@ impl App {
     /// The two finished runs the diff compares, `(a, b)`, b being the one
     /// whose gains show green: the first two marked finished runs, or the
     /// one marked and the selected one.
-    pub fn diff_pair(&self) -> Result<(RunId, RunId), String> {
+    pub fn diff_pair(&self) -> Result<(RunId, RunId), NoDiffPair> {
         let finished = |id: &RunId| {
             self.runs
                 .iter()
@@ -176,10 +181,7 @@ impl App {
         match (marked.as_slice(), selected) {
             ([a, b, ..], _) => Ok(((*a).clone(), (*b).clone())),
             ([a], Some(b)) if *a != b => Ok(((*a).clone(), b.clone())),
-            _ => Err(
-                "mark two finished runs with m (or mark one and select another) to diff them"
-                    .into(),
-            ),
+            _ => Err(NoDiffPair),
         }
     }
 }

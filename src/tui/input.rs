@@ -13,7 +13,7 @@ use super::{
 use crate::{
     plan::RunSpec,
     protocol::{Command, RunId},
-    train::control::Control,
+    session::control::Control,
 };
 
 /// What the event loop must do after a key, beyond the state change.

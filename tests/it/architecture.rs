@@ -1,5 +1,5 @@
 //! The folders import one way only: data → model → plan → protocol → store →
-//! train → tui/report/screen/interop → cli, with no circle anywhere: not
+//! train → session → tui/report/screen/interop → cli, with no circle anywhere: not
 //! between rooms of one rank, not between the files of one room.
 //!
 //! The sources are parsed with `syn`; every `crate::`, `super::`, `self::`,
@@ -20,7 +20,7 @@ use syn::{visit::Visit, Attribute, Item, UseTree, Visibility};
 /// Each room's rank; a file may use rooms of its own rank or lower. `paths`
 /// and `units` are small helpers every room may use, and `edge` (stdout, output
 /// files, terminal text, bounded reads) too.
-const RANKS: [(&str, u8); 18] = [
+const RANKS: [(&str, u8); 19] = [
     ("edge", 0),
     ("paths", 0),
     ("units", 0),
@@ -34,11 +34,12 @@ const RANKS: [(&str, u8); 18] = [
     ("analysis", 6),
     ("slurm", 6),
     ("draw", 6),
-    ("tui", 7),
-    ("report", 7),
-    ("screen", 7),
-    ("interop", 7),
-    ("cli", 8),
+    ("session", 7),
+    ("tui", 8),
+    ("report", 8),
+    ("screen", 8),
+    ("interop", 8),
+    ("cli", 9),
 ];
 
 fn rank(room: &str) -> Option<u8> {

@@ -8,8 +8,9 @@ use atelier::{
     data::{discover::PlaceKind, idx, DataSource, SearchPlace, IMAGE_PIXELS},
     model::ModelSpec,
     plan::RunSpec,
+    protocol::{Event, RunId, RunRequest},
     store::RunStore,
-    train::{Event, RunId, RunRequest, Trainer},
+    train::Trainer,
 };
 use crossbeam_channel::RecvTimeoutError;
 use flate2::{write::GzEncoder, Compression};

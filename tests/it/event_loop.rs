@@ -17,12 +17,14 @@ use atelier::{
     draw::Theme,
     model::ModelSpec,
     plan::{Plan, RunSpec},
+    protocol::Event,
     screen::text::plain,
     slurm::watch::Poll,
     store::{Follower, RunStatus, RunStore},
-    train::{Event, Trainer},
+    train::Trainer,
     tui::{
-        event_loop::{self, Inputs, Screenshots, Session, Training, DATA_FRAME},
+        effects::{Screenshots, System, Training},
+        event_loop::{self, Inputs, DATA_FRAME},
         App,
     },
 };
@@ -269,7 +271,7 @@ impl Rig {
 
     /// Runs the real loop while `test` drives it. When `test` is done, or
     /// fails, its inputs close and the loop returns.
-    fn run(self, app: &mut App, session: &mut Session<'_>, test: impl FnOnce(&mut Driver)) {
+    fn run(self, app: &mut App, system: &mut System, test: impl FnOnce(&mut Driver)) {
         let Self {
             mut terminal,
             inputs,
@@ -279,7 +281,7 @@ impl Rig {
         thread::scope(|scope| {
             let looping = scope.spawn(move || {
                 let _alive = alive;
-                event_loop::run(&mut terminal, app, session, &inputs)
+                event_loop::run(&mut terminal, app, system, &inputs)
             });
             test(&mut driver);
             drop(driver);
@@ -301,11 +303,11 @@ fn store_in(root: &tempfile::TempDir) -> (RunStore, Screenshots) {
     (store, shots)
 }
 
-/// A read-only viewer's session.
-fn viewer<'a>(store: &'a RunStore, shots: &Screenshots) -> Session<'a> {
-    Session::new(
+/// A read-only viewer's system.
+fn viewer(store: &RunStore, shots: &Screenshots) -> System {
+    System::new(
         None,
-        store,
+        store.clone(),
         Follower::new(store.clone(), WAIT),
         shots.clone(),
     )
@@ -336,7 +338,7 @@ fn text(buffer: &Buffer) -> String {
 fn the_confusion_grid_appears_when_the_run_is_evaluated_without_a_key() {
     let root = tempfile::tempdir().unwrap();
     let (store, shots) = store_in(&root);
-    let mut session = viewer(&store, &shots);
+    let mut system = viewer(&store, &shots);
     let mut app = App::new(Vec::new(), vec![mlp("M1", 1)]);
     app.assign_id(0, "m1".into());
     let mut events = common::run_events("m1", 1);
@@ -350,7 +352,7 @@ fn the_confusion_grid_appears_when_the_run_is_evaluated_without_a_key() {
     let rig = Rig::new(None, (160, 40));
     // Waiting when the loop starts: one burst, drawn once after the first frame.
     rig.driver.trainer_events(events);
-    rig.run(&mut app, &mut session, |driver| {
+    rig.run(&mut app, &mut system, |driver| {
         let first = text(&driver.frame());
         assert!(first.contains("No test results yet"), "{first}");
         let trained = text(&driver.frame());
@@ -380,11 +382,11 @@ fn a_resize_redraws_at_the_new_size_and_an_idle_loop_draws_nothing() {
     let root = tempfile::tempdir().unwrap();
     let (store, shots) = store_in(&root);
     common::stored_run(&store, "first", 1);
-    let mut session = viewer(&store, &shots);
+    let mut system = viewer(&store, &shots);
     let mut app = App::new(Vec::new(), Vec::new());
     // As `atelier watch` starts: the stored runs first.
-    assert!(event_loop::catch_up(&mut app, &mut session.follower));
-    Rig::new(None, (80, 24)).run(&mut app, &mut session, |driver| {
+    assert!(event_loop::catch_up(&mut app, &mut system.follower));
+    Rig::new(None, (80, 24)).run(&mut app, &mut system, |driver| {
         let first = driver.frame();
         assert_eq!(first.area.as_size(), Size::new(80, 24));
         assert!(text(&first).contains("first"), "{}", text(&first));
@@ -427,10 +429,10 @@ fn slurm_labels_and_squeues_failures_show_without_a_key_and_only_when_new() {
     let root = tempfile::tempdir().unwrap();
     let (store, shots) = store_in(&root);
     let run = common::stored_run(&store, "arrayed", 1);
-    let mut session = viewer(&store, &shots);
+    let mut system = viewer(&store, &shots);
     let mut app = App::new(Vec::new(), Vec::new());
-    assert!(event_loop::catch_up(&mut app, &mut session.follower));
-    Rig::new(None, (80, 24)).run(&mut app, &mut session, |driver| {
+    assert!(event_loop::catch_up(&mut app, &mut system.follower));
+    Rig::new(None, (80, 24)).run(&mut app, &mut system, |driver| {
         let first = text(&driver.frame());
         assert!(!first.contains("slurm"), "{first}");
         let labels = Poll::Labels(vec![(run.clone(), "running on node7".into())]);
@@ -455,10 +457,10 @@ fn a_screenshot_saves_the_screen_as_last_drawn() {
     let root = tempfile::tempdir().unwrap();
     let (store, shots) = store_in(&root);
     common::stored_run(&store, "first", 1);
-    let mut session = viewer(&store, &shots);
+    let mut system = viewer(&store, &shots);
     let mut app = App::new(Vec::new(), Vec::new());
-    event_loop::catch_up(&mut app, &mut session.follower);
-    Rig::new(None, (100, 30)).run(&mut app, &mut session, |driver| {
+    event_loop::catch_up(&mut app, &mut system.follower);
+    Rig::new(None, (100, 30)).run(&mut app, &mut system, |driver| {
         driver.frame();
         driver.key(KeyCode::Char('2'));
         let shown = driver.frame();
@@ -483,10 +485,10 @@ fn a_screenshot_saves_the_screen_as_last_drawn() {
 fn a_signal_quits_at_once_even_while_training() {
     let root = tempfile::tempdir().unwrap();
     let (store, shots) = store_in(&root);
-    let mut session = viewer(&store, &shots);
+    let mut system = viewer(&store, &shots);
     let mut app = App::new(Vec::new(), vec![mlp("M1", 1)]);
     app.assign_id(0, "m1".into());
-    Rig::new(None, (80, 24)).run(&mut app, &mut session, |driver| {
+    Rig::new(None, (80, 24)).run(&mut app, &mut system, |driver| {
         driver.trainer_events(common::run_events("m1", 1).into_iter().take(3));
         driver.frame_showing("running");
         driver.signals.send(()).unwrap();
@@ -513,16 +515,16 @@ fn quitting_while_training_asks_first_and_the_run_is_stored_as_interrupted() {
         workers: Default::default(),
     };
     let mut app = App::new(Vec::new(), plan.runs.clone());
-    let mut session = Session::new(
+    let mut system = System::new(
         Some(Training {
-            trainer: &trainer,
-            plan: &plan,
+            commands: trainer.commands(),
+            plan: plan.name.clone(),
         }),
-        &store,
+        store.clone(),
         Follower::new(store.clone(), WAIT).skip_own_runs(),
         shots,
     );
-    Rig::new(Some(&trainer), (100, 30)).run(&mut app, &mut session, |driver| {
+    Rig::new(Some(&trainer), (100, 30)).run(&mut app, &mut system, |driver| {
         driver.frame();
         driver.key(KeyCode::Enter);
         driver.frame_showing("▶ running");
@@ -533,7 +535,7 @@ fn quitting_while_training_asks_first_and_the_run_is_stored_as_interrupted() {
         driver.wait_until_returned();
     });
     assert!(app.should_quit);
-    drop(session);
+    drop(system);
     // As `atelier` does once the loop returns.
     trainer.shutdown();
     let (records, errors) = store.list();

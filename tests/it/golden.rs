@@ -12,11 +12,12 @@ use std::{
 };
 
 use atelier::{
+    protocol::{Command, Event, Phase},
     store::{
         follow::parse_appended, parse_events, read_events, History, Predictions, RunRecord,
         RunState, RunStatus, RunStore, EVENTS_FILE, RECORD_FILE,
     },
-    train::{checkpoint, fit::Model, Command, Event, Phase},
+    train::{checkpoint, fit::Model},
     tui::{RunView, UiStatus},
 };
 use serde_json::{json, Value};

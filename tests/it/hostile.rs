@@ -20,8 +20,9 @@ use atelier::plan::DevicePref;
 use atelier::{
     model::ModelSpec,
     plan::RunSpec,
+    protocol::{Event, RunRequest},
     store::{RunStatus, RunStore},
-    train::{checkpoint, Event, RunRequest, Trainer},
+    train::{checkpoint, Trainer},
 };
 use tch::Tensor;
 
@@ -545,11 +546,11 @@ fn stopped_after_one_epoch(data: &Path, runs: &Path) -> (RunStore, String) {
         Trainer::spawn(common::synthetic_source(data, 1_000, 200), store.clone()).unwrap();
     let request = common::request(&store, "C", 3);
     let id = request.id.to_string();
-    trainer.send(atelier::train::Command::Queue(Box::new(request)));
+    trainer.send(atelier::protocol::Command::Queue(Box::new(request)));
     common::wait_for(&trainer, "epoch 1", |event| {
         matches!(event, Event::EpochEnd { epoch: 1, .. })
     });
-    trainer.send(atelier::train::Command::Cancel { run: None });
+    trainer.send(atelier::protocol::Command::Cancel { run: None });
     common::wait_for(&trainer, "the stop", Event::is_terminal);
     trainer.shutdown();
     (store, id)

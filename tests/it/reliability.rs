@@ -20,8 +20,9 @@ use atelier::plan::DevicePref;
 use atelier::{
     model::ModelSpec,
     plan::RunSpec,
+    protocol::{Command, Event, RunId, RunRequest},
     store::{RunStatus, RunStore, StoreError},
-    train::{checkpoint, Command, Event, RunId, RunRequest, Trainer},
+    train::{checkpoint, Trainer},
 };
 use tch::Tensor;
 

@@ -16,9 +16,10 @@ use std::{
 };
 
 use atelier::{
+    protocol::Event,
     slurm::Submission,
     store::{RunStatus, RunStore},
-    train::{checkpoint, Event},
+    train::checkpoint,
 };
 
 /// The cluster has one node of 2 CPUs: these tests take turns on it.

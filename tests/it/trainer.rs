@@ -11,8 +11,9 @@ use atelier::{
     data::DataSource,
     model::ModelSpec,
     plan::RunSpec,
+    protocol::{Command, Event, RunRequest},
     store::{Predictions, RunStore},
-    train::{Command, Event, RunRequest, Trainer},
+    train::Trainer,
 };
 use common::{wait_for, WAIT};
 
@@ -225,7 +226,8 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
         plan::Plan,
         store::{Follower, Holder, StoreError},
         tui::{
-            event_loop::{perform, Screenshots, Session, Training},
+            effects::{Screenshots, System, Training},
+            event_loop::perform,
             Action, App, UiStatus,
         },
     };
@@ -257,12 +259,12 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
         workers: Default::default(),
     };
     let mut app = App::new(Vec::new(), plan.runs.clone());
-    let mut session = Session::new(
+    let mut system = System::new(
         Some(Training {
-            trainer: &trainer,
-            plan: &plan,
+            commands: trainer.commands(),
+            plan: plan.name.clone(),
         }),
-        &store,
+        store.clone(),
         Follower::new(store.clone(), WAIT),
         Screenshots {
             dir: runs.path().join("shots"),
@@ -274,7 +276,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
         index: 0,
         spec: Box::new(spec.clone()),
     };
-    perform(&mut app, queue(), &mut session, &screen);
+    perform(&mut app, queue(), &mut system, &screen);
     let message = app.message.clone().unwrap_or_default();
     assert!(
         message.contains("already training on cpu") && message.contains("pid 4242"),
@@ -285,7 +287,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
 
     // Once the other process is done, the app takes the device and says so in the lock.
     drop(theirs);
-    perform(&mut app, queue(), &mut session, &screen);
+    perform(&mut app, queue(), &mut system, &screen);
     let id = app.runs[0].id.clone().expect("queued");
     match store.lock_device("cpu") {
         Err(StoreError::DeviceBusy {
@@ -297,7 +299,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
         }
         other => panic!("expected the app to hold the CPU, got {other:?}"),
     }
-    drop(session);
+    drop(system);
     trainer.shutdown();
     drop(store.lock_device("cpu").unwrap());
 }

@@ -14,20 +14,25 @@
 
 use crate::common;
 
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashSet, path::PathBuf, sync::Arc};
 
 use atelier::plan::DevicePref;
 use atelier::{
     data::Split,
     model::ModelSpec,
     plan::RunSpec,
+    protocol::{Command, Event, Phase, RunId, RunRequest},
+    session::control::Control,
     store::{Liveness, Predictions, RunRecord, RunStatus, Update},
-    train::{Command, Event, Phase, RunId, RunRequest},
-    tui::{input, ui, Action, App, Confirm, Cursor, ListRow, Overlay, RunView, UiStatus, View},
+    tui::{
+        effects::{EffectError, Effects},
+        event_loop, input, ui, Action, App, Confirm, Cursor, ListRow, Overlay, RunView, UiStatus,
+        View,
+    },
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use proptest::prelude::*;
-use ratatui::{backend::TestBackend, Terminal};
+use ratatui::{backend::TestBackend, buffer::Buffer, Terminal};
 
 /// Steps per case: long enough to open and close overlays, queue, finish and
 /// remove runs several times over in one sequence.
@@ -350,6 +355,7 @@ struct Harness {
     app: App,
     terminal: Terminal<TestBackend>,
     next_id: usize,
+    world: World,
 }
 
 impl Harness {
@@ -435,98 +441,22 @@ impl Harness {
         }
     }
 
+    /// Checks that `action` makes sense for the state it came from, then
+    /// carries it out with the loop's real `perform`, and answers what it
+    /// asked for as the trainer and the other processes would.
     fn perform(&mut self, action: Action) {
-        assert!(
-            !self.app.read_only || action == Action::Screenshot,
-            "a read-only viewer asked for {action:?}"
-        );
-        match action {
-            Action::Queue { index, spec } => {
-                let view = self
-                    .app
-                    .runs
-                    .get(index)
-                    .unwrap_or_else(|| panic!("queue of row {index} beyond the list"));
-                assert_eq!(view.status, UiStatus::Planned, "queued a row twice");
-                assert_eq!(view.spec, *spec, "queued the wrong spec");
-                let id = self.fresh_id("queued");
-                self.app.assign_id(index, id.clone());
-                self.app.apply(&Event::Queued { run: id, spec });
-            }
-            Action::Send(Command::Cancel { run: Some(id) }) => {
-                let view = self.app.runs.iter().find(|v| v.id.as_ref() == Some(&id));
-                let view = view.unwrap_or_else(|| panic!("cancel of unknown run {id}"));
-                assert!(!view.external, "cancel sent for another process's run");
-                if view.is_active() {
-                    self.app.apply(&Event::Cancelled {
-                        run: id,
-                        epochs_done: 0,
-                    });
-                }
-            }
-            Action::Send(Command::Pause | Command::Unpause) => {
-                let running = self.app.runs.iter().find(|view| {
-                    !view.external && matches!(view.status, UiStatus::Running | UiStatus::Paused)
-                });
-                let running = running.expect("pause or resume with nothing running");
-                let run = running.id.clone().expect("a running run has an id");
-                let event = match running.status {
-                    UiStatus::Running => Event::Paused { run },
-                    _ => Event::Unpaused { run },
-                };
-                self.app.apply(&event);
-            }
-            Action::Continue { run, spec } => {
-                let view = self.app.runs.iter().find(|v| v.id.as_ref() == Some(&run));
-                let view = view.unwrap_or_else(|| panic!("continue of unknown run {run}"));
-                assert!(
-                    matches!(
-                        view.status,
-                        UiStatus::Interrupted | UiStatus::Crashed | UiStatus::Failed
-                    ),
-                    "continued a run that is {:?}",
-                    view.status
-                );
-                assert_eq!(view.spec, *spec, "continued with the wrong spec");
-                // The loop hands the run to the trainer, which queues it again.
-                self.app.take_over(&run);
-                self.app.apply(&Event::Queued { run, spec });
-            }
-            Action::Control { pid, control } => {
-                use atelier::train::control::Control;
-                let view = self.app.selected_run().filter(|view| {
-                    view.external && view.writer_here && view.writer_pid == Some(pid)
-                });
-                let view = view.unwrap_or_else(|| {
-                    panic!("{control:?} sent to pid {pid}, no selected run of it here")
-                });
-                assert!(
-                    view.is_active(),
-                    "{control:?} for a run that is {:?}",
-                    view.status
-                );
-                let run = view.id.clone().expect("an active run has an id");
-                // The other process logs what it did; the follower brings it in.
-                let event = match control {
-                    Control::Pause => Event::Paused { run },
-                    Control::Unpause => Event::Unpaused { run },
-                    Control::Cancel => Event::Cancelled {
-                        run,
-                        epochs_done: 0,
-                    },
-                };
-                self.app.apply(&event);
-            }
-            Action::Send(other) => panic!("unexpected command {other:?}"),
-            Action::Delete(id) => {
-                let view = self.app.runs.iter().find(|v| v.id.as_ref() == Some(&id));
-                let view = view.unwrap_or_else(|| panic!("delete of unknown run {id}"));
-                assert!(!view.is_active(), "deleted an active run");
-                // The loop removes the folder, then the row.
-                self.app.remove(&id);
-                assert!(self.app.runs.iter().all(|v| v.id.as_ref() != Some(&id)));
-            }
-            Action::Screenshot => {}
+        check_action(&self.app, &action);
+        self.world.running = active_runs(&self.app, &action);
+        let screen = self.terminal.backend().buffer().clone();
+        event_loop::perform(&mut self.app, action.clone(), &mut self.world, &screen);
+        if let Action::Delete(id) = &action {
+            assert!(
+                self.app.runs.iter().all(|v| v.id.as_ref() != Some(id)),
+                "the deleted run {id} is still listed"
+            );
+        }
+        for event in std::mem::take(&mut self.world.answers) {
+            self.app.apply(&event);
         }
     }
 
@@ -689,6 +619,206 @@ impl Harness {
             size,
             "the draw changed the size"
         );
+    }
+}
+
+/// The world of this test, behind the loop's effects: ids from a counter,
+/// devices always free, and what the trainer or another process would log
+/// in answer to a command or a signal, for the harness to apply.
+#[derive(Default)]
+struct World {
+    read_only: bool,
+    next_id: usize,
+    /// What the trainer or another process logs in answer, to apply.
+    answers: Vec<Event>,
+    /// The active runs the action in hand may touch, with their status.
+    running: Vec<(RunId, UiStatus)>,
+    specs: Vec<(RunId, RunSpec)>,
+}
+
+impl Effects for World {
+    fn trains(&self) -> bool {
+        !self.read_only
+    }
+
+    fn request(&mut self, spec: RunSpec) -> RunRequest {
+        self.next_id += 1;
+        RunRequest {
+            id: RunId::from(format!("queued-{}", self.next_id)),
+            plan: "test".into(),
+            spec,
+        }
+    }
+
+    fn claim(&mut self, spec: &RunSpec, run: &RunId) -> Result<(), EffectError> {
+        self.specs.push((run.clone(), spec.clone()));
+        Ok(())
+    }
+
+    fn send(&mut self, command: Command) -> bool {
+        assert!(!self.read_only, "a read-only viewer sent {command:?}");
+        let answer = match command {
+            Command::Queue(request) => Event::Queued {
+                run: request.id,
+                spec: Box::new(request.spec),
+            },
+            // The trainer queues a continued run again.
+            Command::Continue { run, .. } => {
+                let spec = self
+                    .specs
+                    .iter()
+                    .rev()
+                    .find(|(id, _)| *id == run)
+                    .map(|(_, spec)| spec.clone())
+                    .expect("a continued run was claimed first");
+                Event::Queued {
+                    run,
+                    spec: Box::new(spec),
+                }
+            }
+            Command::Cancel { run: Some(run) } => match self.status(&run) {
+                Some(_) => Event::Cancelled {
+                    run,
+                    epochs_done: 0,
+                },
+                None => return true,
+            },
+            Command::Pause | Command::Unpause => {
+                let (run, status) = self
+                    .running
+                    .iter()
+                    .find(|(_, status)| matches!(status, UiStatus::Running | UiStatus::Paused))
+                    .cloned()
+                    .expect("pause or resume with nothing running");
+                match status {
+                    UiStatus::Running => Event::Paused { run },
+                    _ => Event::Unpaused { run },
+                }
+            }
+            other => panic!("unexpected command {other:?}"),
+        };
+        self.answers.push(answer);
+        true
+    }
+
+    fn delete(&mut self, _run: &RunId) -> Result<(), EffectError> {
+        Ok(())
+    }
+
+    fn control(&mut self, _pid: u32, control: Control) -> Result<(), EffectError> {
+        let (run, _) = self
+            .running
+            .first()
+            .cloned()
+            .expect("a control for a selected active run");
+        // The other process logs what it did; the follower brings it in.
+        self.answers.push(match control {
+            Control::Pause => Event::Paused { run },
+            Control::Unpause => Event::Unpaused { run },
+            Control::Cancel => Event::Cancelled {
+                run,
+                epochs_done: 0,
+            },
+        });
+        Ok(())
+    }
+
+    fn screenshot(&mut self, _screen: &Buffer, view: View) -> Result<PathBuf, EffectError> {
+        Ok(PathBuf::from(format!("shots/{}", view.name())))
+    }
+}
+
+impl World {
+    fn status(&self, run: &RunId) -> Option<UiStatus> {
+        self.running
+            .iter()
+            .find(|(id, _)| id == run)
+            .map(|(_, status)| *status)
+    }
+}
+
+/// The active runs an action may touch, with their status: the selected
+/// run of another process for a signal, else this app's own.
+fn active_runs(app: &App, action: &Action) -> Vec<(RunId, UiStatus)> {
+    let active = |view: &&RunView| view.is_active();
+    let with_status = |view: &RunView| view.id.clone().map(|id| (id, view.status));
+    match action {
+        Action::Control { .. } => app
+            .selected_run()
+            .filter(active)
+            .and_then(with_status)
+            .into_iter()
+            .collect(),
+        _ => app
+            .runs
+            .iter()
+            .filter(|view| !view.external)
+            .filter(active)
+            .filter_map(with_status)
+            .collect(),
+    }
+}
+
+/// What an action may ask for in the state it came from: the loop's
+/// `perform` trusts the keys, so the keys must be right.
+fn check_action(app: &App, action: &Action) {
+    assert!(
+        !app.read_only || *action == Action::Screenshot,
+        "a read-only viewer asked for {action:?}"
+    );
+    let find = |id: &RunId| {
+        app.runs
+            .iter()
+            .find(|v| v.id.as_ref() == Some(id))
+            .unwrap_or_else(|| panic!("{action:?} names unknown run {id}"))
+    };
+    match action {
+        Action::Queue { index, spec } => {
+            let view = app
+                .runs
+                .get(*index)
+                .unwrap_or_else(|| panic!("queue of row {index} beyond the list"));
+            assert_eq!(view.status, UiStatus::Planned, "queued a row twice");
+            assert_eq!(view.spec, **spec, "queued the wrong spec");
+        }
+        Action::Send(Command::Cancel { run: Some(id) }) => {
+            assert!(!find(id).external, "cancel sent for another process's run");
+        }
+        Action::Send(Command::Pause | Command::Unpause) => {
+            assert!(
+                app.runs.iter().any(|view| !view.external
+                    && matches!(view.status, UiStatus::Running | UiStatus::Paused)),
+                "pause or resume with nothing running"
+            );
+        }
+        Action::Send(other) => panic!("unexpected command {other:?}"),
+        Action::Continue { run, spec } => {
+            let view = find(run);
+            assert!(
+                matches!(
+                    view.status,
+                    UiStatus::Interrupted | UiStatus::Crashed | UiStatus::Failed
+                ),
+                "continued a run that is {:?}",
+                view.status
+            );
+            assert_eq!(view.spec, **spec, "continued with the wrong spec");
+        }
+        Action::Control { pid, control } => {
+            let view = app
+                .selected_run()
+                .filter(|view| view.external && view.writer_here && view.writer_pid == Some(*pid));
+            let view = view.unwrap_or_else(|| {
+                panic!("{control:?} sent to pid {pid}, no selected run of it here")
+            });
+            assert!(
+                view.is_active(),
+                "{control:?} for a run that is {:?}",
+                view.status
+            );
+        }
+        Action::Delete(id) => assert!(!find(id).is_active(), "deleted an active run"),
+        Action::Screenshot => {}
     }
 }
 
@@ -857,6 +987,10 @@ fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), st
         app: initial_app(read_only, stored, planned),
         terminal: Terminal::new(TestBackend::new(size.0, size.1)).unwrap(),
         next_id: 0,
+        world: World {
+            read_only,
+            ..World::default()
+        },
     };
     harness.app.size = size;
     check_invariants(&harness.app);

@@ -12,8 +12,8 @@ use std::{
 };
 
 use atelier::{
+    protocol::Event,
     store::{Follower, Liveness, RunRecord, RunStatus, RunStore, Update, WriterProcess},
-    train::Event,
     tui::{App, RunView, UiStatus},
 };
 

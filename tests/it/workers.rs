@@ -179,9 +179,9 @@ fn a_killed_worker_leaves_its_run_crashed_and_the_others_finish() {
 /// unpause and a stop, by signal, each logged by that process.
 #[test]
 fn a_training_process_pauses_goes_on_and_stops_when_signalled() {
-    use atelier::train::{
-        control::{self, Control},
-        Event,
+    use atelier::{
+        protocol::Event,
+        session::control::{self, Control},
     };
     let (data, plan) = setup();
     let runs = tempfile::tempdir().unwrap();

@@ -23,15 +23,19 @@ use anyhow::{bail, Context};
 use atelier::{
     data,
     plan::DevicePref,
+    protocol::{Command, Event, RunId},
     sayln,
+    session::{
+        outcome::{Outcome, STOPPED},
+        printer::Printer,
+        signals,
+    },
     slurm::{SlurmEnv, Submission, Tools},
     store::{RunStatus, RunStore},
-    train::{device_name, Command, Event, ResolveDevice, RunId, Trainer},
+    train::{device_name, ResolveDevice, Trainer},
 };
 use clap::Args;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
-
-use crate::cli::train::{forward_signals, Printer};
 
 /// `atelier slurm task`.
 #[derive(Debug, Args)]
@@ -161,21 +165,25 @@ fn train(
     }
     trainer.shutdown();
     match last {
-        Some(Event::Finished { .. }) => Ok(ExitCode::SUCCESS),
         // A USR1 before training began leaves no end event: requeue all the same.
         Some(Event::Cancelled { .. }) | None if requeue.load(Ordering::SeqCst) => {
             requeue_task(attempt, store, tools)
         }
-        Some(Event::Cancelled { .. }) => Ok(ExitCode::from(130)),
-        _ => Ok(ExitCode::FAILURE),
+        Some(event) => {
+            let mut outcome = Outcome::default();
+            outcome.note(&event);
+            Ok(outcome.exit_code())
+        }
+        // The trainer went away without a word.
+        None => Ok(ExitCode::FAILURE),
     }
 }
 
 /// USR1 and TERM save the place mid-epoch (USR1 also asks for a requeue);
 /// INT and HUP stop as `train` does.
 fn listen_for_signals(trainer: &Trainer, requeue: Arc<AtomicBool>) -> anyhow::Result<()> {
-    forward_signals(
-        trainer,
+    Ok(signals::forward(
+        trainer.commands(),
         &[SIGUSR1, SIGTERM, SIGINT, SIGHUP],
         move |signal| match signal {
             SIGUSR1 => {
@@ -185,7 +193,7 @@ fn listen_for_signals(trainer: &Trainer, requeue: Arc<AtomicBool>) -> anyhow::Re
             SIGTERM => Command::Suspend,
             _ => Command::Shutdown,
         },
-    )
+    )?)
 }
 
 /// Puts this task back in Slurm's queue to continue the run, unless the
@@ -196,7 +204,7 @@ fn requeue_task(attempt: &Attempt, store: &RunStore, tools: &Tools) -> anyhow::R
             "{}: requeued {} time(s) already, the most this submission allows; left interrupted (resubmit it to go on)",
             attempt.run, attempt.env.restart_count
         );
-        return Ok(ExitCode::from(130));
+        return Ok(ExitCode::from(STOPPED));
     }
     record_event(
         store,

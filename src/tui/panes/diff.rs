@@ -45,6 +45,7 @@ impl Widget for DiffPane<'_> {
         };
         let pair = app
             .diff_pair()
+            .map_err(|hint| hint.to_string())
             .and_then(|(a, b)| match (find(&a), find(&b)) {
                 (Some(a), Some(b)) => Ok((a, b)),
                 _ => Err("the runs to diff have no test results".to_string()),

@@ -1,70 +1,76 @@
-//! `atelier train --detach`: the same command again, as a background process
-//! in its own session (no terminal, so closing the terminal or the SSH
-//! connection does not stop it), writing a log in the runs folder. This
-//! process waits until the background one has taken its device and signed
-//! the lock with its run ids, prints them, and exits.
+//! `--detach`: the same command again, as a background process in its own
+//! session (no terminal, so closing the terminal or the SSH connection does
+//! not stop it), writing a log in the runs folder. This process waits until
+//! the background one has taken its device and signed the lock with its run
+//! ids, then says so.
 
 use std::{
     ffi::OsString,
     fs::{File, OpenOptions},
     io::{Read, Seek, SeekFrom},
     os::unix::process::CommandExt,
-    path::Path,
-    process::{Child, Command, ExitCode, Stdio},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context};
-use atelier::{
-    sayln,
+use super::{locks::LOG_ENV, SessionError};
+use crate::{
+    protocol::RunId,
     store::{lock::read_holder, Holder, RunStore},
+    units::utc_stamp,
 };
-
-/// Tells the background process where its output goes (for its lock note).
-pub const LOG_ENV: &str = "ATELIER_TRAIN_LOG";
 
 /// How long the background process may take to load its plan and start.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub fn start(store: &RunStore, devices: &[String]) -> anyhow::Result<ExitCode> {
-    let log = store
-        .dir()
-        .join(format!("train-{}.log", atelier::units::utc_stamp()));
+/// A session going on in the background.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detached {
+    pub pid: u32,
+    pub devices: Vec<String>,
+    pub runs: Vec<RunId>,
+    pub log: PathBuf,
+}
+
+/// Starts this command line again without `--detach` in the background,
+/// and returns once it has taken `devices` (the first one's lock signed
+/// with its runs), or with an error when it stopped or took too long.
+pub fn start(store: &RunStore, devices: &[String]) -> Result<Detached, SessionError> {
+    let log = store.dir().join(format!("train-{}.log", utc_stamp()));
     let mut child = spawn_background(&log)?;
     let holder = wait_until_training(&mut child, store, devices, &log)?;
-    let pid = child.id();
-    sayln!(
-        "training in the background on {} (pid {pid})",
-        devices.join(", ")
-    );
-    for run in &holder.runs {
-        sayln!("  run {run}");
-    }
-    sayln!("  log {}", log.display());
-    sayln!(
-        "follow it from any terminal with `atelier watch{}`; stop it with `kill -INT {pid}`",
-        runs_dir_flag(store)
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(Detached {
+        pid: child.id(),
+        devices: devices.to_vec(),
+        runs: holder.runs,
+        log,
+    })
 }
 
 /// This command line without `--detach`, in a new session (no terminal,
 /// so a closed SSH connection does not stop it), its output into `log`.
-fn spawn_background(log: &Path) -> anyhow::Result<Child> {
+fn spawn_background(log: &Path) -> Result<Child, SessionError> {
     let output = OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
-        .with_context(|| format!("cannot create the training log {}", log.display()))?;
-    let errors = output
-        .try_clone()
-        .with_context(|| format!("cannot open {} twice", log.display()))?;
+        .map_err(|error| {
+            SessionError::system(
+                format!("cannot create the training log {}", log.display()),
+                error,
+            )
+        })?;
+    let errors = output.try_clone().map_err(|error| {
+        SessionError::system(format!("cannot open {} twice", log.display()), error)
+    })?;
     // Global options keep their places.
     let args: Vec<OsString> = std::env::args_os()
         .skip(1)
         .filter(|arg| arg != "--detach")
         .collect();
-    let exe = std::env::current_exe().context("cannot find the atelier executable")?;
+    let exe = std::env::current_exe()
+        .map_err(|error| SessionError::system("cannot find the atelier executable", error))?;
     let mut command = Command::new(&exe);
     command
         .args(&args)
@@ -81,9 +87,12 @@ fn spawn_background(log: &Path) -> anyhow::Result<Child> {
             Ok(())
         });
     }
-    command
-        .spawn()
-        .with_context(|| format!("cannot start {} in the background", exe.display()))
+    command.spawn().map_err(|error| {
+        SessionError::system(
+            format!("cannot start {} in the background", exe.display()),
+            error,
+        )
+    })
 }
 
 /// Waits until the child holds the first device's lock and has signed it
@@ -93,19 +102,19 @@ fn wait_until_training(
     store: &RunStore,
     devices: &[String],
     log: &Path,
-) -> anyhow::Result<Holder> {
+) -> Result<Holder, SessionError> {
     let pid = child.id();
     let started = Instant::now();
     loop {
         if let Some(status) = child
             .try_wait()
-            .context("cannot watch the background process")?
+            .map_err(|error| SessionError::system("cannot watch the background process", error))?
         {
-            bail!(
+            return Err(SessionError::Detach(format!(
                 "the background training stopped at once ({status}); its log {} ends with:\n{}",
                 log.display(),
                 tail(log)
-            );
+            )));
         }
         if let Some(holder) = devices
             .first()
@@ -115,18 +124,18 @@ fn wait_until_training(
             return Ok(holder);
         }
         if started.elapsed() > START_TIMEOUT {
-            bail!(
+            return Err(SessionError::Detach(format!(
                 "the background training (pid {pid}) has not started after {}s; see {}",
                 START_TIMEOUT.as_secs(),
                 log.display()
-            );
+            )));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 /// `--runs-dir DIR` when the store is not the one `atelier watch` finds by itself.
-fn runs_dir_flag(store: &RunStore) -> String {
+pub fn runs_dir_flag(store: &RunStore) -> String {
     if RunStore::default_dir().is_some_and(|dir| dir == store.dir()) {
         String::new()
     } else {

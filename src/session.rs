@@ -1,0 +1,58 @@
+//! A training session, from a plan to an exit code: the plan with the
+//! command line's changes ([`choice`]), a request per run ([`requests`]),
+//! the devices locked and signed ([`locks`]), the runs trained in this
+//! process ([`local`]), by worker processes on slots ([`slots`],
+//! [`workers`]) or by a background process ([`detach`]), said as they go
+//! ([`printer`], [`tally`]), and what they came to ([`outcome`]). The
+//! command line parses flags into these and prints what they return.
+
+pub mod choice;
+pub mod control;
+pub mod detach;
+pub mod local;
+pub mod locks;
+pub mod outcome;
+pub mod printer;
+pub mod requests;
+pub mod signals;
+pub mod slots;
+pub mod tally;
+pub mod workers;
+
+/// Why a session could not start or go on, naming the run, flag or file.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// A run asks for a device this machine does not have.
+    #[error("run {run}: {error}")]
+    Device {
+        run: String,
+        error: crate::plan::DeviceError,
+    },
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Slots(#[from] slots::SlotError),
+    /// A run that `resume` was asked to continue has nothing left.
+    #[error("run {0} finished every epoch; there is nothing to resume")]
+    NothingToResume(crate::protocol::RunId),
+    /// A process, thread, file or handler that could not be had.
+    #[error("{what}: {error}")]
+    System { what: String, error: std::io::Error },
+    /// The background training of `--detach` did not get going.
+    #[error("{0}")]
+    Detach(String),
+}
+
+impl SessionError {
+    /// An OS failure, saying what was being done.
+    pub fn system(what: impl Into<String>, error: std::io::Error) -> Self {
+        Self::System {
+            what: what.into(),
+            error,
+        }
+    }
+}

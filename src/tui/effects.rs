@@ -1,0 +1,159 @@
+//! What the app asks of the world outside its state, behind one small
+//! interface: the loop's [`System`] trains, deletes, signals processes and
+//! writes screenshots; a test gives its own and drives the real
+//! [`super::event_loop::perform`].
+
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::Sender;
+use ratatui::buffer::Buffer;
+
+use super::View;
+use crate::{
+    draw::Theme,
+    edge::output::Policy,
+    plan::RunSpec,
+    protocol::{Command, RunId, RunRequest},
+    screen::{self, ScreenError},
+    session::{
+        control::{self, Control},
+        locks::Claims,
+        requests, SessionError,
+    },
+    store::{Follower, RunStore},
+};
+
+/// An effect that did not happen, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    /// The device is another process's (the message names it), or its lock failed.
+    #[error(transparent)]
+    Claim(#[from] SessionError),
+    #[error("cannot delete {path}: {error}")]
+    Delete {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// `kill(2)` refused (no such process, not ours).
+    #[error(transparent)]
+    Signal(std::io::Error),
+    #[error(transparent)]
+    Screenshot(#[from] ScreenError),
+}
+
+/// What the app's keys may ask for beyond its own state.
+pub trait Effects {
+    /// Whether this app trains (a read-only viewer does not).
+    fn trains(&self) -> bool;
+    /// A new run of `spec`, with a fresh id.
+    fn request(&mut self, spec: RunSpec) -> RunRequest;
+    /// Holds the device `spec` trains on for this app, noting `run`; an
+    /// error says who else trains there.
+    fn claim(&mut self, spec: &RunSpec, run: &RunId) -> Result<(), EffectError>;
+    /// Sends the trainer `command`; false when it has stopped.
+    fn send(&mut self, command: Command) -> bool;
+    /// Deletes a stored run's folder.
+    fn delete(&mut self, run: &RunId) -> Result<(), EffectError>;
+    /// Asks another training process to pause, go on or stop.
+    fn control(&mut self, pid: u32, control: Control) -> Result<(), EffectError>;
+    /// Saves `screen` (showing `view`) in every format; returns the common
+    /// path of the files written, without extension.
+    fn screenshot(&mut self, screen: &Buffer, view: View) -> Result<PathBuf, EffectError>;
+}
+
+/// The app's own training: where its commands go, and the plan it queues from.
+#[derive(Clone, Debug)]
+pub struct Training {
+    pub commands: Sender<Command>,
+    pub plan: String,
+}
+
+/// Where the `s` key saves screenshots, and how they look.
+#[derive(Clone, Debug)]
+pub struct Screenshots {
+    pub dir: PathBuf,
+    pub theme: Theme,
+}
+
+/// The real world: a trainer (unless read-only), the run store, the
+/// processes of this machine, the screenshot folder.
+pub struct System {
+    /// `None` for a read-only viewer (`atelier watch`).
+    pub training: Option<Training>,
+    pub store: RunStore,
+    /// Brings in runs that other processes write (and, at start, stored runs).
+    pub follower: Follower,
+    pub screenshots: Screenshots,
+    /// Devices this app has trained on, held until it quits.
+    claims: Claims,
+    /// `--data-dir`, where the gallery finds the test images (else the usual places).
+    pub data_dir: Option<PathBuf>,
+}
+
+impl System {
+    /// A system with no device taken yet.
+    pub fn new(
+        training: Option<Training>,
+        store: RunStore,
+        follower: Follower,
+        screenshots: Screenshots,
+    ) -> Self {
+        Self {
+            training,
+            claims: Claims::new(store.clone()),
+            store,
+            follower,
+            screenshots,
+            data_dir: None,
+        }
+    }
+}
+
+impl Effects for System {
+    fn trains(&self) -> bool {
+        self.training.is_some()
+    }
+
+    fn request(&mut self, spec: RunSpec) -> RunRequest {
+        let plan = self
+            .training
+            .as_ref()
+            .map_or_else(String::new, |training| training.plan.clone());
+        requests::request(&self.store, &plan, &spec)
+    }
+
+    fn claim(&mut self, spec: &RunSpec, run: &RunId) -> Result<(), EffectError> {
+        Ok(self.claims.claim(spec, run)?)
+    }
+
+    fn send(&mut self, command: Command) -> bool {
+        self.training
+            .as_ref()
+            .is_some_and(|training| training.commands.send(command).is_ok())
+    }
+
+    fn delete(&mut self, run: &RunId) -> Result<(), EffectError> {
+        let dir = self.store.run_dir(run);
+        remove_run_dir(&dir).map_err(|error| EffectError::Delete { path: dir, error })
+    }
+
+    fn control(&mut self, pid: u32, control: Control) -> Result<(), EffectError> {
+        control::send(pid, control).map_err(EffectError::Signal)
+    }
+
+    fn screenshot(&mut self, screen: &Buffer, view: View) -> Result<PathBuf, EffectError> {
+        let stem = screen::timestamped_stem(view.name());
+        let target = &self.screenshots;
+        let policy = Policy::new(false, Some(self.store.dir().to_path_buf()));
+        screen::save_all(screen, &target.dir, &stem, target.theme, &policy)?;
+        Ok(target.dir.join(&stem))
+    }
+}
+
+fn remove_run_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+    } else {
+        Ok(())
+    }
+}
