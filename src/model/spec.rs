@@ -1,5 +1,7 @@
-//! What a model is, as data: the layer widths of a CNN or an MLP, as the
-//! original notebook built them. Validation and parameter counts need no tch.
+//! What a model is, as data: the layer widths of a CNN or an MLP as the
+//! original notebook built them (3×3 valid convolutions), or a modern
+//! ConvNet's blocks and head, whose kernels, padding and strides are its
+//! own ([`blocks`]). Validation and parameter counts need no tch.
 
 use std::fmt;
 
@@ -20,7 +22,7 @@ pub const DROPOUT_LAST: f64 = 0.5;
 
 /// A network's architecture.
 ///
-/// - CNN: for each conv width c: Conv2d(c, 3×3, valid) → ReLU → MaxPool 2×2
+/// - CNN (the original's): for each conv width c: Conv2d(c, 3×3, valid) → ReLU → MaxPool 2×2
 ///   → [Dropout 0.25]; then Flatten → Linear(dense) → ReLU → [Dropout 0.5] → Linear(10).
 /// - MLP: Linear(h) → ReLU → [Dropout 0.25] per hidden width, the last one's
 ///   dropout being 0.5; then Linear(10).

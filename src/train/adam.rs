@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use super::state::{backward_fresh, matching, step_count, trainable, StateError};
 use tch::{nn::VarStore, Device, Kind, Tensor};
-use thiserror::Error;
 
 /// Where the optimizer state lives inside a checkpoint's tensors.
 const EXP_AVG: &str = "adam.exp_avg.";
@@ -18,21 +18,6 @@ const EXP_AVG_SQ: &str = "adam.exp_avg_sq.";
 const STEP: &str = "adam.step";
 /// Parameters smaller than this are updated on one thread: spawning costs more.
 const PARALLEL_MIN: usize = 1 << 16;
-
-/// A checkpoint's optimizer state that does not fit the network.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum AdamStateError {
-    #[error("the checkpoint has no optimizer state for {0:?}")]
-    Missing(String),
-    #[error("optimizer state for {name:?} has shape {found:?}, the network expects {expected:?}")]
-    Shape {
-        name: String,
-        expected: Vec<i64>,
-        found: Vec<i64>,
-    },
-    #[error("the checkpoint's step count is {0}; expected a non-negative integer")]
-    Step(i64),
-}
 
 /// Adam's hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -151,20 +136,8 @@ impl Adam {
 
     /// Restores what [`Adam::state`] saved; checks every tensor before
     /// changing anything, so a bad checkpoint leaves the optimizer as it was.
-    pub fn load_state(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<(), AdamStateError> {
-        let lookup = |key: String, like: &Tensor| -> Result<Tensor, AdamStateError> {
-            let found = tensors
-                .get(&key)
-                .ok_or_else(|| AdamStateError::Missing(key.clone()))?;
-            if found.size() != like.size() {
-                return Err(AdamStateError::Shape {
-                    name: key,
-                    expected: like.size(),
-                    found: found.size(),
-                });
-            }
-            Ok(found.to_kind(like.kind()).to_device(like.device()))
-        };
+    pub fn load_state(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<(), StateError> {
+        let lookup = |key: String, like: &Tensor| matching(tensors, key, like);
         let mut moments = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
             moments.push((
@@ -172,12 +145,7 @@ impl Adam {
                 lookup(format!("{EXP_AVG_SQ}{}", slot.name), &slot.exp_avg_sq)?,
             ));
         }
-        let step = tensors
-            .get(STEP)
-            .ok_or_else(|| AdamStateError::Missing(STEP.into()))?
-            .to_kind(Kind::Int64)
-            .int64_value(&[]);
-        let steps = u64::try_from(step).map_err(|_| AdamStateError::Step(step))?;
+        let steps = step_count(tensors, STEP)?;
         tch::no_grad(|| {
             for (slot, (exp_avg, exp_avg_sq)) in self.slots.iter_mut().zip(moments) {
                 slot.exp_avg.copy_(&exp_avg);
@@ -187,24 +155,6 @@ impl Adam {
         self.steps = steps;
         Ok(())
     }
-}
-
-/// The trainable variables of `store` (not BatchNorm's running
-/// statistics), in name order: how every optimizer here lays out its state.
-pub fn trainable(store: &VarStore) -> impl Iterator<Item = (String, Tensor)> {
-    let named: BTreeMap<String, Tensor> = store.variables().into_iter().collect();
-    named.into_iter().filter(|(_, param)| param.requires_grad())
-}
-
-/// Zeroes the gradients of `params`, then back-propagates `loss` into them.
-pub fn backward_fresh<'a>(params: impl Iterator<Item = &'a Tensor>, loss: &Tensor) {
-    for param in params {
-        let mut grad = param.grad();
-        if grad.defined() {
-            let _ = grad.detach_().zero_();
-        }
-    }
-    loss.backward();
 }
 
 /// The per-step scalars of the update.
@@ -549,7 +499,7 @@ mod tests {
             Tensor::ones([8], (Kind::Float, Device::Cpu)),
         );
         let error = adam.load_state(&state).unwrap_err();
-        assert!(matches!(error, AdamStateError::Shape { ref name, .. } if name.ends_with("small")));
+        assert!(matches!(error, StateError::Shape { ref name, .. } if name.ends_with("small")));
         assert!(error.to_string().contains("[8]"), "{error}");
         state.remove(STEP);
         state.insert(
@@ -558,7 +508,7 @@ mod tests {
         );
         assert_eq!(
             adam.load_state(&state),
-            Err(AdamStateError::Missing(STEP.into()))
+            Err(StateError::Missing(STEP.into()))
         );
         let untouched = adam.state();
         assert!(untouched

@@ -17,7 +17,7 @@ use std::{
 use tch::{nn::VarStore, Device, Kind, Tensor};
 use thiserror::Error;
 
-use super::{adam::AdamStateError, optimizer::Optimizer};
+use super::{optimizer::Optimizer, state::StateError};
 use crate::model::weights::WeightsError;
 
 /// Weights of the epoch with the best validation accuracy.
@@ -68,7 +68,7 @@ pub enum CheckpointProblem {
     #[error(transparent)]
     Weights(#[from] WeightsError),
     #[error(transparent)]
-    OptimizerState(#[from] AdamStateError),
+    OptimizerState(#[from] StateError),
     #[error("{EPOCHS_DONE} is {done}, but the run has only {epochs} epoch(s)")]
     PastTheEnd { done: u32, epochs: u32 },
     #[error("{BEST_EPOCH} is {best}, after the {done} epoch(s) done")]
@@ -205,7 +205,7 @@ pub fn load_last(
         .collect();
     optimizer
         .load_state(&tensors)
-        .map_err(|error: AdamStateError| mismatch(error.into()))?;
+        .map_err(|error: StateError| mismatch(error.into()))?;
     tch::no_grad(|| {
         for (mut variable, saved) in weights {
             variable.copy_(&saved.to_kind(variable.kind()).to_device(variable.device()));

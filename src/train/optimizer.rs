@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use tch::{nn::VarStore, Tensor};
 
 use super::{
-    adam::{Adam, AdamConfig, AdamStateError},
+    adam::{Adam, AdamConfig},
     sgd::{Sgd, SgdConfig},
+    state::StateError,
 };
 use crate::plan::{OptimizerKind, Recipe};
 
@@ -78,7 +79,7 @@ impl Optimizer {
     }
 
     /// Restores what [`Optimizer::state`] saved.
-    pub fn load_state(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<(), AdamStateError> {
+    pub fn load_state(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<(), StateError> {
         match self {
             Self::Adam(adam) => adam.load_state(tensors),
             Self::Sgd(sgd) => sgd.load_state(tensors),

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use tch::{nn::VarStore, Kind, Tensor};
+use tch::{nn::VarStore, Tensor};
 
-use super::adam::{backward_fresh, trainable, AdamStateError};
+use super::state::{backward_fresh, matching, step_count, trainable, StateError};
 
 const VELOCITY: &str = "sgd.velocity.";
 const STEP: &str = "sgd.step";
@@ -120,32 +120,13 @@ impl Sgd {
     }
 
     /// Restores what [`Sgd::state`] saved, checking everything first.
-    pub fn load_state(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<(), AdamStateError> {
+    pub fn load_state(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<(), StateError> {
         let mut velocities = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
             let key = format!("{VELOCITY}{}", slot.name);
-            let found = tensors
-                .get(&key)
-                .ok_or_else(|| AdamStateError::Missing(key.clone()))?;
-            if found.size() != slot.velocity.size() {
-                return Err(AdamStateError::Shape {
-                    name: key,
-                    expected: slot.velocity.size(),
-                    found: found.size(),
-                });
-            }
-            velocities.push(
-                found
-                    .to_kind(slot.velocity.kind())
-                    .to_device(slot.velocity.device()),
-            );
+            velocities.push(matching(tensors, key, &slot.velocity)?);
         }
-        let step = tensors
-            .get(STEP)
-            .ok_or_else(|| AdamStateError::Missing(STEP.into()))?
-            .to_kind(Kind::Int64)
-            .int64_value(&[]);
-        let steps = u64::try_from(step).map_err(|_| AdamStateError::Step(step))?;
+        let steps = step_count(tensors, STEP)?;
         tch::no_grad(|| {
             for (slot, velocity) in self.slots.iter_mut().zip(velocities) {
                 slot.velocity.copy_(&velocity);
@@ -160,7 +141,7 @@ impl Sgd {
 mod tests {
     use tch::{
         nn::{self, OptimizerConfig},
-        Device,
+        Device, Kind,
     };
 
     use super::*;
@@ -232,7 +213,7 @@ mod tests {
         let mut fresh = Sgd::new(&problem().0, config);
         assert_eq!(
             fresh.load_state(&broken),
-            Err(AdamStateError::Missing("sgd.velocity.w".into()))
+            Err(StateError::Missing("sgd.velocity.w".into()))
         );
         assert_eq!(fresh.steps(), 0);
     }

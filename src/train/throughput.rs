@@ -17,6 +17,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::{
     fit::{self, FitError, Flow, Start, Supervisor},
+    step,
     tensors::{DeviceData, Pair, UploadKey},
 };
 use crate::{
@@ -116,13 +117,13 @@ pub fn measure(
     super::allocator::keep_freed_memory();
     super::denormals::flush();
     tch::manual_seed(0);
-    let mut model = fit::Model::build(spec, device)?;
+    let mut model = step::Model::build(spec, device)?;
     // Eight batches, cycled: enough that no batch stays hot in cache.
     let images = Tensor::rand([batch * 8, 1, 28, 28], (Kind::Float, device));
     let labels = Tensor::randint(10, [batch * 8], (Kind::Int64, device));
     let mut step = |index: i64| {
         let offset = (index % 8) * batch;
-        let (loss, _) = fit::train_step(
+        let (loss, _) = step::train_step(
             &model.net,
             &mut model.optimizer,
             &images.narrow(0, offset, batch),

@@ -17,7 +17,7 @@ use atelier::{
         follow::parse_appended, parse_events, read_events, History, Predictions, RunRecord,
         RunState, RunStatus, RunStore, EVENTS_FILE, RECORD_FILE,
     },
-    train::{checkpoint, fit::Model},
+    train::{checkpoint, step::Model},
     tui::{RunView, UiStatus},
 };
 use serde_json::{json, Value};

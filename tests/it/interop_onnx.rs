@@ -11,7 +11,7 @@ use std::{path::Path, process::Command};
 use atelier::{
     data::{self, FashionMnist},
     store::{RunRecord, RunStore},
-    train::fit::Model,
+    train::step::Model,
 };
 use serde_json::Value;
 use tch::{nn::ModuleT, Device, Kind, Tensor};
