@@ -1,11 +1,11 @@
-//! Compiles atelier's C++ (the fused ReLU + pool kernel, the subnormal
+//! Compiles atelier's C++ (the fused `ReLU` + pool kernel, the subnormal
 //! switch) against libtorch's headers, writes
 //! the libtorch library directory into the binaries as an rpath, so
-//! `target/release/atelier` runs without LD_LIBRARY_PATH, and keeps
-//! libtorch_cuda.so linked: without it CUDA is silently unavailable.
+//! `target/release/atelier` runs without `LD_LIBRARY_PATH`, and keeps
+//! `libtorch_cuda.so` linked: without it CUDA is silently unavailable.
 use std::{env, path::Path};
 
-/// C++ built against libtorch's headers: the fused ReLU + pool kernel and
+/// C++ built against libtorch's headers: the fused `ReLU` + pool kernel and
 /// the switch that flushes subnormal floats on libtorch's threads.
 const KERNELS: [&str; 2] = ["src/model/relu_pool.cpp", "src/train/denormals.cpp"];
 

@@ -1,5 +1,5 @@
 //! Soak: many short runs through one app session while several `watch`
-//! viewers follow the same store. Prints memory (VmRSS), open file
+//! viewers follow the same store. Prints memory (`VmRSS`), open file
 //! descriptors and threads after a warm-up and after every run, and the
 //! runs stored; exits non-zero when a run is not stored as done or when
 //! descriptors or threads grew (a leak per run shows as growth over 45 runs).
@@ -282,7 +282,7 @@ fn main() -> ExitCode {
         name: "soak".into(),
         runs: (0..total).map(spec).collect(),
         limits: Vec::new(),
-        workers: Default::default(),
+        workers: atelier::plan::Workers::default(),
     };
     let started = Instant::now();
     let trainer = Trainer::spawn(source(data.path()), store.clone()).expect("trainer thread");

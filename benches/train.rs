@@ -1,7 +1,7 @@
 //! Training throughput (images/s) of each seed model at batch 32 on the CPU,
 //! through the same step function `atelier train` uses (see
 //! `atelier::train::throughput`). `atelier bench` prints the same table;
-//! `bench/peers/compare.py` sets it beside PyTorch and Keras.
+//! `bench/peers/compare.py` sets it beside `PyTorch` and Keras.
 //!
 //! `cargo bench --bench train [-- M1 M4]`; prints one line per model: the
 //! median of several timed rounds, and their spread.

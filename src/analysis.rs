@@ -1,5 +1,5 @@
 //! What the stored runs say, computed above the store from what it
-//! returns: the verdict on two runs (McNemar's exact test on their stored
+//! returns: the verdict on two runs (`McNemar`'s exact test on their stored
 //! test predictions) or two groups of seeds (Welch's test).
 
 use crate::{
@@ -10,28 +10,25 @@ use crate::{
     store::{Predictions, RunRecord, RunStore, Target},
 };
 
-/// The verdict on `a − b`: Welch's test for two groups, McNemar's for two
+/// The verdict on `a − b`: Welch's test for two groups, `McNemar`'s for two
 /// runs (from their stored test predictions); a run against a group is
 /// compared as a group of one, which has no interval.
 pub fn compare(store: &RunStore, a: &Target, b: &Target) -> Verdict {
-    match (a, b) {
-        (Target::Run(x), Target::Run(y)) => {
-            let side = |r: &RunRecord| Side::group(r.spec.name.clone(), &accuracy(r));
-            Verdict::runs(side(x), side(y), paired(store, x, y))
-        }
-        _ => {
-            let values = |t: &Target| match t {
-                Target::Run(r) => accuracy(r),
-                Target::Group { runs, .. } => runs.iter().filter_map(|r| r.test_accuracy).collect(),
-            };
-            let (va, vb) = (values(a), values(b));
-            Verdict::groups(
-                Side::group(a.name(), &va),
-                &va,
-                Side::group(b.name(), &vb),
-                &vb,
-            )
-        }
+    if let (Target::Run(x), Target::Run(y)) = (a, b) {
+        let side = |r: &RunRecord| Side::group(r.spec.name.clone(), &accuracy(r));
+        Verdict::runs(side(x), side(y), paired(store, x, y))
+    } else {
+        let values = |t: &Target| match t {
+            Target::Run(r) => accuracy(r),
+            Target::Group { runs, .. } => runs.iter().filter_map(|r| r.test_accuracy).collect(),
+        };
+        let (va, vb) = (values(a), values(b));
+        Verdict::groups(
+            Side::group(a.name(), &va),
+            &va,
+            Side::group(b.name(), &vb),
+            &vb,
+        )
     }
 }
 
@@ -61,7 +58,7 @@ impl From<crate::stats::DifferentTestSets> for Unpaired {
     }
 }
 
-/// McNemar's test of two runs, or why it cannot be done.
+/// `McNemar`'s test of two runs, or why it cannot be done.
 pub fn paired(store: &RunStore, a: &RunRecord, b: &RunRecord) -> Result<McNemar, Unpaired> {
     let load = |r: &RunRecord| {
         Predictions::load(&store.run_dir(&r.id))
@@ -70,7 +67,7 @@ pub fn paired(store: &RunStore, a: &RunRecord, b: &RunRecord) -> Result<McNemar,
     mcnemar(&load(a)?, &load(b)?)
 }
 
-/// The exact McNemar test of two runs' predictions, on the same images;
+/// The exact `McNemar` test of two runs' predictions, on the same images;
 /// the problem when they are not the same images.
 pub fn mcnemar(a: &Predictions, b: &Predictions) -> Result<McNemar, Unpaired> {
     if a.labels() != b.labels() {

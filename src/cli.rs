@@ -31,7 +31,7 @@ pub struct Cli {
     /// Folder holding Fashion-MNIST (IDX .gz/raw or Kaggle CSV); overrides discovery.
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Folder of stored runs [default: ATELIER_RUNS, else the per-user data folder].
+    /// Folder of stored runs [default: `ATELIER_RUNS`, else the per-user data folder].
     #[arg(long, global = true, value_name = "DIR")]
     runs_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -60,7 +60,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Is the difference between two runs or two groups of seeds real? (McNemar, Welch)
+    /// Is the difference between two runs or two groups of seeds real? (`McNemar`, Welch)
     Compare(compare::CompareArgs),
     /// Follow runs live, read-only: from any terminal, while another process trains.
     Watch(app::WatchArgs),
@@ -73,7 +73,7 @@ enum Command {
     /// Run a plan on a Slurm cluster: one job array, tasks that survive time limits by requeueing.
     #[command(subcommand)]
     Slurm(slurm::SlurmCommand),
-    /// Write runs out of atelier: a network as ONNX, runs as TensorBoard event files.
+    /// Write runs out of atelier: a network as ONNX, runs as `TensorBoard` event files.
     Export(export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, …); `make install` installs them.
     Completions(shell::CompletionsArgs),

@@ -1,7 +1,7 @@
 //! Pictures in memory, below everything that writes one: an RGB canvas and
 //! its PNG encoding, the embedded fonts, terminal colours as RGB, glyphs
 //! drawn from geometry, and the per-run figures (a confusion matrix, a
-//! training history) that both the report and the TensorBoard export show.
+//! training history) that both the report and the `TensorBoard` export show.
 
 mod canvas;
 pub mod figures;

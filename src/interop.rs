@@ -1,5 +1,5 @@
 //! Runs leaving atelier for other tools: networks as ONNX models for ONNX
-//! Runtime ([`onnx`]), and runs as TensorBoard event files ([`tensorboard`]).
+//! Runtime ([`onnx`]), and runs as `TensorBoard` event files ([`tensorboard`]).
 
 pub mod onnx;
 pub mod tensorboard;

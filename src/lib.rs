@@ -15,7 +15,7 @@
 //! - [`tui`]: the app's state, keys, panes and event loop;
 //! - [`draw`]: pictures in memory: canvas, PNG, fonts, colours, per-run figures;
 //! - [`screen`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
-//! - [`interop`]: runs out to other tools: ONNX models, TensorBoard event files;
+//! - [`interop`]: runs out to other tools: ONNX models, `TensorBoard` event files;
 //! - [`report`]: the original's figures and results table, from stored runs;
 //! - [`stats`]: summaries, confidence intervals and tests of differences;
 //! - [`edge`]: standard output, output files, terminal text and inputs, as

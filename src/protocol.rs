@@ -284,10 +284,13 @@ pub enum Event {
     Failed { run: RunId, message: String },
 }
 
+// serde's `skip_serializing_if` hands its test a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero(value: &u32) -> bool {
     *value == 0
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero_usize(value: &usize) -> bool {
     *value == 0
 }

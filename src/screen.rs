@@ -40,7 +40,7 @@ pub enum Format {
     Html,
     /// A vector image with one text run per style.
     Svg,
-    /// A raster image drawn with the embedded DejaVu Sans Mono.
+    /// A raster image drawn with the embedded `DejaVu` Sans Mono.
     Png,
 }
 

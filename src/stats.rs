@@ -7,7 +7,7 @@
 //! - Two groups: Welch's t-test, which does not assume the two groups have
 //!   the same spread (dropout, for one, changes how much seeds scatter), and
 //!   degrades gracefully to Student's when they do.
-//! - Two runs on the same test images: the exact McNemar test on the images
+//! - Two runs on the same test images: the exact `McNemar` test on the images
 //!   one gets right and the other wrong (a paired test: both saw the same
 //!   10,000 images, so only disagreements carry information).
 //!
@@ -127,7 +127,7 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }
 
-/// The exact McNemar test of two classifiers on the same images.
+/// The exact `McNemar` test of two classifiers on the same images.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct McNemar {
     pub images: usize,
@@ -149,7 +149,7 @@ pub struct DifferentTestSets {
     pub b: usize,
 }
 
-/// McNemar's exact test from per-image correctness, in the same image order.
+/// `McNemar`'s exact test from per-image correctness, in the same image order.
 pub fn mcnemar(a: &[bool], b: &[bool]) -> Result<McNemar, DifferentTestSets> {
     if a.len() != b.len() {
         return Err(DifferentTestSets {

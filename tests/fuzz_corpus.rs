@@ -22,16 +22,15 @@ const MUTATIONS_PER_FILE: usize = 500;
 /// Runs one input, failing with the input saved when it panics or allocates
 /// more than its bound; returns the largest allocation.
 fn check(target: &str, input: &[u8], origin: &str) -> usize {
-    match std::panic::catch_unwind(|| drive::check(target, input)) {
-        Ok(largest) => largest,
-        Err(_) => {
-            let saved = std::env::temp_dir().join(format!("atelier-fuzz-{target}-failure"));
-            let _ = std::fs::write(&saved, input);
-            panic!(
-                "{target} failed on {origin} (the panic is printed above); input saved to {}",
-                saved.display()
-            );
-        }
+    if let Ok(largest) = std::panic::catch_unwind(|| drive::check(target, input)) {
+        largest
+    } else {
+        let saved = std::env::temp_dir().join(format!("atelier-fuzz-{target}-failure"));
+        let _ = std::fs::write(&saved, input);
+        panic!(
+            "{target} failed on {origin} (the panic is printed above); input saved to {}",
+            saved.display()
+        );
     }
 }
 

@@ -1,5 +1,5 @@
 //! Real, short training on the CPU: MLP and M1 on a few thousand images.
-//! Needs the real dataset (see tests/it/real_data.rs for the CI rule).
+//! Needs the real dataset (see `tests/it/real_data.rs` for the CI rule).
 
 #[path = "it/common.rs"]
 mod common;
@@ -309,7 +309,7 @@ fn training_flushes_subnormals_on_every_thread_it_computes_on() {
 }
 
 /// The `beyond` plan's CPU model trains its whole recipe (augmentation,
-/// label smoothing, BatchNorm, the schedule) and reports its test-time
+/// label smoothing, `BatchNorm`, the schedule) and reports its test-time
 /// flipped accuracy apart. Whether it beats M1 on a short budget is a
 /// claim about learning: `cargo bench --bench race` prints it.
 #[test]
@@ -358,8 +358,8 @@ fn a_run_suspended_mid_epoch_continues_from_that_step_to_the_same_weights() {
     suspended_and_continued_equals_whole(&spec, &dataset);
 }
 
-/// The same for a recipe run: BatchNorm's running statistics, the
-/// schedule's rate, AdamW's state and the augmentation of each batch all
+/// The same for a recipe run: `BatchNorm`'s running statistics, the
+/// schedule's rate, `AdamW`'s state and the augmentation of each batch all
 /// continue as in a run that never stopped.
 #[test]
 fn a_recipe_run_suspended_mid_epoch_continues_bit_for_bit() {
@@ -388,7 +388,7 @@ fn a_recipe_run_suspended_mid_epoch_continues_bit_for_bit() {
     suspended_and_continued_equals_whole(&spec, &dataset);
 }
 
-/// Two BatchNorm blocks, one residual, dropout in a block and the head.
+/// Two `BatchNorm` blocks, one residual, dropout in a block and the head.
 fn small_convnet() -> ModelSpec {
     let block = |width, residual| Block {
         width,

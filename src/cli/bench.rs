@@ -73,16 +73,13 @@ pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode
     }
     for mut spec in specs {
         spec.precision = args.precision;
-        let measured = match &dataset {
-            Some(dataset) => {
-                throughput::measure_epochs(&spec, dataset, epochs(args, &spec), device)
-            }
-            None => {
-                let steps = args
-                    .steps
-                    .unwrap_or_else(|| throughput::default_steps(&spec));
-                throughput::measure(&spec, steps, args.rounds as usize, device)
-            }
+        let measured = if let Some(dataset) = &dataset {
+            throughput::measure_epochs(&spec, dataset, epochs(args, &spec), device)
+        } else {
+            let steps = args
+                .steps
+                .unwrap_or_else(|| throughput::default_steps(&spec));
+            throughput::measure(&spec, steps, args.rounds as usize, device)
         }
         .with_context(|| format!("cannot train {}", spec.name))?;
         if args.json {

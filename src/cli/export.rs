@@ -18,7 +18,7 @@ pub struct ExportArgs {
     /// prefixes of an id or a group key, as `atelier compare` takes them.
     #[arg(value_name = "RUN", required = true)]
     pub runs: Vec<String>,
-    /// Write TensorBoard event files, one folder per run, under this folder
+    /// Write `TensorBoard` event files, one folder per run, under this folder
     /// (then `tensorboard --logdir DIR`).
     #[arg(long, value_name = "DIR")]
     pub tensorboard: Option<PathBuf>,

@@ -35,22 +35,19 @@ pub fn completions(args: &CompletionsArgs, mut command: clap::Command) -> anyhow
 
 /// The man pages of `command` (the whole command line's definition).
 pub fn manpage(args: &ManpageArgs, command: clap::Command) -> anyhow::Result<ExitCode> {
-    match &args.dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
-            clap_mangen::generate_to(command, dir)
-                .with_context(|| format!("{}: cannot write the man pages", dir.display()))?;
-        }
-        None => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(command)
-                .render(&mut page)
-                .context("cannot render the man page")?;
-            std::io::stdout()
-                .write_all(&page)
-                .context("cannot write the man page to stdout")?;
-        }
+    if let Some(dir) = &args.dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+        clap_mangen::generate_to(command, dir)
+            .with_context(|| format!("{}: cannot write the man pages", dir.display()))?;
+    } else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command)
+            .render(&mut page)
+            .context("cannot render the man page")?;
+        std::io::stdout()
+            .write_all(&page)
+            .context("cannot write the man page to stdout")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -52,7 +52,7 @@ pub struct PlanArgs {
     /// Train every selected run (each group once) with this seed.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Confirm a plan that expands to more runs than a sweep's max_runs (default 50).
+    /// Confirm a plan that expands to more runs than a sweep's `max_runs` (default 50).
     #[arg(long)]
     pub yes: bool,
 }
@@ -157,7 +157,7 @@ pub fn run(
     if args.detach {
         let devices = locks::devices_of(&jobs)?;
         locks::check_free(&store, &devices)?;
-        return say_detached(&detach::start(&store, &devices)?, &store);
+        return Ok(say_detached(&detach::start(&store, &devices)?, &store));
     }
     Ok(local::train(jobs, source, store)?.exit_code())
 }
@@ -176,7 +176,7 @@ fn run_parallel(
     // Checked before anything is created: another training may hold them.
     locks::check_free(&store, &devices)?;
     if args.detach {
-        return say_detached(&detach::start(&store, &devices)?, &store);
+        return Ok(say_detached(&detach::start(&store, &devices)?, &store));
     }
     let mut runs = Vec::new();
     for request in requests::requests(&store, &plan) {
@@ -192,7 +192,7 @@ fn run_parallel(
 }
 
 /// What a detached session is doing, and how to follow and stop it.
-fn say_detached(detached: &Detached, store: &atelier::store::RunStore) -> anyhow::Result<ExitCode> {
+fn say_detached(detached: &Detached, store: &atelier::store::RunStore) -> ExitCode {
     let pid = detached.pid;
     sayln!(
         "training in the background on {} (pid {pid})",
@@ -206,7 +206,7 @@ fn say_detached(detached: &Detached, store: &atelier::store::RunStore) -> anyhow
         "follow it from any terminal with `atelier watch{}`; stop it with `kill -INT {pid}`",
         detach::runs_dir_flag(store)
     );
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// `--dry-run`: the expanded plan, one line per run, in training order.
@@ -268,7 +268,7 @@ pub fn resume(
     } else if args.detach {
         let devices = locks::devices_of(&jobs)?;
         locks::check_free(&store, &devices)?;
-        return say_detached(&detach::start(&store, &devices)?, &store);
+        return Ok(say_detached(&detach::start(&store, &devices)?, &store));
     } else {
         local::train(jobs, source, store)?
     };

@@ -1,8 +1,8 @@
 //! The IDX format of the official files, gzip-compressed or raw.
 //!
 //! An IDX file is a big-endian header (magic, then one u32 per dimension)
-//! followed by the unsigned-byte body. Images use magic 0x0000_0803 with
-//! dimensions `count × 28 × 28`; labels use 0x0000_0801 with `count`.
+//! followed by the unsigned-byte body. Images use magic `0x0000_0803` with
+//! dimensions `count × 28 × 28`; labels use `0x0000_0801` with `count`.
 
 use std::{
     fs,

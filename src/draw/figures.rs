@@ -1,6 +1,6 @@
 //! The per-run figures, drawn with plotters into memory (text in the
-//! embedded DejaVu Sans Mono): the test confusion matrix and the training
-//! history. The report writes them as files; the TensorBoard export embeds
+//! embedded `DejaVu` Sans Mono): the test confusion matrix and the training
+//! history. The report writes them as files; the `TensorBoard` export embeds
 //! the first. The helpers here draw the report's summary figures too.
 
 use std::sync::Once;

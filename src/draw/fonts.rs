@@ -1,4 +1,4 @@
-//! The embedded DejaVu Sans Mono faces: screenshots use all four, figures
+//! The embedded `DejaVu` Sans Mono faces: screenshots use all four, figures
 //! the first two, so every picture atelier makes has the same letters.
 
 pub const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");

@@ -1,5 +1,5 @@
 //! Box-drawing, block and braille characters drawn from geometry, the way
-//! terminals such as kitty and WezTerm draw them: fonts draw these glyphs at
+//! terminals such as kitty and `WezTerm` draw them: fonts draw these glyphs at
 //! their own size, which leaves gaps between cells; geometry fills each
 //! cell edge to edge so lines and bars join.
 

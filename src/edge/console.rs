@@ -57,7 +57,7 @@ impl Speaker<'static> {
     }
 }
 
-impl<'a> Speaker<'a> {
+impl Speaker<'_> {
     /// Writes one line to `out` unless an earlier write failed; the first
     /// failure is noted on `errors` (whose own failure is ignored).
     pub fn say_to(&self, out: &mut impl Write, errors: &mut impl Write, args: fmt::Arguments<'_>) {

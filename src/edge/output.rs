@@ -1,5 +1,5 @@
 //! Files written for the user (screenshots, figures, reports, ONNX models,
-//! TensorBoard logs): whole or not at all, and never over what is not theirs
+//! `TensorBoard` logs): whole or not at all, and never over what is not theirs
 //! to replace.
 //!
 //! An output path is the user's to choose, so it may name anything: a run's
@@ -36,7 +36,7 @@ pub enum Kind {
     Svg,
     Png,
     Onnx,
-    /// A TensorBoard event file (TFRecord framing).
+    /// A `TensorBoard` event file (`TFRecord` framing).
     TfEvents,
 }
 

@@ -5,7 +5,7 @@
 //! computes, layer by layer, with the weights of `final.safetensors` (the
 //! weights the run's test results and stored predictions come from) or
 //! `best.safetensors` as initializers. Dropout is left out (inference);
-//! BatchNorm uses its running statistics. The contract:
+//! `BatchNorm` uses its running statistics. The contract:
 //! - input `images`: float32 `N×1×28×28`, pixels scaled to [0, 1] (byte / 255);
 //! - output `probabilities` (softmax over the 10 classes, in
 //!   [`crate::data::CLASS_NAMES`] order), or `logits` with `--logits`;
@@ -37,7 +37,7 @@ use crate::{
 pub const OPSET: i64 = 17;
 /// The IR version that goes with opset 17.
 const IR_VERSION: i64 = 8;
-/// libtorch's BatchNorm epsilon (tch's default), which training used.
+/// libtorch's `BatchNorm` epsilon (tch's default), which training used.
 const BATCH_NORM_EPSILON: f32 = 1e-5;
 
 /// Which of the run's weights to export.
@@ -183,7 +183,7 @@ impl<'a> Builder<'a> {
         self.gemm(&x, "output")
     }
 
-    /// `dense0 … dense{count-1}`, each followed by a ReLU.
+    /// `dense0 … dense{count-1}`, each followed by a `ReLU`.
     fn dense_layers(&mut self, input: &str, count: usize) -> Result<String, InteropError> {
         let mut x = input.to_string();
         for index in 0..count {
@@ -227,7 +227,7 @@ impl<'a> Builder<'a> {
         Ok(x)
     }
 
-    /// A convolution and, if the block has it, its BatchNorm.
+    /// A convolution and, if the block has it, its `BatchNorm`.
     fn unit(
         &mut self,
         input: &str,
@@ -293,7 +293,7 @@ impl<'a> Builder<'a> {
     }
 
     /// 2×2, stride 2, rounding down: libtorch's `max_pool2d` and the fused
-    /// ReLU + pool kernel alike.
+    /// `ReLU` + pool kernel alike.
     fn max_pool(&mut self, input: &str) -> String {
         let attributes = vec![
             ints_attribute("kernel_shape", &[2, 2]),
@@ -367,7 +367,7 @@ impl<'a> Builder<'a> {
 
     fn model(&mut self, record: &RunRecord, output: &str) -> Result<ModelProto, InteropError> {
         let mut graph = GraphProto::new();
-        graph.name = record.spec.name.clone();
+        graph.name.clone_from(&record.spec.name);
         graph.node = std::mem::take(&mut self.nodes);
         graph.initializer = std::mem::take(&mut self.initializers);
         let side = IMAGE_SIDE as i64;

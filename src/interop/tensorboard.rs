@@ -1,4 +1,4 @@
-//! Stored runs as TensorBoard event files, so `tensorboard --logdir DIR`
+//! Stored runs as `TensorBoard` event files, so `tensorboard --logdir DIR`
 //! shows them beside everything else a user logs there.
 //!
 //! One folder per run (named by its id, so seeds and reruns never clash),
@@ -11,7 +11,7 @@
 //! - per epoch (step = epoch): training and validation loss and accuracy,
 //!   seconds;
 //! - the test results (step = last epoch) and the confusion matrix as a PNG;
-//! - the settings as hyperparameters (the HParams plugin), grouped by the
+//! - the settings as hyperparameters (the `HParams` plugin), grouped by the
 //!   run's group, so a configuration's seeds sit together there.
 
 mod proto;
@@ -226,7 +226,7 @@ impl EventFile {
         });
     }
 
-    /// TensorBoard keeps scalars as f32, as `simple_value` is.
+    /// `TensorBoard` keeps scalars as f32, as `simple_value` is.
     fn scalars(&mut self, wall_time: f64, step: i64, values: &[(&str, f64)]) {
         let values = values
             .iter()
@@ -303,7 +303,7 @@ impl EventFile {
     }
 }
 
-/// The run's settings, as the HParams dashboard's columns.
+/// The run's settings, as the `HParams` dashboard's columns.
 fn settings(record: &RunRecord) -> HashMap<String, proto::StructValue> {
     let spec = &record.spec;
     let number = |value: f64| proto::StructValue {
@@ -318,7 +318,7 @@ fn settings(record: &RunRecord) -> HashMap<String, proto::StructValue> {
         ("name".to_string(), text(spec.name.clone())),
         ("model".to_string(), text(spec.model.to_string())),
         ("epochs".to_string(), number(f64::from(spec.epochs))),
-        ("batch_size".to_string(), number(spec.batch_size as f64)),
+        ("batch_size".to_string(), number(f64::from(spec.batch_size))),
         ("learning_rate".to_string(), number(spec.learning_rate)),
         ("seed".to_string(), number(spec.seed as f64)),
         (

@@ -1,5 +1,5 @@
 //! A modern convolutional network as data: blocks of stacked convolutions
-//! with a kernel size, padding, BatchNorm, max-pooling or a strided first
+//! with a kernel size, padding, `BatchNorm`, max-pooling or a strided first
 //! convolution, residual shortcuts and dropout, then a head (global average
 //! pooling or flatten, optional dense layers). Shapes and parameter counts
 //! need no tch.
@@ -50,9 +50,9 @@ fn three() -> i64 {
     3
 }
 
-/// `convs` convolutions of `width` channels, each followed by [BatchNorm]
-/// and ReLU; with `residual`, the block's input is added before the last
-/// ReLU (a 1×1 projection when the shape changes); then the downsampling
+/// `convs` convolutions of `width` channels, each followed by [`BatchNorm`]
+/// and `ReLU`; with `residual`, the block's input is added before the last
+/// `ReLU` (a 1×1 projection when the shape changes); then the downsampling
 /// and [dropout].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Block {
@@ -73,7 +73,7 @@ pub struct Block {
     pub dropout: f64,
 }
 
-/// After the blocks: pooling, then dense layers (ReLU, dropout before each
+/// After the blocks: pooling, then dense layers (`ReLU`, dropout before each
 /// layer including the output one) and the 10 logits.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Head {
@@ -230,7 +230,7 @@ pub fn head_features(blocks: &[Block], head: &Head) -> Result<i64, SpecError> {
 }
 
 /// Trainable parameters: convolution weights (biases only without
-/// BatchNorm), BatchNorm's scale and shift, projections and dense layers.
+/// `BatchNorm`), `BatchNorm`'s scale and shift, projections and dense layers.
 /// `None` when the count overflows.
 pub fn param_count(blocks: &[Block], head: &Head) -> Option<i64> {
     let mut total: i64 = 0;

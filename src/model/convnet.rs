@@ -1,5 +1,5 @@
-//! The tch layers of a ConvNet's blocks (see [`super::blocks`]): convolutions
-//! with PyTorch's default initialisation, BatchNorm (batch statistics while
+//! The tch layers of a `ConvNet`'s blocks (see [`super::blocks`]): convolutions
+//! with `PyTorch`'s default initialisation, `BatchNorm` (batch statistics while
 //! training, running ones in evaluation; the running statistics are
 //! variables of the store, so checkpoints carry them), residual shortcuts.
 
@@ -10,7 +10,7 @@ use super::{
     dropout::Dropout,
 };
 
-/// A convolution and the BatchNorm after it, if any.
+/// A convolution and the `BatchNorm` after it, if any.
 #[derive(Debug)]
 struct Unit {
     conv: nn::Conv2D,
@@ -36,7 +36,8 @@ impl Unit {
         };
         Self {
             conv: nn::conv2d(path / "conv", inputs, outputs, kernel, config),
-            norm: norm.then(|| nn::batch_norm2d(path / "bn", outputs, Default::default())),
+            norm: norm
+                .then(|| nn::batch_norm2d(path / "bn", outputs, nn::BatchNormConfig::default())),
         }
     }
 
@@ -56,7 +57,7 @@ struct BlockLayers {
     shortcut: Option<Unit>,
 }
 
-/// Every block of a ConvNet, and how its head pools.
+/// Every block of a `ConvNet`, and how its head pools.
 #[derive(Debug)]
 pub struct ConvBlocks {
     blocks: Vec<BlockLayers>,
@@ -178,7 +179,7 @@ mod tests {
         store.variables()[name].shallow_clone()
     }
 
-    /// Conv → BatchNorm → ReLU with libtorch's functional ops, from the
+    /// Conv → `BatchNorm` → `ReLU` with libtorch's functional ops, from the
     /// store's own weights and running statistics.
     fn by_hand(store: &VarStore, prefix: &str, x: &Tensor, train: bool, stride: i64) -> Tensor {
         let conv = x.conv2d(

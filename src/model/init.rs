@@ -3,7 +3,7 @@
 
 use tch::nn::Init;
 
-/// Glorot (Xavier) uniform: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)).
+/// Glorot (Xavier) uniform: U(-l, l) with l = sqrt(6 / (`fan_in` + `fan_out`)).
 pub fn glorot_uniform(fan_in: i64, fan_out: i64) -> Init {
     #[allow(clippy::cast_precision_loss)]
     let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();

@@ -23,7 +23,7 @@ pub struct Net {
     convs: Vec<nn::Conv2D>,
     hidden: Vec<nn::Linear>,
     output: nn::Linear,
-    /// A ConvNet's blocks; `convs` is then empty and `hidden` is its head.
+    /// A `ConvNet`'s blocks; `convs` is then empty and `hidden` is its head.
     blocks: Option<ConvBlocks>,
     precision: Precision,
     dropout: Dropout,
@@ -48,7 +48,7 @@ impl Net {
                         root / format!("dense{index}"),
                         inputs,
                         width,
-                        Default::default(),
+                        nn::LinearConfig::default(),
                     ));
                     inputs = width;
                 }
@@ -87,7 +87,7 @@ impl Net {
                 root / "output",
                 inputs,
                 NUM_CLASSES as i64,
-                Default::default(),
+                nn::LinearConfig::default(),
             ),
             None => linear(root / "output", inputs, NUM_CLASSES as i64),
         };
@@ -151,7 +151,7 @@ impl ModuleT for Net {
 }
 
 impl Net {
-    /// A ConvNet: its blocks, then dropout before each dense layer of the head.
+    /// A `ConvNet`: its blocks, then dropout before each dense layer of the head.
     fn convnet_forward(&self, blocks: &ConvBlocks, images: &Tensor, train: bool) -> Tensor {
         let rate = blocks.head_dropout;
         let mut x = blocks.features(images, train, &self.dropout);

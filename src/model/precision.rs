@@ -7,7 +7,7 @@ use tch::Kind;
 
 /// How a network computes. Weights, gradients and the optimizer always stay
 /// in fp32; `Bf16` runs convolutions and dense layers, and the activations
-/// between them, in bfloat16, as PyTorch's autocast does (faster where the
+/// between them, in bfloat16, as `PyTorch`'s autocast does (faster where the
 /// CPU has AVX-512 BF16 or AMX, and on CUDA; slightly less accurate).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

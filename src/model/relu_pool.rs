@@ -1,7 +1,7 @@
 //! `max_pool2d(relu(x), 2)` as one op: a C++ autograd function on the CPU
 //! (`relu_pool.cpp`, built by `build.rs`), libtorch's two ops elsewhere.
 //!
-//! On the CPU, libtorch's ReLU plus its NCHW 2×2 pool (int64 indices, a
+//! On the CPU, libtorch's `ReLU` plus its NCHW 2×2 pool (int64 indices, a
 //! zero-filled gradient scattered into) cost about as much as the rest of an
 //! M1 step together. The fused op makes one pass each way and gives the same
 //! values and gradients bit for bit (tested against the two ops).
@@ -47,7 +47,7 @@ fn fused(x: &Tensor) -> Result<Tensor, TchError> {
     // SAFETY: `x` is a live tensor; on success the kernel hands over a new
     // tensor that `from_ptr` owns, on failure a malloc'd message we free.
     unsafe {
-        let message = atelier_relu_pool2(x.as_ptr(), &mut out);
+        let message = atelier_relu_pool2(x.as_ptr(), &raw mut out);
         if message.is_null() {
             Ok(Tensor::from_ptr(out))
         } else {

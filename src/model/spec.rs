@@ -1,6 +1,6 @@
 //! What a model is, as data: the layer widths of a CNN or an MLP as the
 //! original notebook built them (3×3 valid convolutions), or a modern
-//! ConvNet's blocks and head, whose kernels, padding and strides are its
+//! `ConvNet`'s blocks and head, whose kernels, padding and strides are its
 //! own ([`blocks`]). Validation and parameter counts need no tch.
 
 use std::fmt;
@@ -13,7 +13,7 @@ use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
 use serde::{Deserialize, Serialize};
 
 /// Kernel side of the original's CNN convolutions (3×3, valid padding);
-/// a ConvNet's blocks choose their own (see [`blocks`]).
+/// a `ConvNet`'s blocks choose their own (see [`blocks`]).
 pub const KERNEL: i64 = 3;
 /// Dropout after each conv block, and after each MLP hidden layer but the last.
 pub const DROPOUT_HIDDEN: f64 = 0.25;
@@ -22,12 +22,12 @@ pub const DROPOUT_LAST: f64 = 0.5;
 
 /// A network's architecture.
 ///
-/// - CNN (the original's): for each conv width c: Conv2d(c, 3×3, valid) → ReLU → MaxPool 2×2
-///   → [Dropout 0.25]; then Flatten → Linear(dense) → ReLU → [Dropout 0.5] → Linear(10).
-/// - MLP: Linear(h) → ReLU → [Dropout 0.25] per hidden width, the last one's
+/// - CNN (the original's): for each conv width c: Conv2d(c, 3×3, valid) → `ReLU` → `MaxPool` 2×2
+///   → [Dropout 0.25]; then Flatten → Linear(dense) → `ReLU` → [Dropout 0.5] → Linear(10).
+/// - MLP: Linear(h) → `ReLU` → [Dropout 0.25] per hidden width, the last one's
 ///   dropout being 0.5; then Linear(10).
 ///
-/// - ConvNet: blocks of stacked convolutions with BatchNorm, pooling or
+/// - `ConvNet`: blocks of stacked convolutions with `BatchNorm`, pooling or
 ///   strides, residual shortcuts and dropout, then a head (see [`blocks`]).
 ///
 /// Stored with every run, so it reads fields it does not know (a newer
@@ -85,14 +85,16 @@ impl ModelSpec {
         }
     }
 
-    /// Turns the model's dropout layers on or off. A ConvNet's rates are
+    /// Turns the model's dropout layers on or off. A `ConvNet`'s rates are
     /// its own: off sets them all to 0, on leaves them as they are.
     pub fn set_dropout(&mut self, on: bool) {
         match self {
             Self::Cnn { dropout, .. } | Self::Mlp { dropout, .. } => *dropout = on,
             Self::ConvNet { blocks, head } if !on => {
                 head.dropout = 0.0;
-                blocks.iter_mut().for_each(|block| block.dropout = 0.0);
+                for block in blocks {
+                    block.dropout = 0.0;
+                }
             }
             Self::ConvNet { .. } => {}
         }

@@ -403,7 +403,7 @@ pub fn seed_plan() -> Plan {
         .unwrap_or_else(|error| unreachable!("the built-in plan is tested to parse: {error}"))
 }
 
-/// The built-in `beyond` plan: BatchNorm nets with modern recipes.
+/// The built-in `beyond` plan: `BatchNorm` nets with modern recipes.
 pub fn beyond_plan() -> Plan {
     parse_plan(
         BEYOND_PLAN_TOML,

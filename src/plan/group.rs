@@ -57,9 +57,10 @@ impl RunSpec {
         let json = |value: &dyn erased::Json| value.json();
         // Only a recipe that differs from the original's joins the key, so
         // the keys of runs stored before recipes stay as they were.
-        let recipe = match self.recipe.is_original() {
-            true => String::new(),
-            false => format!(";recipe={}", json(&self.recipe)),
+        let recipe = if self.recipe.is_original() {
+            String::new()
+        } else {
+            format!(";recipe={}", json(&self.recipe))
         };
         format!(
             "model={};epochs={};batch_size={};learning_rate={};validation_split={};precision={};limit_train={}{recipe}",

@@ -38,7 +38,7 @@ pub enum Schedule {
     },
     /// One cycle (Smith): a cosine rise from `learning_rate / 25` to
     /// `learning_rate` over the first `warmup_share` of the steps, then a
-    /// cosine fall to `learning_rate / 25 / 10⁴` (PyTorch's `OneCycleLR`).
+    /// cosine fall to `learning_rate / 25 / 10⁴` (`PyTorch`'s `OneCycleLR`).
     #[serde(rename = "onecycle")]
     OneCycle {
         #[serde(default = "default_warmup_share")]
@@ -187,10 +187,10 @@ impl Recipe {
                 factor,
             } => parts.push(format!("lr ×{factor} every {every_epochs} epochs")),
             Schedule::Cosine { warmup_epochs } => {
-                parts.push(format!("cosine lr, {warmup_epochs} warm-up epochs"))
+                parts.push(format!("cosine lr, {warmup_epochs} warm-up epochs"));
             }
             Schedule::OneCycle { warmup_share } => {
-                parts.push(format!("one-cycle lr, {warmup_share} rising"))
+                parts.push(format!("one-cycle lr, {warmup_share} rising"));
             }
         }
         if self.label_smoothing > 0.0 {
@@ -284,7 +284,7 @@ mod tests {
         close(at(cosine, 1000), 0.0);
         let cycle = Schedule::OneCycle { warmup_share: 0.3 };
         close(at(cycle, 0), 0.1 / 25.0);
-        close(at(cycle, 150), (0.1 + 0.004) / 2.0);
+        close(at(cycle, 150), f64::midpoint(0.1, 0.004));
         close(at(cycle, 300), 0.1);
         close(at(cycle, 1000), 0.004 / 1e4);
     }

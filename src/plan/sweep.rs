@@ -147,7 +147,7 @@ pub(super) fn expand(
             .join(" ");
         spec.sweep = Some(sweep.to_string());
         spec.group = Some(group.clone());
-        spec.name = group.clone();
+        spec.name.clone_from(&group);
         check_run(&spec).map_err(|problem| SweepError::Run {
             group: group.clone(),
             problem,

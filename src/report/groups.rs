@@ -148,7 +148,7 @@ pub fn findings(groups: &[ReportGroup]) -> Vec<Finding> {
     findings
 }
 
-/// Welch for groups of seeds; McNemar for two single runs with predictions.
+/// Welch for groups of seeds; `McNemar` for two single runs with predictions.
 pub fn verdict(a: &ReportGroup, b: &ReportGroup) -> Verdict {
     let (va, vb) = (a.values(Metric::Accuracy), b.values(Metric::Accuracy));
     if let ([ra], [rb]) = (a.runs.as_slice(), b.runs.as_slice()) {

@@ -12,7 +12,7 @@ use crate::{
 pub struct ReportRun {
     pub record: RunRecord,
     pub history: History,
-    /// Per test image, whether the run got it right (for McNemar's test);
+    /// Per test image, whether the run got it right (for `McNemar`'s test);
     /// `None` when the run folder holds no predictions.
     pub correct: Option<Vec<bool>>,
 }

@@ -1,5 +1,5 @@
 //! PNG screenshots: each cell painted in its exact colours, text drawn
-//! with the embedded DejaVu Sans Mono (bold and oblique faces included),
+//! with the embedded `DejaVu` Sans Mono (bold and oblique faces included),
 //! box-drawing, block and braille characters drawn from geometry.
 
 use std::sync::OnceLock;
@@ -14,7 +14,7 @@ use crate::draw::{
     Canvas, Theme,
 };
 
-/// The font's line height (ascent to descent) in pixels: with DejaVu Sans
+/// The font's line height (ascent to descent) in pixels: with `DejaVu` Sans
 /// Mono a cell is then 10 × 19 pixels, text about 16 px (12 pt) in size.
 pub const LINE_HEIGHT_PX: f32 = 19.0;
 

@@ -147,7 +147,7 @@ pub fn runs_dir_flag(store: &RunStore) -> String {
 fn tail(path: &Path) -> String {
     let mut text = String::new();
     if let Ok(mut file) = File::open(path) {
-        let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let length = file.metadata().map_or(0, |m| m.len());
         let _ = file.seek(SeekFrom::Start(length.saturating_sub(4096)));
         let _ = file.read_to_string(&mut text);
     }

@@ -153,15 +153,12 @@ fn unescape_octal(text: &str) -> String {
         let code = rest
             .get(at + 1..at + 4)
             .and_then(|d| u8::from_str_radix(d, 8).ok());
-        match code {
-            Some(byte) => {
-                out.push(char::from(byte));
-                rest = &rest[at + 4..];
-            }
-            None => {
-                out.push('\\');
-                rest = &rest[at + 1..];
-            }
+        if let Some(byte) = code {
+            out.push(char::from(byte));
+            rest = &rest[at + 4..];
+        } else {
+            out.push('\\');
+            rest = &rest[at + 1..];
         }
     }
     out.push_str(rest);

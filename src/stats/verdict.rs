@@ -13,7 +13,7 @@ use super::{mcnemar_p, welch, McNemar, Summary, Untestable, LEVEL};
 pub enum Test {
     /// Welch's t-test of two groups' mean test accuracies.
     Welch,
-    /// The exact McNemar test of two runs' per-image correctness.
+    /// The exact `McNemar` test of two runs' per-image correctness.
     #[serde(rename = "mcnemar")]
     McNemar,
     /// Nothing could be tested; `reason` says why.
@@ -75,7 +75,7 @@ pub struct Verdict {
     pub ci_points: Option<(f64, f64)>,
     /// Two-sided p-value.
     pub p: Option<f64>,
-    /// McNemar's disagreements: images only a got right, and only b.
+    /// `McNemar`'s disagreements: images only a got right, and only b.
     pub only_a: Option<u64>,
     pub only_b: Option<u64>,
     /// Whether p is below 1 − the confidence level (0.05).
@@ -111,7 +111,7 @@ impl Verdict {
         }
     }
 
-    /// Two runs, by McNemar's test when both have per-image predictions.
+    /// Two runs, by `McNemar`'s test when both have per-image predictions.
     pub fn runs(a: Side, b: Side, test: Result<McNemar, impl std::fmt::Display>) -> Self {
         let difference = a.accuracy.zip(b.accuracy).map(|(x, y)| points(x - y));
         match test {

@@ -179,7 +179,12 @@ impl Follower {
             // A missing record is not reported: a writer creates the folder first.
             Err(_) => return Ok(None),
         };
-        if self.skip_own && record.writer.as_ref().is_some_and(|w| w.is_current()) {
+        if self.skip_own
+            && record
+                .writer
+                .as_ref()
+                .is_some_and(super::process::WriterProcess::is_current)
+        {
             return Ok(None);
         }
         let mut followed = Followed {
@@ -225,7 +230,12 @@ fn follow(
             if let Some(at) = record_modified {
                 followed.last_write = followed.last_write.max(at);
             }
-            if skip_own && record.writer.as_ref().is_some_and(|w| w.is_current()) {
+            if skip_own
+                && record
+                    .writer
+                    .as_ref()
+                    .is_some_and(super::process::WriterProcess::is_current)
+            {
                 return Following::TakenOver;
             }
             if record != followed.record {

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 /// The process writing a run: enough to tell, on the same machine, whether
 /// it still runs (the start time guards against a reused pid).
+// Its one unsafe call, `kill(pid, 0)`, only asks: any deserialized pid is fine.
+#[allow(clippy::unsafe_derive_deserialize)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriterProcess {
     pub host: String,

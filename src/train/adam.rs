@@ -4,7 +4,7 @@
 //! own Adam makes eight passes and allocates two temporaries per parameter,
 //! which dominated the step of the wide dense layers (11M weights in M4).
 //!
-//! The arithmetic is PyTorch's (bias-corrected moments, epsilon added to the
+//! The arithmetic is `PyTorch`'s (bias-corrected moments, epsilon added to the
 //! corrected root), the same as `tch::nn::Adam` used before.
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ pub struct AdamConfig {
     pub beta2: f64,
     pub epsilon: f64,
     /// Weight decay: added to the gradient (L2), or with `decoupled` taken
-    /// off the weights before the update (AdamW).
+    /// off the weights before the update (`AdamW`).
     pub weight_decay: f64,
     pub decoupled: bool,
 }
@@ -63,7 +63,7 @@ pub struct Adam {
 }
 
 impl Adam {
-    /// Tracks every trainable variable of `store` (not BatchNorm's running
+    /// Tracks every trainable variable of `store` (not `BatchNorm`'s running
     /// statistics), in name order, with zero moments.
     pub fn new(store: &VarStore, config: AdamConfig) -> Self {
         let slots = trainable(store)
@@ -423,7 +423,7 @@ mod tests {
     #[test]
     fn non_trainable_variables_get_no_moments() {
         let store = VarStore::new(Device::Cpu);
-        let _norm = nn::batch_norm2d(store.root() / "bn", 4, Default::default());
+        let _norm = nn::batch_norm2d(store.root() / "bn", 4, nn::BatchNormConfig::default());
         let adam = Adam::new(&store, CONFIG);
         let names: Vec<String> = adam.state().into_iter().map(|(name, _)| name).collect();
         assert_eq!(

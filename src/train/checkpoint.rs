@@ -189,9 +189,10 @@ pub fn load_last(
     let best_epoch = u32::try_from(scalar(BEST_EPOCH)?.int64_value(&[]))
         .map_err(|_| mismatch(CheckpointProblem::OutOfRange(BEST_EPOCH)))?;
     let seconds = scalar(SECONDS)?.double_value(&[]);
-    let within = match tensors.contains_key(WITHIN_STEP) {
-        true => Some(read_within(&tensors).map_err(mismatch)?),
-        false => None,
+    let within = if tensors.contains_key(WITHIN_STEP) {
+        Some(read_within(&tensors).map_err(mismatch)?)
+    } else {
+        None
     };
     if let Some(problem) =
         crate::model::weights::mismatch(store, |name| tensors.get(name).map(Tensor::size))

@@ -57,7 +57,7 @@ pub fn set(on: bool) -> usize {
 pub fn flushing_threads() -> Option<(usize, usize)> {
     let mut team: c_int = 0;
     // SAFETY: `team` is a live c_int the function writes once.
-    let flushing = unsafe { atelier_denormal_flushing_threads(&mut team) };
+    let flushing = unsafe { atelier_denormal_flushing_threads(&raw mut team) };
     let flushing = usize::try_from(flushing).ok()?;
     Some((flushing, usize::try_from(team).unwrap_or(0)))
 }

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::plan::{OptimizerKind, Recipe};
 
-/// Adam (and AdamW) or SGD.
+/// Adam (and `AdamW`) or SGD.
 pub enum Optimizer {
     Adam(Adam),
     Sgd(Sgd),

@@ -1,4 +1,4 @@
-//! SGD with momentum (optionally Nesterov's) and weight decay, as PyTorch's
+//! SGD with momentum (optionally Nesterov's) and weight decay, as `PyTorch`'s
 //! `SGD` computes it (no dampening), with its velocity in the open for
 //! checkpoints like Adam's moments.
 

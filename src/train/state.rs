@@ -22,7 +22,7 @@ pub enum StateError {
     Step(i64),
 }
 
-/// The trainable variables of `store` (not BatchNorm's running
+/// The trainable variables of `store` (not `BatchNorm`'s running
 /// statistics), in name order: how every optimizer here lays out its state.
 pub fn trainable(store: &VarStore) -> impl Iterator<Item = (String, Tensor)> {
     let named: BTreeMap<String, Tensor> = store.variables().into_iter().collect();

@@ -5,7 +5,7 @@
 //!   epochs, timing only the epochs after the first ones. Weights and
 //!   optimizer state then look like a real run's, which is where costs
 //!   such as subnormal floats in Adam's moments appear (from ~800 steps on);
-//!   `atelier bench` and the comparison with PyTorch and Keras
+//!   `atelier bench` and the comparison with `PyTorch` and Keras
 //!   (`bench/peers/`) use it.
 //! - [`measure`], the step function alone on synthetic batches from fresh
 //!   weights: quick, for `cargo bench --bench train` and profiling a step.

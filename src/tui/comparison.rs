@@ -204,7 +204,7 @@ pub fn pair<'a>(app: &App, groups: &[TestGroup<'a>]) -> Result<Pair<'a>, String>
     })
 }
 
-/// The verdict on the pair: McNemar's test for two single runs (from their
+/// The verdict on the pair: `McNemar`'s test for two single runs (from their
 /// loaded predictions), else Welch's for the groups, which leaves a group of
 /// one untested rather than invent an interval.
 pub fn verdict(app: &App, pair: &Pair) -> Verdict {
@@ -232,7 +232,7 @@ pub fn verdict_runs(app: &App) -> Vec<RunId> {
     }
 }
 
-/// McNemar's test of two runs from their loaded predictions, or why not.
+/// `McNemar`'s test of two runs from their loaded predictions, or why not.
 pub fn paired(app: &App, a: &RunView, b: &RunView) -> Result<McNemar, Unpaired> {
     let load = |view: &RunView| match &view.id {
         Some(id) => app.predictions_of(id).map_err(Unpaired::Unreadable),

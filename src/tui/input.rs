@@ -226,16 +226,17 @@ fn answer_yes(app: &mut App) -> Vec<Action> {
             Vec::new()
         }
         Confirm::Cancel(id) => match app.runs.iter().find(|view| view.id.as_ref() == Some(&id)) {
-            Some(view) if view.external => match controllable(view) {
-                Some(pid) => vec![Action::Control {
-                    pid,
-                    control: Control::Cancel,
-                }],
-                None => {
+            Some(view) if view.external => {
+                if let Some(pid) = controllable(view) {
+                    vec![Action::Control {
+                        pid,
+                        control: Control::Cancel,
+                    }]
+                } else {
                     app.message = Some(another_process(view));
                     Vec::new()
                 }
-            },
+            }
             _ => vec![Action::Send(Command::Cancel { run: Some(id) })],
         },
         Confirm::Delete(id) => delete(app, id),
@@ -311,7 +312,7 @@ fn controllable(view: &RunView) -> Option<u32> {
 fn ask_to_cancel(app: &mut App) {
     match app.selected_run().filter(|view| view.is_active()) {
         Some(view) if view.external && controllable(view).is_none() => {
-            app.message = Some(another_process(view))
+            app.message = Some(another_process(view));
         }
         Some(view) => {
             if let Some(id) = view.id.clone() {
@@ -326,10 +327,10 @@ fn ask_to_cancel(app: &mut App) {
 fn ask_to_delete(app: &mut App) {
     match app.selected_run() {
         Some(view) if view.external && view.is_active() => {
-            app.message = Some(another_process(view))
+            app.message = Some(another_process(view));
         }
         Some(view) if view.is_active() => {
-            app.message = Some("cancel the run (x) before deleting it".into())
+            app.message = Some("cancel the run (x) before deleting it".into());
         }
         Some(view) => {
             if let Some(id) = view.id.clone() {

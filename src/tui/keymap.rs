@@ -698,10 +698,16 @@ mod tests {
             .filter(|binding| binding.intent.mutates())
             .map(|binding| binding.intent)
             .collect();
-        use Intent::*;
         assert_eq!(
             mutating,
-            [Start, PauseResume, RunAgain, QueueAll, Cancel, Delete]
+            [
+                Intent::Start,
+                Intent::PauseResume,
+                Intent::RunAgain,
+                Intent::QueueAll,
+                Intent::Cancel,
+                Intent::Delete
+            ]
         );
     }
 

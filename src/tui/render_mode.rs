@@ -102,7 +102,7 @@ fn image_shade(cell: &ratatui::buffer::Cell) -> Option<char> {
         }
         _ => None,
     };
-    let mean = (level(cell.fg)? + level(cell.bg)?) / 2;
+    let mean = u32::midpoint(level(cell.fg)?, level(cell.bg)?);
     Some(char::from(SHADES[mean as usize * SHADES.len() / 256]))
 }
 
@@ -209,7 +209,11 @@ mod tests {
             ascii: true,
         }
         .apply(&mut buffer);
-        let text: String = buffer.content.iter().map(|cell| cell.symbol()).collect();
+        let text: String = buffer
+            .content
+            .iter()
+            .map(ratatui::buffer::Cell::symbol)
+            .collect();
         assert_eq!(text, "#:* a*|-o*|");
     }
 

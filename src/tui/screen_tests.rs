@@ -1,5 +1,5 @@
 //! Whole-screen snapshots for a fixed state, at the smallest and a large
-//! terminal size, and in the NO_COLOR and ASCII modes.
+//! terminal size, and in the `NO_COLOR` and ASCII modes.
 
 use insta::assert_snapshot;
 use ratatui::{backend::TestBackend, style::Color, Terminal};

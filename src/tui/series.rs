@@ -1,6 +1,6 @@
 //! Turning metric series into what the charts draw.
 
-/// Exponential moving average with bias correction (as TensorBoard's
+/// Exponential moving average with bias correction (as `TensorBoard`'s
 /// smoothing and Adam's moments): early points are not pulled toward zero.
 pub fn ema(values: impl IntoIterator<Item = f64>, beta: f64) -> Vec<f64> {
     let mut average = 0.0;

@@ -411,7 +411,7 @@ mod tests {
         assert_eq!(app.runs.len(), 1);
     }
 
-    /// Invariants of the TUI property test (tests/it/tui_props.rs) that
+    /// Invariants of the TUI property test (`tests/it/tui_props.rs`) that
     /// removal broke: a row removed above the selection moved the selection
     /// onto the next run, and a removed run's mark or pending delete
     /// question outlived its row.

@@ -233,9 +233,10 @@ pub fn missing(what: &str) {
 /// else `.venv-interop/bin/python3` in the checkout. Without one the caller
 /// skips with a note, except under `CI=true`, where CI must have made it.
 pub fn interop_python() -> Option<std::path::PathBuf> {
-    let python = std::env::var_os("ATELIER_INTEROP_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-interop/bin/python3"));
+    let python = std::env::var_os("ATELIER_INTEROP_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-interop/bin/python3"),
+        std::path::PathBuf::from,
+    );
     if python.is_file() {
         return Some(python);
     }

@@ -512,7 +512,7 @@ fn quitting_while_training_asks_first_and_the_run_is_stored_as_interrupted() {
         name: "test".into(),
         runs: vec![mlp("long", 100_000)],
         limits: Vec::new(),
-        workers: Default::default(),
+        workers: atelier::plan::Workers::default(),
     };
     let mut app = App::new(Vec::new(), plan.runs.clone());
     let mut system = System::new(

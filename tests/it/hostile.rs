@@ -7,6 +7,7 @@
 //! naming the error it must get in its first line.
 
 use crate::common;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 
 use std::{
     fs,
@@ -207,7 +208,6 @@ fn no_output_path_replaces_a_run_file_a_link_a_fifo_or_a_device() {
         .unwrap()
         .file_type()
         .is_symlink());
-    use std::os::unix::fs::FileTypeExt;
     assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     // The report writes a folder of files: into a run's folder, never over them.
     let output = bench.run(&["report", "-o", bench.runs.path().to_str().unwrap()]);
@@ -489,7 +489,6 @@ fn a_damaged_or_unreadable_run_is_named_by_every_command_that_asks_for_it() {
 #[test]
 fn a_runs_folder_the_user_cannot_read_is_an_error_not_an_empty_list() {
     let bench = Bench::new();
-    use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(bench.runs.path(), fs::Permissions::from_mode(0o000)).unwrap();
     // Root reads every folder: ask as `nobody` where this test runs as root.
     let binary = env!("CARGO_BIN_EXE_atelier");
@@ -826,22 +825,22 @@ const DAMAGE: &[Damage] = &[
     }),
     ("run.json empty", |run| write(&run.join("run.json"), b"")),
     ("run.json binary", |run| {
-        write(&run.join("run.json"), b"\x00\xff\x1b[2J\xfe")
+        write(&run.join("run.json"), b"\x00\xff\x1b[2J\xfe");
     }),
     ("run.json of wrong types", |run| {
-        write(&run.join("run.json"), br#"{"id": 3, "spec": []}"#)
+        write(&run.join("run.json"), br#"{"id": 3, "spec": []}"#);
     }),
     ("run.json of another folder", |run| {
-        edit_record(run, |json| json["id"] = "elsewhere".into())
+        edit_record(run, |json| json["id"] = "elsewhere".into());
     }),
     ("run.json accuracy below 0", |run| {
-        edit_record(run, |json| json["test_accuracy"] = (-1.0).into())
+        edit_record(run, |json| json["test_accuracy"] = (-1.0).into());
     }),
     ("run.json best epoch 99", |run| {
-        edit_record(run, |json| json["best_epoch"] = 99.into())
+        edit_record(run, |json| json["best_epoch"] = 99.into());
     }),
     ("run.json 17 MiB", |run| {
-        write(&run.join("run.json"), &vec![b' '; 17 << 20])
+        write(&run.join("run.json"), &vec![b' '; 17 << 20]);
     }),
     ("run.json endless", |run| {
         fs::remove_file(run.join("run.json")).unwrap();
@@ -852,22 +851,22 @@ const DAMAGE: &[Damage] = &[
         fs::create_dir(run.join("run.json")).unwrap();
     }),
     ("run.json gone", |run| {
-        fs::remove_file(run.join("run.json")).unwrap()
+        fs::remove_file(run.join("run.json")).unwrap();
     }),
     ("events.jsonl garbage", |run| {
-        write(&run.join("events.jsonl"), b"{\"kind\":\n\x00\x01\n")
+        write(&run.join("events.jsonl"), b"{\"kind\":\n\x00\x01\n");
     }),
     ("events.jsonl gone", |run| {
-        fs::remove_file(run.join("events.jsonl")).unwrap()
+        fs::remove_file(run.join("events.jsonl")).unwrap();
     }),
     ("final.safetensors truncated", |run| {
-        write(&run.join("final.safetensors"), b"\x08\x00\x00")
+        write(&run.join("final.safetensors"), b"\x08\x00\x00");
     }),
     ("predictions.safetensors garbage", |run| {
         write(
             &run.join("predictions.safetensors"),
             b"\xff\x00\x00\x00\x00\x00\x00\x00{}",
-        )
+        );
     }),
     ("a file where a run folder was", |run| {
         fs::remove_dir_all(run).unwrap();

@@ -17,7 +17,7 @@ use serde_json::Value;
 use tch::{nn::ModuleT, Device, Kind, Tensor};
 
 /// One run of each kind: the seed CNN with dropout, the MLP, and convnets
-/// with BatchNorm, strides, residual blocks (with and without a projection),
+/// with `BatchNorm`, strides, residual blocks (with and without a projection),
 /// valid padding, global average pooling and a flattening head.
 const PLAN: &str = r#"
 [defaults]
@@ -211,9 +211,10 @@ fn onnx_export_errors_name_the_run_and_the_problem() {
 
 /// The project's torch venv (`make setup` with CUDA, or `make bench`), where it exists.
 fn torch_python() -> Option<std::path::PathBuf> {
-    let python = std::env::var_os("ATELIER_TORCH_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3"));
+    let python = std::env::var_os("ATELIER_TORCH_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3"),
+        std::path::PathBuf::from,
+    );
     let has_torch = Command::new(&python)
         .args(["-c", "import torch, safetensors"])
         .output()

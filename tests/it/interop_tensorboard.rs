@@ -1,4 +1,4 @@
-//! `atelier export --tensorboard` read back by TensorBoard's own reader (its
+//! `atelier export --tensorboard` read back by `TensorBoard`'s own reader (its
 //! `EventAccumulator`, from the `tensorboard` package in the interop venv):
 //! every series the run stored, at the stored steps, with the stored values.
 
@@ -46,7 +46,7 @@ fn export(data: &Path, runs: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// What TensorBoard's reader makes of one run folder.
+/// What `TensorBoard`'s reader makes of one run folder.
 fn read_back(python: &Path, folder: &Path) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/tensorboard_check.py");
     let output = Command::new(python)

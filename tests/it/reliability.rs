@@ -279,7 +279,7 @@ fn with_file_size_limit(command: &mut Process, bytes: u64) -> &mut Process {
                 rlim_cur: bytes,
                 rlim_max: bytes,
             };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &raw const limit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
@@ -474,7 +474,7 @@ fn an_allocation_failure_fails_that_run_and_the_next_one_trains() {
                 rlim_cur: 1_500_000_000,
                 rlim_max: 1_500_000_000,
             };
-            if libc::setrlimit(libc::RLIMIT_DATA, &limit) == 0 {
+            if libc::setrlimit(libc::RLIMIT_DATA, &raw const limit) == 0 {
                 Ok(())
             } else {
                 Err(std::io::Error::last_os_error())

@@ -45,7 +45,7 @@ fn report_writes_the_figures_and_a_table_of_the_stored_metrics() {
     let (runs, skipped) = report::collect(&store, &[]).unwrap();
     assert_eq!(skipped, std::slice::from_ref(&unfinished.id));
     let out = dir.path().join("report");
-    let written = report::write(&runs, &out, &Default::default()).unwrap();
+    let written = report::write(&runs, &out, &atelier::edge::output::Policy::default()).unwrap();
     let names: Vec<String> = written
         .iter()
         .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
@@ -148,7 +148,7 @@ fn report_draws_group_means_with_error_bars_where_the_numbers_put_them() {
     }
     let (runs, _) = report::collect(&store, &[]).unwrap();
     let out = dir.path().join("report");
-    report::write(&runs, &out, &Default::default()).unwrap();
+    report::write(&runs, &out, &atelier::edge::output::Policy::default()).unwrap();
     if let Some(keep) = std::env::var_os("ATELIER_KEEP_REPORT") {
         for name in ["test-accuracy.png", "validation-groups.png", "results.md"] {
             std::fs::copy(out.join(name), Path::new(&keep).join(name)).unwrap();
@@ -183,7 +183,7 @@ fn report_draws_group_means_with_error_bars_where_the_numbers_put_them() {
     // The top of a bar, in a column clear of its error bar and caps.
     let top = |(start, end): (u32, u32), colour| {
         let x = start + (end - start) / 10;
-        (0..height).find(|&y| at(x, y) == colour).unwrap() as f64
+        f64::from((0..height).find(|&y| at(x, y) == colour).unwrap())
     };
     // Means 0.91 and 0.76 fix the axis: y = offset + scale · value.
     let (ya, yb) = (top(bars[0], ours), top(bars[1], ours));
@@ -196,7 +196,7 @@ fn report_draws_group_means_with_error_bars_where_the_numbers_put_them() {
     );
     // The caps of each error bar, in a column inside the caps but clear of the label.
     let caps = |(start, end): (u32, u32)| {
-        let x = (start + end) / 2 + (end - start) * 2 / 10;
+        let x = u32::midpoint(start, end) + (end - start) * 2 / 10;
         // Black lines down the column: the upper cap, the lower cap, then the axis.
         let mut lines: Vec<(u32, u32)> = Vec::new();
         for y in (0..height).filter(|&y| at(x, y) == black) {

@@ -64,7 +64,9 @@ struct Turn {
 }
 
 fn turn(train: usize, test: usize, plan_text: &str) -> Option<Turn> {
-    let turn = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let turn = CLUSTER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !cluster_up() {
         return None;
     }

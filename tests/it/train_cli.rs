@@ -211,8 +211,7 @@ fn detached_training_outlives_its_parent_and_holds_the_device() {
     let log = stdout
         .lines()
         .find_map(|line| line.trim().strip_prefix("log "))
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| panic!("no log in {stdout}"));
+        .map_or_else(|| panic!("no log in {stdout}"), std::path::PathBuf::from);
     // Frozen, so it is certainly still training while a second start is tried.
     common::signal(pid, libc::SIGSTOP);
     for args in [&["train", "--detach"][..], &["train"][..]] {

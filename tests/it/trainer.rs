@@ -113,7 +113,11 @@ fn queue_pause_resume_cancel_and_shutdown() {
 
     let short = request(&store, "short", 1);
     trainer.send(short);
-    let finished = wait_for(&trainer, "a finished run", |e| e.is_terminal());
+    let finished = wait_for(
+        &trainer,
+        "a finished run",
+        atelier::protocol::Event::is_terminal,
+    );
     assert!(matches!(finished, Event::Finished { .. }), "{finished:?}");
 
     trainer.shutdown();
@@ -256,7 +260,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
         name: "test".into(),
         runs: vec![spec.clone()],
         limits: Vec::new(),
-        workers: Default::default(),
+        workers: atelier::plan::Workers::default(),
     };
     let mut app = App::new(Vec::new(), plan.runs.clone());
     let mut system = System::new(

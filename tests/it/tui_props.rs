@@ -1090,7 +1090,7 @@ fn every_view_and_overlay_draws_at_the_edge_sizes() {
             .buffer()
             .content
             .iter()
-            .map(|cell| cell.symbol())
+            .map(ratatui::buffer::Cell::symbol)
             .collect();
         let too_small = width < ui::MIN_SIZE.0 || height < ui::MIN_SIZE.1;
         if width >= 40 && height > 0 {

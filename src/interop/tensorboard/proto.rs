@@ -1,6 +1,6 @@
-//! The protobuf messages of a TensorBoard event file, as `prost` messages.
+//! The protobuf messages of a `TensorBoard` event file, as `prost` messages.
 //!
-//! Only the fields atelier writes, with the field numbers of TensorBoard's
+//! Only the fields atelier writes, with the field numbers of `TensorBoard`'s
 //! own `.proto` files (checked against the descriptors of the `tensorboard`
 //! 2.21 Python package): `tensorboard/compat/proto/event.proto`,
 //! `summary.proto`, `tensor.proto`, `tensor_shape.proto`,

@@ -1,8 +1,8 @@
-//! TensorBoard's record framing (TFRecord): each record is its length as a
+//! `TensorBoard`'s record framing (TFRecord): each record is its length as a
 //! little-endian u64, the masked CRC32C of those 8 bytes, the data, and the
 //! masked CRC32C of the data.
 
-/// TFRecord's CRC mask: rotate right by 15 bits, add a constant, so that a
+/// `TFRecord`'s CRC mask: rotate right by 15 bits, add a constant, so that a
 /// CRC of data that itself holds CRCs is not trivially zero.
 pub fn masked_crc(bytes: &[u8]) -> u32 {
     let crc = crc32c::crc32c(bytes);

@@ -50,7 +50,7 @@ impl GroupSummary {
 /// user's attention (failed, crashed, interrupted), then planned work;
 /// done only when every member is.
 pub fn group_status(statuses: impl IntoIterator<Item = UiStatus>) -> UiStatus {
-    use UiStatus::*;
+    use UiStatus::{Crashed, Done, Failed, Interrupted, Paused, Planned, Queued, Running, Stalled};
     const ORDER: [UiStatus; 9] = [
         Running,
         Paused,

@@ -2,7 +2,7 @@
 //! first's, in percentage points, green where the second does better (more
 //! on the diagonal, fewer confusions) and red where it does worse; under it,
 //! how many test images one gets right and the other wrong, and whether
-//! that difference is more than chance (McNemar's exact test).
+//! that difference is more than chance (`McNemar`'s exact test).
 
 use ratatui::{
     buffer::Buffer,

@@ -42,7 +42,7 @@ pub fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
     let mut line = String::new();
     for word in &words {
         let next = if line.is_empty() {
-            word.to_string()
+            word.clone()
         } else {
             format!("{line} {word}")
         };

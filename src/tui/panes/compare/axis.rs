@@ -42,7 +42,7 @@ impl ValueAxis {
 
     /// The values labelled: both ends and the middle.
     pub fn ticks(&self) -> [f64; 3] {
-        [self.low, (self.low + self.high) / 2.0, self.high]
+        [self.low, f64::midpoint(self.low, self.high), self.high]
     }
 }
 

@@ -209,7 +209,7 @@ impl CurvesPanel<'_> {
             0.5,
         );
         let (low, high) = (low.max(0.0), high.min(100.0));
-        let ticks = [low, (low + high) / 2.0, high];
+        let ticks = [low, f64::midpoint(low, high), high];
         let places = decimals(&ticks);
         Chart::new(datasets)
             .x_axis(
