@@ -29,17 +29,14 @@ fn busy_app() -> App {
     app.assign_id(0, "m1".into());
     app.assign_id(5, "mlp".into());
     for run in ["m1", "mlp"] {
-        app.apply(&Event::Started {
-            run: run.into(),
-            device: "cpu".into(),
-            params: 173_882,
-            train_samples: 48_000,
-            validation_samples: 12_000,
-            steps_per_epoch: 1_500,
-            resumed_after: 0,
-            resumed_at_step: 0,
-            epochs: 15,
-        });
+        app.apply(
+            &atelier::testing::started(run)
+                .params(173_882)
+                .samples(48_000, 12_000)
+                .steps(1_500)
+                .epochs(15)
+                .event(),
+        );
     }
     for epoch in 1..=15 {
         for run in ["m1", "mlp"] {

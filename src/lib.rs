@@ -21,7 +21,8 @@
 //! - [`edge`]: standard output, output files, terminal text and inputs, as
 //!   the hostile things they are;
 //! - [`paths`]: where atelier keeps its files on this machine;
-//! - [`units`]: numbers and durations as people read them.
+//! - [`units`]: numbers and durations as people read them;
+//! - `testing` (feature `test-support`): fixtures the tests and benches share.
 
 pub mod analysis;
 pub mod data;
@@ -38,6 +39,8 @@ pub mod session;
 pub mod slurm;
 pub mod stats;
 pub mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod train;
 pub mod tui;
 pub mod units;

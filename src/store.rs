@@ -444,17 +444,11 @@ mod tests {
         confusion[6][0] = 3;
         confusion[0][0] = 7;
         vec![
-            Event::Started {
-                run: run.into(),
-                device: "cpu".into(),
-                params: 6_370,
-                train_samples: 48_000,
-                validation_samples: 12_000,
-                steps_per_epoch: 1_500,
-                resumed_after: 0,
-                resumed_at_step: 0,
-                epochs: 2,
-            },
+            crate::testing::started(run)
+                .samples(48_000, 12_000)
+                .steps(1_500)
+                .epochs(2)
+                .event(),
             Event::Progress {
                 run: run.into(),
                 epoch: 1,

@@ -224,7 +224,7 @@ fn select(app: &mut App, store: &RunStore, args: &ScreenshotArgs) -> anyhow::Res
 /// The grid cursor on `--cell`, else on the selected run's top confusion.
 fn aim_cursor(app: &mut App, args: &ScreenshotArgs) -> anyhow::Result<()> {
     let selected = &app.runs[app.selected];
-    let test = selected.test.as_ref();
+    let test = selected.logged().test.as_ref();
     if matches!(args.view, ViewName::Gallery | ViewName::Diff) && test.is_none() {
         bail!(
             "run {} has no test results to draw; pick a finished run with --run",

@@ -75,7 +75,8 @@ pub struct SavedPlace {
     pub steps: usize,
 }
 
-/// What a run's events say about it.
+/// What a run's events say about it: the one fold the record, the history
+/// and the app share (its `status` is the stored one, [`RunStatus`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunState {
     pub status: RunStatus,
@@ -291,17 +292,10 @@ mod tests {
     const RUN: &str = "r";
 
     fn started(resumed_after: u32) -> Event {
-        Event::Started {
-            run: RUN.into(),
-            device: "cpu".into(),
-            params: 6_370,
-            train_samples: 800,
-            validation_samples: 200,
-            steps_per_epoch: 10,
-            epochs: 4,
-            resumed_after,
-            resumed_at_step: 0,
-        }
+        crate::testing::started(RUN)
+            .epochs(4)
+            .resumed(resumed_after, 0)
+            .event()
     }
 
     fn epoch_end(epoch: u32, val_accuracy: f64) -> Event {

@@ -260,17 +260,9 @@ mod tests {
     }
 
     fn started(resumed_after: u32) -> Event {
-        Event::Started {
-            run: "r".into(),
-            device: "cpu".into(),
-            params: 6_370,
-            train_samples: 800,
-            validation_samples: 200,
-            steps_per_epoch: 10,
-            epochs: 3,
-            resumed_after,
-            resumed_at_step: 0,
-        }
+        crate::testing::started("r")
+            .resumed(resumed_after, 0)
+            .event()
     }
 
     fn epoch_end(epoch: u32, val_accuracy: f64) -> Event {

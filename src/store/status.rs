@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where a run stands.
+/// Where a run stands, as `run.json` stores it: the five states a writer
+/// can record (the app adds what only it can see, `tui::UiStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

@@ -117,13 +117,13 @@ pub fn fit(
         let within = training.within.take();
         let epoch_started = Instant::now();
         let (train_loss, train_accuracy) = match training.train_epoch(epoch, within, supervisor)? {
-            EpochEnd::Done(means) => means,
-            EpochEnd::Stopped => {
+            PassEnd::Done(means) => means,
+            PassEnd::Stopped => {
                 return Ok(FitOutcome::Cancelled {
                     epochs_done: epoch - 1,
                 })
             }
-            EpochEnd::Suspended { step } => {
+            PassEnd::Suspended { step } => {
                 return Ok(FitOutcome::Suspended {
                     epochs_done: epoch - 1,
                     step,
@@ -154,7 +154,7 @@ fn check_settings(spec: &RunSpec, data: &DeviceData) -> Result<(), FitError> {
 }
 
 /// How a pass over the training split ended.
-enum EpochEnd {
+enum PassEnd {
     /// Every step was taken: the epoch's mean loss and accuracy.
     Done((f64, f64)),
     /// Stopped on request; the partial epoch is dropped.
@@ -267,7 +267,7 @@ impl<'a> RunInProgress<'a> {
         epoch: u32,
         within: Option<MidEpoch>,
         supervisor: &mut dyn Supervisor,
-    ) -> Result<EpochEnd, FitError> {
+    ) -> Result<PassEnd, FitError> {
         let (spec, device) = (self.spec, self.data.key.device);
         let epoch_started = Instant::now();
         // Dropout draws from its own generator (libtorch's off the CPU);
@@ -289,7 +289,7 @@ impl<'a> RunInProgress<'a> {
         for step in first..self.steps {
             match supervisor.poll() {
                 Flow::Continue => {}
-                Flow::Stop => return Ok(EpochEnd::Stopped),
+                Flow::Stop => return Ok(PassEnd::Stopped),
                 Flow::Suspend => {
                     let seconds_before = within.map_or(0.0, |within| within.seconds);
                     let seconds = seconds_before + epoch_started.elapsed().as_secs_f64();
@@ -329,7 +329,7 @@ impl<'a> RunInProgress<'a> {
             }
         }
         let (loss, accuracy, _, _) = meter.read();
-        Ok(EpochEnd::Done((loss, accuracy)))
+        Ok(PassEnd::Done((loss, accuracy)))
     }
 
     /// Saves the place after `step` steps of `epoch` into `last` (nothing
@@ -341,9 +341,9 @@ impl<'a> RunInProgress<'a> {
         meter: &Meter,
         seconds: f64,
         supervisor: &mut dyn Supervisor,
-    ) -> Result<EpochEnd, FitError> {
+    ) -> Result<PassEnd, FitError> {
         let Some(dir) = self.checkpoints else {
-            return Ok(EpochEnd::Stopped);
+            return Ok(PassEnd::Stopped);
         };
         let point = ResumePoint {
             epochs_done: epoch - 1,
@@ -358,7 +358,7 @@ impl<'a> RunInProgress<'a> {
             step,
             steps: self.steps,
         });
-        Ok(EpochEnd::Suspended { step })
+        Ok(PassEnd::Suspended { step })
     }
 
     /// A progress event from the meter's sums, or the divergence error.

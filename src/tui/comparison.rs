@@ -31,7 +31,7 @@ impl TestGroup<'_> {
     pub fn accuracies(&self) -> Vec<f64> {
         self.runs
             .iter()
-            .filter_map(|run| run.test.as_ref().map(|test| test.accuracy))
+            .filter_map(|run| run.logged().test.as_ref().map(|test| test.accuracy))
             .collect()
     }
 
@@ -39,7 +39,7 @@ impl TestGroup<'_> {
     pub fn losses(&self) -> Vec<f64> {
         self.runs
             .iter()
-            .filter_map(|run| run.test.as_ref().map(|test| test.loss))
+            .filter_map(|run| run.logged().test.as_ref().map(|test| test.loss))
             .collect()
     }
 
@@ -118,7 +118,7 @@ impl<'a> Contender<'a> {
     fn accuracies(&self) -> Vec<f64> {
         self.runs
             .iter()
-            .filter_map(|run| run.test.as_ref().map(|test| test.accuracy))
+            .filter_map(|run| run.logged().test.as_ref().map(|test| test.accuracy))
             .collect()
     }
 }

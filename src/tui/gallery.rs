@@ -171,12 +171,12 @@ impl App {
         let finished = |id: &RunId| {
             self.runs
                 .iter()
-                .any(|view| view.id.as_ref() == Some(id) && view.test.is_some())
+                .any(|view| view.id.as_ref() == Some(id) && view.logged().test.is_some())
         };
         let marked: Vec<&RunId> = self.marked.iter().filter(|id| finished(id)).collect();
         let selected = self
             .selected_run()
-            .filter(|view| view.test.is_some())
+            .filter(|view| view.logged().test.is_some())
             .and_then(|view| view.id.as_ref());
         match (marked.as_slice(), selected) {
             ([a, b, ..], _) => Ok(((*a).clone(), (*b).clone())),

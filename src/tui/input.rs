@@ -190,7 +190,7 @@ fn open_gallery(app: &mut App) {
         }
     } else {
         match app.selected_run() {
-            Some(view) if view.test.is_some() => match view.id.clone() {
+            Some(view) if view.logged().test.is_some() => match view.id.clone() {
                 Some(run) => Subject::Cell {
                     run,
                     truth,
@@ -369,7 +369,7 @@ fn queue_selected(app: &mut App) -> Vec<Action> {
         UiStatus::Failed | UiStatus::Interrupted | UiStatus::Crashed => match view.id.clone() {
             Some(run) => {
                 let spec = Box::new(view.spec.clone());
-                let epochs_done = view.epochs.last().map_or(0, |row| row.epoch);
+                let epochs_done = view.logged().epochs.last().map_or(0, |row| row.epoch);
                 app.message = Some(format!(
                     "continuing {run} after epoch {epochs_done} (r: start it again from scratch)"
                 ));
@@ -432,17 +432,13 @@ mod tests {
     }
 
     fn start(app: &mut App, id: &str) {
-        app.apply(&Event::Started {
-            run: id.into(),
-            device: "cpu".into(),
-            params: 1,
-            train_samples: 320,
-            validation_samples: 80,
-            steps_per_epoch: 10,
-            resumed_after: 0,
-            resumed_at_step: 0,
-            epochs: 15,
-        });
+        app.apply(
+            &crate::testing::started(id)
+                .params(1)
+                .samples(320, 80)
+                .epochs(15)
+                .event(),
+        );
     }
 
     fn progress(id: &str, step: usize, loss: f64) -> Event {
@@ -711,7 +707,7 @@ mod tests {
             message: "boom".into(),
         });
         assert_eq!(
-            (app.runs[0].status, app.runs[0].error.as_deref()),
+            (app.runs[0].status, app.runs[0].logged().error.as_deref()),
             (UiStatus::Failed, Some("boom"))
         );
         app.apply(&Event::Queued {

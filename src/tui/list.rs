@@ -385,17 +385,13 @@ mod tests {
         finish(&mut app, 2, 0.90);
         assert_eq!(name(&app), "A seed=2", "the latest finished");
         app.assign_id(4, "run-4".into());
-        app.apply(&Event::Started {
-            run: "run-4".into(),
-            device: "cpu".into(),
-            params: 1,
-            train_samples: 320,
-            validation_samples: 80,
-            steps_per_epoch: 10,
-            resumed_after: 0,
-            resumed_at_step: 0,
-            epochs: 15,
-        });
+        app.apply(
+            &crate::testing::started("run-4")
+                .params(1)
+                .samples(320, 80)
+                .epochs(15)
+                .event(),
+        );
         assert_eq!(name(&app), "A seed=3", "the one training");
         assert_eq!(app.cursor_group(), Some(("A".to_string(), vec![0, 2, 4])));
         // What the header shows of them.

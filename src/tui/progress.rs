@@ -94,13 +94,16 @@ pub fn sweep_progress(runs: &[RunView]) -> Option<SweepProgress> {
 fn eta_secs(members: &[&RunView]) -> Option<f64> {
     let epochs: Vec<f64> = members
         .iter()
-        .flat_map(|view| view.epochs.iter().map(|row| row.seconds))
+        .flat_map(|view| view.logged().epochs.iter().map(|row| row.seconds))
         .collect();
     let per_epoch = (!epochs.is_empty()).then(|| epochs.iter().sum::<f64>() / epochs.len() as f64);
     let mut seconds = 0.0;
     for view in members.iter().filter(|view| left(view)) {
         let pace = training(view).then(|| view.eta_secs()).flatten();
-        let epochs_left = view.spec.epochs.saturating_sub(view.epochs.len() as u32);
+        let epochs_left = view
+            .spec
+            .epochs
+            .saturating_sub(view.logged().epochs.len() as u32);
         seconds += match pace {
             Some(pace) => pace,
             None if epochs_left == 0 => 0.0,
@@ -212,17 +215,13 @@ mod tests {
         });
         // The fourth trains, one epoch of 20 s done, no pace reported yet.
         runs[3].id = Some("t".into());
-        runs[3].apply(&Event::Started {
-            run: "t".into(),
-            device: "cpu".into(),
-            params: 1,
-            train_samples: 320,
-            validation_samples: 80,
-            steps_per_epoch: 10,
-            resumed_after: 0,
-            resumed_at_step: 0,
-            epochs: 4,
-        });
+        runs[3].apply(
+            &crate::testing::started("t")
+                .params(1)
+                .samples(320, 80)
+                .epochs(4)
+                .event(),
+        );
         epochs(&mut runs[3], 1, 20.0);
         let progress = sweep_progress(&runs).unwrap();
         // Epochs take (8 × 10 + 20) / 9 s; 3 left in the fourth, 4 in each of the last two.

@@ -2,7 +2,7 @@
 //! events by the store's rules ([`RunState`]), and what only the app shows
 //! (live progress, sparklines, who trains the run).
 
-use std::{collections::VecDeque, ops::Deref};
+use std::collections::VecDeque;
 
 use crate::{
     plan::RunSpec,
@@ -13,7 +13,8 @@ use crate::{
 /// Per-batch points kept for the sparklines; older ones scroll away.
 pub const RECENT_POINTS: usize = 512;
 
-/// A run's state as the app shows it.
+/// A run's state as the app shows it: the stored [`RunStatus`]es, and what
+/// only the app knows (a plan entry, a pause, a writer gone quiet or dead).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UiStatus {
     /// In the plan, not queued yet.
@@ -51,6 +52,7 @@ pub struct RunView {
     pub recent_accuracy: VecDeque<f64>,
     /// The run's fold (device, epochs, test result, error): read through
     /// the view (`view.epochs`, `view.test`), changed only by its events.
+    /// What the run's events say (the store's fold; `status` above is the app's).
     fold: RunState,
     /// Trained by another process (a detached `train`, another app): this
     /// app can show it but not pause, cancel or delete it.
@@ -67,6 +69,11 @@ pub struct RunView {
 }
 
 impl RunView {
+    /// What the run's events say: epochs, test results, device, best epoch.
+    pub fn logged(&self) -> &RunState {
+        &self.fold
+    }
+
     /// A plan entry that has not been queued.
     pub fn planned(spec: RunSpec) -> Self {
         Self {
@@ -228,16 +235,6 @@ impl RunView {
     }
 }
 
-impl Deref for RunView {
-    type Target = RunState;
-
-    /// The panes read the fold's fields on the view itself (`view.epochs`,
-    /// `view.test`, `view.device`); `view.status` stays the view's own.
-    fn deref(&self) -> &RunState {
-        &self.fold
-    }
-}
-
 impl UiStatus {
     /// How a stored status shows; a run that has not ended may be held by a
     /// pause (the trainer pauses only running runs, but a log may have lost
@@ -286,17 +283,9 @@ mod tests {
     }
 
     fn started(resumed_after: u32) -> Event {
-        Event::Started {
-            run: "r".into(),
-            device: "cpu".into(),
-            params: 6_370,
-            train_samples: 800,
-            validation_samples: 200,
-            steps_per_epoch: 10,
-            epochs: 3,
-            resumed_after,
-            resumed_at_step: 0,
-        }
+        crate::testing::started("r")
+            .resumed(resumed_after, 0)
+            .event()
     }
 
     fn epoch_end(epoch: u32) -> Event {
@@ -324,11 +313,15 @@ mod tests {
         for event in [started(0), epoch_end(1), epoch_end(2), evaluated] {
             view.apply(&event);
         }
-        assert!(view.test.is_some());
+        assert!(view.logged().test.is_some());
         view.apply(&started(1));
         assert_eq!(view.status, UiStatus::Running);
-        assert_eq!(view.epochs.len(), 1, "epoch 2 is redone");
-        assert_eq!(view.test, None, "a continued run has no test result yet");
+        assert_eq!(view.logged().epochs.len(), 1, "epoch 2 is redone");
+        assert_eq!(
+            view.logged().test,
+            None,
+            "a continued run has no test result yet"
+        );
         assert_eq!((view.epoch, view.best_val_accuracy()), (1, Some(0.71)));
         // What was voided leaves no trace: as if it had never been logged.
         assert_eq!(

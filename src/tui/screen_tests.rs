@@ -13,17 +13,15 @@ fn state() -> App {
     app.assign_id(0, "m1".into());
     app.assign_id(5, "mlp".into());
     for (run, device) in [("m1", "cpu"), ("mlp", "cpu")] {
-        app.apply(&Event::Started {
-            run: run.into(),
-            device: device.into(),
-            params: 173_882,
-            train_samples: 48_000,
-            validation_samples: 12_000,
-            steps_per_epoch: 1_500,
-            resumed_after: 0,
-            resumed_at_step: 0,
-            epochs: 15,
-        });
+        app.apply(
+            &crate::testing::started(run)
+                .device(device)
+                .params(173_882)
+                .samples(48_000, 12_000)
+                .steps(1_500)
+                .epochs(15)
+                .event(),
+        );
     }
     for (epoch, val) in [(1, 0.8431), (2, 0.8724)] {
         app.apply(&Event::EpochEnd {
@@ -375,17 +373,13 @@ grid = { learning_rate = [1e-3, 3e-4] }
 fn trained(app: &mut App, index: usize, epochs: u32) -> crate::protocol::RunId {
     let run = crate::protocol::RunId::from(format!("run-{index}"));
     app.assign_id(index, run.clone());
-    app.apply(&Event::Started {
-        run: run.clone(),
-        device: "cpu".into(),
-        params: 52_138,
-        train_samples: 48_000,
-        validation_samples: 12_000,
-        steps_per_epoch: 1_500,
-        resumed_after: 0,
-        resumed_at_step: 0,
-        epochs: 3,
-    });
+    app.apply(
+        &crate::testing::started(run.clone())
+            .params(52_138)
+            .samples(48_000, 12_000)
+            .steps(1_500)
+            .event(),
+    );
     for epoch in 1..=epochs {
         app.apply(&Event::EpochEnd {
             run: run.clone(),
@@ -548,17 +542,15 @@ fn slurm_state() -> App {
             gpus: String::new(),
         });
     }
-    app.apply(&Event::Started {
-        run: "m2".into(),
-        device: "cuda:0".into(),
-        params: 173_882,
-        train_samples: 48_000,
-        validation_samples: 12_000,
-        steps_per_epoch: 1_500,
-        resumed_after: 0,
-        resumed_at_step: 0,
-        epochs: 15,
-    });
+    app.apply(
+        &crate::testing::started("m2")
+            .device("cuda:0")
+            .params(173_882)
+            .samples(48_000, 12_000)
+            .steps(1_500)
+            .epochs(15)
+            .event(),
+    );
     app.apply(&Event::Progress {
         run: "m2".into(),
         epoch: 5,

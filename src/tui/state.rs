@@ -265,7 +265,7 @@ impl App {
 
     /// Finished runs with test results, for the compare view.
     pub fn finished(&self) -> impl Iterator<Item = &RunView> {
-        self.runs.iter().filter(|view| view.test.is_some())
+        self.runs.iter().filter(|view| view.logged().test.is_some())
     }
 
     /// Marks or unmarks the selected run for the compare curves.

@@ -20,7 +20,7 @@ use syn::{visit::Visit, Attribute, Item, UseTree, Visibility};
 /// Each room's rank; a file may use rooms of its own rank or lower. `paths`
 /// and `units` are small helpers every room may use, and `edge` (stdout, output
 /// files, terminal text, bounded reads) too.
-const RANKS: [(&str, u8); 19] = [
+const RANKS: [(&str, u8); 20] = [
     ("edge", 0),
     ("paths", 0),
     ("units", 0),
@@ -30,6 +30,7 @@ const RANKS: [(&str, u8); 19] = [
     ("plan", 3),
     ("protocol", 4),
     ("store", 5),
+    ("testing", 5),
     ("train", 6),
     ("analysis", 6),
     ("slurm", 6),

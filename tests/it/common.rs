@@ -3,10 +3,8 @@
 
 use std::{io::Write, path::Path, process::Command, time::Duration};
 
-use atelier::plan::DevicePref;
 use atelier::{
     data::{discover::PlaceKind, idx, DataSource, SearchPlace, IMAGE_PIXELS},
-    model::ModelSpec,
     plan::RunSpec,
     protocol::{Event, RunId, RunRequest},
     store::RunStore,
@@ -44,17 +42,7 @@ pub fn write_idx_dataset(dir: &Path, train: usize, test: usize) {
 
 /// The events of a whole run of `epochs` epochs, ten progress steps each.
 pub fn run_events(run: &str, epochs: u32) -> Vec<Event> {
-    let mut events = vec![Event::Started {
-        run: run.into(),
-        device: "cpu".into(),
-        params: 6_370,
-        train_samples: 800,
-        validation_samples: 200,
-        steps_per_epoch: 10,
-        resumed_after: 0,
-        resumed_at_step: 0,
-        epochs,
-    }];
+    let mut events = vec![atelier::testing::started(run).epochs(epochs).event()];
     for epoch in 1..=epochs {
         for step in 1..=10_usize {
             events.push(Event::Progress {
@@ -107,11 +95,7 @@ pub fn request(store: &RunStore, name: &str, epochs: u32) -> RunRequest {
     RunRequest {
         id: store.new_id(name),
         plan: "test".into(),
-        spec: RunSpec {
-            epochs,
-            device: DevicePref::Cpu,
-            ..RunSpec::new(name, ModelSpec::tiny_mlp())
-        },
+        spec: atelier::testing::tiny_spec(name, epochs),
     }
 }
 

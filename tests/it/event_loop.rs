@@ -12,11 +12,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use atelier::plan::DevicePref;
+use atelier::testing::tiny_spec;
 use atelier::{
     draw::Theme,
-    model::ModelSpec,
-    plan::{Plan, RunSpec},
+    plan::Plan,
     protocol::Event,
     screen::text::plain,
     slurm::watch::Poll,
@@ -313,14 +312,6 @@ fn viewer(store: &RunStore, shots: &Screenshots) -> System {
     )
 }
 
-fn mlp(name: &str, epochs: u32) -> RunSpec {
-    RunSpec {
-        epochs,
-        device: DevicePref::Cpu,
-        ..RunSpec::new(name, ModelSpec::tiny_mlp())
-    }
-}
-
 /// The buffer's text, one line per row.
 fn text(buffer: &Buffer) -> String {
     let area = buffer.area;
@@ -339,7 +330,7 @@ fn the_confusion_grid_appears_when_the_run_is_evaluated_without_a_key() {
     let root = tempfile::tempdir().unwrap();
     let (store, shots) = store_in(&root);
     let mut system = viewer(&store, &shots);
-    let mut app = App::new(Vec::new(), vec![mlp("M1", 1)]);
+    let mut app = App::new(Vec::new(), vec![tiny_spec("M1", 1)]);
     app.assign_id(0, "m1".into());
     let mut events = common::run_events("m1", 1);
     let finished = events.pop().unwrap();
@@ -374,7 +365,7 @@ fn the_confusion_grid_appears_when_the_run_is_evaluated_without_a_key() {
         driver.assert_idle();
         assert_eq!(driver.drawn(), 4);
     });
-    assert!(app.runs[0].test.is_some());
+    assert!(app.runs[0].logged().test.is_some());
 }
 
 #[test]
@@ -486,7 +477,7 @@ fn a_signal_quits_at_once_even_while_training() {
     let root = tempfile::tempdir().unwrap();
     let (store, shots) = store_in(&root);
     let mut system = viewer(&store, &shots);
-    let mut app = App::new(Vec::new(), vec![mlp("M1", 1)]);
+    let mut app = App::new(Vec::new(), vec![tiny_spec("M1", 1)]);
     app.assign_id(0, "m1".into());
     Rig::new(None, (80, 24)).run(&mut app, &mut system, |driver| {
         driver.trainer_events(common::run_events("m1", 1).into_iter().take(3));
@@ -510,7 +501,7 @@ fn quitting_while_training_asks_first_and_the_run_is_stored_as_interrupted() {
     // Far more epochs than the test lasts: the run is still training when it quits.
     let plan = Plan {
         name: "test".into(),
-        runs: vec![mlp("long", 100_000)],
+        runs: vec![tiny_spec("long", 100_000)],
         limits: Vec::new(),
         workers: atelier::plan::Workers::default(),
     };

@@ -206,7 +206,7 @@ fn a_run_paused_and_unpaused_finished() {
     assert!(history.test.is_some());
     let view = RunView::stored(&record, &events);
     assert_eq!(view.status, UiStatus::Done);
-    assert_eq!(view.epochs, history.epochs);
+    assert_eq!(view.logged().epochs, history.epochs);
 }
 
 #[test]
@@ -231,7 +231,7 @@ fn a_run_interrupted_and_continued_has_one_row_per_epoch() {
     assert_eq!(Some(test.accuracy), record.test_accuracy);
     let view = RunView::stored(&record, &events);
     assert_eq!(view.status, UiStatus::Done);
-    assert_eq!(view.test.as_ref(), Some(&test));
+    assert_eq!(view.logged().test.as_ref(), Some(&test));
 }
 
 #[test]
@@ -244,7 +244,7 @@ fn a_failed_run_keeps_its_reason() {
     assert!(matches!(events.last(), Some(Event::Failed { message, .. }) if message == error));
     let view = RunView::stored(&record, &events);
     assert_eq!(view.status, UiStatus::Failed);
-    assert_eq!(view.error.as_deref(), Some(error));
+    assert_eq!(view.logged().error.as_deref(), Some(error));
 }
 
 #[test]

@@ -251,11 +251,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
         })
         .unwrap();
     let trainer = Trainer::spawn(source(data.path()), store.clone()).unwrap();
-    let spec = RunSpec {
-        epochs: 1,
-        device: DevicePref::Cpu,
-        ..RunSpec::new("tiny", ModelSpec::tiny_mlp())
-    };
+    let spec = atelier::testing::tiny_spec("tiny", 1);
     let plan = Plan {
         name: "test".into(),
         runs: vec![spec.clone()],

@@ -16,10 +16,9 @@ use crate::common;
 
 use std::{collections::HashSet, path::PathBuf, sync::Arc};
 
-use atelier::plan::DevicePref;
+use atelier::testing::tiny_spec;
 use atelier::{
     data::Split,
-    model::ModelSpec,
     plan::RunSpec,
     protocol::{Command, Event, Phase, RunId, RunRequest},
     session::control::Control,
@@ -38,19 +37,11 @@ use ratatui::{backend::TestBackend, buffer::Buffer, Terminal};
 /// remove runs several times over in one sequence.
 const STEPS: std::ops::Range<usize> = 50..300;
 
-fn spec(name: &str, epochs: u32) -> RunSpec {
-    RunSpec {
-        epochs,
-        device: DevicePref::Cpu,
-        ..RunSpec::new(name, ModelSpec::tiny_mlp())
-    }
-}
-
 fn record(id: &str, name: &str, status: RunStatus) -> Box<RunRecord> {
     let mut record = RunRecord::new(&RunRequest {
         id: id.into(),
         plan: "props".into(),
-        spec: spec(name, 2),
+        spec: tiny_spec(name, 2),
     });
     record.status = status;
     Box::new(record)
@@ -104,7 +95,7 @@ fn initial_app(read_only: bool, stored: usize, planned: usize) -> App {
         return app;
     }
     for index in 0..planned {
-        let row = app.add_planned(spec(&format!("P{index}"), 3));
+        let row = app.add_planned(tiny_spec(&format!("P{index}"), 3));
         // The first few plan entries have been queued, and some have trained.
         let id = RunId::from(format!("own-{index}"));
         match index {
@@ -472,17 +463,7 @@ impl Harness {
         let run = pick.get(&ids).clone();
         let event = match what {
             Trainer::Phase(phase) => Event::Phase { run, phase },
-            Trainer::Started { steps } => Event::Started {
-                run,
-                device: "cpu".into(),
-                params: 6_370,
-                train_samples: 800,
-                validation_samples: 200,
-                steps_per_epoch: steps,
-                epochs: 3,
-                resumed_after: 0,
-                resumed_at_step: 0,
-            },
+            Trainer::Started { steps } => atelier::testing::started(run).steps(steps).event(),
             Trainer::Progress {
                 step,
                 loss,
@@ -506,7 +487,7 @@ impl Harness {
                     .runs
                     .iter()
                     .find(|v| v.id.as_ref() == Some(&run))
-                    .map_or(1, |v| v.epochs.len() as u32 + 1);
+                    .map_or(1, |v| v.logged().epochs.len() as u32 + 1);
                 Event::EpochEnd {
                     run,
                     epoch,
@@ -559,7 +540,7 @@ impl Harness {
         let run = self.fresh_id("rerun");
         self.app.apply(&Event::Queued {
             run: run.clone(),
-            spec: Box::new(spec("R", 1)),
+            spec: Box::new(tiny_spec("R", 1)),
         });
         assert_eq!(self.app.runs.len(), before + 1, "no row for {run}");
     }

@@ -45,8 +45,8 @@ fn a_live_reader_sees_a_run_another_thread_writes_from_start_to_end() {
             app.apply_update(update);
         }
         if let Some(view) = app.runs.first() {
-            seen_running |= view.status == UiStatus::Running && !view.epochs.is_empty();
-            if view.status == UiStatus::Done && view.test.is_some() {
+            seen_running |= view.status == UiStatus::Running && !view.logged().epochs.is_empty();
+            if view.status == UiStatus::Done && view.logged().test.is_some() {
                 break;
             }
         }
@@ -65,9 +65,9 @@ fn a_live_reader_sees_a_run_another_thread_writes_from_start_to_end() {
         &store.load(&id).unwrap(),
         &store.events(&id).unwrap().events,
     );
-    assert_eq!(view.epochs, fresh.epochs);
-    assert_eq!(view.test, fresh.test);
-    assert_eq!(view.epochs.len(), 3);
+    assert_eq!(view.logged().epochs, fresh.logged().epochs);
+    assert_eq!(view.logged().test, fresh.logged().test);
+    assert_eq!(view.logged().epochs.len(), 3);
     assert!((view.best_val_accuracy().unwrap() - 0.83).abs() < 1e-9);
 }
 

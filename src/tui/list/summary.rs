@@ -23,7 +23,7 @@ impl GroupSummary {
         let runs: Vec<&RunView> = runs.into_iter().collect();
         let accuracies: Vec<f64> = runs
             .iter()
-            .filter_map(|view| view.test.as_ref().map(|test| test.accuracy))
+            .filter_map(|view| view.logged().test.as_ref().map(|test| test.accuracy))
             .collect();
         Self {
             runs: runs.len(),

@@ -31,7 +31,9 @@ impl Widget for ConfusionPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let mode = if app.percent { "row %" } else { "counts" };
-        let test = app.selected_run().and_then(|run| run.test.as_ref());
+        let test = app
+            .selected_run()
+            .and_then(|run| run.logged().test.as_ref());
         let scale = test.map_or_else(String::new, |test| {
             format!(
                 "· confusions scaled to the worst, {:.1}% ",

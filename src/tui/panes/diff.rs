@@ -41,7 +41,7 @@ impl Widget for DiffPane<'_> {
             app.runs
                 .iter()
                 .find(|view| view.id.as_ref() == Some(id))
-                .filter(|view| view.test.is_some())
+                .filter(|view| view.logged().test.is_some())
         };
         let pair = app
             .diff_pair()
@@ -104,7 +104,7 @@ fn cell_text(points: f64) -> String {
 }
 
 fn lines(app: &App, a: &RunView, b: &RunView) -> Vec<Line<'static>> {
-    let (Some(a_test), Some(b_test)) = (&a.test, &b.test) else {
+    let (Some(a_test), Some(b_test)) = (&a.logged().test, &b.logged().test) else {
         return Vec::new();
     };
     let (ma, mb) = (&a_test.confusion, &b_test.confusion);

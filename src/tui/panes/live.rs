@@ -73,7 +73,7 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
         Span::styled(format!("{symbol} {word} "), Style::default().fg(color)),
         Span::raw(run.spec.title()),
     ];
-    if let Some(device) = &run.device {
+    if let Some(device) = &run.logged().device {
         first.push(Span::raw(format!(" on {device}")));
     }
     let second = if let Some(phase) = run.phase.filter(|_| run.is_active()) {
@@ -82,24 +82,27 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
         let best = run.best_val_accuracy().map_or_else(String::new, |best| {
             format!(", best validation {:.2}%", best * 100.0)
         });
-        let test = run.test.as_ref().map_or_else(String::new, |test| {
+        let test = run.logged().test.as_ref().map_or_else(String::new, |test| {
             format!(
                 ", test {:.2}% (loss {:.4})",
                 test.accuracy * 100.0,
                 test.loss
             )
         });
-        let flipped = run.flip_accuracy.map_or_else(String::new, |accuracy| {
-            format!(", with test-time flip {:.2}%", accuracy * 100.0)
-        });
+        let flipped = run
+            .logged()
+            .flip_accuracy
+            .map_or_else(String::new, |accuracy| {
+                format!(", with test-time flip {:.2}%", accuracy * 100.0)
+            });
         format!(
             "finished: {} epoch(s){best}{test}{flipped}",
-            run.epochs.len()
+            run.logged().epochs.len()
         )
     } else if run.status == UiStatus::Failed {
         format!(
             "failed: {}",
-            run.error.as_deref().unwrap_or("unknown reason")
+            run.logged().error.as_deref().unwrap_or("unknown reason")
         )
     } else if run.steps > 0 {
         let mut text = format!(
@@ -141,7 +144,7 @@ fn slurm_line(run: &RunView) -> Option<Line<'static>> {
         Span::raw("slurm: "),
         Span::styled(label, Style::default().fg(color)),
     ];
-    if let Some(attempt) = &run.slurm {
+    if let Some(attempt) = &run.logged().slurm {
         spans.push(Span::raw(format!(" · task {}", attempt.job)));
         // SLURM_RESTART_COUNT counts the requeues: the first attempt is 0.
         if attempt.restart > 0 {
@@ -171,7 +174,8 @@ type Series = (&'static str, Color, Vec<(f64, f64)>);
 
 fn history_series(run: &RunView) -> [Series; 4] {
     let points = |pick: fn(&crate::store::EpochRow) -> f64| -> Vec<(f64, f64)> {
-        run.epochs
+        run.logged()
+            .epochs
             .iter()
             .map(|row| (f64::from(row.epoch), pick(row)))
             .collect()
@@ -283,17 +287,14 @@ mod tests {
     #[test]
     fn progress_shows_position_speed_eta_and_curves() {
         let mut app = app();
-        app.apply(&Event::Started {
-            run: "a".into(),
-            device: "cpu".into(),
-            params: 10,
-            train_samples: 48_000,
-            validation_samples: 12_000,
-            steps_per_epoch: 1_500,
-            resumed_after: 0,
-            resumed_at_step: 0,
-            epochs: 15,
-        });
+        app.apply(
+            &crate::testing::started("a")
+                .params(10)
+                .samples(48_000, 12_000)
+                .steps(1_500)
+                .epochs(15)
+                .event(),
+        );
         for step in 1..=40 {
             app.apply(&Event::Progress {
                 run: "a".into(),
@@ -369,17 +370,14 @@ mod tests {
     #[test]
     fn a_scheduled_run_shows_its_learning_rate_and_its_flipped_test_apart() {
         let mut app = app();
-        app.apply(&Event::Started {
-            run: "a".into(),
-            device: "cpu".into(),
-            params: 10,
-            train_samples: 48_000,
-            validation_samples: 12_000,
-            steps_per_epoch: 375,
-            resumed_after: 0,
-            resumed_at_step: 0,
-            epochs: 15,
-        });
+        app.apply(
+            &crate::testing::started("a")
+                .params(10)
+                .samples(48_000, 12_000)
+                .steps(375)
+                .epochs(15)
+                .event(),
+        );
         app.apply(&Event::Progress {
             run: "a".into(),
             epoch: 1,

@@ -284,13 +284,17 @@ fn row(run: &RunView, member: bool, columns: Columns) -> Row<'static> {
     }
     cells.extend([
         Cell::from(percent(run.best_val_accuracy())),
-        Cell::from(percent(run.test.as_ref().map(|test| test.accuracy))),
+        Cell::from(percent(
+            run.logged().test.as_ref().map(|test| test.accuracy),
+        )),
     ]);
     if columns.wide {
         cells.extend(wide_cells(run));
     }
     if columns.device {
-        cells.push(Cell::from(run.device.clone().unwrap_or_else(|| "-".into())));
+        cells.push(Cell::from(
+            run.logged().device.clone().unwrap_or_else(|| "-".into()),
+        ));
     }
     if let Some(width) = columns.slurm {
         cells.push(slurm_cell(run.slurm_label.as_deref(), width));
@@ -305,14 +309,15 @@ fn epoch_text(run: &RunView) -> String {
     } else if run.status == UiStatus::Planned {
         format!("-/{}", run.spec.epochs)
     } else {
-        format!("{}/{}", run.epochs.len(), run.spec.epochs)
+        format!("{}/{}", run.logged().epochs.len(), run.spec.epochs)
     }
 }
 
 /// A wide list's parameters, test loss and time.
 fn wide_cells(run: &RunView) -> [Cell<'static>; 3] {
-    let params = run.params.map_or_else(|| "-".into(), thousands);
+    let params = run.logged().params.map_or_else(|| "-".into(), thousands);
     let test_loss = run
+        .logged()
         .test
         .as_ref()
         .map_or_else(|| "-".into(), |test| format!("{:.4}", test.loss));
@@ -320,7 +325,7 @@ fn wide_cells(run: &RunView) -> [Cell<'static>; 3] {
     let seconds = if run.is_active() {
         run.elapsed_secs
     } else {
-        run.epochs.iter().map(|row| row.seconds).sum()
+        run.logged().epochs.iter().map(|row| row.seconds).sum()
     };
     let time = if seconds > 0.0 {
         clock(seconds)

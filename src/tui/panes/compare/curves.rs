@@ -54,7 +54,7 @@ pub fn curves(app: &App) -> Vec<Curve> {
     let runs = app.curve_runs();
     let keys: Vec<Option<String>> = runs
         .iter()
-        .map(|run| run.test.is_some().then(|| run.spec.group().id()))
+        .map(|run| run.logged().test.is_some().then(|| run.spec.group().id()))
         .collect();
     let mut curves = Vec::new();
     let mut drawn: Vec<&String> = Vec::new();
@@ -86,6 +86,7 @@ fn run_curve(run: &RunView) -> Curve {
     Curve {
         name: run.spec.name.clone(),
         points: run
+            .logged()
             .epochs
             .iter()
             .map(|row| (f64::from(row.epoch), row.val_accuracy))
@@ -98,7 +99,7 @@ fn run_curve(run: &RunView) -> Curve {
 fn group_curve(name: &str, members: &[&RunView]) -> Curve {
     let mut by_epoch: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
     for member in members {
-        for row in &member.epochs {
+        for row in &member.logged().epochs {
             by_epoch
                 .entry(row.epoch)
                 .or_default()
