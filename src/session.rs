@@ -2,7 +2,8 @@
 //! command line's changes ([`choice`]), a request per run ([`requests`]),
 //! the devices locked and signed ([`locks`]), the runs trained in this
 //! process ([`local`]), by worker processes on slots ([`slots`],
-//! [`workers`]) or by a background process ([`detach`]), said as they go
+//! [`workers`]), by a background process ([`detach`]) or as a Slurm array
+//! task ([`task`]), said as they go
 //! ([`printer`], [`tally`]), and what they came to ([`outcome`]). The
 //! command line parses flags into these and prints what they return.
 
@@ -17,6 +18,7 @@ pub mod requests;
 pub mod signals;
 pub mod slots;
 pub mod tally;
+pub mod task;
 pub mod workers;
 
 /// Why a session could not start or go on, naming the run, flag or file.
@@ -42,6 +44,15 @@ pub enum SessionError {
     /// A process, thread, file or handler that could not be had.
     #[error("{what}: {error}")]
     System { what: String, error: std::io::Error },
+    #[error(transparent)]
+    Slurm(#[from] crate::slurm::SlurmError),
+    /// A Slurm array task with no run of its submission.
+    #[error("SLURM_ARRAY_TASK_ID is {index}, but {submission} has {runs} run(s) (tasks 0–{last})", last = .runs.saturating_sub(1))]
+    NoSuchTask {
+        index: usize,
+        submission: std::path::PathBuf,
+        runs: usize,
+    },
     /// The background training of `--detach` did not get going.
     #[error("{0}")]
     Detach(String),
