@@ -47,11 +47,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 Constraint::Min(0),
             ])
             .areas(body);
-            frame.render_widget(RunsPane(app), runs);
-            frame.render_widget(ConfusionPane(app), matrix);
+            frame.render_widget(RunsPane::of(app), runs);
+            frame.render_widget(ConfusionPane::of(app), matrix);
         }
         View::Compare => frame.render_widget(ComparePane(app), body),
-        View::Runs => frame.render_widget(RunsPane(app), body),
+        View::Runs => frame.render_widget(RunsPane::of(app), body),
         View::Gallery => frame.render_widget(GalleryPane(app), body),
         View::Diff => frame.render_widget(DiffPane(app), body),
     }
@@ -75,17 +75,17 @@ fn monitor(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Min(0),
         ])
         .areas(left);
-        frame.render_widget(RunsPane(app), runs);
-        frame.render_widget(LivePane(app), live);
-        frame.render_widget(ConfusionPane(app), right);
+        frame.render_widget(RunsPane::of(app), runs);
+        frame.render_widget(LivePane::of(app), live);
+        frame.render_widget(ConfusionPane::of(app), right);
     } else {
         let [runs, live] = Layout::vertical([
             Constraint::Length(runs_height(app, area)),
             Constraint::Min(0),
         ])
         .areas(area);
-        frame.render_widget(RunsPane(app), runs);
-        frame.render_widget(LivePane(app), live);
+        frame.render_widget(RunsPane::of(app), runs);
+        frame.render_widget(LivePane::of(app), live);
     }
 }
 

@@ -14,6 +14,7 @@ use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
     protocol::ConfusionMatrix,
     stats::confusion as metrics,
+    store::TestResult,
     tui::{App, View},
 };
 
@@ -25,15 +26,32 @@ const NAME_WIDTH: usize = 12;
 const CELL_WIDTH: usize = 5;
 
 /// Draws the selected run's test confusion matrix, or says why there is none.
-pub struct ConfusionPane<'a>(pub &'a App);
+pub struct ConfusionPane<'a> {
+    /// The selected run's test results, when it has them.
+    pub test: Option<&'a TestResult>,
+    /// Row shares instead of counts.
+    pub percent: bool,
+    /// The cell under the cursor, shown in the confusion view only.
+    pub cursor: Option<(usize, usize)>,
+}
+
+impl<'a> ConfusionPane<'a> {
+    /// The selected run's matrix in `app`.
+    pub fn of(app: &'a App) -> Self {
+        Self {
+            test: app
+                .selected_run()
+                .and_then(|run| run.logged().test.as_ref()),
+            percent: app.percent,
+            cursor: (app.view == View::Confusion).then_some(app.cursor),
+        }
+    }
+}
 
 impl Widget for ConfusionPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
-        let mode = if app.percent { "row %" } else { "counts" };
-        let test = app
-            .selected_run()
-            .and_then(|run| run.logged().test.as_ref());
+        let mode = if self.percent { "row %" } else { "counts" };
+        let test = self.test;
         let scale = test.map_or_else(String::new, |test| {
             format!(
                 "· confusions scaled to the worst, {:.1}% ",
@@ -44,10 +62,8 @@ impl Widget for ConfusionPane<'_> {
             format!(" Confusion · test set · {mode} (p) {scale}"),
             theme::title(),
         ));
-        // The cursor shows where it moves: in the confusion view.
-        let cursor = (app.view == View::Confusion).then_some(app.cursor);
         let lines = match test {
-            Some(test) => lines(&test.confusion, app.percent, cursor),
+            Some(test) => lines(&test.confusion, self.percent, self.cursor),
             None => vec![Line::from(
                 "No test results yet: the matrix appears when the run finishes.",
             )],
@@ -165,7 +181,7 @@ mod tests {
     fn draw(app: &App) -> Terminal<TestBackend> {
         let mut terminal = Terminal::new(TestBackend::new(90, 18)).unwrap();
         terminal
-            .draw(|frame| frame.render_widget(ConfusionPane(app), frame.area()))
+            .draw(|frame| frame.render_widget(ConfusionPane::of(app), frame.area()))
             .unwrap();
         terminal
     }

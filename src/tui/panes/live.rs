@@ -18,18 +18,34 @@ use crate::units::clock;
 pub const SMOOTHING: f64 = 0.9;
 
 /// Draws the live view of the selected run.
-pub struct LivePane<'a>(pub &'a App);
+pub struct LivePane<'a> {
+    pub run: Option<&'a RunView>,
+    /// A viewer says how runs appear; the app says how to start one.
+    pub read_only: bool,
+    /// Smoothed sparklines.
+    pub smoothing: bool,
+}
+
+impl<'a> LivePane<'a> {
+    /// The selected run of `app`.
+    pub fn of(app: &'a App) -> Self {
+        Self {
+            run: app.selected_run(),
+            read_only: app.read_only,
+            smoothing: app.smoothing,
+        }
+    }
+}
 
 impl Widget for LivePane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
         let block = Block::default()
             .borders(Borders::ALL)
             .title(Span::styled(" Live ", theme::title()));
         let inner = block.inner(area);
         block.render(area, buf);
-        let Some(run) = app.selected_run() else {
-            let text = if app.read_only {
+        let Some(run) = self.run else {
+            let text = if self.read_only {
                 "No runs yet: they appear here as `atelier train` or the app starts them."
             } else {
                 "No runs: start one from the plan with Enter."
@@ -48,18 +64,24 @@ impl Widget for LivePane<'_> {
         Paragraph::new(lines).render(status, buf);
         let smooth = |values: &std::collections::VecDeque<f64>| {
             let values: Vec<f64> = values.iter().copied().collect();
-            if app.smoothing {
+            if self.smoothing {
                 series::ema(values, SMOOTHING)
             } else {
                 values
             }
         };
-        sparkline("loss", &smooth(&run.recent_loss), Color::Red, app.smoothing).render(loss, buf);
+        sparkline(
+            "loss",
+            &smooth(&run.recent_loss),
+            Color::Red,
+            self.smoothing,
+        )
+        .render(loss, buf);
         sparkline(
             "accuracy",
             &smooth(&run.recent_accuracy),
             Color::Green,
-            app.smoothing,
+            self.smoothing,
         )
         .render(accuracy, buf);
         let series = history_series(run);
@@ -250,7 +272,7 @@ mod tests {
     use crate::tui::test_support::{buffer_text, planned_app, render_widget};
 
     fn screen(app: &App) -> String {
-        buffer_text(render_widget(LivePane(app), 80, 24).backend().buffer())
+        buffer_text(render_widget(LivePane::of(app), 80, 24).backend().buffer())
     }
 
     #[test]
@@ -348,7 +370,7 @@ mod tests {
             val_accuracy: 0.7,
             seconds: 14.0,
         });
-        let terminal = render_widget(LivePane(&app), 80, 24);
+        let terminal = render_widget(LivePane::of(&app), 80, 24);
         let buffer = terminal.backend().buffer();
         let dots: Vec<(u16, Color)> = buffer
             .content

@@ -11,6 +11,7 @@ use ratatui::{
 };
 
 use super::theme;
+use crate::protocol::RunId;
 use crate::tui::{
     list::{GroupSummary, ListRow},
     progress::sweep_progress,
@@ -18,34 +19,61 @@ use crate::tui::{
 };
 use crate::units::{clock, thousands};
 
-/// Draws the run list of `app`, the cursor's row highlighted.
-pub struct RunsPane<'a>(pub &'a App);
+/// Draws the run list, the cursor's row highlighted: what it needs of the
+/// app's state, and nothing else.
+pub struct RunsPane<'a> {
+    pub runs: &'a [RunView],
+    /// The list's rows (groups folded or open), as [`App::list_rows`] gives them.
+    pub rows: Vec<ListRow>,
+    pub marked: &'a [RunId],
+    /// The row the cursor is on.
+    pub cursor_row: Option<usize>,
+}
+
+impl<'a> RunsPane<'a> {
+    /// The run list of `app`.
+    pub fn of(app: &'a App) -> Self {
+        let rows = app.list_rows();
+        Self {
+            runs: &app.runs,
+            cursor_row: app.cursor_row(&rows),
+            rows,
+            marked: &app.marked,
+        }
+    }
+
+    fn is_marked(&self, run: &RunView) -> bool {
+        run.id.as_ref().is_some_and(|id| self.marked.contains(id))
+    }
+}
 
 impl Widget for RunsPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
-        let columns = Columns::of(app, area.width);
+        let runs = self.runs;
+        let columns = Columns::of(runs, area.width);
         let (titles, widths) = columns.titles_and_widths();
         let header = Row::new(titles).bold();
-        let rows = app.list_rows();
+        let rows = &self.rows;
         let table_rows = rows.iter().map(|list_row| match list_row {
             ListRow::Run { index, member } => {
-                let run = &app.runs[*index];
+                let run = &runs[*index];
                 let row = row(run, *member, columns);
-                if app.is_marked(run) {
+                if self.is_marked(run) {
                     row.style(Style::default().add_modifier(Modifier::UNDERLINED))
                 } else {
                     row
                 }
             }
             // The rest of a header's row is painted over the columns below.
-            ListRow::Group { members, .. } => Row::new([status_cell(summary(app, members).status)]),
+            ListRow::Group { members, .. } => {
+                Row::new([status_cell(summary(runs, members).status)])
+            }
         });
         let mut block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" Runs ({}) ", app.runs.len()),
+            format!(" Runs ({}) ", runs.len()),
             theme::title(),
         ));
-        if let Some(progress) = sweep_progress(&app.runs) {
+        if let Some(progress) = sweep_progress(runs) {
             let room = usize::from(area.width).saturating_sub(4);
             block = block.title_bottom(format!(" {} ", progress.line(room)));
         }
@@ -55,9 +83,9 @@ impl Widget for RunsPane<'_> {
             .block(block);
         // A throwaway table state: it scrolls the cursor into view
         // without the draw changing the app.
-        let mut state = TableState::default().with_selected(app.cursor_row(&rows));
+        let mut state = TableState::default().with_selected(self.cursor_row);
         StatefulWidget::render(table, area, buf, &mut state);
-        paint_headers(app, &rows, state.offset(), area, buf);
+        paint_headers(runs, rows, state.offset(), area, buf);
     }
 }
 
@@ -77,11 +105,10 @@ struct Columns {
 }
 
 impl Columns {
-    /// The columns for `app`'s runs in a list `width` columns wide.
-    fn of(app: &App, width: u16) -> Self {
+    /// The columns for `runs` in a list `width` columns wide.
+    fn of(runs: &[RunView], width: u16) -> Self {
         // The gauge appears only while a run trains, leaving room for names otherwise.
-        let training = app
-            .runs
+        let training = runs
             .iter()
             .any(|run| matches!(run.status, UiStatus::Running | UiStatus::Paused));
         // A wide list (the run-list view, a big terminal) has room for more.
@@ -92,7 +119,7 @@ impl Columns {
             device: true,
             slurm: None,
         };
-        let Some(wanted) = widest_label(app) else {
+        let Some(wanted) = widest_label(runs) else {
             return plain;
         };
         let beside_gauge = Self {
@@ -173,9 +200,8 @@ impl Columns {
 
 /// The widest Slurm label, as wide as the column may take; `None` when no
 /// run has one (the list has no Slurm column then).
-fn widest_label(app: &App) -> Option<u16> {
-    let widest = app
-        .runs
+fn widest_label(runs: &[RunView]) -> Option<u16> {
+    let widest = runs
         .iter()
         .filter_map(|run| run.slurm_label.as_deref())
         .map(|label| label.chars().count())
@@ -213,7 +239,7 @@ const STATUS_WIDTH: u16 = 13;
 /// Writes each visible group header's line across the columns after its
 /// status, where a table cell would cut it: `▸ M1 · n=5 · test
 /// 89.40±0.33% · 3/5 done`. `offset` is the first row the table showed.
-fn paint_headers(app: &App, rows: &[ListRow], offset: usize, area: Rect, buf: &mut Buffer) {
+fn paint_headers(runs: &[RunView], rows: &[ListRow], offset: usize, area: Rect, buf: &mut Buffer) {
     let inner = area.inner(Margin::new(1, 1));
     // One line of column titles, then a line per row; one column between columns.
     let x = inner.x.saturating_add(STATUS_WIDTH + 1);
@@ -230,14 +256,14 @@ fn paint_headers(app: &App, rows: &[ListRow], offset: usize, area: Rect, buf: &m
             ..
         } = row
         {
-            let line = header_line(name, *expanded, &summary(app, members));
+            let line = header_line(name, *expanded, &summary(runs, members));
             buf.set_line(x, y, &line, width);
         }
     }
 }
 
-fn summary(app: &App, members: &[usize]) -> GroupSummary {
-    GroupSummary::of(members.iter().map(|&index| &app.runs[index]))
+fn summary(runs: &[RunView], members: &[usize]) -> GroupSummary {
+    GroupSummary::of(members.iter().map(|&index| &runs[index]))
 }
 
 /// A group header's text: marker, name, size, test accuracy and runs done.
@@ -381,7 +407,7 @@ mod tests {
 
     fn rendered(app: &App, width: u16, height: u16) -> String {
         buffer_text(
-            render_widget(RunsPane(app), width, height)
+            render_widget(RunsPane::of(app), width, height)
                 .backend()
                 .buffer(),
         )
@@ -420,7 +446,7 @@ mod tests {
         );
         let mut terminal = Terminal::new(TestBackend::new(84, 5)).unwrap();
         terminal
-            .draw(|frame| frame.render_widget(RunsPane(&app), frame.area()))
+            .draw(|frame| frame.render_widget(RunsPane::of(&app), frame.area()))
             .unwrap();
         let selected = &terminal.backend().buffer()[(3, 2)];
         assert_eq!(
@@ -435,21 +461,21 @@ mod tests {
         let mut app = planned_app(&["M1", "M2"]);
         app.assign_id(0, "a".into());
         app.runs[0].status = UiStatus::Running;
-        let plain = Columns::of(&app, 80);
+        let plain = Columns::of(&app.runs, 80);
         assert_eq!((plain.gauge, plain.device, plain.slurm), (true, true, None));
         app.runs[0].slurm_label = Some("lost".into());
-        let short = Columns::of(&app, 80);
+        let short = Columns::of(&app.runs, 80);
         assert_eq!(
             (short.gauge, short.device, short.slurm),
             (true, false, Some(5))
         );
         app.runs[0].slurm_label = Some("pending (JobArrayTaskLimit)".into());
-        let long = Columns::of(&app, 80);
+        let long = Columns::of(&app.runs, 80);
         assert_eq!(
             (long.gauge, long.device, long.slurm),
             (false, false, Some(18))
         );
-        let wide = Columns::of(&app, 160);
+        let wide = Columns::of(&app.runs, 160);
         assert_eq!(
             (wide.gauge, wide.device, wide.slurm),
             (true, true, Some(27))
