@@ -3,10 +3,11 @@
 //! the devices locked and signed ([`locks`]), the runs trained in this
 //! process ([`local`]), by worker processes on slots ([`slots`],
 //! [`workers`]), by a background process ([`detach`]) or as a Slurm array
-//! task ([`task`]), said as they go
+//! task ([`task`]; a plan as an array: [`array`]), said as they go
 //! ([`printer`], [`tally`]), and what they came to ([`outcome`]). The
 //! command line parses flags into these and prints what they return.
 
+pub mod array;
 pub mod choice;
 pub mod control;
 pub mod detach;
@@ -52,6 +53,26 @@ pub enum SessionError {
         index: usize,
         submission: std::path::PathBuf,
         runs: usize,
+    },
+    /// `sbatch` refused a new submission; its runs stay, interrupted.
+    #[error("{error}\nthe {runs} run(s) stay in {dir} as interrupted; once it is fixed: `atelier slurm resubmit {id}`")]
+    NotSubmitted {
+        /// Boxed: a Slurm error is large, and this one is rare.
+        error: Box<crate::slurm::SlurmError>,
+        runs: usize,
+        dir: std::path::PathBuf,
+        id: String,
+    },
+    #[error("{0} was never submitted: it has no job to cancel")]
+    NeverSubmitted(String),
+    /// A run that Slurm still trains, which a resubmission would train twice.
+    #[error("task {index} ({run}) is still {state} in Slurm as {job}_{index}; wait for it or `atelier slurm cancel {id}` first")]
+    TaskActive {
+        index: usize,
+        run: crate::protocol::RunId,
+        state: String,
+        job: String,
+        id: String,
     },
     /// The background training of `--detach` did not get going.
     #[error("{0}")]

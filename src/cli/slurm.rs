@@ -11,15 +11,13 @@ use std::{
     process::ExitCode,
 };
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use atelier::{
     edge::printable,
     outln,
-    plan::Plan,
-    protocol::{RunId, RunRequest},
-    slurm::{
-        self, array_spec, node_local_warning, render, Resources, ScriptSpec, Submission, Tools,
-    },
+    protocol::RunRequest,
+    session::array::{self, SubmitOptions},
+    slurm::{self, node_local_warning, Resources, Submission, Tools},
     store::{RunStatus, RunStore},
 };
 use clap::{Args, Subcommand};
@@ -129,8 +127,6 @@ fn submit(
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let plan = args.plan.choice().resolve()?;
-    let resources = args.resources();
-    resources.validate()?;
     let prologue = match &args.prologue {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -142,84 +138,47 @@ fn submit(
     if let Some(warning) = node_local_warning(store.dir()) {
         atelier::noteln!("warning: {warning}");
     }
+    let options = SubmitOptions {
+        name: args.name.clone(),
+        resources: args.resources(),
+        prologue,
+        max_requeues: args.max_requeues,
+        data_dir,
+    };
+    // Checked (resources included) before Slurm is asked anything.
+    let mut planned = array::plan(&store, &plan, &options)?;
     if !args.dry_run {
         tools.check("sbatch")?;
     }
-    let sweep = args.name.clone().unwrap_or_else(|| sweep_name(&plan));
-    let requests = atelier::session::requests::requests(&store, &plan);
-    let runs: Vec<RunId> = requests.iter().map(|r| r.id.clone()).collect();
-    let mut submission = Submission::new(&sweep, &plan.name, runs);
-    submission.max_requeues = args.max_requeues;
-    let indices: Vec<usize> = (0..requests.len()).collect();
-    let script_spec = |submission: &Submission| -> anyhow::Result<ScriptSpec> {
-        Ok(ScriptSpec {
-            job_name: format!("atelier-{sweep}"),
-            indices: indices.clone(),
-            submission_dir: submission.dir(store.dir()),
-            log_dir: submission.log_dir(store.dir()),
-            atelier: std::env::current_exe().context("cannot find the atelier executable")?,
-            runs_dir: store.dir().to_path_buf(),
-            data_dir: data_dir.map(Path::to_path_buf),
-            prologue: prologue.clone(),
-            resources: resources.clone(),
-        })
-    };
     if args.dry_run {
-        atelier::edge::console::write_text(&render(&script_spec(&submission)?)?)?;
-        print_runs(&requests)?;
+        atelier::edge::console::write_text(&planned.script)?;
+        print_runs(&planned.requests)?;
         outln!(
             "dry run: {} array task(s); nothing created or submitted",
-            requests.len()
+            planned.requests.len()
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    for request in &requests {
-        store.create_queued(request)?;
-    }
-    submission.create_dir(store.dir())?;
-    let script = submission.script_path(store.dir());
-    let text = render(&script_spec(&submission)?)?;
-    write_script(&script, &text)?;
-    submission.save(store.dir())?;
-    let job = match tools.sbatch(&script, &submission.dir(store.dir())) {
-        Ok(job) => job,
-        Err(error) => {
-            interrupt_queued(&store, &submission.runs);
-            bail!(
-                "{error}\nthe {} run(s) stay in {} as interrupted; once it is fixed: `atelier slurm resubmit {}`",
-                submission.runs.len(),
-                store.dir().display(),
-                submission.id
-            );
-        }
-    };
-    submission.record_job(&job, indices.clone());
-    submission.save(store.dir())?;
-    print_runs(&requests)?;
+    let submitted = array::submit(&store, tools, &mut planned)?;
+    let submission = &planned.submission;
+    print_runs(&planned.requests)?;
     outln!(
-        "submitted job array {job} ({} task(s){}) as {}",
-        indices.len(),
-        resources
+        "submitted job array {} ({} task(s){}) as {}",
+        submitted.job,
+        planned.requests.len(),
+        options
+            .resources
             .max_parallel
             .map_or_else(String::new, |k| format!(", {k} at a time")),
         submission.id
     )?;
-    outln!("  script {}", script.display())?;
+    outln!("  script {}", submitted.script.display())?;
     outln!(
         "  follow: atelier --runs-dir {} watch   ·   atelier --runs-dir {0} slurm status {}",
         store.dir().display(),
         submission.id
     )?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The plan's one sweep when every run comes from it, else the plan's name.
-fn sweep_name(plan: &Plan) -> String {
-    let mut sweeps = plan.runs.iter().map(|run| run.sweep.as_deref());
-    match sweeps.next() {
-        Some(Some(first)) if sweeps.all(|sweep| sweep == Some(first)) => first.to_string(),
-        _ => plan.name.clone(),
-    }
 }
 
 fn print_runs(requests: &[RunRequest]) -> anyhow::Result<()> {
@@ -231,20 +190,6 @@ fn print_runs(requests: &[RunRequest]) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
-}
-
-fn write_script(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("cannot make {} executable", path.display()))
-}
-
-/// Runs that no task took up are stored as interrupted; how many.
-fn interrupt_queued(store: &RunStore, runs: &[RunId]) -> usize {
-    runs.iter()
-        .filter(|run| store.interrupt_if_queued(run))
-        .count()
 }
 
 fn status(query: Option<&str>, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -329,25 +274,17 @@ fn print_submission(
 
 fn cancel(query: &str, tools: &Tools, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     let store = RunStore::resolve(runs_dir)?;
-    let submission = Submission::find(store.dir(), query)?;
-    let ids = submission.job_ids();
-    if ids.is_empty() {
-        bail!(
-            "{} was never submitted: it has no job to cancel",
-            submission.id
-        );
-    }
-    tools.scancel(&ids)?;
-    let interrupted = interrupt_queued(&store, &submission.runs);
+    let cancelled = array::cancel(&store, tools, query)?;
     outln!(
-        "cancelled job(s) {} of {}: running tasks checkpoint and store their runs as interrupted; {interrupted} queued run(s) stored as interrupted",
-        ids.join(", "),
-        submission.id
+        "cancelled job(s) {} of {}: running tasks checkpoint and store their runs as interrupted; {} queued run(s) stored as interrupted",
+        cancelled.jobs.join(", "),
+        cancelled.submission.id,
+        cancelled.interrupted
     )?;
     outln!(
         "  continue them later: atelier --runs-dir {} slurm resubmit {}",
         store.dir().display(),
-        submission.id
+        cancelled.submission.id
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -359,83 +296,18 @@ fn resubmit(
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let store = RunStore::resolve(runs_dir)?;
-    let mut submission = Submission::find(store.dir(), query)?;
-    let indices: Vec<usize> = submission
-        .runs
-        .iter()
-        .enumerate()
-        .filter(|(_, run)| {
-            store
-                .load(run)
-                .map_or(true, |record| record.status != RunStatus::Done)
-        })
-        .map(|(index, _)| index)
-        .collect();
-    if indices.is_empty() {
-        outln!(
+    match array::resubmit(&store, tools, query, max_parallel)? {
+        None => outln!(
             "every run of {} is done; nothing to resubmit",
-            submission.id
-        )?;
-        return Ok(ExitCode::SUCCESS);
+            Submission::find(store.dir(), query)?.id
+        )?,
+        Some(done) => outln!(
+            "resubmitted {} run(s) of {} as job array {} (--array={})",
+            done.runs,
+            done.submission.id,
+            done.job,
+            done.array
+        )?,
     }
-    refuse_if_active(&submission, &indices, tools)?;
-    let script = submission.script_path(store.dir());
-    let max_parallel = max_parallel.or_else(|| first_max_parallel(&script));
-    let array = array_spec(&indices, max_parallel);
-    let job = tools.sbatch_array(&script, &submission.dir(store.dir()), &array)?;
-    submission.record_job(&job, indices.clone());
-    submission.save(store.dir())?;
-    outln!(
-        "resubmitted {} run(s) of {} as job array {job} (--array={array})",
-        indices.len(),
-        submission.id
-    )?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// A run must not train in two tasks at once: refused while Slurm still
-/// has a task of it pending or running.
-fn refuse_if_active(
-    submission: &Submission,
-    indices: &[usize],
-    tools: &Tools,
-) -> anyhow::Result<()> {
-    let tasks = tools.squeue(&submission.job_ids())?;
-    for &index in indices {
-        let active = submission.jobs.iter().find_map(|job| {
-            slurm::task_of(&tasks, &job.job_id, index).filter(|task| !task.state.is_finished())
-        });
-        if let Some(task) = active {
-            bail!(
-                "task {index} ({}) is still {} in Slurm as {}_{index}; wait for it or `atelier slurm cancel {}` first",
-                submission.runs[index],
-                task.state.label(),
-                task.job_id,
-                submission.id
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The `%K` of the script's `#SBATCH --array=…%K` line, if it has one.
-fn first_max_parallel(script: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(script).ok()?;
-    let line = text.lines().find(|l| l.starts_with("#SBATCH --array="))?;
-    line.rsplit_once('%')?.1.trim().parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_resubmission_keeps_the_first_parallelism() {
-        let dir = tempfile::tempdir().unwrap();
-        let script = dir.path().join("job.sh");
-        std::fs::write(&script, "#!/bin/bash\n#SBATCH --array=0-3%2\n").unwrap();
-        assert_eq!(first_max_parallel(&script), Some(2));
-        std::fs::write(&script, "#!/bin/bash\n#SBATCH --array=0-3\n").unwrap();
-        assert_eq!(first_max_parallel(&script), None);
-    }
 }
