@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Compare => frame.render_widget(ComparePane(app), body),
         View::Runs => frame.render_widget(RunsPane::of(app), body),
         View::Gallery => frame.render_widget(GalleryPane(app), body),
-        View::Diff => frame.render_widget(DiffPane(app), body),
+        View::Diff => frame.render_widget(DiffPane::of(app), body),
     }
     frame.render_widget(status_bar(app, status.width), status);
     match &app.overlay {

@@ -21,9 +21,10 @@ use crate::{
         verdict::{p_value, ALPHA},
         McNemar,
     },
+    store::Predictions,
     tui::{
         comparison,
-        gallery::{disagreements, only_right},
+        gallery::{disagreements, only_right, Loaded},
         App, RunView,
     },
 };
@@ -32,11 +33,20 @@ const NAME_WIDTH: usize = 12;
 const CELL_WIDTH: usize = 6;
 
 /// Draws the diff of the two runs [`App::diff_pair`] picks, or says how to pick them.
-pub struct DiffPane<'a>(pub &'a App);
+pub struct DiffPane<'a> {
+    /// The runs A and B, both with test results, or what to do to get them.
+    pub pair: Result<(&'a RunView, &'a RunView), String>,
+    /// The cell under the cursor.
+    pub cursor: (usize, usize),
+    /// A's and B's per-image predictions, as loaded (or why not).
+    pub predictions: Option<(Loaded<Predictions>, Loaded<Predictions>)>,
+    /// `McNemar`'s test of A against B, when both have predictions.
+    pub test: Option<McNemar>,
+}
 
-impl Widget for DiffPane<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
+impl<'a> DiffPane<'a> {
+    /// The diff `app` shows.
+    pub fn of(app: &'a App) -> Self {
         let find = |id: &RunId| {
             app.runs
                 .iter()
@@ -50,7 +60,24 @@ impl Widget for DiffPane<'_> {
                 (Some(a), Some(b)) => Ok((a, b)),
                 _ => Err("the runs to diff have no test results".to_string()),
             });
-        let (a, b) = match pair {
+        let loaded = |view: &RunView| app.predictions_of(&view.id.clone().unwrap_or_default());
+        let predictions = pair.as_ref().ok().map(|(a, b)| (loaded(a), loaded(b)));
+        let test = pair
+            .as_ref()
+            .ok()
+            .and_then(|(a, b)| comparison::paired(app, a, b).ok());
+        Self {
+            pair,
+            cursor: app.cursor,
+            predictions,
+            test,
+        }
+    }
+}
+
+impl Widget for DiffPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let (a, b) = match self.pair {
             Ok(pair) => pair,
             Err(message) => {
                 Paragraph::new(message)
@@ -67,9 +94,15 @@ impl Widget for DiffPane<'_> {
             ),
             theme::title(),
         ));
-        Paragraph::new(lines(app, a, b))
-            .block(block)
-            .render(area, buf);
+        Paragraph::new(lines(
+            a,
+            b,
+            self.cursor,
+            self.predictions.as_ref(),
+            self.test,
+        ))
+        .block(block)
+        .render(area, buf);
     }
 }
 
@@ -103,7 +136,13 @@ fn cell_text(points: f64) -> String {
     format!("{text:>CELL_WIDTH$}")
 }
 
-fn lines(app: &App, a: &RunView, b: &RunView) -> Vec<Line<'static>> {
+fn lines(
+    a: &RunView,
+    b: &RunView,
+    cursor: (usize, usize),
+    predictions: Option<&(Loaded<Predictions>, Loaded<Predictions>)>,
+    test: Option<McNemar>,
+) -> Vec<Line<'static>> {
     let (Some(a_test), Some(b_test)) = (&a.logged().test, &b.logged().test) else {
         return Vec::new();
     };
@@ -124,7 +163,7 @@ fn lines(app: &App, a: &RunView, b: &RunView) -> Vec<Line<'static>> {
             if let Some(bg) = colour(points, truth == predicted) {
                 style = style.fg(Color::White).bg(bg);
             }
-            if app.cursor == (truth, predicted) {
+            if cursor == (truth, predicted) {
                 style = style.add_modifier(Modifier::REVERSED | Modifier::BOLD);
             }
             spans.push(Span::styled(cell_text(points), style));
@@ -138,7 +177,7 @@ fn lines(app: &App, a: &RunView, b: &RunView) -> Vec<Line<'static>> {
         metrics::accuracy(mb) * 100.0,
         (metrics::accuracy(mb) - metrics::accuracy(ma)) * 100.0
     )));
-    let (truth, predicted) = app.cursor;
+    let (truth, predicted) = cursor;
     let cell = if truth == predicted {
         format!("{} right", CLASS_NAMES[truth])
     } else {
@@ -149,25 +188,22 @@ fn lines(app: &App, a: &RunView, b: &RunView) -> Vec<Line<'static>> {
         metrics::row_rate(ma, truth, predicted) * 100.0,
         metrics::row_rate(mb, truth, predicted) * 100.0
     )));
-    let ids = (
-        a.id.clone().unwrap_or_default(),
-        b.id.clone().unwrap_or_default(),
-    );
-    lines.push(Line::from(
-        match (app.predictions_of(&ids.0), app.predictions_of(&ids.1)) {
-            (Ok(pa), Ok(pb)) if pa.labels() == pb.labels() => {
-                format!(
-                    "B right, A wrong: {} images (b) · A right, B wrong: {} (a) · here: {} (Enter)",
-                    only_right(&pb, &pa).len(),
-                    only_right(&pa, &pb).len(),
-                    disagreements(&pa, &pb, truth, predicted).len()
-                )
-            }
-            (Ok(_), Ok(_)) => "the two runs were tested on different test sets".into(),
-            (Err(message), _) | (_, Err(message)) => message,
-        },
-    ));
-    if let Ok(test) = comparison::paired(app, a, b) {
+    let Some((pa, pb)) = predictions else {
+        return lines;
+    };
+    lines.push(Line::from(match (pa, pb) {
+        (Ok(pa), Ok(pb)) if pa.labels() == pb.labels() => {
+            format!(
+                "B right, A wrong: {} images (b) · A right, B wrong: {} (a) · here: {} (Enter)",
+                only_right(pb, pa).len(),
+                only_right(pa, pb).len(),
+                disagreements(pa, pb, truth, predicted).len()
+            )
+        }
+        (Ok(_), Ok(_)) => "the two runs were tested on different test sets".into(),
+        (Err(message), _) | (_, Err(message)) => message.clone(),
+    }));
+    if let Some(test) = test {
         lines.push(Line::from(mcnemar_line(&test)));
     }
     lines
@@ -227,7 +263,7 @@ mod tests {
     #[test]
     fn the_grid_shows_b_minus_a_green_where_b_is_better() {
         let mut app = app();
-        let terminal = render_widget(DiffPane(&app), 100, 20);
+        let terminal = render_widget(DiffPane::of(&app), 100, 20);
         let buffer = terminal.backend().buffer();
         let text = buffer_text(buffer);
         assert!(text.contains("Diff · B CNN minus A MLP"), "{text}");
@@ -276,7 +312,11 @@ mod tests {
             .insert("mlp".into(), Ok(Arc::new(predictions(&[(7, 9), (17, 9)]))));
         app.predictions
             .insert("cnn".into(), Ok(Arc::new(predictions(&[(27, 9), (6, 0)]))));
-        let text = buffer_text(render_widget(DiffPane(&app), 100, 20).backend().buffer());
+        let text = buffer_text(
+            render_widget(DiffPane::of(&app), 100, 20)
+                .backend()
+                .buffer(),
+        );
         assert!(
             text.contains(
                 "B right, A wrong: 2 images (b) · A right, B wrong: 2 (a) · here: 3 (Enter)"
@@ -305,7 +345,11 @@ mod tests {
     fn without_two_runs_it_says_how_to_pick_them() {
         let mut app = app();
         app.marked.clear();
-        let text = buffer_text(render_widget(DiffPane(&app), 100, 20).backend().buffer());
+        let text = buffer_text(
+            render_widget(DiffPane::of(&app), 100, 20)
+                .backend()
+                .buffer(),
+        );
         assert!(text.contains("mark two finished runs with m"), "{text}");
     }
 }
