@@ -40,7 +40,7 @@ pub struct DiffPane<'a> {
     pub cursor: (usize, usize),
     /// A's and B's per-image predictions, as loaded (or why not).
     pub predictions: Option<(Loaded<Predictions>, Loaded<Predictions>)>,
-    /// `McNemar`'s test of A against B, when both have predictions.
+    /// The paired test of A against B (`McNemar`), when both have predictions.
     pub test: Option<McNemar>,
 }
 
