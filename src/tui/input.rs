@@ -48,11 +48,11 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Action> {
         app.message = Some(READ_ONLY.into());
         return Vec::new();
     }
-    perform(app, binding.intent)
+    actions_of(app, binding.intent)
 }
 
-/// Carries out one intent.
-fn perform(app: &mut App, intent: Intent) -> Vec<Action> {
+/// What one intent changes in the state, and the actions it asks of the world.
+fn actions_of(app: &mut App, intent: Intent) -> Vec<Action> {
     if let Some((name, members)) = app.cursor_group() {
         if let Some(actions) = on_group_header(app, intent, &name, &members) {
             return actions;

@@ -392,7 +392,7 @@ impl Harness {
             self.app.should_quit = false;
         }
         for action in actions {
-            self.perform(action);
+            self.carry_out(action);
         }
         self.load();
     }
@@ -435,7 +435,7 @@ impl Harness {
     /// Checks that `action` makes sense for the state it came from, then
     /// carries it out with the loop's real `perform`, and answers what it
     /// asked for as the trainer and the other processes would.
-    fn perform(&mut self, action: Action) {
+    fn carry_out(&mut self, action: Action) {
         check_action(&self.app, &action);
         self.world.running = active_runs(&self.app, &action);
         let screen = self.terminal.backend().buffer().clone();
