@@ -19,6 +19,7 @@ pub mod run_view;
 pub mod series;
 pub mod slurm_view;
 pub mod state;
+pub mod still;
 pub mod ui;
 pub mod view;
 

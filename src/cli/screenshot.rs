@@ -3,22 +3,18 @@
 
 use std::{path::PathBuf, process::ExitCode, str::FromStr};
 
-use anyhow::{bail, Context};
 use atelier::{
     data::classes::parse_class,
     draw::Theme,
     edge::output::{self, Policy},
     outln, screen,
-    stats::confusion as metrics,
-    store::{liveness::DEFAULT_STALL_AFTER, Follower, RunStore},
+    store::RunStore,
     tui::{
-        event_loop,
-        gallery::{self, Subject},
-        loader, ui, App, ColorMode, RenderMode, View,
+        still::{self, Shot, Still},
+        ui,
     },
 };
 use clap::{Args, ValueEnum};
-use ratatui::{backend::TestBackend, Terminal};
 
 /// Which screen to draw.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -143,151 +139,31 @@ pub fn run(
     let format = screen::Format::from_path(&args.output)?;
     let policy = Policy::new(args.force, Some(store.dir().to_path_buf()));
     output::check(&args.output, format.kind(), &policy)?;
-    // The runs asked for first: a damaged one is named, not reported missing.
-    for query in args.run.iter().chain(&args.base) {
-        store.find(query)?;
-    }
-    let mut app = stored_app(&store)?;
-    let base = select(&mut app, &store, args)?;
-    aim_cursor(&mut app, args)?;
-    if let ViewName::Gallery = args.view {
-        open_gallery(&mut app, args, base.is_some())?;
-    }
-    loader::load_needed(&mut app, &store, data_dir);
-    check_loaded(&app, args)?;
-    app.render = RenderMode {
-        color: ColorMode::TrueColor,
+    let still = Still {
+        run: args.run.as_deref(),
+        base: args.base.as_deref(),
+        shot: args.view.shot(),
+        size: (args.size.columns, args.size.rows),
+        percent: args.percent,
+        cell: args.cell.map(|cell| (cell.truth, cell.predicted)),
+        page: args.page,
         ascii,
     };
-    let mut terminal = Terminal::new(TestBackend::new(args.size.columns, args.size.rows))
-        .context("cannot create the off-screen terminal")?;
-    let frame = terminal
-        .draw(|frame| ui::draw(frame, &app))
-        .context("cannot draw the screen")?;
-    screen::save(frame.buffer, &args.output, args.theme, &policy)?;
+    let app = still.state(&store, data_dir)?;
+    screen::save(&still::draw(&app), &args.output, args.theme, &policy)?;
     outln!("{}", args.output.display())?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// An app holding every stored run, or an error when there is none.
-fn stored_app(store: &RunStore) -> anyhow::Result<App> {
-    let mut app = App::new(Vec::new(), Vec::new());
-    let mut follower = Follower::new(store.clone(), DEFAULT_STALL_AFTER);
-    event_loop::catch_up(&mut app, &mut follower);
-    if app.runs.is_empty() {
-        bail!(
-            "{} holds no runs to draw; train some first (`atelier train --only M1`)",
-            store.dir().display()
-        );
-    }
-    Ok(app)
-}
-
-/// Selects `--run` (or the newest), marks `--base` as the diff's A, sets
-/// the view and size; returns the base run's row.
-fn select(app: &mut App, store: &RunStore, args: &ScreenshotArgs) -> anyhow::Result<Option<usize>> {
-    let row = |app: &App, query: &str| -> anyhow::Result<usize> {
-        let id = store.find(query)?;
-        app.runs
-            .iter()
-            .position(|view| view.id.as_deref() == Some(id.as_str()))
-            .with_context(|| format!("run {id} could not be read; see `atelier runs`"))
-    };
-    let selected = match &args.run {
-        Some(query) => row(app, query)?,
-        None => app.newest_started(),
-    };
-    // The run itself, not its group's header: the screenshot is of that run.
-    app.select_run(selected);
-    let base = args
-        .base
-        .as_deref()
-        .map(|query| row(app, query))
-        .transpose()?;
-    app.view = match args.view {
-        ViewName::Runs => View::Runs,
-        ViewName::Live => View::Monitor,
-        ViewName::Confusion | ViewName::Gallery => View::Confusion,
-        ViewName::Compare => View::Compare,
-        ViewName::Diff => View::Diff,
-    };
-    app.percent = args.percent;
-    app.size = (args.size.columns, args.size.rows);
-    // The diff pairs the marked run (A) with the selected one (B).
-    app.marked = base
-        .and_then(|row| app.runs[row].id.clone())
-        .into_iter()
-        .collect();
-    Ok(base)
-}
-
-/// The grid cursor on `--cell`, else on the selected run's top confusion.
-fn aim_cursor(app: &mut App, args: &ScreenshotArgs) -> anyhow::Result<()> {
-    let selected = &app.runs[app.selected];
-    let test = selected.logged().test.as_ref();
-    if matches!(args.view, ViewName::Gallery | ViewName::Diff) && test.is_none() {
-        bail!(
-            "run {} has no test results to draw; pick a finished run with --run",
-            selected.id.as_deref().unwrap_or(&selected.spec.name)
-        );
-    }
-    app.cursor = match (args.cell, test) {
-        (Some(cell), _) => (cell.truth, cell.predicted),
-        (None, Some(test)) => metrics::top_confusions(&test.confusion, 1)
-            .first()
-            .map_or((0, 0), |top| (top.truth, top.predicted)),
-        (None, None) => (0, 0),
-    };
-    Ok(())
-}
-
-/// The gallery of the cursor's cell (of the pair's disagreements with
-/// `--base`), at `--page`.
-fn open_gallery(app: &mut App, args: &ScreenshotArgs, with_base: bool) -> anyhow::Result<()> {
-    let (truth, predicted) = app.cursor;
-    let subject = match app.diff_pair() {
-        Ok((a, b)) if with_base => Subject::Disagreement {
-            a,
-            b,
-            truth,
-            predicted,
-        },
-        Err(message) if with_base => bail!(message),
-        _ => Subject::Cell {
-            run: app.runs[app.selected].id.clone().unwrap_or_default(),
-            truth,
-            predicted,
-        },
-    };
-    app.open_gallery(subject);
-    if let Some(gallery) = app.gallery.as_mut() {
-        gallery.first = args
-            .page
-            .saturating_sub(1)
-            .saturating_mul(gallery::per_page(app.size));
-    }
-    Ok(())
-}
-
-/// Says what is missing rather than draw a screen that says it.
-fn check_loaded(app: &App, args: &ScreenshotArgs) -> anyhow::Result<()> {
-    for loaded in app.predictions.values() {
-        if let Err(message) = loaded {
-            bail!("{message}");
+impl ViewName {
+    fn shot(self) -> Shot {
+        match self {
+            ViewName::Runs => Shot::Runs,
+            ViewName::Live => Shot::Live,
+            ViewName::Confusion => Shot::Confusion,
+            ViewName::Compare => Shot::Compare,
+            ViewName::Gallery => Shot::Gallery,
+            ViewName::Diff => Shot::Diff,
         }
     }
-    if let Some(Err(message)) = &app.test_images {
-        bail!("{message}");
-    }
-    if let Some(gallery) = &app.gallery {
-        let count = gallery.subject.images(app).map_or(0, |images| images.len());
-        if gallery.first >= count.max(1) {
-            bail!(
-                "page {} is beyond the gallery's {count} images ({} a page at this size)",
-                args.page,
-                gallery::per_page(app.size)
-            );
-        }
-    }
-    Ok(())
 }
