@@ -14,25 +14,7 @@ use atelier::{
         ui,
     },
 };
-use clap::{Args, ValueEnum};
-
-/// Which screen to draw.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ViewName {
-    /// The run list alone, full screen.
-    Runs,
-    /// Run list, live curves and (from 150 columns) the confusion matrix.
-    Live,
-    /// The selected run's confusion matrix.
-    Confusion,
-    /// Test results and validation curves of the finished runs.
-    Compare,
-    /// The test images of a confusion cell of --run (with --base: where
-    /// the two runs disagree), from the dataset.
-    Gallery,
-    /// --run's confusion matrix minus --base's.
-    Diff,
-}
+use clap::Args;
 
 /// A cell of the confusion grid, `TRUE:PREDICTED`.
 #[derive(Clone, Copy, Debug)]
@@ -87,7 +69,7 @@ pub struct ScreenshotArgs {
     pub run: Option<String>,
     /// Which screen to draw.
     #[arg(long, value_enum, default_value = "live")]
-    pub view: ViewName,
+    pub view: Shot,
     /// Terminal size to lay out for.
     #[arg(long, default_value = "120x40", value_name = "COLSxROWS")]
     pub size: Size,
@@ -142,7 +124,7 @@ pub fn run(
     let still = Still {
         run: args.run.as_deref(),
         base: args.base.as_deref(),
-        shot: args.view.shot(),
+        shot: args.view,
         size: (args.size.columns, args.size.rows),
         percent: args.percent,
         cell: args.cell.map(|cell| (cell.truth, cell.predicted)),
@@ -153,17 +135,4 @@ pub fn run(
     screen::save(&still::draw(&app), &args.output, args.theme, &policy)?;
     outln!("{}", args.output.display())?;
     Ok(ExitCode::SUCCESS)
-}
-
-impl ViewName {
-    fn shot(self) -> Shot {
-        match self {
-            ViewName::Runs => Shot::Runs,
-            ViewName::Live => Shot::Live,
-            ViewName::Confusion => Shot::Confusion,
-            ViewName::Compare => Shot::Compare,
-            ViewName::Gallery => Shot::Gallery,
-            ViewName::Diff => Shot::Diff,
-        }
-    }
 }

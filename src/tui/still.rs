@@ -16,18 +16,21 @@ use crate::{
     store::{liveness::DEFAULT_STALL_AFTER, Follower, RunStore, StoreError},
 };
 
-/// Which screen a still shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which screen a still shows (`atelier screenshot --view`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Shot {
-    /// The run list alone.
+    /// The run list alone, full screen.
     Runs,
     /// Run list, live curves and (from 150 columns) the confusion matrix.
     Live,
+    /// The selected run's confusion matrix.
     Confusion,
+    /// Test results and validation curves of the finished runs.
     Compare,
-    /// The test images of a confusion cell (with a base: where the two runs disagree).
+    /// The test images of a confusion cell of --run (with --base: where
+    /// the two runs disagree), from the dataset.
     Gallery,
-    /// The selected run's confusion matrix minus the base's.
+    /// --run's confusion matrix minus --base's.
     Diff,
 }
 
