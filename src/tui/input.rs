@@ -226,6 +226,11 @@ fn answer_yes(app: &mut App) -> Vec<Action> {
             Vec::new()
         }
         Confirm::Cancel(id) => match app.runs.iter().find(|view| view.id.as_ref() == Some(&id)) {
+            // It ended while asked about: there is nothing left to cancel.
+            Some(view) if !view.is_active() => {
+                app.message = Some(format!("{id} has ended: nothing to cancel"));
+                Vec::new()
+            }
             Some(view) if view.external => {
                 if let Some(pid) = controllable(view) {
                     vec![Action::Control {
@@ -588,6 +593,26 @@ mod tests {
         );
         app.remove(&"a".into());
         assert_eq!(app.runs.len(), 2);
+    }
+
+    #[test]
+    fn a_run_that_ended_while_asked_about_is_not_cancelled() {
+        let mut app = app();
+        queue(&mut app, 0, "a");
+        start(&mut app, "a");
+        handle_key(&mut app, key(KeyCode::Char('x')));
+        app.apply(&Event::Finished {
+            run: "a".into(),
+            seconds: 1.0,
+            best_val_accuracy: 0.9,
+            best_epoch: 1,
+        });
+        assert!(handle_key(&mut app, key(KeyCode::Char('y'))).is_empty());
+        assert_eq!(
+            app.message.as_deref(),
+            Some("a has ended: nothing to cancel")
+        );
+        assert_eq!(app.overlay, Overlay::None);
     }
 
     #[test]

@@ -14,7 +14,12 @@
 
 use crate::common;
 
-use std::{collections::HashSet, path::PathBuf, sync::Arc};
+use std::{
+    collections::HashSet,
+    path::PathBuf,
+    sync::{Arc, Mutex, Once, PoisonError},
+    time::{Duration, Instant},
+};
 
 use atelier::testing::tiny_spec;
 use atelier::{
@@ -963,7 +968,66 @@ fn check_invariants(app: &App) {
     }
 }
 
+/// How long one step may take before the watchdog ends the test: a step is
+/// milliseconds, so this is a hang, and CI must not wait out its whole budget.
+const STUCK: Duration = Duration::from_secs(60);
+
+/// The case in hand, its step in hand and when that step began.
+struct InHand {
+    case: String,
+    step: usize,
+    since: Instant,
+}
+
+/// What the watchdog reads.
+static IN_HAND: Mutex<Option<InHand>> = Mutex::new(None);
+
+/// Starts, once, a thread that prints the case in hand and ends the process
+/// when one of its steps has run for longer than `STUCK`.
+fn watch_for_hangs() {
+    static START: Once = Once::new();
+    START.call_once(|| {
+        std::thread::spawn(|| loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let in_hand = IN_HAND.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(stuck) = in_hand.as_ref().filter(|it| it.since.elapsed() > STUCK) {
+                eprintln!(
+                    "step {} has run for {:?}; the case:\n{}",
+                    stuck.step,
+                    stuck.since.elapsed(),
+                    stuck.case
+                );
+                std::process::exit(101);
+            }
+        });
+    });
+}
+
+/// Marks the start of step `step` of the case in hand.
+fn step_started(step: usize) {
+    if let Some(in_hand) = IN_HAND
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_mut()
+    {
+        in_hand.step = step;
+        in_hand.since = Instant::now();
+    }
+}
+
+fn set_in_hand(in_hand: Option<InHand>) {
+    *IN_HAND.lock().unwrap_or_else(PoisonError::into_inner) = in_hand;
+}
+
 fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), steps: &[Step]) {
+    watch_for_hangs();
+    set_in_hand(Some(InHand {
+        case: format!(
+            "read_only {read_only}, stored {stored}, planned {planned}, size {size:?}, steps {steps:#?}"
+        ),
+        step: 0,
+        since: Instant::now(),
+    }));
     let mut harness = Harness {
         app: initial_app(read_only, stored, planned),
         terminal: Terminal::new(TestBackend::new(size.0, size.1)).unwrap(),
@@ -976,7 +1040,8 @@ fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), st
     harness.app.size = size;
     check_invariants(&harness.app);
     harness.draw();
-    for step in steps {
+    for (index, step) in steps.iter().enumerate() {
+        step_started(index);
         // Events and polls must not move the cursor off its run (unless that run goes).
         let before = place(&harness.app);
         match step.clone() {
@@ -995,6 +1060,7 @@ fn run_case(read_only: bool, stored: usize, planned: usize, size: (u16, u16), st
         }
         harness.draw();
     }
+    set_in_hand(None);
 }
 
 fn config() -> ProptestConfig {
@@ -1009,6 +1075,7 @@ fn config() -> ProptestConfig {
         cases,
         // Shrinking a 300-step sequence is worth the time only on failure.
         max_shrink_iters: 2_000,
+        max_shrink_time: 300_000,
         ..default
     }
 }
