@@ -1,6 +1,9 @@
 //! What the stored runs say, computed above the store from what it
 //! returns: the verdict on two runs (`McNemar`'s exact test on their stored
-//! test predictions) or two groups of seeds (Welch's test).
+//! test predictions) or two groups of seeds (Welch's test), and a whole
+//! sweep ([`sweep`]).
+
+pub mod sweep;
 
 use crate::{
     stats::{

@@ -14,6 +14,7 @@ mod runs;
 mod screenshot;
 mod shell;
 mod slurm;
+mod sweep;
 mod train;
 mod viewer;
 
@@ -62,6 +63,8 @@ enum Command {
     },
     /// Is the difference between two runs or two groups of seeds real? (`McNemar`, Welch)
     Compare(compare::CompareArgs),
+    /// Read a whole sweep: configurations ranked, each setting's effect, every pair's verdict (Holm, equivalence).
+    Sweep(sweep::SweepArgs),
     /// Follow runs live, read-only: from any terminal, while another process trains.
     Watch(app::WatchArgs),
     /// Draw a view of the stored runs into a .txt/.ansi/.html/.svg/.png file, no terminal needed.
@@ -138,6 +141,7 @@ impl Cli {
             Some(
                 Command::Runs { .. }
                 | Command::Compare(_)
+                | Command::Sweep(_)
                 | Command::Data(_)
                 | Command::Completions(_)
                 | Command::Manpage(_)
@@ -170,6 +174,7 @@ impl Cli {
                 runs::run(command.as_ref(), json, self.runs_dir.as_deref())
             }
             Some(Command::Compare(args)) => compare::run(&args, self.runs_dir.as_deref()),
+            Some(Command::Sweep(args)) => sweep::run(&args, self.runs_dir.as_deref()),
             Some(Command::Watch(args)) => {
                 let mut viewer = args.viewer.clone();
                 viewer.merge(self.viewer.clone());

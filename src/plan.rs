@@ -8,6 +8,7 @@ mod device;
 pub mod file;
 pub mod group;
 pub mod recipe;
+pub mod settings;
 pub mod sweep;
 pub mod workers;
 
@@ -23,6 +24,7 @@ pub use file::{
 };
 pub use group::Group;
 pub use recipe::{Augment, OptimizerKind, Recipe, Schedule};
+pub use settings::Differences;
 pub use sweep::{SweepLimit, DEFAULT_MAX_RUNS, MAX_SEEDS};
 pub use workers::{Jobs, Workers};
 

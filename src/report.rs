@@ -6,6 +6,7 @@ mod error;
 pub mod figures;
 pub mod groups;
 mod run;
+pub mod sweep;
 pub mod table;
 
 use std::path::{Path, PathBuf};

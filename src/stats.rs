@@ -14,9 +14,16 @@
 //! - A confusion matrix: accuracy, per-class precision and recall, the most
 //!   frequent confusions ([`confusion`]).
 //!
+//! - A sweep: Holm's adjustment over all its pairs ([`multiple`]),
+//!   equivalence within a margin and the seeds a comparison needs
+//!   ([`equivalence`]), and the factorial ANOVA of its settings ([`anova`]).
+//!
 //! Nothing here invents an interval: one value has a mean and nothing else.
 
+pub mod anova;
 pub mod confusion;
+pub mod equivalence;
+pub mod multiple;
 pub mod verdict;
 
 use serde::Serialize;
@@ -77,6 +84,9 @@ pub struct Welch {
     pub p: f64,
     /// Welch–Satterthwaite degrees of freedom.
     pub df: f64,
+    /// The standard error of the difference.
+    #[serde(skip)]
+    pub se: f64,
 }
 
 /// Why two groups cannot be tested.
@@ -120,6 +130,7 @@ pub fn welch(a: &[f64], b: &[f64]) -> Result<Welch, Untestable> {
         ci: (difference - half, difference + half),
         p,
         df,
+        se,
     })
 }
 

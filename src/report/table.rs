@@ -266,7 +266,7 @@ pub fn verdicts_csv(findings: &[Finding]) -> Result<String, ReportError> {
     write_csv("verdicts.csv", &VERDICT_HEADER, rows)
 }
 
-fn write_csv(
+pub(super) fn write_csv(
     table: &str,
     header: &[&str],
     rows: impl Iterator<Item = Vec<String>>,

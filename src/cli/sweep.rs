@@ -1,0 +1,71 @@
+//! `atelier sweep [NAME]`: a whole sweep read at once: its configurations
+//! ranked, the effect of each setting, and a verdict on every pair,
+//! corrected for how many pairs there are.
+
+use std::{path::Path, process::ExitCode};
+
+use atelier::{
+    analysis::sweep::{choose, SweepReport, DEFAULT_MARGIN_POINTS},
+    outln,
+    report::sweep::{check_by, csv, text},
+    store::RunStore,
+};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The sweep's name, as its plan gives it; the sweep trained last when not given.
+    pub name: Option<String>,
+    /// Show only these keys' effects; with two keys, also their heat table
+    /// (the first key's values as rows, the second's as columns).
+    #[arg(long, value_name = "KEY[,KEY]", value_delimiter = ',', num_args = 1)]
+    pub by: Vec<String>,
+    /// The practical margin, in accuracy points: two configurations whose
+    /// difference surely lies within ±margin are equivalent.
+    #[arg(long, value_name = "POINTS", default_value_t = DEFAULT_MARGIN_POINTS, value_parser = margin)]
+    pub margin: f64,
+    /// Print the whole analysis as JSON, for scripts.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print the configurations' table as CSV.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+fn margin(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(points) if points.is_finite() && points > 0.0 && points < 100.0 => Ok(points),
+        _ => Err(format!(
+            "expected accuracy points between 0 and 100 (e.g. 0.5), found {text:?}"
+        )),
+    }
+}
+
+pub fn run(args: &SweepArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if args.by.len() > 2 {
+        anyhow::bail!(
+            "--by {}: give one key, or two for a heat table",
+            args.by.join(",")
+        );
+    }
+    let store = RunStore::existing(runs_dir)?;
+    let (records, errors) = store.list();
+    for error in &errors {
+        atelier::noteln!("skipped: {error}");
+    }
+    let name = choose(&records, args.name.as_deref())?;
+    let report = SweepReport::of(&name, &records, args.margin);
+    check_by(&report, &args.by)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
+    } else if args.csv {
+        outln!("{}", csv(&report)?.trim_end())?;
+    } else {
+        outln!("{}", text(&report, &args.by).trim_end())?;
+    }
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

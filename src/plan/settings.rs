@@ -1,0 +1,227 @@
+//! A run's settings as `key=value` pairs, and what tells the runs of a
+//! sweep apart: the keys whose values differ (each group is labelled by
+//! those), said apart from the ones they share (said once, in a header).
+//!
+//! Keys are short, as sweep names write them (`lr`, `batch`, `dropout`);
+//! values are compact (`3e-4`, `[64,32]`, `onecycle(warmup_share=0.3)`).
+
+use serde_json::Value;
+
+use super::{Augment, RunSpec};
+
+/// One setting: its short key and its value as text.
+pub type Setting = (String, String);
+
+impl RunSpec {
+    /// Every setting a sweep can vary, in a fixed order: the run's, then the
+    /// model's fields, then the recipe's (each given, default or not).
+    pub fn settings(&self) -> Vec<Setting> {
+        let mut settings = vec![
+            ("epochs".to_string(), self.epochs.to_string()),
+            ("batch".to_string(), self.batch_size.to_string()),
+            ("lr".to_string(), number(self.learning_rate)),
+            ("val".to_string(), number(self.validation_split)),
+            ("precision".to_string(), self.precision.to_string()),
+            (
+                "limit".to_string(),
+                self.limit_train
+                    .map_or_else(|| "all".into(), |n| n.to_string()),
+            ),
+        ];
+        if let Ok(Value::Object(mut model)) = serde_json::to_value(&self.model) {
+            let kind = model.remove("kind").unwrap_or(Value::Null);
+            settings.push(("model".into(), compact(&kind)));
+            settings.extend(model.into_iter().map(|(key, value)| (key, compact(&value))));
+        }
+        let recipe = &self.recipe;
+        let json = |value: Value| compact(&value);
+        settings.extend([
+            (
+                "optimizer".into(),
+                json(serde_json::json!(recipe.optimizer)),
+            ),
+            ("weight_decay".into(), number(recipe.weight_decay)),
+            ("momentum".into(), number(recipe.momentum())),
+            ("nesterov".into(), recipe.nesterov.to_string()),
+            ("schedule".into(), json(serde_json::json!(recipe.schedule))),
+            ("label_smoothing".into(), number(recipe.label_smoothing)),
+            (
+                "augment".into(),
+                if recipe.augment == Augment::default() {
+                    "none".into()
+                } else {
+                    json(serde_json::json!(recipe.augment))
+                },
+            ),
+            ("tta_flip".into(), recipe.tta_flip.to_string()),
+        ]);
+        settings
+    }
+}
+
+/// The settings of some runs: which keys vary, and those all share.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Differences {
+    /// Keys whose values differ between the runs, in settings order.
+    pub varying: Vec<String>,
+    /// The settings every run shares, in settings order.
+    pub shared: Vec<Setting>,
+}
+
+impl Differences {
+    /// What differs between `specs` (the seed and the names aside). A
+    /// key only some of them have (another model's field) varies.
+    pub fn of<'a>(specs: impl IntoIterator<Item = &'a RunSpec>) -> Self {
+        let all: Vec<Vec<Setting>> = specs.into_iter().map(RunSpec::settings).collect();
+        let mut keys: Vec<&String> = Vec::new();
+        for (key, _) in all.iter().flatten() {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        let mut differences = Self::default();
+        for key in keys {
+            let value_in = |settings: &Vec<Setting>| {
+                settings
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            };
+            let first = all.first().and_then(value_in);
+            match first.filter(|value| all.iter().all(|s| value_in(s).as_ref() == Some(value))) {
+                Some(value) => differences.shared.push((key.clone(), value)),
+                None => differences.varying.push(key.clone()),
+            }
+        }
+        differences
+    }
+
+    /// The varying settings of `spec`, `lr=1e-3 dropout=true`; `-` for a
+    /// key it does not have. Empty when nothing varies.
+    pub fn label(&self, spec: &RunSpec) -> String {
+        let settings = spec.settings();
+        self.varying
+            .iter()
+            .map(|key| {
+                let value = settings
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or("-", |(_, v)| v.as_str());
+                format!("{key}={value}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The value of `key` for `spec`, `-` when it has none.
+    pub fn value(spec: &RunSpec, key: &str) -> String {
+        spec.settings()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map_or_else(|| "-".into(), |(_, v)| v)
+    }
+
+    /// The shared settings, `epochs=2 batch=32 …`.
+    pub fn header(&self) -> String {
+        self.shared
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// `0.0003` → `3e-4`, `0.5` stays: whichever of the two forms is shorter.
+pub fn number(x: f64) -> String {
+    let plain = format!("{x}");
+    let scientific = format!("{x:e}");
+    if scientific.len() < plain.len() {
+        scientific
+    } else {
+        plain
+    }
+}
+
+/// A JSON value as a label writes it: `3e-4`, `true`, `[64,32]`,
+/// `onecycle(warmup_share=0.3)`, `{crop=2,flip=true}`.
+fn compact(value: &Value) -> String {
+    match value {
+        Value::Null => "-".into(),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), number),
+        Value::String(text) => text.clone(),
+        Value::Bool(flag) => flag.to_string(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(compact).collect();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(fields) => {
+            let kind = fields.get("kind").and_then(Value::as_str);
+            let rest: Vec<String> = fields
+                .iter()
+                .filter(|(key, _)| key.as_str() != "kind")
+                .map(|(key, value)| format!("{key}={}", compact(value)))
+                .collect();
+            match (kind, rest.is_empty()) {
+                (Some(kind), true) => kind.to_string(),
+                (Some(kind), false) => format!("{kind}({})", rest.join(",")),
+                (None, _) => format!("{{{}}}", rest.join(",")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelSpec;
+
+    fn cnn(dropout: bool) -> ModelSpec {
+        ModelSpec::Cnn {
+            conv: vec![64],
+            dense: 16,
+            dropout,
+        }
+    }
+
+    #[test]
+    fn only_the_differing_keys_label_a_run() {
+        let mut a = RunSpec::new("M1 lr=1e-3 dropout=false", cnn(false));
+        a.learning_rate = 1e-3;
+        let mut b = RunSpec::new("M1 lr=3e-4 dropout=true", cnn(true));
+        b.learning_rate = 3e-4;
+        b.seed = 7;
+        let differences = Differences::of([&a, &b]);
+        assert_eq!(differences.varying, ["lr", "dropout"]);
+        assert_eq!(differences.label(&a), "lr=1e-3 dropout=false");
+        assert_eq!(differences.label(&b), "lr=3e-4 dropout=true");
+        let header = differences.header();
+        assert!(header.starts_with("epochs=15 batch=32 val=0.2"), "{header}");
+        assert!(header.contains("model=cnn conv=[64] dense=16"), "{header}");
+        assert!(!header.contains("seed"), "{header}");
+    }
+
+    #[test]
+    fn recipe_keys_and_other_models_fields_vary_too() {
+        let a = RunSpec::new("a", cnn(false));
+        let mut b = RunSpec::new("b", ModelSpec::tiny_mlp());
+        b.recipe.schedule = crate::plan::Schedule::OneCycle { warmup_share: 0.3 };
+        let differences = Differences::of([&a, &b]);
+        assert_eq!(
+            differences.varying,
+            ["model", "conv", "dense", "schedule", "hidden"],
+            "the first run's keys in order, then those only the second has"
+        );
+        assert_eq!(
+            differences.label(&b),
+            "model=mlp conv=- dense=- schedule=onecycle(warmup_share=0.3) hidden=[8]"
+        );
+        assert_eq!(Differences::value(&a, "schedule"), "constant");
+    }
+
+    #[test]
+    fn numbers_take_their_shorter_form() {
+        assert_eq!(number(0.0003), "3e-4");
+        assert_eq!(number(0.5), "0.5");
+        assert_eq!(number(0.001), "1e-3");
+    }
+}
