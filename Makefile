@@ -62,12 +62,16 @@ $(LIBTORCH_CPU)/build-version:
 build: setup
 	$(CARGO) build --release
 
-# Real clients for the interop tests (ONNX Runtime, TensorBoard's reader), in a
-# venv of their own; tests/interop_*.rs use it, and fail under CI without it.
+# Real clients for the interop tests (ONNX Runtime, TensorBoard's reader) and the
+# independent statistics the sweep tests check against (scipy, statsmodels), in a
+# venv of their own; tests/it/interop_*.rs and sweeps.rs use it, and fail under CI
+# without it. The marker names the package list, so a changed list installs again.
 INTEROP_VENV := .venv-interop
-INTEROP_PACKAGES := onnxruntime==1.32.0 onnx==1.23.2 numpy==2.4.6 tensorboard==2.21.0 safetensors==0.8.0
-interop-venv: $(INTEROP_VENV)/.ready
-$(INTEROP_VENV)/.ready:
+INTEROP_PACKAGES := onnxruntime==1.32.0 onnx==1.23.2 numpy==2.4.6 tensorboard==2.21.0 safetensors==0.8.0 \
+	scipy==1.17.1 statsmodels==0.15.0 pandas==3.1.1
+INTEROP_READY := $(INTEROP_VENV)/.ready-$(shell echo '$(INTEROP_PACKAGES)' | md5sum | cut -c1-8)
+interop-venv: $(INTEROP_READY)
+$(INTEROP_READY):
 	@echo "== installing $(INTEROP_PACKAGES) into $(INTEROP_VENV)"
 	$(PYTHON) -m venv $(INTEROP_VENV)
 	$(INTEROP_VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet --no-cache-dir $(INTEROP_PACKAGES)

@@ -25,6 +25,7 @@ mod reliability;
 mod report;
 mod shell;
 mod slurm;
+mod sweeps;
 mod train_cli;
 mod trainer;
 mod tui_props;

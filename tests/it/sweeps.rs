@@ -1,0 +1,309 @@
+//! `atelier sweep` on stored sweeps, its statistics checked against scipy
+//! and statsmodels (the interop venv runs `sweep_reference.py`).
+
+use std::{
+    io::Write,
+    path::Path,
+    process::{Command, Stdio},
+};
+
+use atelier::{plan::parse_plan, store::RunStore};
+use serde_json::{json, Value};
+
+use crate::common;
+
+/// Stores the runs of `plan_text`'s sweep whose index `keep` accepts, each
+/// with an accuracy drawn around `truth` of its settings; returns the runs
+/// as the reference script reads them.
+fn store_sweep(
+    store: &RunStore,
+    plan_text: &str,
+    keys: &[&str],
+    keep: impl Fn(usize) -> bool,
+    truth: impl Fn(&atelier::plan::RunSpec) -> f64,
+) -> Vec<Value> {
+    let plan = parse_plan(plan_text, "sweep", Path::new("sweep.toml")).unwrap();
+    let mut noise = fastrand::Rng::with_seed(27);
+    let mut runs = Vec::new();
+    for (index, spec) in plan.runs.iter().enumerate() {
+        let accuracy = truth(spec) + (noise.f64() - 0.5) * 0.01;
+        if !keep(index) {
+            continue;
+        }
+        common::run_with_accuracy(store, spec, spec.seed, accuracy);
+        let settings = spec.settings();
+        let values: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|key| {
+                let value = settings.iter().find(|(k, _)| k == key).unwrap().1.clone();
+                ((*key).to_string(), Value::String(value))
+            })
+            .collect();
+        runs.push(json!({"keys": values, "accuracy": accuracy}));
+    }
+    runs
+}
+
+fn sweep_json(runs_dir: &Path, args: &[&str]) -> Value {
+    let output = common::atelier(runs_dir, runs_dir)
+        .arg("sweep")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The reference statistics of `runs`, or `None` where the venv is missing.
+fn reference(keys: &[&str], runs: &[Value], interactions: bool) -> Option<Value> {
+    let python = common::interop_python()?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/sweep_reference.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = json!({"keys": keys, "margin": 0.5, "runs": runs, "interactions": interactions});
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
+
+fn close(found: &Value, expected: &Value, what: &str) {
+    let (found, expected) = (found.as_f64().unwrap(), expected.as_f64().unwrap());
+    assert!(
+        (found - expected).abs() <= 1e-7 * expected.abs().max(1e-12) + 1e-12,
+        "{what}: atelier {found}, reference {expected}"
+    );
+}
+
+/// atelier's effects and pairs against scipy's and statsmodels'.
+fn check_against_reference(report: &Value, keys: &[&str], runs: &[Value]) {
+    let interactions = !report["interactions"].as_array().unwrap().is_empty();
+    let Some(reference) = reference(keys, runs, interactions) else {
+        return;
+    };
+    for effect in report["effects"].as_array().unwrap() {
+        let key = effect["key"].as_str().unwrap();
+        let line = &reference["anova"][key];
+        close(&effect["f"], &line["f"], &format!("F of {key}"));
+        close(&effect["p"], &line["p"], &format!("p of {key}"));
+        assert_eq!(effect["df"][0].as_f64(), line["df"].as_f64(), "df of {key}");
+    }
+    for interaction in report["interactions"].as_array().unwrap() {
+        let name = format!(
+            "{} × {}",
+            interaction["keys"][0].as_str().unwrap(),
+            interaction["keys"][1].as_str().unwrap()
+        );
+        close(&interaction["f"], &reference["anova"][&name]["f"], &name);
+        close(&interaction["p"], &reference["anova"][&name]["p"], &name);
+    }
+    let expected = reference["pairs"].as_array().unwrap();
+    assert_eq!(report["family"].as_u64(), Some(expected.len() as u64));
+    for theirs in expected {
+        let (a, b) = (theirs["a"].as_str().unwrap(), theirs["b"].as_str().unwrap());
+        let ours = report["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| {
+                let (x, y) = (p["a"].as_str().unwrap(), p["b"].as_str().unwrap());
+                (x, y) == (a, b) || (x, y) == (b, a)
+            })
+            .unwrap_or_else(|| panic!("no pair {a} / {b}"));
+        close(&ours["p"], &theirs["p"], &format!("p of {a} / {b}"));
+        close(
+            &ours["p_holm"],
+            &theirs["p_holm"],
+            &format!("Holm p of {a} / {b}"),
+        );
+        close(
+            &ours["p_equivalence"],
+            &theirs["p_tost"],
+            &format!("TOST p of {a} / {b}"),
+        );
+    }
+}
+
+const GRID: &str = r#"
+[[sweep]]
+name = "M1"
+model = { kind = "cnn", conv = [64], dense = 16 }
+epochs = 2
+seeds = 3
+grid = { learning_rate = [3e-3, 1e-3, 3e-4], "model.dropout" = [false, true], batch_size = [32, 64] }
+"#;
+
+fn truth(spec: &atelier::plan::RunSpec) -> f64 {
+    let lr = (spec.learning_rate.log10() + 3.0) * 0.01;
+    let dropout = if spec.title().contains("dropout=true") {
+        0.003
+    } else {
+        0.0
+    };
+    0.90 + lr + dropout + f64::from(spec.batch_size) * 1e-5
+}
+
+#[test]
+fn an_unbalanced_three_by_two_by_two_sweep_matches_statsmodels() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    let keys = ["batch", "lr", "dropout"];
+    // Two runs failed: one configuration has two seeds, another two.
+    let runs = store_sweep(
+        &store,
+        GRID,
+        &keys,
+        |index| index != 5 && index != 30,
+        truth,
+    );
+    assert_eq!(runs.len(), 34);
+    let report = sweep_json(runs_dir.path(), &[]);
+    assert_eq!(report["sweep"], "M1");
+    assert_eq!(report["keys"], json!(keys));
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 12);
+    let mut labels: Vec<&str> = groups
+        .iter()
+        .map(|g| g["label"].as_str().unwrap())
+        .collect();
+    for (rank, group) in groups.iter().enumerate() {
+        assert_eq!(group["rank"], json!(rank + 1));
+        let label = group["label"].as_str().unwrap();
+        for key in keys {
+            let value = group["keys"][key].as_str().unwrap();
+            assert!(label.contains(&format!("{key}={value}")), "{label}");
+        }
+        assert!(group["ci"].as_array().unwrap().len() == 2, "{group}");
+    }
+    let means: Vec<f64> = groups.iter().map(|g| g["mean"].as_f64().unwrap()).collect();
+    assert!(
+        means.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {means:?}"
+    );
+    labels.sort_unstable();
+    labels.dedup();
+    assert_eq!(labels.len(), 12, "every configuration told apart");
+    assert_eq!(report["pairs"].as_array().unwrap().len(), 66);
+    let ns: Vec<u64> = groups.iter().map(|g| g["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns.iter().filter(|&&n| n == 2).count(), 2);
+    let lr = &report["effects"][1];
+    assert_eq!(lr["key"], "lr");
+    assert_eq!(lr["levels"].as_array().unwrap().len(), 3);
+    assert!(
+        lr["p"].as_f64().unwrap() < 1e-6,
+        "the learning rate matters: {lr}"
+    );
+    for pair in report["pairs"].as_array().unwrap() {
+        let verdict = pair["verdict"].as_str().unwrap();
+        assert!(
+            ["different", "equivalent", "undecided"].contains(&verdict),
+            "{pair}"
+        );
+        assert!(pair["p_holm"].as_f64() >= pair["p"].as_f64());
+    }
+    check_against_reference(&report, &keys, &runs);
+}
+
+#[test]
+fn a_two_by_two_sweep_of_two_seeds_matches_statsmodels() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    let plan = r#"
+        [[sweep]]
+        name = "small"
+        model = { kind = "mlp", hidden = [32] }
+        seeds = 2
+        grid = { learning_rate = [1e-3, 1e-4], "model.dropout" = [false, true] }
+    "#;
+    let keys = ["lr", "dropout"];
+    let runs = store_sweep(&store, plan, &keys, |_| true, truth);
+    let report = sweep_json(runs_dir.path(), &["small", "--margin", "0.5"]);
+    assert_eq!(report["groups"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        report["interactions"].as_array().unwrap().len(),
+        1,
+        "8 runs for 4 parameters leave 4 degrees of freedom"
+    );
+    check_against_reference(&report, &keys, &runs);
+}
+
+#[test]
+fn sweep_prints_its_table_csv_and_heat_table_and_names_bad_flags() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    store_sweep(&store, GRID, &["batch", "lr", "dropout"], |_| true, truth);
+    let run = |args: &[&str]| {
+        common::atelier(runs_dir.path(), runs_dir.path())
+            .arg("sweep")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let text = run(&["--by", "lr,dropout"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(text.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("sweep M1 · 12 configurations · 36 runs"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("lr \\ dropout"), "{stdout}");
+    assert!(stdout.contains("Holm over 66"), "{stdout}");
+    assert!(
+        !stdout.contains("  batch  F("),
+        "--by lr,dropout leaves batch's effect out"
+    );
+    let csv = run(&["--csv"]);
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("rank,label,batch,lr,dropout,n,mean,sd,ci_low,ci_high,like_best")
+    );
+    assert_eq!(lines.count(), 12);
+    for (args, expected) in [
+        (
+            vec!["--by", "momentum"],
+            "--by momentum: the sweep M1 does not vary momentum; it varies batch, lr, dropout",
+        ),
+        (vec!["M9"], "no sweep named \"M9\"; the stored sweeps: M1"),
+        (
+            vec!["--margin", "0"],
+            "expected accuracy points between 0 and 100",
+        ),
+        (
+            vec!["--by", "lr,dropout,batch"],
+            "give one key, or two for a heat table",
+        ),
+    ] {
+        let output = run(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    RunStore::open(empty.path()).unwrap();
+    let output = common::atelier(empty.path(), empty.path())
+        .arg("sweep")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no sweep among the stored runs"));
+}
