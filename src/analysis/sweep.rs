@@ -52,7 +52,7 @@ pub struct SweepReport {
 }
 
 /// One configuration of the sweep.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SweepGroup {
     /// Its values of the swept keys, `lr=1e-3 dropout=true`.
     pub label: String,
@@ -197,6 +197,89 @@ pub fn sweeps(records: &[RunRecord]) -> Vec<String> {
         names.push(name.to_string());
     }
     names
+}
+
+/// What names a group: inside a sweep, the sweep and the values of the
+/// keys that vary there (`M1`, `lr=1e-3 dropout=true`); else its name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupLabel {
+    pub sweep: Option<String>,
+    pub label: String,
+}
+
+impl GroupLabel {
+    /// The label in `width` columns, `M1 lr=1e-3 dropout=true`: the sweep's
+    /// name, the part every configuration shares, is cut first.
+    pub fn fit(&self, width: usize) -> String {
+        let whole = match &self.sweep {
+            Some(sweep) => format!("{sweep} {}", self.label),
+            None => self.label.clone(),
+        };
+        let count = |text: &str| text.chars().count();
+        if count(&whole) <= width || width == 0 {
+            return if width == 0 { String::new() } else { whole };
+        }
+        match &self.sweep {
+            // Room for a cut sweep name and the whole label.
+            Some(sweep) if count(&self.label) + 2 <= width => {
+                let keep = width - count(&self.label) - 2;
+                let prefix: String = sweep.chars().take(keep).collect();
+                format!("{prefix}… {}", self.label)
+            }
+            Some(_) if count(&self.label) <= width => self.label.clone(),
+            // Not even the label fits: its end is cut, as any text.
+            _ => {
+                let label = if self.sweep.is_some() {
+                    &self.label
+                } else {
+                    &whole
+                };
+                let kept: String = label.chars().take(width - 1).collect();
+                format!("{kept}…")
+            }
+        }
+    }
+}
+
+/// The label of every group in `records`, by [`crate::plan::Group::id`].
+pub fn group_labels(records: &[RunRecord]) -> std::collections::HashMap<String, GroupLabel> {
+    let mut labels: std::collections::HashMap<String, GroupLabel> = group_runs(records)
+        .into_iter()
+        .map(|group| {
+            let label = GroupLabel {
+                sweep: None,
+                label: group.group.name.clone(),
+            };
+            (group.group.id(), label)
+        })
+        .collect();
+    for sweep in sweeps(records) {
+        let members: Vec<RunRecord> = records
+            .iter()
+            .filter(|r| r.spec.sweep.as_deref() == Some(sweep.as_str()))
+            .cloned()
+            .collect();
+        let grouped = group_runs(&members);
+        let differences = Differences::of(grouped.iter().map(|g| &g.runs[0].spec));
+        let named: Vec<SweepGroup> = grouped
+            .iter()
+            .map(|g| SweepGroup {
+                label: differences.label(&g.runs[0].spec),
+                name: g.group.name.clone(),
+                ..SweepGroup::default()
+            })
+            .collect();
+        for (group, label) in grouped.iter().zip(unique_labels(&named)) {
+            labels.insert(
+                group.group.id(),
+                GroupLabel {
+                    sweep: Some(sweep.clone()),
+                    label,
+                },
+            );
+        }
+    }
+    labels
 }
 
 /// A configuration's runs and their test accuracies.
@@ -618,6 +701,30 @@ mod tests {
         let dropout = &report.effects[1];
         assert!(dropout.p.unwrap() > lr.p.unwrap());
         assert_eq!(report.interactions.len(), 1);
+    }
+
+    #[test]
+    fn labels_cut_the_shared_part_before_what_differs() {
+        let label = GroupLabel {
+            sweep: Some("M1-long-sweep".into()),
+            label: "lr=1e-3 dropout=true".into(),
+        };
+        assert_eq!(label.fit(80), "M1-long-sweep lr=1e-3 dropout=true");
+        assert_eq!(label.fit(26), "M1-l… lr=1e-3 dropout=true");
+        assert_eq!(label.fit(21), "lr=1e-3 dropout=true");
+        assert_eq!(label.fit(10), "lr=1e-3 d…");
+        let plain = GroupLabel {
+            sweep: None,
+            label: "M2 lr=3e-4".into(),
+        };
+        assert_eq!(plain.fit(6), "M2 lr…");
+        let labels = group_labels(&all_done());
+        assert_eq!(labels.len(), 6);
+        let mut texts: Vec<String> = labels.values().map(|l| l.fit(28)).collect();
+        texts.sort();
+        texts.dedup();
+        assert_eq!(texts.len(), 6, "told apart at 28 columns: {texts:?}");
+        assert!(texts.contains(&"M1 lr=3e-4 dropout=false".to_string()));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
+    analysis::sweep::{group_labels, Pair, SweepReport, DEFAULT_MARGIN_POINTS},
     edge::printable,
     outln,
     plan::Reference,
@@ -28,8 +29,27 @@ pub fn run(args: &CompareArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCo
     let a = find_target(&store, &args.a)?;
     let b = find_target(&store, &args.b)?;
     let verdict = atelier::analysis::compare(&store, &a, &b);
+    let in_sweep = in_one_sweep(&store, &a, &b);
+    // Two configurations of one sweep are one pair of its whole family.
+    let verdict = match &in_sweep {
+        Some((
+            report,
+            Pair {
+                p_holm: Some(p), ..
+            },
+        )) => verdict.in_family(report.family, *p),
+        _ => verdict,
+    };
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&verdict)?)?;
+        let mut value = serde_json::to_value(&verdict)?;
+        if let Some((report, pair)) = &in_sweep {
+            value["sweep"] = serde_json::json!({
+                "name": report.sweep,
+                "family": report.family,
+                "pair": pair,
+            });
+        }
+        outln!("{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         for target in [&a, &b] {
             outln!("{}", side_line(target))?;
@@ -37,8 +57,46 @@ pub fn run(args: &CompareArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCo
         for line in verdict.text().lines() {
             outln!("{}", printable(line))?;
         }
+        if let Some((report, pair)) = &in_sweep {
+            outln!("{}", printable(&sweep_line(report, pair)))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Two groups of one sweep: the sweep's analysis and their pair in it, so
+/// the verdict counts every pair the sweep holds.
+fn in_one_sweep(store: &RunStore, a: &Target, b: &Target) -> Option<(SweepReport, Pair)> {
+    let (Target::Group { runs: x, .. }, Target::Group { runs: y, .. }) = (a, b) else {
+        return None;
+    };
+    let sweep = x.first()?.spec.sweep.clone()?;
+    if y.first()?.spec.sweep.as_ref() != Some(&sweep) {
+        return None;
+    }
+    let (records, _) = store.list();
+    let report = SweepReport::of(&sweep, &records, DEFAULT_MARGIN_POINTS);
+    let labels = group_labels(&records);
+    let label = |runs: &[RunRecord]| labels.get(&runs[0].group().id()).map(|l| l.label.clone());
+    let pair = report.pair(&label(x)?, &label(y)?)?.clone();
+    Some((report, pair))
+}
+
+/// `in sweep M1, one of 66 pairs: Holm-adjusted p = 0.3400: undecided (≈7 seeds each)`.
+fn sweep_line(report: &SweepReport, pair: &Pair) -> String {
+    let adjusted = pair
+        .p_holm
+        .map_or_else(|| "no test".into(), |p| format!("Holm-adjusted p = {p:.4}"));
+    let seeds = pair.seeds_needed.map_or_else(String::new, |n| {
+        format!(" (≈{n} seeds each would likely decide it)")
+    });
+    format!(
+        "in sweep {}, one of {} tested pairs: {adjusted}, margin ±{:.2} points: {}{seeds}",
+        report.sweep,
+        report.family,
+        report.margin_points,
+        pair.verdict.text()
+    )
 }
 
 /// `M2  5 runs (5 done)  test accuracy 0.8940 ± 0.0033, 95% CI 0.8899 … 0.8981  original 0.8952`.

@@ -3,6 +3,7 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
+    analysis::sweep::{group_labels, sweeps, GroupLabel, SweepReport, DEFAULT_MARGIN_POINTS},
     data::CLASS_NAMES,
     edge::printable,
     outln,
@@ -10,7 +11,7 @@ use atelier::{
     store::{
         group_runs,
         liveness::{self, DEFAULT_STALL_AFTER},
-        GroupRuns, GroupStats, History, Liveness, RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
+        GroupRuns, History, Liveness, RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
     },
     units::{clock, thousands},
 };
@@ -79,11 +80,21 @@ fn list(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
         "DEVICE",
         "TIME"
     )?;
+    let labels = group_labels(&records);
     for record in &records {
+        // A sweep's run is named by what varies in it, its seed after that.
+        let model = match labels.get(&record.group().id()) {
+            Some(label) if label.sweep.is_some() => GroupLabel {
+                label: format!("{} seed={}", label.label, record.spec.seed),
+                ..label.clone()
+            }
+            .fit(40),
+            _ => truncate(&record.spec.title(), 40),
+        };
         outln!(
             "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
             record.id,
-            truncate(&record.spec.title(), 40),
+            printable(&model),
             status_text(store, record),
             format!("{}/{}", record.epochs_done, record.spec.epochs),
             optional(record.best_val_accuracy),
@@ -109,41 +120,87 @@ fn skipped(errors: &[atelier::store::StoreError]) -> ExitCode {
     }
 }
 
-/// `atelier runs groups`: one line per group.
+/// The widest a group's label gets in `runs groups` before its sweep's
+/// name, then its own end, is cut.
+const GROUP_WIDTH: usize = 40;
+
+/// `atelier runs groups`: one line per group, a sweep's named by the keys
+/// that vary in it; then what each sweep's configurations share.
 fn groups(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
     let (records, errors) = store.list();
     let code = skipped(&errors);
-    let stats: Vec<GroupStats> = group_runs(&records).iter().map(GroupRuns::stats).collect();
+    let grouped = group_runs(&records);
+    let labels = group_labels(&records);
+    let label_of = |group: &GroupRuns| {
+        labels
+            .get(&group.group.id())
+            .cloned()
+            .unwrap_or(GroupLabel {
+                sweep: None,
+                label: group.group.name.clone(),
+            })
+    };
     if json {
-        outln!("{}", serde_json::to_string_pretty(&stats)?)?;
+        let all: Vec<serde_json::Value> = grouped
+            .iter()
+            .map(|group| {
+                let mut value = serde_json::to_value(group.stats()).unwrap_or_default();
+                let label = label_of(group);
+                value["label"] = label.label.into();
+                value["sweep"] = label.sweep.into();
+                value
+            })
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&all)?)?;
         return Ok(code);
     }
+    let width = grouped
+        .iter()
+        .map(|group| label_of(group).fit(GROUP_WIDTH).chars().count())
+        .chain(["GROUP".len()])
+        .max()
+        .unwrap_or(0);
     outln!(
-        "{:<28} {:>4} {:>5}  {:<44} {:>8}",
+        "{:<width$} {:>4} {:>5}  {:<44} {:>8}",
         "GROUP",
         "RUNS",
         "DONE",
         "TEST ACCURACY (mean ± sd, 95% CI)",
         "ORIGINAL"
     )?;
-    for group in &stats {
+    for group in &grouped {
+        let stats = group.stats();
         outln!(
-            "{:<28} {:>4} {:>5}  {:<44} {:>8}",
-            truncate(&group.name, 28),
-            group.runs,
-            group.done,
-            super::compare::summary_text(&group.test_accuracy),
-            group
+            "{:<width$} {:>4} {:>5}  {:<44} {:>8}",
+            printable(&label_of(group).fit(GROUP_WIDTH)),
+            stats.runs,
+            stats.done,
+            super::compare::summary_text(&stats.test_accuracy),
+            stats
                 .reference
                 .map_or_else(|| "-".into(), |r| format!("{:.4}", r.test_accuracy)),
         )?;
     }
     outln!(
         "{} group(s) of {} run(s) in {}",
-        stats.len(),
+        grouped.len(),
         records.len(),
         store.dir().display()
     )?;
+    for sweep in sweeps(&records) {
+        let report = SweepReport::of(&sweep, &records, DEFAULT_MARGIN_POINTS);
+        let shared: Vec<String> = report
+            .shared
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        outln!(
+            "sweep {}: its configurations share {} (atelier sweep {} reads it whole)",
+            printable(&sweep),
+            printable(&shared.join(" ")),
+            printable(&sweep)
+        )?;
+    }
     Ok(code)
 }
 

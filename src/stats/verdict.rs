@@ -78,10 +78,23 @@ pub struct Verdict {
     /// `McNemar`'s disagreements: images only a got right, and only b.
     pub only_a: Option<u64>,
     pub only_b: Option<u64>,
-    /// Whether p is below 1 − the confidence level (0.05).
+    /// Whether p (or, in a family, the adjusted p) is below 1 − the confidence level (0.05).
     pub significant: Option<bool>,
     /// Why nothing was tested, when `test` is `none`.
     pub reason: Option<String>,
+    /// When the pair is one of many compared at once: the family's size
+    /// and the pair's Holm-adjusted p, which `significant` then follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
+}
+
+/// The comparisons a verdict was one of.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Family {
+    /// How many pairs were tested together.
+    pub pairs: usize,
+    /// This pair's p-value adjusted by Holm's method over them.
+    pub p_holm: f64,
 }
 
 /// The tests' threshold.
@@ -149,7 +162,19 @@ impl Verdict {
             only_b: None,
             significant: None,
             reason,
+            family: None,
         }
+    }
+
+    /// The verdict as one of `pairs` comparisons made together, its
+    /// p-value adjusted to `p_holm`: significance follows the adjusted p.
+    #[must_use]
+    pub fn in_family(mut self, pairs: usize, p_holm: f64) -> Self {
+        if self.p.is_some() && pairs > 1 {
+            self.family = Some(Family { pairs, p_holm });
+            self.significant = Some(p_holm < ALPHA);
+        }
+        self
     }
 
     /// `M2 (5 seeds) − M1 (5 seeds): −0.31 points, 95% CI −0.62 … +0.00,
@@ -177,6 +202,13 @@ impl Verdict {
         }
         if let Some(p) = self.p {
             parts.push(p_value(p));
+        }
+        if let Some(family) = self.family {
+            parts.push(format!(
+                "Holm over {} pairs {}",
+                family.pairs,
+                p_value(family.p_holm)
+            ));
         }
         let conclusion = match (self.significant, &self.reason) {
             (Some(true), _) => format!("significant at {ALPHA:.2}"),
@@ -226,6 +258,28 @@ pub fn mcnemar_from_counts(images: usize, only_a: u64, only_b: u64) -> McNemar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verdict_among_many_follows_its_adjusted_p() {
+        let a = [0.901, 0.903, 0.905];
+        let b = [0.890, 0.893, 0.896];
+        let alone = Verdict::groups(Side::group("A", &a), &a, Side::group("B", &b), &b);
+        assert_eq!(alone.significant, Some(true));
+        let among = alone.clone().in_family(66, 0.31);
+        assert_eq!(among.significant, Some(false));
+        assert!(
+            among
+                .text()
+                .ends_with("Holm over 66 pairs p = 0.310: not significant at 0.05"),
+            "{}",
+            among.text()
+        );
+        assert_eq!(
+            alone.clone().in_family(1, 0.31),
+            alone,
+            "a family of one is no family"
+        );
+    }
 
     #[test]
     fn two_groups_read_as_the_issue_writes_them() {

@@ -11,8 +11,9 @@ use crate::{
     plan::Reference,
     protocol::RunId,
     stats::{
+        multiple::holm,
         verdict::{Side, Verdict},
-        McNemar,
+        welch, McNemar,
     },
 };
 
@@ -98,6 +99,8 @@ impl Chosen {
 pub struct Contender<'a> {
     pub name: String,
     pub runs: Vec<&'a RunView>,
+    /// The group's key; none for a single run.
+    pub key: Option<String>,
 }
 
 impl<'a> Contender<'a> {
@@ -105,6 +108,7 @@ impl<'a> Contender<'a> {
         Self {
             name: group.name.clone(),
             runs: group.runs.clone(),
+            key: Some(group.key.clone()),
         }
     }
 
@@ -112,6 +116,7 @@ impl<'a> Contender<'a> {
         Self {
             name: run.spec.name.clone(),
             runs: vec![run],
+            key: None,
         }
     }
 
@@ -206,17 +211,45 @@ pub fn pair<'a>(app: &App, groups: &[TestGroup<'a>]) -> Result<Pair<'a>, String>
 
 /// The verdict on the pair: `McNemar`'s test for two single runs (from their
 /// loaded predictions), else Welch's for the groups, which leaves a group of
-/// one untested rather than invent an interval.
-pub fn verdict(app: &App, pair: &Pair) -> Verdict {
+/// one untested rather than invent an interval. Two groups among several
+/// are one pair of many (the "best other" is picked from them all): their
+/// p-value is adjusted by Holm's method over every pair that can be tested.
+pub fn verdict(app: &App, groups: &[TestGroup], pair: &Pair) -> Verdict {
     let (va, vb) = (pair.a.accuracies(), pair.b.accuracies());
     let (sa, sb) = (
         Side::group(pair.a.name.clone(), &va),
         Side::group(pair.b.name.clone(), &vb),
     );
-    match (pair.a.runs.as_slice(), pair.b.runs.as_slice()) {
-        ([a], [b]) => Verdict::runs(sa, sb, paired(app, a, b)),
-        _ => Verdict::groups(sa, &va, sb, &vb),
+    if let ([a], [b]) = (pair.a.runs.as_slice(), pair.b.runs.as_slice()) {
+        return Verdict::runs(sa, sb, paired(app, a, b));
     }
+    let verdict = Verdict::groups(sa, &va, sb, &vb);
+    match family(groups, pair) {
+        Some((pairs, p_holm)) => verdict.in_family(pairs, p_holm),
+        None => verdict,
+    }
+}
+
+/// Every pair of `groups` Welch's test can take, with Holm's adjustment:
+/// how many there are and `pair`'s adjusted p (when it is one of them).
+fn family(groups: &[TestGroup], pair: &Pair) -> Option<(usize, f64)> {
+    let values: Vec<Vec<f64>> = groups.iter().map(TestGroup::accuracies).collect();
+    let mut tested: Vec<(usize, usize, f64)> = Vec::new();
+    for i in 0..groups.len() {
+        for j in i + 1..groups.len() {
+            if let Ok(test) = welch(&values[i], &values[j]) {
+                tested.push((i, j, test.p));
+            }
+        }
+    }
+    let index_of = |key: &Option<String>| groups.iter().position(|g| Some(&g.key) == key.as_ref());
+    let (a, b) = (index_of(&pair.a.key)?, index_of(&pair.b.key)?);
+    let adjusted = holm(&tested.iter().map(|t| t.2).collect::<Vec<_>>());
+    tested
+        .iter()
+        .zip(adjusted)
+        .find(|((i, j, _), _)| (*i, *j) == (a.min(b), a.max(b)))
+        .map(|(_, p)| (tested.len(), p))
 }
 
 /// The runs whose predictions the compare view's verdict needs: the two,
@@ -302,7 +335,7 @@ mod tests {
 
     fn verdict_text(app: &App) -> String {
         let groups = test_groups(app);
-        verdict(app, &pair(app, &groups).unwrap()).text()
+        verdict(app, &groups, &pair(app, &groups).unwrap()).text()
     }
 
     #[test]
@@ -358,6 +391,36 @@ mod tests {
         app.marked = vec!["r0".into(), "r2".into(), "r5".into()];
         assert_eq!(chosen(&app).4, Chosen::Selected);
         assert!(verdict_runs(&app).is_empty(), "groups need no predictions");
+    }
+
+    #[test]
+    fn the_best_other_of_several_groups_is_judged_by_its_holm_adjusted_p() {
+        let mut app = app();
+        // Two of MLP's seeds again, as a group of their own (batch 8).
+        let m3 = RunSpec {
+            batch_size: 8,
+            ..RunSpec::new("M3", ModelSpec::tiny_mlp())
+        };
+        for (seed, accuracy) in [(1, 0.877), (2, 0.883)] {
+            let row = app.add_planned(with_seed(&m3, seed));
+            let id = format!("m3-{seed}");
+            app.assign_id(row, id.as_str().into());
+            app.apply(&Event::Evaluated {
+                run: id.into(),
+                test_loss: 0.3,
+                test_accuracy: accuracy,
+                confusion: Box::new([[0; 10]; 10]),
+            });
+        }
+        // MLP, M1 and M3 can be tested (M2 has one seed): three pairs.
+        let text = verdict_text(&app);
+        assert!(text.starts_with("MLP (3 seeds) − M1 (2 seeds)"), "{text}");
+        assert!(text.contains(", Holm over 3 pairs p = "), "{text}");
+        let groups = test_groups(&app);
+        let verdict = verdict(&app, &groups, &pair(&app, &groups).unwrap());
+        let family = verdict.family.unwrap();
+        assert!(family.p_holm >= verdict.p.unwrap());
+        assert_eq!(verdict.significant, Some(family.p_holm < 0.05));
     }
 
     #[test]

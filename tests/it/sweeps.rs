@@ -307,3 +307,55 @@ fn sweep_prints_its_table_csv_and_heat_table_and_names_bad_flags() {
         .unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("no sweep among the stored runs"));
 }
+
+#[test]
+fn runs_groups_and_compare_name_a_sweeps_groups_by_what_differs() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    store_sweep(&store, GRID, &["batch", "lr", "dropout"], |_| true, truth);
+    let run = |args: &[&str]| {
+        let output = common::atelier(runs_dir.path(), runs_dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let table = run(&["runs", "groups"]);
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("M1 ")).collect();
+    assert_eq!(rows.len(), 12, "{table}");
+    let mut names: Vec<&str> = rows.iter().map(|row| &row[..34]).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 12, "every group told apart: {table}");
+    assert!(
+        table.contains("M1 batch=64 lr=3e-4 dropout=true "),
+        "{table}"
+    );
+    assert!(
+        table.contains("sweep M1: its configurations share epochs=2 "),
+        "{table}"
+    );
+    let json: Value = serde_json::from_str(&run(&["runs", "groups", "--json"])).unwrap();
+    let group = &json.as_array().unwrap()[0];
+    assert_eq!(group["sweep"], "M1");
+    assert!(
+        group["label"].as_str().unwrap().starts_with("batch="),
+        "{group}"
+    );
+    let verdict = run(&[
+        "compare",
+        "M1 batch=32 lr=3e-3 dropout=true",
+        "M1 batch=32 lr=1e-3 dropout=true",
+    ]);
+    assert!(verdict.contains(", Holm over 66 pairs p "), "{verdict}");
+    assert!(
+        verdict.contains("in sweep M1, one of 66 tested pairs: Holm-adjusted p = "),
+        "{verdict}"
+    );
+    let listed = run(&["runs"]);
+    assert!(
+        listed.contains("M1 batch=32 lr=1e-3 dropout=false seed=2"),
+        "{listed}"
+    );
+}

@@ -123,7 +123,7 @@ fn plural(count: usize) -> &'static str {
 /// `selected vs best other: MLP (3 seeds) − M1 (3 seeds): …`, wrapped to the rows there are.
 fn verdict_lines(app: &App, groups: &[TestGroup], width: u16, rows: u16) -> Vec<Line<'static>> {
     let (label, text) = match pair(app, groups) {
-        Ok(pair) => (pair.chosen.label(), verdict(app, &pair).text()),
+        Ok(pair) => (pair.chosen.label(), verdict(app, groups, &pair).text()),
         Err(why) => ("verdict", why),
     };
     let label = format!("{label}: ");
