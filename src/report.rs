@@ -16,8 +16,10 @@ pub use figures::BARS_SIZE;
 pub use run::{collect, ReportRun};
 
 use crate::{
+    analysis::sweep::{sweeps, SweepReport, DEFAULT_MARGIN_POINTS},
     draw,
     edge::output::{self, Kind, Policy},
+    store::RunRecord,
 };
 
 /// Writes every figure and both tables into `dir`; returns the files written.
@@ -102,6 +104,47 @@ pub fn write(runs: &[ReportRun], dir: &Path, policy: &Policy) -> Result<Vec<Path
         let path = dir.join(name);
         output::write(&path, Kind::Text, text.as_bytes(), policy)?;
         written.push(path);
+    }
+    written.extend(write_sweeps(runs, dir, policy)?);
+    Ok(written)
+}
+
+/// `sweep.md` and `sweep.csv` for each sweep among `runs` (named after it
+/// when there are several), checked before the first is written.
+fn write_sweeps(
+    runs: &[ReportRun],
+    dir: &Path,
+    policy: &Policy,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let records: Vec<RunRecord> = runs.iter().map(|run| run.record.clone()).collect();
+    let names = sweeps(&records);
+    let stem = |name: &str| {
+        if names.len() == 1 {
+            "sweep".to_string()
+        } else {
+            format!("sweep-{}", run::file_safe(name))
+        }
+    };
+    for name in &names {
+        for extension in ["md", "csv"] {
+            output::check(
+                &dir.join(format!("{}.{extension}", stem(name))),
+                Kind::Text,
+                policy,
+            )?;
+        }
+    }
+    let mut written = Vec::new();
+    for name in &names {
+        let report = SweepReport::of(name, &records, DEFAULT_MARGIN_POINTS);
+        for (extension, text) in [
+            ("md", sweep::markdown(&report)),
+            ("csv", sweep::csv(&report)?),
+        ] {
+            let path = dir.join(format!("{}.{extension}", stem(name)));
+            output::write(&path, Kind::Text, text.as_bytes(), policy)?;
+            written.push(path);
+        }
     }
     Ok(written)
 }

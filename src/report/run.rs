@@ -30,16 +30,21 @@ impl ReportRun {
         } else {
             &self.record.spec.name
         };
-        name.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
+        file_safe(name)
     }
+}
+
+/// `name` with every character but ASCII letters, digits, `-` and `_` as `_`.
+pub(super) fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The runs a report covers: `ids` in that order, or every run with test

@@ -334,13 +334,18 @@ fn pairs_text(out: &mut String, report: &SweepReport) {
     );
 }
 
-fn pair_line(pair: &Pair, width: usize) -> String {
-    let points = |x: f64| format!("{:+.2}", x * 100.0);
-    let verdict = match (pair.verdict, pair.seeds_needed, pair.untestable) {
+/// `different`, `undecided (≈9 seeds each)`, `untestable (no spread)`.
+fn verdict_text(pair: &Pair) -> String {
+    match (pair.verdict, pair.seeds_needed, pair.untestable) {
         (Call::Undecided, Some(n), _) => format!("undecided (≈{n} seeds each)"),
         (Call::Untestable, _, Some(why)) => format!("untestable ({})", untestable_text(why)),
         (call, _, _) => call.text().into(),
-    };
+    }
+}
+
+fn pair_line(pair: &Pair, width: usize) -> String {
+    let points = |x: f64| format!("{:+.2}", x * 100.0);
+    let verdict = verdict_text(pair);
     format!(
         "  {:<width$}  {:<width$}  {:>6}  {:<15}  {:<7}  {:<7}  {verdict}",
         printable(&pair.a),
@@ -387,4 +392,128 @@ pub fn csv(report: &SweepReport) -> Result<String, ReportError> {
         row
     });
     super::table::write_csv("sweep.csv", &header, rows)
+}
+
+/// A table cell: printable, and a `|` cannot end the cell early.
+fn cell(text: &str) -> String {
+    printable(text).replace('|', "\\|")
+}
+
+fn interval(ci: Option<(f64, f64)>) -> String {
+    ci.map_or_else(|| "-".into(), |(low, high)| format!("{low:.4} … {high:.4}"))
+}
+
+/// `sweep.md`: the configurations, the effects and the pairs as Markdown tables.
+pub fn markdown(report: &SweepReport) -> String {
+    let mut out = String::new();
+    let runs: usize = report.groups.iter().map(|g| g.runs).sum();
+    let _ = writeln!(out, "# Sweep {}\n", cell(&report.sweep));
+    let shared: Vec<String> = report
+        .shared
+        .iter()
+        .map(|(k, v)| format!("`{k}={v}`"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} configurations, {runs} runs. Every configuration shares {}.\n",
+        report.groups.len(),
+        cell(&shared.join(" "))
+    );
+    let keys: Vec<String> = report.keys.iter().map(|k| cell(k)).collect();
+    let _ = writeln!(
+        out,
+        "| rank | {} | n | mean | sd | 95% CI | |",
+        keys.join(" | ")
+    );
+    let _ = writeln!(
+        out,
+        "|---:|{}---:|---:|---:|---|---|",
+        "---|".repeat(keys.len())
+    );
+    for group in &report.groups {
+        let values: Vec<String> = group.keys.iter().map(|(_, v)| cell(v)).collect();
+        let mark = match (group.rank, group.like_best) {
+            (Some(1), _) => "best",
+            (_, true) => "≈ best",
+            _ => "",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {mark} |",
+            group.rank.map_or_else(|| "-".into(), |r| r.to_string()),
+            values.join(" | "),
+            group.n,
+            optional(group.mean, 4),
+            optional(group.sd, 4),
+            interval(group.ci)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n≈ best: not found different from the best (equivalent or undecided).\n\n## Effects\n\n\
+         Each value's runs pooled over the other keys; F-tests from the type II factorial ANOVA.\n"
+    );
+    let _ = writeln!(out, "| key | value | n | mean | 95% CI | F-test |");
+    let _ = writeln!(out, "|---|---|---:|---:|---|---|");
+    for effect in &report.effects {
+        for (index, level) in effect.levels.iter().enumerate() {
+            let test = if index == 0 {
+                f_test(effect.f, effect.df, effect.p)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {test} |",
+                if index == 0 {
+                    cell(&effect.key)
+                } else {
+                    String::new()
+                },
+                cell(&level.value),
+                level.n,
+                optional(level.mean, 4),
+                interval(level.ci)
+            );
+        }
+    }
+    for interaction in &report.interactions {
+        let _ = writeln!(
+            out,
+            "| {} × {} | | | | | {} |",
+            cell(&interaction.keys.0),
+            cell(&interaction.keys.1),
+            f_test(interaction.f, Some(interaction.df), interaction.p)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Pairs\n\n{} pairs, {} tested; p-values adjusted by Holm's method over the {} tested; \
+         margin ±{:.2} points. Differences in accuracy points.\n",
+        report.pairs.len(),
+        report.family,
+        report.family,
+        report.margin_points
+    );
+    let _ = writeln!(out, "| a | b | diff | 95% CI | p | p Holm | verdict |");
+    let _ = writeln!(out, "|---|---|---:|---|---:|---:|---|");
+    for pair in &report.pairs {
+        let verdict = verdict_text(pair);
+        let points = |x: f64| format!("{:+.2}", x * 100.0);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&pair.a),
+            cell(&pair.b),
+            pair.diff.map_or_else(|| "-".into(), points),
+            pair.ci.map_or_else(
+                || "-".into(),
+                |(l, h)| format!("{} … {}", points(l), points(h))
+            ),
+            optional(pair.p, 4),
+            optional(pair.p_holm, 4),
+            verdict
+        );
+    }
+    out
 }

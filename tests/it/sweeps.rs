@@ -359,3 +359,42 @@ fn runs_groups_and_compare_name_a_sweeps_groups_by_what_differs() {
         "{listed}"
     );
 }
+
+#[test]
+fn report_writes_the_sweeps_table_effects_and_verdicts() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    let plan = r#"
+        [[sweep]]
+        name = "small"
+        model = { kind = "mlp", hidden = [8] }
+        epochs = 1
+        seeds = 2
+        grid = { learning_rate = [1e-3, 1e-4], "model.dropout" = [false, true] }
+    "#;
+    store_sweep(&store, plan, &["lr", "dropout"], |_| true, truth);
+    let out = runs_dir.path().join("report");
+    let output = common::atelier(runs_dir.path(), runs_dir.path())
+        .args(["report", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let markdown = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(markdown.starts_with("# Sweep small\n"), "{markdown}");
+    assert!(
+        markdown.contains("| rank | lr | dropout | n | mean | sd | 95% CI | |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| lr | 1e-3 | 4 |"), "{markdown}");
+    assert!(
+        markdown.contains("6 pairs, 6 tested; p-values adjusted by Holm"),
+        "{markdown}"
+    );
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+}
