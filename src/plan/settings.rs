@@ -31,7 +31,23 @@ impl RunSpec {
         if let Ok(Value::Object(mut model)) = serde_json::to_value(&self.model) {
             let kind = model.remove("kind").unwrap_or(Value::Null);
             settings.push(("model".into(), compact(&kind)));
+            let batch_norm = model
+                .get_mut("blocks")
+                .and_then(Value::as_array_mut)
+                .map(|blocks| {
+                    // Said once for all blocks, as a sweep's `model.batch_norm` sets it.
+                    let each: Vec<Value> = blocks
+                        .iter_mut()
+                        .filter_map(|block| block.as_object_mut()?.remove("batch_norm"))
+                        .collect();
+                    match each.first() {
+                        Some(first) if each.iter().all(|b| b == first) => compact(first),
+                        Some(_) => "mixed".to_string(),
+                        None => "false".to_string(),
+                    }
+                });
             settings.extend(model.into_iter().map(|(key, value)| (key, compact(&value))));
+            settings.extend(batch_norm.map(|value| ("batch_norm".to_string(), value)));
         }
         let recipe = &self.recipe;
         let json = |value: Value| compact(&value);
@@ -216,6 +232,16 @@ mod tests {
             "model=mlp conv=- dense=- schedule=onecycle(warmup_share=0.3) hidden=[8]"
         );
         assert_eq!(Differences::value(&a, "schedule"), "constant");
+    }
+
+    #[test]
+    fn batch_norm_is_one_key_for_all_blocks() {
+        let plan = crate::plan::beyond_plan();
+        let b1 = plan.runs.iter().find(|r| r.name == "B1").unwrap();
+        let no_bn = plan.runs.iter().find(|r| r.name == "B1-nobn").unwrap();
+        let differences = Differences::of([b1, no_bn]);
+        assert_eq!(differences.varying, ["batch_norm"]);
+        assert_eq!(differences.label(no_bn), "batch_norm=false");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use serde::Deserialize;
 
+use super::Recipe;
 use super::{
     check::{check_run, SettingError},
     RunSpec,
@@ -71,6 +72,8 @@ pub enum ValueError {
     Number(String),
     #[error("expected a list of layer widths such as [64, 32], found {0}")]
     Widths(String),
+    #[error("{0}")]
+    Recipe(String),
 }
 
 /// Runs a sweep may expand to unless its `max_runs` says more, or `--yes` confirms.
@@ -82,8 +85,9 @@ const HARD_MAX_RUNS: usize = 100_000;
 /// on the command line (`--seeds N`).
 pub const MAX_SEEDS: u32 = 10_000;
 
-/// The settings a grid or a point may set.
-pub const SWEEP_KEYS: [&str; 10] = [
+/// The settings a grid or a point may set: the run's, the model's, and
+/// the recipe's (so an ablation is one sweep).
+pub const SWEEP_KEYS: [&str; 19] = [
     "epochs",
     "batch_size",
     "learning_rate",
@@ -94,6 +98,15 @@ pub const SWEEP_KEYS: [&str; 10] = [
     "model.conv",
     "model.dense",
     "model.hidden",
+    "model.batch_norm",
+    "optimizer",
+    "weight_decay",
+    "momentum",
+    "nesterov",
+    "schedule",
+    "label_smoothing",
+    "augment",
+    "tta_flip",
 ];
 
 /// How many runs one sweep may make, checked once the flags are applied.
@@ -278,17 +291,58 @@ fn set(spec: &mut RunSpec, key: &str, value: &toml::Value) -> Result<(), ValueEr
                 _ => return Err(ValueError::Precision(value.to_string())),
             }
         }
-        "model.dropout" => {
-            let on = value
-                .as_bool()
-                .ok_or_else(|| ValueError::Bool(value.to_string()))?;
-            spec.model.set_dropout(on);
-        }
+        "model.dropout" => spec.model.set_dropout(flag(value)?),
         "model.conv" | "model.dense" | "model.hidden" => set_width(&mut spec.model, key, value)?,
+        "model.batch_norm" => set_batch_norm(&mut spec.model, flag(value)?)?,
         "seed" => return Err(ValueError::SeedInGrid),
+        _ => set_recipe(&mut spec.recipe, key, value)?,
+    }
+    Ok(())
+}
+
+/// A recipe key, read as a plan's `[defaults]` or `[[run]]` writes it
+/// (`schedule = { kind = "cosine" }`, `augment = { crop = 2 }`); ranges are
+/// checked with the rest of the run.
+fn set_recipe(recipe: &mut Recipe, key: &str, value: &toml::Value) -> Result<(), ValueError> {
+    fn read<T: serde::de::DeserializeOwned>(value: &toml::Value) -> Result<T, ValueError> {
+        value
+            .clone()
+            .try_into()
+            .map_err(|error: toml::de::Error| ValueError::Recipe(error.message().to_string()))
+    }
+    match key {
+        "optimizer" => recipe.optimizer = read(value)?,
+        "weight_decay" => recipe.weight_decay = number(value)?,
+        "momentum" => recipe.momentum = Some(number(value)?),
+        "nesterov" => recipe.nesterov = flag(value)?,
+        "schedule" => recipe.schedule = read(value)?,
+        "label_smoothing" => recipe.label_smoothing = number(value)?,
+        "augment" => recipe.augment = read(value)?,
+        "tta_flip" => recipe.tta_flip = flag(value)?,
         _ => return Err(ValueError::UnknownKey),
     }
     Ok(())
+}
+
+/// `BatchNorm` in every block of a `convnet` model, or in none.
+fn set_batch_norm(model: &mut ModelSpec, on: bool) -> Result<(), ValueError> {
+    match model {
+        ModelSpec::ConvNet { blocks, .. } => {
+            for block in blocks {
+                block.batch_norm = on;
+            }
+            Ok(())
+        }
+        model => Err(ValueError::NoSuchField {
+            family: model.family().to_string(),
+        }),
+    }
+}
+
+fn flag(value: &toml::Value) -> Result<bool, ValueError> {
+    value
+        .as_bool()
+        .ok_or_else(|| ValueError::Bool(value.to_string()))
 }
 
 /// `model.conv`, `model.dense` or `model.hidden`, on a model that has it.
@@ -342,7 +396,8 @@ fn short_key(key: &str) -> &str {
     }
 }
 
-/// A value as run names write it: `3e-4`, `true`, `[64,32]`, `bf16`.
+/// A value as run names write it: `3e-4`, `true`, `[64,32]`, `bf16`,
+/// `onecycle(warmup_share=0.3)`, `{crop=2,flip=true}`, `none` for `{}`.
 fn show(value: &toml::Value) -> String {
     match value {
         toml::Value::Float(x) => shortest(*x),
@@ -350,6 +405,19 @@ fn show(value: &toml::Value) -> String {
         toml::Value::Array(items) => {
             let items: Vec<String> = items.iter().map(show).collect();
             format!("[{}]", items.join(","))
+        }
+        toml::Value::Table(table) if table.is_empty() => "none".into(),
+        toml::Value::Table(table) => {
+            let rest: Vec<String> = table
+                .iter()
+                .filter(|(key, _)| key.as_str() != "kind")
+                .map(|(key, value)| format!("{key}={}", show(value)))
+                .collect();
+            match table.get("kind").and_then(toml::Value::as_str) {
+                Some(kind) if rest.is_empty() => kind.to_string(),
+                Some(kind) => format!("{kind}({})", rest.join(",")),
+                None => format!("{{{}}}", rest.join(",")),
+            }
         }
         other => other.to_string(),
     }
@@ -482,6 +550,43 @@ mod tests {
     }
 
     #[test]
+    fn an_ablation_of_recipe_keys_is_one_sweep() {
+        let plan = crate::plan::parse_plan(
+            r#"
+            [defaults]
+            schedule = { kind = "onecycle", warmup_share = 0.3 }
+            augment = { crop = 2, flip = true }
+            [[sweep]]
+            name = "B1"
+            model = { kind = "convnet", blocks = [{ width = 32, convs = 2, batch_norm = true }] }
+            grid = { augment = [{ crop = 2, flip = true }, {}], "model.batch_norm" = [true, false], schedule = [{ kind = "onecycle", warmup_share = 0.3 }, { kind = "constant" }] }
+            "#,
+            "ablation",
+            std::path::Path::new("ablation.toml"),
+        )
+        .unwrap();
+        let names: Vec<&str> = plan.runs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names.len(), 8);
+        assert_eq!(
+            names[0],
+            "B1 augment={crop=2,flip=true} batch_norm=true schedule=onecycle(warmup_share=0.3)"
+        );
+        assert!(
+            names.contains(&"B1 augment=none batch_norm=false schedule=constant"),
+            "{names:?}"
+        );
+        let last = plan
+            .runs
+            .iter()
+            .find(|r| r.name == "B1 augment=none batch_norm=false schedule=constant")
+            .unwrap();
+        assert_eq!(last.recipe.augment, crate::plan::Augment::default());
+        assert_eq!(last.recipe.schedule, crate::plan::Schedule::Constant);
+        let labels = crate::plan::Differences::of(plan.runs.iter());
+        assert_eq!(labels.varying, ["batch_norm", "schedule", "augment"]);
+    }
+
+    #[test]
     fn bad_sweeps_name_the_key_and_the_problem() {
         let bad = |grid: &str, points: &[&str], seeds: Option<toml::Value>| {
             let points: Vec<toml::Table> = points.iter().map(|p| table(p)).collect();
@@ -494,7 +599,19 @@ mod tests {
             bad("", &[], None),
             "grid is empty: give at least one key with a list of values"
         );
-        assert_eq!(bad("lr = [1]", &[], None), "lr: unknown key; a sweep may set epochs, batch_size, learning_rate, validation_split, precision, limit_train, model.dropout, model.conv, model.dense, model.hidden");
+        assert_eq!(bad("lr = [1]", &[], None), "lr: unknown key; a sweep may set epochs, batch_size, learning_rate, validation_split, precision, limit_train, model.dropout, model.conv, model.dense, model.hidden, model.batch_norm, optimizer, weight_decay, momentum, nesterov, schedule, label_smoothing, augment, tta_flip");
+        assert_eq!(
+            bad("schedule = [{ kind = \"linear\" }]", &[], None),
+            "schedule: unknown variant `linear`, expected one of `constant`, `step`, `cosine`, `onecycle`"
+        );
+        assert_eq!(
+            bad("\"model.batch_norm\" = [true]", &[], None),
+            "model.batch_norm: the sweep's model is a CNN, which has no such field"
+        );
+        assert_eq!(
+            bad("label_smoothing = [1.5]", &[], None),
+            "run \"s label_smoothing=1.5\": label_smoothing must be in [0, 1), found 1.5"
+        );
         assert_eq!(
             bad("epochs = []", &[], None),
             "grid.epochs: the list is empty; give at least one value"

@@ -171,12 +171,34 @@ fn runs_show_prints_history_test_results_and_confusions() {
 
 #[test]
 fn the_shipped_plans_parse() {
-    for name in ["seed", "m2-seeds"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("assets/plans/{name}.toml"));
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/plans");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
         let plan = atelier::plan::load_plan(&path).unwrap_or_else(|error| panic!("{error}"));
-        assert!(!plan.runs.is_empty(), "{name}");
+        assert!(!plan.runs.is_empty(), "{}", path.display());
+        plan.check_size(false)
+            .unwrap_or_else(|error| panic!("{error}"));
+        names.push(plan.name);
     }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "ablation",
+            "beyond",
+            "m2-seeds",
+            "original-5-seeds",
+            "original-5-seeds-gpu",
+            "seed",
+            "sweep"
+        ]
+    );
+    let ablation = atelier::plan::load_plan(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/plans/ablation.toml"),
+    )
+    .unwrap();
+    assert_eq!(ablation.runs.len(), 24, "2 × 2 × 2 configurations, 3 seeds");
 }
 
 #[test]
