@@ -200,7 +200,8 @@ pub fn mcnemar_p(b: u64, c: u64) -> f64 {
 mod tests {
     use super::*;
 
-    fn close(found: f64, expected: f64, tolerance: f64) {
+    /// Within `tolerance` of `expected`; for this room's tests.
+    pub(super) fn close(found: f64, expected: f64, tolerance: f64) {
         assert!(
             (found - expected).abs() <= tolerance,
             "expected {expected}, found {found}"

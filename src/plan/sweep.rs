@@ -10,11 +10,11 @@
 
 use serde::Deserialize;
 
-use super::Recipe;
 use super::{
     check::{check_run, SettingError},
     RunSpec,
 };
+use super::{settings, Recipe};
 use crate::model::{ModelSpec, Precision};
 
 /// A sweep that cannot expand, naming the key and the problem.
@@ -400,7 +400,7 @@ fn short_key(key: &str) -> &str {
 /// `onecycle(warmup_share=0.3)`, `{crop=2,flip=true}`, `none` for `{}`.
 fn show(value: &toml::Value) -> String {
     match value {
-        toml::Value::Float(x) => shortest(*x),
+        toml::Value::Float(x) => settings::number(*x),
         toml::Value::String(text) => text.clone(),
         toml::Value::Array(items) => {
             let items: Vec<String> = items.iter().map(show).collect();
@@ -420,17 +420,6 @@ fn show(value: &toml::Value) -> String {
             }
         }
         other => other.to_string(),
-    }
-}
-
-/// `0.0003` → `3e-4`, `0.5` stays: whichever of the two forms is shorter.
-fn shortest(x: f64) -> String {
-    let plain = format!("{x}");
-    let scientific = format!("{x:e}");
-    if scientific.len() < plain.len() {
-        scientific
-    } else {
-        plain
     }
 }
 

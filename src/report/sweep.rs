@@ -343,20 +343,28 @@ fn verdict_text(pair: &Pair) -> String {
     }
 }
 
-fn pair_line(pair: &Pair, width: usize) -> String {
+/// A pair's numbers as text: difference and interval in points, p, the
+/// adjusted p, the verdict.
+fn pair_numbers(pair: &Pair) -> [String; 5] {
     let points = |x: f64| format!("{:+.2}", x * 100.0);
-    let verdict = verdict_text(pair);
-    format!(
-        "  {:<width$}  {:<width$}  {:>6}  {:<15}  {:<7}  {:<7}  {verdict}",
-        printable(&pair.a),
-        printable(&pair.b),
+    [
         pair.diff.map_or_else(|| "-".into(), points),
         pair.ci.map_or_else(
             || "-".into(),
-            |(l, h)| format!("{} … {}", points(l), points(h))
+            |(l, h)| format!("{} … {}", points(l), points(h)),
         ),
         optional(pair.p, 4),
         optional(pair.p_holm, 4),
+        verdict_text(pair),
+    ]
+}
+
+fn pair_line(pair: &Pair, width: usize) -> String {
+    let [diff, ci, p, p_holm, verdict] = pair_numbers(pair);
+    format!(
+        "  {:<width$}  {:<width$}  {diff:>6}  {ci:<15}  {p:<7}  {p_holm:<7}  {verdict}",
+        printable(&pair.a),
+        printable(&pair.b),
     )
 }
 
@@ -498,21 +506,12 @@ pub fn markdown(report: &SweepReport) -> String {
     let _ = writeln!(out, "| a | b | diff | 95% CI | p | p Holm | verdict |");
     let _ = writeln!(out, "|---|---|---:|---|---:|---:|---|");
     for pair in &report.pairs {
-        let verdict = verdict_text(pair);
-        let points = |x: f64| format!("{:+.2}", x * 100.0);
+        let [diff, ci, p, p_holm, verdict] = pair_numbers(pair);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {diff} | {ci} | {p} | {p_holm} | {verdict} |",
             cell(&pair.a),
             cell(&pair.b),
-            pair.diff.map_or_else(|| "-".into(), points),
-            pair.ci.map_or_else(
-                || "-".into(),
-                |(l, h)| format!("{} … {}", points(l), points(h))
-            ),
-            optional(pair.p, 4),
-            optional(pair.p_holm, 4),
-            verdict
         );
     }
     out

@@ -117,13 +117,7 @@ pub fn pooled_sd(a: &[f64], b: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn close(found: f64, expected: f64, tolerance: f64) {
-        assert!(
-            (found - expected).abs() <= tolerance,
-            "expected {expected}, found {found}"
-        );
-    }
+    use crate::stats::tests::close;
 
     #[test]
     fn tost_matches_the_two_one_sided_tests() {
