@@ -16,8 +16,10 @@
 
 use serde::Serialize;
 
+use std::collections::HashMap;
+
 use crate::{
-    plan::{Differences, RunSpec},
+    plan::{settings::GroupLabel, Differences, RunSpec},
     stats::{
         anova::{terms, Anova, Observations, Term},
         equivalence::{pooled_sd, seeds_needed, tost},
@@ -52,7 +54,7 @@ pub struct SweepReport {
 }
 
 /// One configuration of the sweep.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SweepGroup {
     /// Its values of the swept keys, `lr=1e-3 dropout=true`.
     pub label: String,
@@ -199,87 +201,9 @@ pub fn sweeps(records: &[RunRecord]) -> Vec<String> {
     names
 }
 
-/// What names a group: inside a sweep, the sweep and the values of the
-/// keys that vary there (`M1`, `lr=1e-3 dropout=true`); else its name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct GroupLabel {
-    pub sweep: Option<String>,
-    pub label: String,
-}
-
-impl GroupLabel {
-    /// The label in `width` columns, `M1 lr=1e-3 dropout=true`: the sweep's
-    /// name, the part every configuration shares, is cut first.
-    pub fn fit(&self, width: usize) -> String {
-        let whole = match &self.sweep {
-            Some(sweep) => format!("{sweep} {}", self.label),
-            None => self.label.clone(),
-        };
-        let count = |text: &str| text.chars().count();
-        if count(&whole) <= width || width == 0 {
-            return if width == 0 { String::new() } else { whole };
-        }
-        match &self.sweep {
-            // Room for a cut sweep name and the whole label.
-            Some(sweep) if count(&self.label) + 2 <= width => {
-                let keep = width - count(&self.label) - 2;
-                let prefix: String = sweep.chars().take(keep).collect();
-                format!("{prefix}… {}", self.label)
-            }
-            Some(_) if count(&self.label) <= width => self.label.clone(),
-            // Not even the label fits: its end is cut, as any text.
-            _ => {
-                let label = if self.sweep.is_some() {
-                    &self.label
-                } else {
-                    &whole
-                };
-                let kept: String = label.chars().take(width - 1).collect();
-                format!("{kept}…")
-            }
-        }
-    }
-}
-
 /// The label of every group in `records`, by [`crate::plan::Group::id`].
-pub fn group_labels(records: &[RunRecord]) -> std::collections::HashMap<String, GroupLabel> {
-    let mut labels: std::collections::HashMap<String, GroupLabel> = group_runs(records)
-        .into_iter()
-        .map(|group| {
-            let label = GroupLabel {
-                sweep: None,
-                label: group.group.name.clone(),
-            };
-            (group.group.id(), label)
-        })
-        .collect();
-    for sweep in sweeps(records) {
-        let members: Vec<RunRecord> = records
-            .iter()
-            .filter(|r| r.spec.sweep.as_deref() == Some(sweep.as_str()))
-            .cloned()
-            .collect();
-        let grouped = group_runs(&members);
-        let differences = Differences::of(grouped.iter().map(|g| &g.runs[0].spec));
-        let named: Vec<SweepGroup> = grouped
-            .iter()
-            .map(|g| SweepGroup {
-                label: differences.label(&g.runs[0].spec),
-                name: g.group.name.clone(),
-                ..SweepGroup::default()
-            })
-            .collect();
-        for (group, label) in grouped.iter().zip(unique_labels(&named)) {
-            labels.insert(
-                group.group.id(),
-                GroupLabel {
-                    sweep: Some(sweep.clone()),
-                    label,
-                },
-            );
-        }
-    }
-    labels
+pub fn group_labels(records: &[RunRecord]) -> HashMap<String, GroupLabel> {
+    crate::plan::settings::group_labels(records.iter().map(|record| &record.spec))
 }
 
 /// A configuration's runs and their test accuracies.
@@ -313,9 +237,11 @@ impl SweepReport {
             .iter()
             .map(|c| summarize(c, &differences))
             .collect();
-        let labels = unique_labels(&groups);
-        for (group, label) in groups.iter_mut().zip(labels) {
-            group.label = label;
+        let labels = crate::plan::settings::group_labels(configurations.iter().map(|c| c.spec));
+        for (group, configuration) in groups.iter_mut().zip(&configurations) {
+            if let Some(label) = labels.get(&configuration.spec.group().id()) {
+                group.label.clone_from(&label.label);
+            }
         }
         let order = ranking(&groups);
         let ranked: Vec<(SweepGroup, &Configuration)> = order
@@ -378,23 +304,6 @@ fn summarize(configuration: &Configuration, differences: &Differences) -> SweepG
         rank: None,
         like_best: false,
     }
-}
-
-/// Labels that tell every configuration apart: the varying settings, and
-/// where two configurations share them (a point that repeats a grid
-/// configuration under another name), the group's name after them.
-fn unique_labels(groups: &[SweepGroup]) -> Vec<String> {
-    groups
-        .iter()
-        .map(|group| {
-            let twins = groups.iter().filter(|g| g.label == group.label).count();
-            match (twins > 1, group.label.is_empty()) {
-                (false, false) => group.label.clone(),
-                (true, false) => format!("{} ({})", group.label, group.name),
-                (_, true) => group.name.clone(),
-            }
-        })
-        .collect()
 }
 
 /// Indices of `groups`, best mean first, those without a result last.

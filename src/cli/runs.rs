@@ -3,10 +3,11 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
-    analysis::sweep::{group_labels, sweeps, GroupLabel, SweepReport, DEFAULT_MARGIN_POINTS},
+    analysis::sweep::{group_labels, sweeps, SweepReport, DEFAULT_MARGIN_POINTS},
     data::CLASS_NAMES,
     edge::printable,
     outln,
+    plan::settings::GroupLabel,
     stats::confusion as metrics,
     store::{
         group_runs,

@@ -147,6 +147,108 @@ impl Differences {
     }
 }
 
+/// What names a group: inside a sweep, the sweep and the values of the
+/// keys that vary there (`M1`, `lr=1e-3 dropout=true`); else its name.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GroupLabel {
+    pub sweep: Option<String>,
+    pub label: String,
+}
+
+impl GroupLabel {
+    /// The label in `width` columns, `M1 lr=1e-3 dropout=true`: the sweep's
+    /// name, the part every configuration shares, is cut first.
+    pub fn fit(&self, width: usize) -> String {
+        let whole = match &self.sweep {
+            Some(sweep) => format!("{sweep} {}", self.label),
+            None => self.label.clone(),
+        };
+        let count = |text: &str| text.chars().count();
+        if width == 0 {
+            return String::new();
+        }
+        if count(&whole) <= width {
+            return whole;
+        }
+        match &self.sweep {
+            // Room for a cut sweep name and the whole label.
+            Some(sweep) if count(&self.label) + 2 <= width => {
+                let keep = width - count(&self.label) - 2;
+                let prefix: String = sweep.chars().take(keep).collect();
+                format!("{prefix}… {}", self.label)
+            }
+            Some(_) if count(&self.label) <= width => self.label.clone(),
+            // Not even the label fits: its end is cut, as any text's.
+            _ => {
+                let label = if self.sweep.is_some() {
+                    &self.label
+                } else {
+                    &whole
+                };
+                let kept: String = label.chars().take(width - 1).collect();
+                format!("{kept}…")
+            }
+        }
+    }
+}
+
+/// The label of the group of every spec in `specs`, by
+/// [`super::Group::id`]: a sweep's groups by what varies between them
+/// (and, where two share that, their names after it); others by name.
+pub fn group_labels<'a>(
+    specs: impl IntoIterator<Item = &'a RunSpec>,
+) -> std::collections::HashMap<String, GroupLabel> {
+    // One spec per group, in the order groups first appear.
+    let mut firsts: Vec<(String, &RunSpec)> = Vec::new();
+    for spec in specs {
+        let id = spec.group().id();
+        if !firsts.iter().any(|(known, _)| *known == id) {
+            firsts.push((id, spec));
+        }
+    }
+    let mut labels = std::collections::HashMap::new();
+    let mut sweeps: Vec<&str> = Vec::new();
+    for (id, spec) in &firsts {
+        match spec.sweep.as_deref() {
+            Some(sweep) if !sweeps.contains(&sweep) => sweeps.push(sweep),
+            Some(_) => {}
+            None => {
+                let label = GroupLabel {
+                    sweep: None,
+                    label: spec.group().name,
+                };
+                labels.insert(id.clone(), label);
+            }
+        }
+    }
+    for sweep in sweeps {
+        let members: Vec<&(String, &RunSpec)> = firsts
+            .iter()
+            .filter(|(_, spec)| spec.sweep.as_deref() == Some(sweep))
+            .collect();
+        let differences = Differences::of(members.iter().map(|(_, spec)| *spec));
+        let own: Vec<String> = members
+            .iter()
+            .map(|(_, spec)| differences.label(spec))
+            .collect();
+        for ((id, spec), label) in members.iter().zip(&own) {
+            let twins = own.iter().filter(|other| *other == label).count();
+            let name = spec.group().name;
+            let label = match (twins > 1, label.is_empty()) {
+                (false, false) => label.clone(),
+                (true, false) => format!("{label} ({name})"),
+                (_, true) => name,
+            };
+            let label = GroupLabel {
+                sweep: Some(sweep.to_string()),
+                label,
+            };
+            labels.insert(id.clone(), label);
+        }
+    }
+    labels
+}
+
 /// `0.0003` → `3e-4`, `0.5` stays: whichever of the two forms is shorter.
 pub fn number(x: f64) -> String {
     let plain = format!("{x}");

@@ -11,6 +11,7 @@ use ratatui::{
 };
 
 use super::theme;
+use crate::plan::settings::group_labels;
 use crate::protocol::RunId;
 use crate::tui::{
     list::{GroupSummary, ListRow},
@@ -244,23 +245,34 @@ fn paint_headers(runs: &[RunView], rows: &[ListRow], offset: usize, area: Rect, 
     // One line of column titles, then a line per row; one column between columns.
     let x = inner.x.saturating_add(STATUS_WIDTH + 1);
     let width = inner.right().saturating_sub(x);
+    // A sweep's groups are named by what differs; its name is cut first.
+    let labels = group_labels(runs.iter().map(|run| &run.spec));
     for (shown, row) in rows.iter().skip(offset).enumerate() {
         let y = inner.y.saturating_add(1).saturating_add(shown as u16);
         if y >= inner.bottom() || width == 0 {
             break;
         }
         if let ListRow::Group {
+            key,
             name,
             members,
             expanded,
-            ..
         } = row
         {
-            let line = header_line(name, *expanded, &summary(runs, members));
+            let summary = summary(runs, members);
+            let room = usize::from(width).saturating_sub(header_rest(&summary).chars().count() + 2);
+            let shown = labels.get(key).map_or_else(
+                || name.clone(),
+                |label| label.fit(room.max(HEADER_NAME_MIN)),
+            );
+            let line = header_line(&shown, *expanded, &summary);
             buf.set_line(x, y, &line, width);
         }
     }
 }
+
+/// The fewest columns a header's name gets before the counts after it are cut.
+const HEADER_NAME_MIN: usize = 12;
 
 fn summary(runs: &[RunView], members: &[usize]) -> GroupSummary {
     GroupSummary::of(members.iter().map(|&index| &runs[index]))
@@ -272,14 +284,19 @@ pub fn header_line(name: &str, expanded: bool, summary: &GroupSummary) -> Line<'
     let marker = if expanded { "▾" } else { "▸" };
     Line::from(vec![
         Span::styled(format!("{marker} {name}"), Style::default().bold()),
-        Span::raw(format!(
-            " · n={} · test {} · {}/{} done",
-            summary.runs,
-            summary.accuracy_text(),
-            summary.done,
-            summary.runs
-        )),
+        Span::raw(header_rest(summary)),
     ])
+}
+
+/// ` · n=5 · test 89.40±0.33% · 3/5 done`.
+fn header_rest(summary: &GroupSummary) -> String {
+    format!(
+        " · n={} · test {} · {}/{} done",
+        summary.runs,
+        summary.accuracy_text(),
+        summary.done,
+        summary.runs
+    )
 }
 
 fn status_cell(status: UiStatus) -> Cell<'static> {
@@ -480,6 +497,36 @@ mod tests {
             (wide.gauge, wide.device, wide.slurm),
             (true, true, Some(27))
         );
+    }
+
+    #[test]
+    fn a_sweeps_group_headers_cut_its_name_before_what_differs() {
+        let plan = crate::plan::parse_plan(
+            r#"
+            [[sweep]]
+            name = "a-rather-long-sweep-name"
+            model = { kind = "mlp", hidden = [8] }
+            seeds = 2
+            grid = { learning_rate = [1e-3, 3e-4], batch_size = [32, 64] }
+            "#,
+            "sweep",
+            std::path::Path::new("sweep.toml"),
+        )
+        .unwrap();
+        let app = App::new(Vec::new(), plan.runs);
+        let screen = rendered(&app, 80, 12);
+        for label in [
+            "batch=32 lr=1e-3",
+            "batch=32 lr=3e-4",
+            "batch=64 lr=1e-3",
+            "batch=64 lr=3e-4",
+        ] {
+            let line = screen
+                .lines()
+                .find(|line| line.contains(label))
+                .unwrap_or_else(|| panic!("{label} cut at 80 columns:\n{screen}"));
+            assert!(line.contains("…") && line.contains("· n=2"), "{line}");
+        }
     }
 
     #[test]
