@@ -254,6 +254,9 @@ fn train_detached_close_the_terminal_and_watch_from_another() {
         .and_then(|pid| pid.parse::<u32>().ok())
         .expect("the background pid");
     let _stop = StopOnDrop(pid);
+    // An idle session keeps the tmux server up: with none left, the server
+    // exits, and a client connecting while it shuts down is refused.
+    tmux.session("keep", "sleep 600");
     tmux.run(&["kill-session", "-t", "login"]);
 
     // Another terminal: the run goes on, and the viewer follows it live.
