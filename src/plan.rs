@@ -78,6 +78,9 @@ pub struct RunSpec {
     /// The plan's sweep that made this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<String>,
+    /// The practical margin (accuracy points) its sweep's plan gave, for reading the sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
     /// Optimizer, schedule, augmentation…: the original's unless the plan says.
     #[serde(default, skip_serializing_if = "Recipe::is_original")]
     pub recipe: Recipe,
@@ -109,6 +112,7 @@ impl RunSpec {
             reference: None,
             group: None,
             sweep: None,
+            margin: None,
             recipe: Recipe::default(),
         }
     }

@@ -7,6 +7,7 @@ pub mod figures;
 pub mod groups;
 mod run;
 pub mod sweep;
+pub mod sweep_figures;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ pub use figures::BARS_SIZE;
 pub use run::{collect, ReportRun};
 
 use crate::{
-    analysis::sweep::{sweeps, SweepReport, DEFAULT_MARGIN_POINTS},
+    analysis::sweep::{margin_of, sweeps, SweepReport},
     draw,
     edge::output::{self, Kind, Policy},
     store::RunRecord,
@@ -54,6 +55,11 @@ pub fn write(runs: &[ReportRun], dir: &Path, policy: &Policy) -> Result<Vec<Path
     }
     for name in TABLES {
         output::check(&dir.join(name), Kind::Text, policy)?;
+    }
+    let records: Vec<RunRecord> = runs.iter().map(|run| run.record.clone()).collect();
+    let sweep_outputs = sweep_outputs(&records, dir)?;
+    for file in &sweep_outputs {
+        output::check(&file.path, file.kind, policy)?;
     }
     let mut written = Vec::new();
     let mut figures = table::Figures::default();
@@ -105,46 +111,50 @@ pub fn write(runs: &[ReportRun], dir: &Path, policy: &Policy) -> Result<Vec<Path
         output::write(&path, Kind::Text, text.as_bytes(), policy)?;
         written.push(path);
     }
-    written.extend(write_sweeps(runs, dir, policy)?);
+    for file in sweep_outputs {
+        output::write(&file.path, file.kind, &file.bytes, policy)?;
+        written.push(file.path);
+    }
     Ok(written)
 }
 
-/// `sweep.md` and `sweep.csv` for each sweep among `runs` (named after it
-/// when there are several), checked before the first is written.
-fn write_sweeps(
-    runs: &[ReportRun],
-    dir: &Path,
-    policy: &Policy,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let records: Vec<RunRecord> = runs.iter().map(|run| run.record.clone()).collect();
-    let names = sweeps(&records);
-    let stem = |name: &str| {
-        if names.len() == 1 {
+/// A file of the report, made before any is written.
+struct Output {
+    path: PathBuf,
+    kind: Kind,
+    bytes: Vec<u8>,
+}
+
+/// For each sweep among `records`, read with its own margin: `sweep.md`,
+/// `sweep.csv`, the effects figure when it varies a key and the heat table
+/// when it varies two (`sweep-NAME…` when the runs hold several sweeps).
+fn sweep_outputs(records: &[RunRecord], dir: &Path) -> Result<Vec<Output>, ReportError> {
+    let names = sweeps(records);
+    let mut outputs = Vec::new();
+    for name in &names {
+        let stem = if names.len() == 1 {
             "sweep".to_string()
         } else {
             format!("sweep-{}", run::file_safe(name))
+        };
+        let report = SweepReport::of(name, records, margin_of(records, name));
+        let mut add = |suffix: &str, kind: Kind, bytes: Vec<u8>| {
+            outputs.push(Output {
+                path: dir.join(format!("{stem}{suffix}")),
+                kind,
+                bytes,
+            });
+        };
+        add(".md", Kind::Text, sweep::markdown(&report).into_bytes());
+        add(".csv", Kind::Text, sweep::csv(&report)?.into_bytes());
+        if !report.effects.is_empty() {
+            let png = draw::encode_png(&sweep_figures::effects(&report)?)?;
+            add("-effects.png", Kind::Png, png);
         }
-    };
-    for name in &names {
-        for extension in ["md", "csv"] {
-            output::check(
-                &dir.join(format!("{}.{extension}", stem(name))),
-                Kind::Text,
-                policy,
-            )?;
-        }
-    }
-    let mut written = Vec::new();
-    for name in &names {
-        let report = SweepReport::of(name, &records, DEFAULT_MARGIN_POINTS);
-        for (extension, text) in [
-            ("md", sweep::markdown(&report)),
-            ("csv", sweep::csv(&report)?),
-        ] {
-            let path = dir.join(format!("{}.{extension}", stem(name)));
-            output::write(&path, Kind::Text, text.as_bytes(), policy)?;
-            written.push(path);
+        if let Some(heat) = sweep_figures::Heat::of(&report) {
+            let png = draw::encode_png(&sweep_figures::heat(&heat, name)?)?;
+            add("-heat.png", Kind::Png, png);
         }
     }
-    Ok(written)
+    Ok(outputs)
 }

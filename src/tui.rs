@@ -20,6 +20,7 @@ pub mod series;
 pub mod slurm_view;
 pub mod state;
 pub mod still;
+pub mod sweep;
 pub mod ui;
 pub mod view;
 

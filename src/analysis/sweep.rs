@@ -19,14 +19,14 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::{
-    plan::{settings::GroupLabel, Differences, RunSpec},
+    plan::{settings::GroupLabel, Differences, Group, RunSpec},
     stats::{
         anova::{terms, Anova, Observations, Term},
         equivalence::{pooled_sd, seeds_needed, tost},
         multiple::holm,
         welch, Summary, Untestable,
     },
-    store::{group_runs, RunRecord},
+    store::{groups::by_group, RunRecord},
 };
 
 /// The practical margin unless a plan or `--margin` says: half a point of accuracy.
@@ -63,6 +63,9 @@ pub struct SweepGroup {
     pub keys: Vec<(String, String)>,
     /// The group's full name, as the plan gave it.
     pub name: String,
+    /// The group's identity ([`Group::id`]), for the app's selection.
+    #[serde(skip)]
+    pub id: String,
     /// Its runs, whatever their status.
     pub runs: usize,
     /// Runs with a test accuracy.
@@ -201,7 +204,25 @@ pub fn sweeps(records: &[RunRecord]) -> Vec<String> {
     names
 }
 
-/// The label of every group in `records`, by [`crate::plan::Group::id`].
+/// The margin (accuracy points) sweep `name` is read with: the one its most
+/// recently created run carries, so a plan edited and trained again wins;
+/// else [`DEFAULT_MARGIN_POINTS`]. A stored margin out of (0, 100), from a
+/// hand-edited run.json, counts as none.
+pub fn margin_of(records: &[RunRecord], sweep: &str) -> f64 {
+    records
+        .iter()
+        .filter(|r| r.spec.sweep.as_deref() == Some(sweep))
+        .max_by(|a, b| a.created_at.cmp(&b.created_at))
+        .and_then(|r| usable_margin(r.spec.margin))
+        .unwrap_or(DEFAULT_MARGIN_POINTS)
+}
+
+/// A stored margin, if it is a margin at all: points in (0, 100).
+pub fn usable_margin(points: Option<f64>) -> Option<f64> {
+    points.filter(|points| points.is_finite() && *points > 0.0 && *points < 100.0)
+}
+
+/// The label of every group in `records`, by [`Group::id`].
 pub fn group_labels(records: &[RunRecord]) -> HashMap<String, GroupLabel> {
     crate::plan::settings::group_labels(records.iter().map(|record| &record.spec))
 }
@@ -209,27 +230,51 @@ pub fn group_labels(records: &[RunRecord]) -> HashMap<String, GroupLabel> {
 /// A configuration's runs and their test accuracies.
 struct Configuration<'a> {
     spec: &'a RunSpec,
+    id: String,
     name: String,
     runs: usize,
     values: Vec<f64>,
 }
 
+/// One run as a sweep reads it: its settings and its test accuracy, if any.
+#[derive(Clone, Copy, Debug)]
+pub struct SweepRun<'a> {
+    pub spec: &'a RunSpec,
+    pub group: &'a Group,
+    pub accuracy: Option<f64>,
+}
+
 impl SweepReport {
     /// Reads sweep `name` from `records` (which may hold other runs too).
     pub fn of(name: &str, records: &[RunRecord], margin_points: f64) -> Self {
-        let members: Vec<RunRecord> = records
+        let groups: Vec<Group> = records.iter().map(RunRecord::group).collect();
+        let runs: Vec<SweepRun> = records
             .iter()
-            .filter(|r| r.spec.sweep.as_deref() == Some(name))
-            .cloned()
+            .zip(&groups)
+            .map(|(record, group)| SweepRun {
+                spec: &record.spec,
+                group,
+                accuracy: record.test_accuracy,
+            })
             .collect();
-        let grouped = group_runs(&members);
+        Self::of_runs(name, &runs, margin_points)
+    }
+
+    /// Reads sweep `name` from `runs` (which may hold other runs too): the
+    /// app's live rows as well as stored records.
+    pub fn of_runs(name: &str, runs: &[SweepRun], margin_points: f64) -> Self {
+        let members = runs
+            .iter()
+            .filter(|r| r.spec.sweep.as_deref() == Some(name));
+        let grouped = by_group(members, |run| run.group.clone());
         let configurations: Vec<Configuration> = grouped
             .iter()
-            .map(|group| Configuration {
-                spec: &group.runs[0].spec,
-                name: group.group.name.clone(),
-                runs: group.runs.len(),
-                values: group.accuracies(),
+            .map(|(group, runs)| Configuration {
+                spec: runs[0].spec,
+                id: group.id(),
+                name: group.name.clone(),
+                runs: runs.len(),
+                values: runs.iter().filter_map(|run| run.accuracy).collect(),
             })
             .collect();
         let differences = Differences::of(configurations.iter().map(|c| c.spec));
@@ -261,7 +306,7 @@ impl SweepReport {
                 || pairs
                     .iter()
                     .find(|pair| pair.a == best && pair.b == group.label)
-                    .is_some_and(|pair| pair.verdict != Call::Different);
+                    .is_some_and(|pair| matches!(pair.verdict, Call::Equivalent | Call::Undecided));
         }
         let (effects, interactions) = effects(&differences.varying, &configurations);
         Self {
@@ -295,6 +340,7 @@ fn summarize(configuration: &Configuration, differences: &Differences) -> SweepG
             .map(|key| (key.clone(), Differences::value(configuration.spec, key)))
             .collect(),
         name: configuration.name.clone(),
+        id: configuration.id.clone(),
         runs: configuration.runs,
         n: summary.n,
         values: configuration.values.clone(),
@@ -621,7 +667,7 @@ mod tests {
         assert_eq!(label.fit(80), "M1-long-sweep lr=1e-3 dropout=true");
         assert_eq!(label.fit(26), "M1-l… lr=1e-3 dropout=true");
         assert_eq!(label.fit(21), "lr=1e-3 dropout=true");
-        assert_eq!(label.fit(10), "lr=1e-3 d…");
+        assert_eq!(label.fit(10), "1e-3 true", "the values before the keys");
         let plain = GroupLabel {
             sweep: None,
             label: "M2 lr=3e-4".into(),
@@ -667,5 +713,25 @@ mod tests {
             "no sweep named \"M2\"; the stored sweeps: M1"
         );
         assert_eq!(choose(&[], Some("M2")), Err(NoSuchSweep::None));
+    }
+
+    #[test]
+    fn the_margin_is_the_latest_runs_else_the_default() {
+        let mut records = all_done();
+        assert_eq!(margin_of(&records, "M1"), DEFAULT_MARGIN_POINTS);
+        // Trained again from an edited plan: the newer runs carry 1.5, and
+        // they win wherever they sit in the list.
+        let newest = records.len() - 1;
+        records[newest].spec.margin = Some(1.5);
+        records[0].spec.margin = Some(0.8);
+        records.swap(0, newest);
+        assert_eq!(margin_of(&records, "M1"), 1.5);
+        assert_eq!(margin_of(&records, "other"), DEFAULT_MARGIN_POINTS);
+        records[0].spec.margin = Some(-2.0);
+        assert_eq!(
+            margin_of(&records, "M1"),
+            DEFAULT_MARGIN_POINTS,
+            "a hand-edited margin out of range counts as none"
+        );
     }
 }

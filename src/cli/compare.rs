@@ -3,7 +3,7 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
-    analysis::sweep::{group_labels, Pair, SweepReport, DEFAULT_MARGIN_POINTS},
+    analysis::sweep::{group_labels, margin_of, Pair, SweepReport},
     edge::printable,
     outln,
     plan::Reference,
@@ -75,7 +75,7 @@ fn in_one_sweep(store: &RunStore, a: &Target, b: &Target) -> Option<(SweepReport
         return None;
     }
     let (records, _) = store.list();
-    let report = SweepReport::of(&sweep, &records, DEFAULT_MARGIN_POINTS);
+    let report = SweepReport::of(&sweep, &records, margin_of(&records, &sweep));
     let labels = group_labels(&records);
     let label = |runs: &[RunRecord]| labels.get(&runs[0].group().id()).map(|l| l.label.clone());
     let pair = report.pair(&label(x)?, &label(y)?)?.clone();

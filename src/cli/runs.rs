@@ -3,7 +3,7 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
-    analysis::sweep::{group_labels, sweeps, SweepReport, DEFAULT_MARGIN_POINTS},
+    analysis::sweep::{group_labels, margin_of, sweeps, SweepReport},
     data::CLASS_NAMES,
     edge::printable,
     outln,
@@ -189,7 +189,7 @@ fn groups(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
         store.dir().display()
     )?;
     for sweep in sweeps(&records) {
-        let report = SweepReport::of(&sweep, &records, DEFAULT_MARGIN_POINTS);
+        let report = SweepReport::of(&sweep, &records, margin_of(&records, &sweep));
         let shared: Vec<String> = report
             .shared
             .iter()

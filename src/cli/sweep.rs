@@ -5,7 +5,7 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
-    analysis::sweep::{choose, SweepReport, DEFAULT_MARGIN_POINTS},
+    analysis::sweep::{choose, margin_of, SweepReport},
     outln,
     report::sweep::{check_by, csv, text},
     store::RunStore,
@@ -21,9 +21,10 @@ pub struct SweepArgs {
     #[arg(long, value_name = "KEY[,KEY]", value_delimiter = ',', num_args = 1)]
     pub by: Vec<String>,
     /// The practical margin, in accuracy points: two configurations whose
-    /// difference surely lies within ±margin are equivalent.
-    #[arg(long, value_name = "POINTS", default_value_t = DEFAULT_MARGIN_POINTS, value_parser = margin)]
-    pub margin: f64,
+    /// difference surely lies within ±margin are equivalent. Without it,
+    /// the sweep's own (its plan's `margin`), else 0.5.
+    #[arg(long, value_name = "POINTS", value_parser = margin)]
+    pub margin: Option<f64>,
     /// Print the whole analysis as JSON, for scripts.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -54,7 +55,8 @@ pub fn run(args: &SweepArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode
         atelier::noteln!("skipped: {error}");
     }
     let name = choose(&records, args.name.as_deref())?;
-    let report = SweepReport::of(&name, &records, args.margin);
+    let margin = args.margin.unwrap_or_else(|| margin_of(&records, &name));
+    let report = SweepReport::of(&name, &records, margin);
     check_by(&report, &args.by)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?)?;

@@ -298,6 +298,8 @@ with_settings! {
         #[serde(default)]
         points: Vec<toml::Table>,
         max_runs: Option<usize>,
+        /// The practical margin in accuracy points, kept in every run it makes.
+        margin: Option<f64>,
     }
 }
 
@@ -487,7 +489,12 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
         }
         let base = sweep_base(&raw_sweep, &raw.defaults, &runs)
             .map_err(|problem| sweep_error(problem.to_string()))?;
-        let expanded = sweep::expand(
+        let margin = raw_sweep
+            .margin
+            .map(check_margin)
+            .transpose()
+            .map_err(sweep_error)?;
+        let mut expanded = sweep::expand(
             &raw_sweep.name,
             &base,
             raw_sweep.grid.as_ref(),
@@ -495,6 +502,9 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             raw_sweep.seeds.as_ref(),
         )
         .map_err(|problem| sweep_error(problem.to_string()))?;
+        for run in &mut expanded {
+            run.spec.margin = margin;
+        }
         for run in &expanded {
             if !names.insert(run.spec.name.to_ascii_lowercase()) {
                 return Err(sweep_error(format!(
@@ -523,6 +533,17 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
         limits,
         workers,
     })
+}
+
+/// A sweep's `margin`, in accuracy points: a share of 100 that is more than none.
+fn check_margin(points: f64) -> Result<f64, String> {
+    if points.is_finite() && points > 0.0 && points < 100.0 {
+        Ok(points)
+    } else {
+        Err(format!(
+            "margin: expected accuracy points between 0 and 100 (exclusive, e.g. 0.5), found {points}"
+        ))
+    }
 }
 
 /// A sweep's base run: the named `[[run]]` or its own model, with the
@@ -1019,6 +1040,75 @@ mod tests {
         assert_eq!(
             many.check_size(false).unwrap_err().to_string(),
             "plan \"seed\": with --seeds it expands to 54 runs, more than 50; pass --yes to confirm"
+        );
+    }
+
+    #[test]
+    fn a_sweeps_margin_goes_into_its_runs_and_changes_no_group() {
+        let plain = parse(SWEEP).unwrap();
+        let with = parse(&format!("{SWEEP}margin = 1.25\n")).unwrap();
+        let margins: Vec<Option<f64>> = with.runs.iter().map(|run| run.margin).collect();
+        assert_eq!(
+            margins,
+            [None, Some(1.25), Some(1.25), Some(1.25), Some(1.25)]
+        );
+        let seeded = with.clone().with_overrides(&Overrides {
+            seeds: Some(3),
+            ..Overrides::default()
+        });
+        assert!(seeded
+            .runs
+            .iter()
+            .all(|run| run.margin == run.sweep.as_ref().map(|_| 1.25)));
+        for (a, b) in plain.runs.iter().zip(&with.runs) {
+            assert_eq!(a.group().id(), b.group().id(), "{}", a.name);
+            assert_eq!(a.settings(), b.settings(), "{}", a.name);
+        }
+        assert!(!with.runs[1]
+            .settings()
+            .iter()
+            .any(|(key, _)| key == "margin"));
+        let labels = |plan: &Plan| {
+            let mut labels: Vec<_> = crate::plan::settings::group_labels(&plan.runs)
+                .into_iter()
+                .collect();
+            labels.sort_by(|a, b| a.0.cmp(&b.0));
+            labels
+        };
+        assert_eq!(labels(&plain), labels(&with));
+        let json = serde_json::to_string(&with.runs[1]).unwrap();
+        assert!(json.contains("\"margin\":1.25"), "{json}");
+        let old = serde_json::to_string(&plain.runs[1]).unwrap();
+        assert!(!old.contains("margin"), "{old}");
+        let read: RunSpec = serde_json::from_str(&old).unwrap();
+        assert_eq!(read.margin, None, "a run.json without a margin still reads");
+    }
+
+    #[test]
+    fn a_margin_out_of_range_names_the_plan_the_sweep_and_the_key() {
+        for (margin, found) in [
+            ("0.0", "0"),
+            ("-1", "-1"),
+            ("100", "100"),
+            ("nan", "NaN"),
+            ("inf", "inf"),
+        ] {
+            assert_eq!(
+                error(&format!("{SWEEP}margin = {margin}\n")),
+                format!("plans/mine.toml: sweep \"S\": margin: expected accuracy points between 0 and 100 (exclusive, e.g. 0.5), found {found}"),
+                "{margin}"
+            );
+        }
+        let typed = error(&format!("{SWEEP}margin = \"big\"\n"));
+        assert!(
+            typed.starts_with("plans/mine.toml: ") && typed.contains("margin"),
+            "{typed}"
+        );
+        let whole = parse(&format!("{SWEEP}margin = 2\n")).unwrap();
+        assert_eq!(
+            whole.runs[1].margin,
+            Some(2.0),
+            "a whole number is points too"
         );
     }
 

@@ -157,7 +157,8 @@ pub struct GroupLabel {
 
 impl GroupLabel {
     /// The label in `width` columns, `M1 lr=1e-3 dropout=true`: the sweep's
-    /// name, the part every configuration shares, is cut first.
+    /// name, the part every configuration shares, is cut first; then the
+    /// keys are shortened, then left out, before any value is cut.
     pub fn fit(&self, width: usize) -> String {
         let whole = match &self.sweep {
             Some(sweep) => format!("{sweep} {}", self.label),
@@ -178,18 +179,59 @@ impl GroupLabel {
                 format!("{prefix}… {}", self.label)
             }
             Some(_) if count(&self.label) <= width => self.label.clone(),
-            // Not even the label fits: its end is cut, as any text's.
-            _ => {
-                let label = if self.sweep.is_some() {
-                    &self.label
-                } else {
-                    &whole
-                };
-                let kept: String = label.chars().take(width - 1).collect();
-                format!("{kept}…")
+            // Not even the label fits: shorter forms that still tell every
+            // value, before an end is cut (a cut `optimizer=adam` and
+            // `optimizer=sgd` look alike).
+            Some(_) => {
+                let shorter = shorter_forms(&self.label);
+                let fitting = shorter.iter().find(|form| count(form) <= width);
+                match (fitting, shorter.last()) {
+                    (Some(form), _) => form.clone(),
+                    (None, Some(values)) => cut(values, width),
+                    (None, None) => cut(&self.label, width),
+                }
             }
+            None => cut(&whole, width),
         }
     }
+}
+
+/// `text`'s first `width − 1` characters and `…`.
+fn cut(text: &str, width: usize) -> String {
+    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// A sweep label's shorter forms, each as telling as the whole (a sweep's
+/// labels share their keys): keys cut to the letters that tell them apart
+/// (`l=1e-3 d=true`), then the values alone (`1e-3 true`). Nothing for a
+/// label not made of `key=value`s alone (twins named after their group).
+fn shorter_forms(label: &str) -> Vec<String> {
+    let Some(pairs) = label
+        .split(' ')
+        .map(|token| token.split_once('='))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Vec::new();
+    };
+    let keys: Vec<&str> = pairs.iter().map(|(key, _)| *key).collect();
+    let abbreviated: Vec<String> = pairs
+        .iter()
+        .map(|(key, value)| format!("{}={value}", abbreviation(key, &keys)))
+        .collect();
+    let values: Vec<&str> = pairs.iter().map(|(_, value)| *value).collect();
+    vec![abbreviated.join(" "), values.join(" ")]
+}
+
+/// The shortest start of `key` that none of the other `keys` starts with.
+fn abbreviation<'a>(key: &'a str, keys: &[&str]) -> &'a str {
+    key.char_indices()
+        .map(|(at, c)| &key[..at + c.len_utf8()])
+        .find(|start| {
+            keys.iter()
+                .all(|other| *other == key || !other.starts_with(start))
+        })
+        .unwrap_or(key)
 }
 
 /// The label of the group of every spec in `specs`, by
@@ -344,6 +386,29 @@ mod tests {
         let differences = Differences::of([b1, no_bn]);
         assert_eq!(differences.varying, ["batch_norm"]);
         assert_eq!(differences.label(no_bn), "batch_norm=false");
+    }
+
+    #[test]
+    fn a_label_too_long_drops_key_letters_before_it_cuts_a_value() {
+        // A find of tests/it/sweep_labels.rs: cut at 24 columns, the
+        // optimizers of these two vanished.
+        let label = |label: &str| GroupLabel {
+            sweep: Some("M1".into()),
+            label: label.into(),
+        };
+        let (adam, sgd) = (
+            label("dropout=false optimizer=adam"),
+            label("dropout=false optimizer=sgd"),
+        );
+        assert_eq!(adam.fit(24), "d=false o=adam");
+        assert_eq!(sgd.fit(24), "d=false o=sgd");
+        assert_eq!(adam.fit(13), "false adam");
+        assert_eq!(adam.fit(8), "false a…");
+        assert_eq!(adam.fit(31), "M1 dropout=false optimizer=adam");
+        let keys = ["lr", "label_smoothing", "limit"];
+        assert_eq!(keys.map(|key| abbreviation(key, &keys)), ["lr", "la", "li"]);
+        let twins = label("lr=1e-3 (M1 lr=0.001)");
+        assert_eq!(twins.fit(12), "lr=1e-3 (M1…", "no key=value form: cut");
     }
 
     #[test]

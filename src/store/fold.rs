@@ -86,6 +86,8 @@ pub struct RunState {
     /// The device and parameter count of the latest start.
     pub device: Option<String>,
     pub params: Option<u64>,
+    /// Training images per epoch, from the latest start.
+    pub train_samples: Option<usize>,
     /// Complete epochs: the latest epoch end, or the epochs a continued run
     /// started after.
     pub epochs_done: u32,
@@ -112,6 +114,7 @@ impl Default for RunState {
             paused: false,
             device: None,
             params: None,
+            train_samples: None,
             epochs_done: 0,
             epochs: Vec::new(),
             test: None,
@@ -142,9 +145,11 @@ impl RunState {
                 device,
                 params,
                 resumed_after,
+                train_samples,
                 ..
             } => {
                 self.start(device, *params, *resumed_after);
+                self.train_samples = Some(*train_samples);
                 self.saved_place = None;
                 if let Some(attempt) = &mut self.slurm {
                     attempt.requeued = false;

@@ -8,7 +8,10 @@
 use super::{App, RunView};
 use crate::{
     analysis::Unpaired,
-    plan::Reference,
+    plan::{
+        settings::{group_labels, GroupLabel},
+        Reference,
+    },
     protocol::RunId,
     stats::{
         multiple::holm,
@@ -24,6 +27,8 @@ pub struct TestGroup<'a> {
     pub key: String,
     /// The first member's group name.
     pub name: String,
+    /// What tells it apart: in a sweep, the values of the keys that vary.
+    pub label: GroupLabel,
     pub runs: Vec<&'a RunView>,
 }
 
@@ -57,13 +62,19 @@ impl TestGroup<'_> {
 
 /// The finished runs by group, groups in the order their first run appears.
 pub fn test_groups(app: &App) -> Vec<TestGroup<'_>> {
+    let labels = group_labels(app.runs.iter().map(|run| &run.spec));
     let mut groups: Vec<TestGroup> = Vec::new();
     for run in app.finished() {
         let group = run.spec.group();
-        match groups.iter_mut().find(|known| known.key == group.id()) {
+        let id = group.id();
+        match groups.iter_mut().find(|known| known.key == id) {
             Some(known) => known.runs.push(run),
             None => groups.push(TestGroup {
-                key: group.id(),
+                label: labels.get(&id).cloned().unwrap_or_else(|| GroupLabel {
+                    sweep: None,
+                    label: group.name.clone(),
+                }),
+                key: id,
                 name: group.name,
                 runs: vec![run],
             }),

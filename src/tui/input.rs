@@ -42,13 +42,19 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Action> {
         return Vec::new();
     }
     let Some(binding) = keymap::lookup(keymap::layers(&app.overlay, app.view), &key) else {
+        // The filter prompt takes the keys it does not bind as text.
+        app.type_into_filter(&key);
         return Vec::new();
     };
     if binding.intent.mutates() && app.read_only {
         app.message = Some(READ_ONLY.into());
         return Vec::new();
     }
-    actions_of(app, binding.intent)
+    let actions = actions_of(app, binding.intent);
+    // A key may leave the cursor's run out of the filtered list (a re-run
+    // under `status:done`).
+    app.keep_cursor_listed();
+    actions
 }
 
 /// What one intent changes in the state, and the actions it asks of the world.
@@ -95,6 +101,20 @@ fn actions_of(app: &mut App, intent: Intent) -> Vec<Action> {
         Intent::TogglePercent => app.percent = !app.percent,
         Intent::ToggleSmoothing => app.smoothing = !app.smoothing,
         Intent::Screenshot => return vec![Action::Screenshot],
+        Intent::OpenFilter => app.open_filter(),
+        Intent::ApplyFilter => app.apply_filter(),
+        Intent::ClearFilter => app.clear_filter(),
+        Intent::EraseChar => app.erase_in_filter(),
+        Intent::CycleOrder => app.cycle_order(),
+        Intent::NextConfiguration => app.sweep_move(1),
+        Intent::PreviousConfiguration => app.sweep_move(-1),
+        Intent::SortNext => app.sweep_sort(1),
+        Intent::SortPrevious => app.sweep_sort(-1),
+        Intent::ReverseOrder => app.sweep_reverse(),
+        Intent::NextPanel => app.sweep_next_panel(),
+        Intent::NextHeatPair => app.sweep_next_heat(),
+        Intent::NextMetric => app.sweep_next_metric(),
+        Intent::NextXAxis => app.sweep_next_x_axis(),
     }
     Vec::new()
 }
@@ -154,7 +174,7 @@ fn next_view(view: View) -> View {
         View::Monitor => View::Confusion,
         View::Confusion => View::Compare,
         View::Compare => View::Runs,
-        View::Runs | View::Gallery | View::Diff => View::Monitor,
+        View::Runs | View::Gallery | View::Diff | View::Sweep => View::Monitor,
     }
 }
 

@@ -58,6 +58,32 @@ pub enum Intent {
     TogglePercent,
     ToggleSmoothing,
     Screenshot,
+    /// Open the run list's filter prompt.
+    OpenFilter,
+    /// In the prompt: the typed filter is in force.
+    ApplyFilter,
+    /// In the prompt: no filter at all.
+    ClearFilter,
+    /// In the prompt: the last character goes.
+    EraseChar,
+    /// The run list's next order.
+    CycleOrder,
+    /// The sweep view's next / previous configuration.
+    NextConfiguration,
+    PreviousConfiguration,
+    /// Order the sweep table by the next / previous column.
+    SortNext,
+    SortPrevious,
+    /// Read the sweep table's order backwards.
+    ReverseOrder,
+    /// The sweep view's next lower panel (where only one fits).
+    NextPanel,
+    /// The heat table's next pair of keys.
+    NextHeatPair,
+    /// The curves' next metric: accuracy, loss, log loss.
+    NextMetric,
+    /// The curves' next x-axis: epochs, images seen, training time.
+    NextXAxis,
 }
 
 impl Intent {
@@ -286,7 +312,7 @@ pub static GALLERY: Layer = Layer {
 };
 
 const QUIT: &str = "quit, asking while training (Esc quits only while training)";
-const VIEWS: &str = "monitor / confusion / compare / run list / diff of two runs";
+const VIEWS: &str = "views: monitor / confusion / compare / runs / diff / sweep";
 const SELECT: &str = "select the next / previous / first / last run";
 /// One help row for both display toggles, so the help fits 80×24.
 const TOGGLES: &str = "confusion cells in row percent / smoothed sparklines (EMA)";
@@ -313,6 +339,7 @@ pub static GLOBAL: Layer = Layer {
         bind(&[ch('4')], Intent::ShowView(View::Runs), VIEWS),
         // Without two runs to diff, the diff pane says how to pick them.
         bind(&[ch('5')], Intent::ShowView(View::Diff), VIEWS),
+        bind(&[ch('6')], Intent::ShowView(View::Sweep), VIEWS),
         // [ and ] for the grid views, where the arrows and j/k move the cursor.
         bind(
             &[ch('j'), key(KeyCode::Down), ch(']')],
@@ -379,28 +406,107 @@ pub static GLOBAL: Layer = Layer {
     ],
 };
 
-/// Every layer, in the README's order.
-pub static ALL: [&Layer; 7] = [&ANYWHERE, &GLOBAL, &GRID, &DIFF, &GALLERY, &HELP, &CONFIRM];
+/// One help row for the filter and the order, so the help fits 80×24.
+const FILTER_ORDER: &str = "filter (text lr=1e-3 status:done) / cycle the order";
 
-/// The layers the help overlay lists (its own keys are in its title, the
-/// question's in the question).
-pub static LISTED: [&Layer; 5] = [&ANYWHERE, &GLOBAL, &GRID, &DIFF, &GALLERY];
+/// The views that show the run list large: below [`GLOBAL`], as it binds
+/// only keys no other layer takes, so its hints come after the global ones.
+pub static LIST: Layer = Layer {
+    name: "monitor and run-list views",
+    prefix: "list: ",
+    bindings: &[
+        bind(&[ch('/')], Intent::OpenFilter, FILTER_ORDER).hint("filter"),
+        bind(&[ch('S')], Intent::CycleOrder, FILTER_ORDER),
+    ],
+};
+
+/// The filter prompt; every key it does not bind is typed into the filter.
+pub static PROMPT: Layer = Layer {
+    name: "the filter prompt (other keys are typed)",
+    prefix: "",
+    bindings: &[
+        bind(
+            &[key(KeyCode::Enter)],
+            Intent::ApplyFilter,
+            "apply the filter and close",
+        )
+        .hint("apply"),
+        bind(
+            &[key(KeyCode::Esc)],
+            Intent::ClearFilter,
+            "close and clear the filter",
+        )
+        .hint("clear"),
+        bind(
+            &[key(KeyCode::Backspace)],
+            Intent::EraseChar,
+            "delete the last character",
+        )
+        .hint("erase"),
+    ],
+};
+
+const CONFIGURATION: &str = "select the next / previous configuration (and its runs)";
+const SORT: &str = "order by the next / previous column; i reverses";
+const SWEEP_PANELS: &str = "lower panel / heat table's pair / curve metric / x-axis";
+
+/// The sweep view: its rows are configurations, its columns sortable.
+pub static SWEEP: Layer = Layer {
+    name: "sweep view",
+    prefix: "sweep: ",
+    bindings: &[
+        bind(
+            &[key(KeyCode::Down), ch('j')],
+            Intent::NextConfiguration,
+            CONFIGURATION,
+        )
+        .hint("row"),
+        bind(
+            &[key(KeyCode::Up), ch('k')],
+            Intent::PreviousConfiguration,
+            CONFIGURATION,
+        )
+        .hint("row"),
+        bind(&[key(KeyCode::Right), ch('l')], Intent::SortNext, SORT).hint("sort"),
+        bind(&[key(KeyCode::Left), ch('h')], Intent::SortPrevious, SORT).hint("sort"),
+        bind(&[ch('i')], Intent::ReverseOrder, SORT),
+        bind(&[ch('v')], Intent::NextPanel, SWEEP_PANELS).hint("panel"),
+        bind(&[ch('H')], Intent::NextHeatPair, SWEEP_PANELS),
+        bind(&[ch('y')], Intent::NextMetric, SWEEP_PANELS),
+        bind(&[ch('t')], Intent::NextXAxis, SWEEP_PANELS),
+    ],
+};
+
+/// Every layer, in the README's order.
+pub static ALL: [&Layer; 10] = [
+    &ANYWHERE, &GLOBAL, &LIST, &GRID, &DIFF, &GALLERY, &SWEEP, &HELP, &PROMPT, &CONFIRM,
+];
+
+/// The layers the help overlay may list, in its order (its own keys are in
+/// its title, the question's in the question, the prompt's in the prompt).
+pub static LISTED: [&Layer; 7] = [&ANYWHERE, &GLOBAL, &LIST, &GRID, &DIFF, &GALLERY, &SWEEP];
 
 /// Where a key is looked up, first layer first.
 pub fn layers(overlay: &Overlay, view: View) -> &'static [&'static Layer] {
     static HELP_OPEN: [&Layer; 2] = [&ANYWHERE, &HELP];
     static ASKING: [&Layer; 2] = [&ANYWHERE, &CONFIRM];
+    static PROMPTING: [&Layer; 2] = [&ANYWHERE, &PROMPT];
+    static LISTING: [&Layer; 3] = [&ANYWHERE, &GLOBAL, &LIST];
     static CONFUSION: [&Layer; 3] = [&ANYWHERE, &GRID, &GLOBAL];
     static DIFFING: [&Layer; 4] = [&ANYWHERE, &GRID, &DIFF, &GLOBAL];
     static BROWSING: [&Layer; 3] = [&ANYWHERE, &GALLERY, &GLOBAL];
     static OTHER: [&Layer; 2] = [&ANYWHERE, &GLOBAL];
+    static SWEEPING: [&Layer; 3] = [&ANYWHERE, &SWEEP, &GLOBAL];
     match (overlay, view) {
         (Overlay::Help, _) => &HELP_OPEN,
         (Overlay::Confirm(_), _) => &ASKING,
+        (Overlay::Filter(_), _) => &PROMPTING,
         (Overlay::None, View::Confusion) => &CONFUSION,
         (Overlay::None, View::Diff) => &DIFFING,
         (Overlay::None, View::Gallery) => &BROWSING,
-        (Overlay::None, View::Monitor | View::Compare | View::Runs) => &OTHER,
+        (Overlay::None, View::Monitor | View::Runs) => &LISTING,
+        (Overlay::None, View::Compare) => &OTHER,
+        (Overlay::None, View::Sweep) => &SWEEPING,
     }
 }
 
@@ -445,8 +551,11 @@ impl Row {
         let mut parts = Vec::new();
         for run in self.bindings.chunk_by(|a, b| a.keys.len() == b.keys.len()) {
             for position in 0..run[0].keys.len() {
-                let keys: Vec<String> = run.iter().map(|b| name(b.keys[position])).collect();
-                parts.push(keys.join("/"));
+                let keys: Vec<Key> = run.iter().map(|b| b.keys[position]).collect();
+                // `/` between keys would read as one more key when `/` is one.
+                let slash = keys.iter().any(|key| key.code == KeyCode::Char('/'));
+                let names: Vec<String> = keys.into_iter().map(&name).collect();
+                parts.push(names.join(if slash { " " } else { "/" }));
             }
         }
         parts.join(" ")
@@ -509,10 +618,13 @@ pub fn hints(layers: &[&'static Layer], read_only: bool) -> Vec<String> {
     hints
 }
 
-/// The help overlay's lines: keys, and what they do (view keys say where).
-pub fn help_lines() -> Vec<(String, String)> {
+/// The help overlay's lines in `view`: the keys that hold there, and what
+/// they do (view keys say where). Only that view's own keys, so the help
+/// fits the smallest screen whichever view asks.
+pub fn help_lines(view: View) -> Vec<(String, String)> {
+    let here = layers(&Overlay::None, view);
     let mut lines = Vec::new();
-    for layer in LISTED {
+    for layer in LISTED.iter().filter(|layer| here.contains(layer)) {
         for row in layer.rows() {
             lines.push((row.label(), format!("{}{}", layer.prefix, row.help())));
         }
@@ -598,7 +710,16 @@ mod tests {
     #[test]
     fn view_layers_shadow_only_the_keys_they_mean_to() {
         let mut shadowed = Vec::new();
-        for view in [View::Monitor, View::Confusion, View::Diff, View::Gallery] {
+        // The list layer binds only keys no other layer has: it shadows nothing.
+        for view in [
+            View::Monitor,
+            View::Confusion,
+            View::Compare,
+            View::Runs,
+            View::Diff,
+            View::Gallery,
+            View::Sweep,
+        ] {
             let stack = layers(&Overlay::None, view);
             for (depth, upper) in stack.iter().enumerate() {
                 for lower in &stack[depth + 1..] {
@@ -639,6 +760,11 @@ mod tests {
             (GALLERY.name, "End".into(), Intent::SelectLast),
             (GALLERY.name, "Enter".into(), Intent::Start),
             (GALLERY.name, "p".into(), Intent::TogglePercent),
+            // In the sweep view the rows are configurations; [ ] still select runs.
+            (SWEEP.name, "j".into(), Intent::SelectNext),
+            (SWEEP.name, "↓".into(), Intent::SelectNext),
+            (SWEEP.name, "k".into(), Intent::SelectPrevious),
+            (SWEEP.name, "↑".into(), Intent::SelectPrevious),
         ];
         let sorted = |mut list: Vec<(&'static str, String, Intent)>| {
             list.sort_by_key(|(layer, key, intent)| (*layer, key.clone(), format!("{intent:?}")));
@@ -673,9 +799,30 @@ mod tests {
             Some(Intent::OnlyARight)
         );
         assert_eq!(intent(&none, View::Monitor, KeyCode::Char('c')), None);
+        // `/` and S where the run list is large; the prompt takes every key
+        // but its own (and Ctrl-C) as text.
+        let slash = KeyCode::Char('/');
+        assert_eq!(intent(&none, View::Runs, slash), Some(Intent::OpenFilter));
+        assert_eq!(
+            intent(&none, View::Monitor, KeyCode::Char('S')),
+            Some(Intent::CycleOrder)
+        );
+        assert_eq!(intent(&none, View::Compare, slash), None);
+        let prompt = Overlay::Filter("lr".into());
+        for code in [KeyCode::Char('q'), KeyCode::Char('?'), slash, KeyCode::Tab] {
+            assert_eq!(intent(&prompt, View::Monitor, code), None, "{code:?}");
+        }
+        assert_eq!(
+            intent(&prompt, View::Monitor, KeyCode::Enter),
+            Some(Intent::ApplyFilter)
+        );
+        assert_eq!(
+            intent(&prompt, View::Runs, KeyCode::Esc),
+            Some(Intent::ClearFilter)
+        );
         let ctrl_c = event(KeyCode::Char('c'), KeyModifiers::CONTROL);
         let asking = Overlay::Confirm(crate::tui::Confirm::Quit);
-        for overlay in [Overlay::None, Overlay::Help, asking] {
+        for overlay in [Overlay::None, Overlay::Help, asking, prompt] {
             assert_eq!(
                 lookup(layers(&overlay, View::Gallery), &ctrl_c).map(|b| b.intent),
                 Some(Intent::QuitNow)
@@ -717,7 +864,7 @@ mod tests {
             layer.rows().iter().map(Row::label).collect()
         };
         assert!(labels(&GLOBAL).contains(&"j/k ↓/↑ ]/[ g/G Home/End".to_string()));
-        assert!(labels(&GLOBAL).contains(&"1/2/3/4/5".to_string()));
+        assert!(labels(&GLOBAL).contains(&"1/2/3/4/5/6".to_string()));
         assert!(labels(&GLOBAL).contains(&"q/Esc".to_string()));
         assert_eq!(
             labels(&GALLERY),
@@ -728,6 +875,12 @@ mod tests {
             ]
         );
         assert_eq!(labels(&GRID), ["↑/↓/←/→ k/j/h/l", "Enter"]);
+        assert_eq!(
+            labels(&LIST),
+            ["/ S"],
+            "a slash between keys would read as one"
+        );
+        assert_eq!(labels(&PROMPT), ["Enter", "Esc", "Backspace"]);
         for layer in ALL {
             for row in layer.rows() {
                 let hints: HashSet<_> = row.bindings.iter().filter_map(|b| b.hint).collect();
@@ -767,6 +920,12 @@ mod tests {
         assert_eq!(
             hints(&[&GALLERY], false),
             ["PgDn/PgUp page", "Home/End first/last", "Esc back"]
+        );
+        // The list's keys come after the global ones: the filter's hint last.
+        assert_eq!(monitor.last().map(String::as_str), Some("/ filter"));
+        assert_eq!(
+            hints(&[&PROMPT], false),
+            ["Enter apply", "Esc clear", "Backspace erase"]
         );
     }
 

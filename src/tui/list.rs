@@ -9,16 +9,31 @@
 //! [`App::list_rows`], so they agree on what is visible; [`App::cursor`]
 //! says where the cursor is when the selected run is hidden in a collapsed
 //! group (on its header).
+//!
+//! A filter ([`App::filter`]) lists only the runs it matches, and a group
+//! when any of its runs does (expanded, with those runs); the list's order
+//! ([`App::order`]) sorts lone runs and groups alike, a group's runs among
+//! themselves.
 
+pub mod filter;
+pub mod order;
+mod prompt;
 pub mod row;
 mod summary;
 
 use std::collections::HashMap;
 
+pub use filter::Filter;
+pub use order::Order;
 pub use row::{Cursor, ListRow};
 pub use summary::{group_status, GroupSummary};
 
-use super::{run_view::UiStatus, state::App};
+use super::{
+    run_view::{RunView, UiStatus},
+    state::App,
+};
+use crate::plan::settings::{group_labels, GroupLabel};
+use order::Rank;
 
 /// Each key's runs, in order.
 fn members_by_key(keys: &[String]) -> HashMap<&str, Vec<usize>> {
@@ -38,35 +53,101 @@ impl App {
             .collect()
     }
 
-    /// The rows the run list shows, top to bottom.
+    /// The rows the run list shows, top to bottom: each group (where its
+    /// first run is) or lone run that the filter lets through, in the
+    /// list's order.
     pub fn list_rows(&self) -> Vec<ListRow> {
         let keys = self.group_keys();
         let members = members_by_key(&keys);
+        let shown = self.shown();
+        let mut entries: Vec<&[usize]> = keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| (index, members[key.as_str()].as_slice()))
+            .filter(|(index, group)| group[0] == *index && group.iter().any(|&i| shown[i]))
+            .map(|(_, group)| group)
+            .collect();
+        let labels = (self.order == Order::Name)
+            .then(|| group_labels(self.runs.iter().map(|view| &view.spec)));
+        self.order
+            .sort(&mut entries, |group| self.rank(group, labels.as_ref()));
         let mut rows = Vec::with_capacity(self.runs.len());
-        for (index, key) in keys.iter().enumerate() {
-            let group = &members[key.as_str()];
+        for group in entries {
+            let first = group[0];
             if group.len() < 2 {
                 rows.push(ListRow::Run {
-                    index,
+                    index: first,
                     member: false,
                 });
-            } else if group[0] == index {
-                let expanded = self.expanded.contains(key);
-                rows.push(ListRow::Group {
-                    key: key.clone(),
-                    name: self.runs[index].spec.group().name,
-                    members: group.clone(),
-                    expanded,
-                });
-                if expanded {
-                    rows.extend(group.iter().map(|&index| ListRow::Run {
-                        index,
-                        member: true,
-                    }));
-                }
+                continue;
+            }
+            let key = &keys[first];
+            let expanded = self.expanded.contains(key);
+            rows.push(ListRow::Group {
+                key: key.clone(),
+                name: self.runs[first].spec.group().name,
+                members: group.to_vec(),
+                expanded,
+            });
+            if expanded {
+                let mut listed: Vec<usize> = group.iter().copied().filter(|&i| shown[i]).collect();
+                self.order
+                    .sort(&mut listed, |&index| self.rank(&[index], None));
+                rows.extend(listed.into_iter().map(|index| ListRow::Run {
+                    index,
+                    member: true,
+                }));
             }
         }
         rows
+    }
+
+    /// What a lone run or a group's runs sort by; a group is named as its
+    /// header names it (`labels`, by group id), a run by its title.
+    fn rank(&self, members: &[usize], labels: Option<&HashMap<String, GroupLabel>>) -> Rank {
+        let runs: Vec<&RunView> = members.iter().map(|&index| &self.runs[index]).collect();
+        let name = || {
+            let spec = &runs[0].spec;
+            if members.len() < 2 {
+                return spec.title();
+            }
+            let group = spec.group();
+            labels
+                .and_then(|labels| labels.get(&group.id()))
+                .map_or(group.name, |label| label.fit(usize::MAX))
+        };
+        self.order.rank(&runs, name)
+    }
+
+    /// Which runs the filter lets through, by index: all without one.
+    pub fn shown(&self) -> Vec<bool> {
+        if !self.filter.is_on() {
+            return vec![true; self.runs.len()];
+        }
+        let matcher = self.filter.matcher(&self.runs);
+        self.runs.iter().map(|view| matcher.matches(view)).collect()
+    }
+
+    /// How many runs the filter lets through.
+    pub fn shown_count(&self) -> usize {
+        self.shown().into_iter().filter(|&shown| shown).count()
+    }
+
+    /// `members` that the filter lets through (all without one).
+    fn shown_among(&self, members: &[usize]) -> Vec<usize> {
+        if !self.filter.is_on() {
+            return members.to_vec();
+        }
+        let matcher = self.filter.matcher(&self.runs);
+        members
+            .iter()
+            .copied()
+            .filter(|&index| {
+                self.runs
+                    .get(index)
+                    .is_some_and(|view| matcher.matches(view))
+            })
+            .collect()
     }
 
     /// The runs of the group with this key, in order.
@@ -81,8 +162,20 @@ impl App {
 
     /// Where the cursor is: a header when [`App::on_group`] names a group
     /// of two or more runs, or when the selected run is hidden in a
-    /// collapsed group; else the selected run. None without runs.
+    /// collapsed group; else the selected run. None without runs, or when
+    /// the filter hides that row (so that no key acts on a run not shown;
+    /// [`App::keep_cursor_listed`] moves it to one that is).
     pub fn cursor(&self) -> Option<Cursor> {
+        let cursor = self.unfiltered_cursor()?;
+        let listed = match &cursor {
+            Cursor::Run(index) => !self.shown_among(&[*index]).is_empty(),
+            Cursor::Group(key) => !self.shown_among(&self.group_members(key)).is_empty(),
+        };
+        listed.then_some(cursor)
+    }
+
+    /// Where the cursor is, the filter aside.
+    fn unfiltered_cursor(&self) -> Option<Cursor> {
         let last = self.runs.len().checked_sub(1)?;
         if let Some(key) = &self.on_group {
             if self.group_members(key).len() > 1 {
@@ -120,11 +213,33 @@ impl App {
     /// Moves the cursor by `delta` visible rows, clamped to the list.
     pub fn move_selection(&mut self, delta: isize) {
         let rows = self.list_rows();
-        let Some(current) = self.cursor_row(&rows) else {
+        let Some(last) = rows.len().checked_sub(1) else {
             return;
         };
-        let target = current.saturating_add_signed(delta).min(rows.len() - 1);
+        let target = self
+            .cursor_row(&rows)
+            .map_or(0, |current| current.saturating_add_signed(delta).min(last));
         self.put_cursor(&rows[target]);
+    }
+
+    /// Puts the cursor back on a listed row when the filter hides its own:
+    /// on the header of its run's group when that is listed, else on the
+    /// first row. Where nothing is listed it stays (nothing is selected).
+    pub fn keep_cursor_listed(&mut self) {
+        if !self.filter.is_on() || self.runs.is_empty() || self.cursor().is_some() {
+            return;
+        }
+        let rows = self.list_rows();
+        let own = self
+            .runs
+            .get(self.selected)
+            .map(|view| view.spec.group().id());
+        let header = rows
+            .iter()
+            .find(|row| matches!(row, ListRow::Group { key, .. } if Some(key) == own.as_ref()));
+        if let Some(row) = header.or(rows.first()).cloned() {
+            self.put_cursor(&row);
+        }
     }
 
     fn put_cursor(&mut self, row: &ListRow) {
@@ -154,8 +269,11 @@ impl App {
     }
 
     /// The run a group's header stands for in the panes that show one run:
-    /// the member training, else the latest finished, else the first.
+    /// the member training, else the latest finished, else the first; of
+    /// the members the filter lets through, when it lets any through.
     pub fn representative(&self, members: &[usize]) -> Option<usize> {
+        let shown = self.shown_among(members);
+        let members = if shown.is_empty() { members } else { &shown };
         let status = |index: &&usize| self.runs.get(**index).map(|view| view.status);
         members
             .iter()
@@ -439,5 +557,93 @@ mod tests {
         assert_eq!(app.cursor(), Some(Cursor::Run(1)), "on a2, now alone");
         assert_eq!(app.runs[1].id.as_deref(), Some("a2"));
         assert_eq!((app.on_group.as_ref(), app.expanded.len()), (None, 0));
+    }
+
+    fn filter(app: &mut App, text: &str) {
+        app.filter = Filter::parse(text);
+        app.keep_cursor_listed();
+    }
+
+    #[test]
+    fn a_filter_lists_a_group_when_any_of_its_runs_match_and_only_those_expanded() {
+        let mut app = app();
+        finish(&mut app, 2, 0.9);
+        filter(&mut app, "status:done");
+        let a = key(&app, 0);
+        assert_eq!(
+            app.list_rows(),
+            [header(&app, false)],
+            "B and C are planned"
+        );
+        assert_eq!(app.shown_count(), 1);
+        // The header stands for the run that matches.
+        assert_eq!(app.cursor(), Some(Cursor::Group(a.clone())));
+        assert_eq!(app.selected_run().unwrap().spec.name, "A seed=2");
+        app.toggle_group();
+        assert_eq!(app.list_rows(), [header(&app, true), run(2, true)]);
+        app.move_selection(1);
+        assert_eq!(app.cursor(), Some(Cursor::Run(2)));
+        // Text looks at names and labels, in any case.
+        filter(&mut app, "b");
+        assert_eq!(app.list_rows(), [run(1, false)]);
+        assert_eq!(app.cursor(), Some(Cursor::Run(1)), "moved to a listed row");
+        app.filter = Filter::default();
+        assert_eq!(app.list_rows().len(), 6, "every run again, A expanded");
+    }
+
+    #[test]
+    fn an_event_that_hides_the_cursors_run_moves_the_cursor_to_a_listed_row() {
+        let mut app = App::new(Vec::new(), vec![spec("B"), spec("C"), spec("D")]);
+        for index in 0..3 {
+            app.assign_id(index, format!("run-{index}").into());
+        }
+        app.move_selection(1);
+        filter(&mut app, "status:queued");
+        assert_eq!(app.cursor(), Some(Cursor::Run(1)));
+        finish(&mut app, 1, 0.9);
+        assert_eq!(app.cursor(), Some(Cursor::Run(0)), "C is done: not listed");
+        finish(&mut app, 0, 0.9);
+        finish(&mut app, 2, 0.9);
+        assert_eq!((app.list_rows().len(), app.cursor()), (0, None));
+        assert_eq!(app.selected_run(), None, "no key acts on a run not listed");
+    }
+
+    #[test]
+    fn groups_sort_by_their_mean_and_their_runs_among_themselves() {
+        let mut app = app();
+        finish(&mut app, 0, 0.80);
+        finish(&mut app, 2, 0.90);
+        finish(&mut app, 1, 0.86);
+        finish(&mut app, 3, 0.84);
+        app.expanded.insert(key(&app, 0));
+        app.order = Order::Accuracy;
+        // B 86%, A's mean 85% (seed=3 has none), C 84%; A's best seed first.
+        assert_eq!(
+            app.list_rows(),
+            [
+                run(1, false),
+                header(&app, true),
+                run(2, true),
+                run(0, true),
+                run(4, true),
+                run(3, false)
+            ]
+        );
+        app.order = Order::Name;
+        let names: Vec<usize> = app
+            .list_rows()
+            .iter()
+            .filter_map(|row| match row {
+                ListRow::Run { index, .. } => Some(*index),
+                ListRow::Group { .. } => None,
+            })
+            .collect();
+        assert_eq!(names, [0, 2, 4, 1, 3], "A's seeds, then B and C");
+        app.order = Order::Status;
+        assert_eq!(
+            app.list_rows()[0],
+            header(&app, true),
+            "A has a planned run"
+        );
     }
 }

@@ -118,6 +118,10 @@ fn ascii_for(glyph: char) -> Option<char> {
         '█' => '#',
         '░' => '-',
         '★' | '◆' => '*',
+        // The sweep table's marks: like the best; the ordering column.
+        '≈' => '~',
+        '▼' => 'v',
+        '▲' => '^',
         // A group's marker in the run list: collapsed, expanded.
         '▸' => '+',
         '▾' => '-',

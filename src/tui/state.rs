@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     gallery::subject::{Gallery, Loaded},
-    list::row::Cursor,
+    list::{filter::Filter, order::Order, row::Cursor},
     run_view::{RunView, UiStatus},
     view::View,
 };
@@ -34,6 +34,8 @@ pub enum Overlay {
     None,
     Help,
     Confirm(Confirm),
+    /// The run list's filter prompt, with the text typed so far.
+    Filter(String),
 }
 
 /// Everything the screen shows.
@@ -47,6 +49,10 @@ pub struct App {
     pub on_group: Option<String>,
     /// Keys of the groups listed with their runs; the others show one row.
     pub expanded: BTreeSet<String>,
+    /// The run list's filter (see [`super::list::filter`]); off when empty.
+    pub filter: Filter,
+    /// The run list's order.
+    pub order: Order,
     pub view: View,
     pub overlay: Overlay,
     /// Smooth the sparklines with a bias-corrected EMA.
@@ -76,6 +82,8 @@ pub struct App {
     /// Why squeue last failed, so that a failure that repeats every poll
     /// is shown once (see [`super::slurm_view`]).
     pub slurm_error: Option<String>,
+    /// The sweep view's order, panels and curves (its cursor is the selection).
+    pub sweep: super::sweep::choices::SweepState,
 }
 
 impl App {
@@ -124,6 +132,8 @@ impl App {
             view.apply(event);
             self.runs.push(view);
         }
+        // A filter on the status may hide the cursor's run now.
+        self.keep_cursor_listed();
     }
 
     /// A new test result means new predictions on disk: what was read (or
@@ -140,6 +150,7 @@ impl App {
             view.id = Some(id);
             view.status = UiStatus::Queued;
         }
+        self.keep_cursor_listed();
     }
 
     /// Marks a stored run as this app's own again: it is about to continue here.
@@ -152,6 +163,7 @@ impl App {
             view.external = false;
             view.status = UiStatus::Queued;
         }
+        self.keep_cursor_listed();
     }
 
     /// Adds a row for a new run of `spec` (a re-run) and returns its index.
@@ -201,6 +213,7 @@ impl App {
         {
             self.overlay = Overlay::None;
         }
+        self.keep_cursor_listed();
     }
 
     /// Whether this app's trainer has a run queued, running or paused
@@ -261,6 +274,7 @@ impl App {
                 self.message = Some(format!("skipped a run: {problem}"));
             }
         }
+        self.keep_cursor_listed();
     }
 
     /// Finished runs with test results, for the compare view.

@@ -32,6 +32,9 @@ pub enum Shot {
     Gallery,
     /// --run's confusion matrix minus --base's.
     Diff,
+    /// The sweep of --run (else the newest): configurations ranked, each
+    /// setting's effect, a heat table and the best configurations' curves.
+    Sweep,
 }
 
 /// What the still shows, as `atelier screenshot`'s flags say it.
@@ -127,6 +130,7 @@ impl Still<'_> {
             Shot::Confusion | Shot::Gallery => View::Confusion,
             Shot::Compare => View::Compare,
             Shot::Diff => View::Diff,
+            Shot::Sweep => View::Sweep,
         };
         app.percent = self.percent;
         app.size = self.size;

@@ -13,7 +13,7 @@ use super::{
     keymap,
     panes::{
         compare::ComparePane, confusion::ConfusionPane, diff::DiffPane, gallery::GalleryPane,
-        live::LivePane, runs::RunsPane,
+        live::LivePane, prompt::FilterPrompt, runs::RunsPane, sweep::SweepPane,
     },
     App, Confirm, Overlay, View,
 };
@@ -54,11 +54,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Runs => frame.render_widget(RunsPane::of(app), body),
         View::Gallery => frame.render_widget(GalleryPane(app), body),
         View::Diff => frame.render_widget(DiffPane::of(app), body),
+        View::Sweep => frame.render_widget(SweepPane(app), body),
     }
     frame.render_widget(status_bar(app, status.width), status);
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help => help(frame, frame.area()),
+        // The prompt is one line, typed where the status line was.
+        Overlay::Filter(text) => frame.render_widget(FilterPrompt(text), status),
+        Overlay::Help => help(frame, frame.area(), app.view),
         Overlay::Confirm(question) => confirm(frame, frame.area(), question),
     }
     app.render.apply(frame.buffer_mut());
@@ -152,8 +155,8 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-fn help(frame: &mut Frame, area: Rect) {
-    let rows = keymap::help_lines();
+fn help(frame: &mut Frame, area: Rect, view: View) {
+    let rows = keymap::help_lines(view);
     let lines: Vec<Line> = rows
         .iter()
         .map(|(keys, what)| {
@@ -175,7 +178,11 @@ fn help(frame: &mut Frame, area: Rect) {
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" Keys ({}) ", keymap::summary(&keymap::HELP)))
+                .title(format!(
+                    " Keys · {} view ({}) ",
+                    view.name(),
+                    keymap::summary(&keymap::HELP)
+                ))
                 .title_bottom(" runs are stored under --runs-dir; `atelier runs` lists them "),
         ),
         area,
@@ -264,16 +271,22 @@ mod tests {
         app.overlay = Overlay::Help;
         let text = screen(&app, 100, 30);
         assert!(
-            text.contains("Keys (Esc ? q Enter: close)")
+            text.contains("Keys · monitor view (Esc ? q Enter: close)")
                 && text.contains("space         pause / resume the running run"),
             "{text}"
         );
-        // Every row fits on the smallest screen, none cut short.
-        let small = screen(&app, 80, 24);
-        for (keys, what) in keymap::help_lines() {
-            let row = format!("│ {keys:<13} {what}");
-            assert!(small.contains(&row), "{row}:\n{small}");
+        // In every view, every row fits on the smallest screen, none cut short.
+        for view in View::ALL {
+            app.view = view;
+            let small = screen(&app, 80, 24);
+            let lines = keymap::help_lines(view);
+            assert!(lines.len() + 2 <= 24, "{view:?}: {} rows", lines.len());
+            for (keys, what) in lines {
+                let row = format!("│ {keys:<13} {what}");
+                assert!(small.contains(&row), "{view:?}: {row}:\n{small}");
+            }
         }
+        app.view = View::Monitor;
         app.overlay = Overlay::Confirm(Confirm::Quit);
         let question = screen(&app, 100, 30);
         assert!(

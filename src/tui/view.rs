@@ -16,18 +16,22 @@ pub enum View {
     Gallery,
     /// Two finished runs' confusion matrices, the second minus the first.
     Diff,
+    /// A whole sweep: its configurations ranked, each setting's effect,
+    /// a heat table of two settings and the best configurations' curves.
+    Sweep,
 }
 
 impl View {
     /// Every view (the number keys show all but the gallery, which opens
     /// from a confusion cell).
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Monitor,
         View::Confusion,
         View::Compare,
         View::Runs,
         View::Gallery,
         View::Diff,
+        View::Sweep,
     ];
 
     /// The view's name, as the status bar and screenshot files show it.
@@ -39,6 +43,7 @@ impl View {
             View::Runs => "runs",
             View::Gallery => "gallery",
             View::Diff => "diff",
+            View::Sweep => "sweep",
         }
     }
 }

@@ -25,6 +25,7 @@ mod reliability;
 mod report;
 mod shell;
 mod slurm;
+mod sweep_labels;
 mod sweeps;
 mod train_cli;
 mod trainer;

@@ -398,3 +398,174 @@ fn report_writes_the_sweeps_table_effects_and_verdicts() {
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
 }
+
+#[test]
+fn sweep_reads_with_the_plans_margin_unless_told_another() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    let plan = r#"
+        [[sweep]]
+        name = "wide"
+        model = { kind = "mlp", hidden = [8] }
+        seeds = 2
+        margin = 1.5
+        grid = { learning_rate = [1e-3, 1e-4] }
+    "#;
+    store_sweep(&store, plan, &["lr"], |_| true, truth);
+    let report = sweep_json(runs_dir.path(), &[]);
+    assert_eq!(report["margin_points"], json!(1.5), "{report}");
+    let told = sweep_json(runs_dir.path(), &["--margin", "0.7"]);
+    assert_eq!(told["margin_points"], json!(0.7));
+    let output = common::atelier(runs_dir.path(), runs_dir.path())
+        .arg("sweep")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("margin ±1.50 points"), "{text}");
+}
+
+/// (width, height) of a PNG file, after decoding all of it.
+fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    (info.width, info.height)
+}
+
+const THREE_KEYS: &str = r#"
+    [[sweep]]
+    name = "small"
+    model = { kind = "mlp", hidden = [8] }
+    epochs = 1
+    seeds = 2
+    margin = 1.0
+    grid = { learning_rate = [1e-3, 1e-4], "model.dropout" = [false, true], batch_size = [32, 64] }
+"#;
+
+#[test]
+fn report_draws_each_keys_effect_and_the_heat_table_of_the_two_that_matter() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    store_sweep(
+        &store,
+        THREE_KEYS,
+        &["batch", "lr", "dropout"],
+        |_| true,
+        truth,
+    );
+    let out = runs_dir.path().join("report");
+    let output = common::atelier(runs_dir.path(), runs_dir.path())
+        .args(["report", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        png_size(&out.join("sweep-effects.png")),
+        atelier::report::sweep_figures::effects_size(3)
+    );
+    assert_eq!(
+        png_size(&out.join("sweep-heat.png")),
+        atelier::report::sweep_figures::HEAT_SIZE
+    );
+    let markdown = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(
+        markdown.contains("margin ±1.00 points"),
+        "the plan's margin"
+    );
+}
+
+#[test]
+fn a_refused_sweep_figure_leaves_the_report_folder_as_it_was() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    store_sweep(
+        &store,
+        THREE_KEYS,
+        &["batch", "lr", "dropout"],
+        |_| true,
+        truth,
+    );
+    let out = tempfile::tempdir().unwrap();
+    let notes = out.path().join("sweep-heat.png");
+    std::fs::write(&notes, "my notes, not a picture\n").unwrap();
+    let output = common::atelier(runs_dir.path(), runs_dir.path())
+        .args(["report", "--output"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("sweep-heat.png") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from("sweep-heat.png")]);
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "my notes, not a picture\n"
+    );
+}
+
+/// The app's sweep view, drawn from stored runs with no terminal: every
+/// configuration on its own row at 80×24, the best marked, and the
+/// settings' effects below.
+#[test]
+fn the_sweep_view_draws_a_stored_sweep_at_80x24() {
+    let runs_dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs_dir.path()).unwrap();
+    store_sweep(&store, GRID, &["batch", "lr", "dropout"], |_| true, truth);
+    let shot = runs_dir.path().join("sweep.txt");
+    let output = common::atelier(runs_dir.path(), runs_dir.path())
+        .args([
+            "screenshot",
+            "--view",
+            "sweep",
+            "--size",
+            "80x24",
+            "--output",
+        ])
+        .arg(&shot)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let screen = std::fs::read_to_string(&shot).unwrap();
+    assert!(
+        screen.contains("Sweep M1 · 12 configurations · 36 of 36 runs finished"),
+        "{screen}"
+    );
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|line| line.contains(" 3   ") && line.contains('['))
+        .collect();
+    assert_eq!(rows.len(), 12, "{screen}");
+    let mut distinct = rows.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        12,
+        "every configuration told apart:\n{screen}"
+    );
+    assert_eq!(
+        screen.matches('★').count(),
+        2,
+        "the best row and the legend: {screen}"
+    );
+    assert!(screen.contains("lr p < 0.001:"), "{screen}");
+}

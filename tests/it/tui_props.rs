@@ -175,6 +175,10 @@ fn key_code() -> impl Strategy<Value = KeyCode> {
         KeyCode::PageDown,
         KeyCode::PageUp,
         KeyCode::Backspace,
+        // The run list's filter prompt and order.
+        KeyCode::Char('/'),
+        KeyCode::Char('S'),
+        KeyCode::Char(':'),
     ]);
     let other = prop_oneof![
         any::<char>().prop_map(KeyCode::Char),
@@ -832,8 +836,12 @@ fn place(app: &App) -> Option<Place> {
 
 /// Events must not move the cursor: it stays on its run (or on the header
 /// of the collapsed group the run has joined), or on its header while the
-/// group lasts.
+/// group lasts; unless a filter is on, which an event can make hide the
+/// cursor's row (the cursor moves to a listed one then).
 fn check_cursor_kept(app: &App, before: &Place, step: &Step) {
+    if app.filter.is_on() {
+        return;
+    }
     let after = place(app);
     match before {
         Place::Run(run, key) => {
@@ -853,10 +861,12 @@ fn check_cursor_kept(app: &App, before: &Place, step: &Step) {
     }
 }
 
-/// The run list: every run once, as its own row or hidden under its
-/// collapsed group's header; the cursor on one of the rows.
+/// The run list: every run the filter lets through once, as its own row or
+/// hidden under its collapsed group's header, and the others at most once
+/// (under a header); the cursor on one of the rows, when there are any.
 fn check_list(app: &App) {
     let rows = app.list_rows();
+    let shown = app.shown();
     let mut seen = vec![0usize; app.runs.len()];
     for row in &rows {
         match row {
@@ -873,10 +883,14 @@ fn check_list(app: &App) {
             }
         }
     }
-    assert!(seen.iter().all(|&count| count == 1), "{seen:?} in {rows:?}");
+    let listed = |(index, &count): (usize, &usize)| count == 1 || (count == 0 && !shown[index]);
+    assert!(
+        seen.iter().enumerate().all(listed),
+        "{seen:?} in {rows:?} (shown: {shown:?})"
+    );
     assert_eq!(
         app.cursor_row(&rows).is_some(),
-        !app.runs.is_empty(),
+        !rows.is_empty(),
         "cursor {:?} not on a row of {rows:?}",
         app.cursor()
     );
@@ -925,7 +939,7 @@ fn check_invariants(app: &App) {
     // A question is about a run that is still there, and one this app may
     // touch: its own, or one a process on this machine trains (by signal).
     match &app.overlay {
-        Overlay::None | Overlay::Help | Overlay::Confirm(Confirm::Quit) => {}
+        Overlay::None | Overlay::Help | Overlay::Confirm(Confirm::Quit) | Overlay::Filter(_) => {}
         Overlay::Confirm(Confirm::Cancel(id) | Confirm::Delete(id)) => {
             assert!(!app.read_only, "a viewer asks {:?}", app.overlay);
             let view = app.runs.iter().find(|v| v.id.as_ref() == Some(id));
@@ -1109,6 +1123,8 @@ fn every_view_and_overlay_draws_at_the_edge_sizes() {
     let overlays = [
         Overlay::None,
         Overlay::Help,
+        // Not last: the status bar is checked after the last overlay drawn.
+        Overlay::Filter(format!("status:d {}", "x".repeat(300))),
         Overlay::Confirm(Confirm::Quit),
         Overlay::Confirm(Confirm::Delete("own-0".into())),
     ];

@@ -1,5 +1,6 @@
 //! What a group's header says of its runs: how many, how many finished,
-//! their test accuracy as mean ± sd, and the status that matters most.
+//! their test accuracy as mean ± sd, the status that matters most, and
+//! how many have each status when they differ.
 
 use crate::{
     stats::Summary,
@@ -16,6 +17,8 @@ pub struct GroupSummary {
     pub status: UiStatus,
     /// Test accuracy over the runs that have one.
     pub test_accuracy: Summary,
+    /// How many runs have each status, the most pressing first.
+    pub statuses: Vec<(UiStatus, usize)>,
 }
 
 impl GroupSummary {
@@ -33,7 +36,13 @@ impl GroupSummary {
                 .count(),
             status: group_status(runs.iter().map(|view| view.status)),
             test_accuracy: Summary::of(&accuracies),
+            statuses: status_counts(runs.iter().map(|view| view.status)),
         }
+    }
+
+    /// Whether the runs' statuses differ.
+    pub fn mixed(&self) -> bool {
+        self.statuses.len() > 1
     }
 
     /// `89.40±0.33%`; the mean alone from one run; `-` from none.
@@ -50,6 +59,14 @@ impl GroupSummary {
 /// user's attention (failed, crashed, interrupted), then planned work;
 /// done only when every member is.
 pub fn group_status(statuses: impl IntoIterator<Item = UiStatus>) -> UiStatus {
+    statuses
+        .into_iter()
+        .min_by_key(|status| status_rank(*status))
+        .unwrap_or(UiStatus::Planned)
+}
+
+/// How pressing a status is: 0 for training, the most.
+pub fn status_rank(status: UiStatus) -> usize {
     use UiStatus::{Crashed, Done, Failed, Interrupted, Paused, Planned, Queued, Running, Stalled};
     const ORDER: [UiStatus; 9] = [
         Running,
@@ -62,8 +79,23 @@ pub fn group_status(statuses: impl IntoIterator<Item = UiStatus>) -> UiStatus {
         Planned,
         Done,
     ];
-    let rank = |status: &UiStatus| ORDER.iter().position(|s| s == status);
-    statuses.into_iter().min_by_key(rank).unwrap_or(Planned)
+    ORDER
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or(ORDER.len())
+}
+
+/// How many of `statuses` are each status, the most pressing first.
+fn status_counts(statuses: impl IntoIterator<Item = UiStatus>) -> Vec<(UiStatus, usize)> {
+    let mut counts: Vec<(UiStatus, usize)> = Vec::new();
+    for status in statuses {
+        match counts.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((status, 1)),
+        }
+    }
+    counts.sort_by_key(|(status, _)| status_rank(*status));
+    counts
 }
 
 #[cfg(test)]
@@ -113,5 +145,22 @@ mod tests {
         assert_eq!(group_status([Failed, Queued]), Queued);
         assert_eq!(group_status([Interrupted, Paused, Running]), Running);
         assert_eq!(group_status([]), Planned);
+    }
+
+    #[test]
+    fn statuses_are_counted_most_pressing_first_and_mixed_only_when_they_differ() {
+        use UiStatus::*;
+        let runs = [
+            run(Planned, None),
+            run(Running, None),
+            run(Planned, None),
+            run(Running, None),
+            run(Planned, None),
+        ];
+        let summary = GroupSummary::of(&runs);
+        assert_eq!(summary.statuses, [(Running, 2), (Planned, 3)]);
+        assert!(summary.mixed());
+        let same = GroupSummary::of(&[run(Done, Some(0.9)), run(Done, Some(0.8))]);
+        assert_eq!((same.mixed(), same.statuses), (false, vec![(Done, 2)]));
     }
 }

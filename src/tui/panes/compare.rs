@@ -102,11 +102,7 @@ impl Widget for ComparePane<'_> {
             accuracy.render(top, buf);
         }
         let series = curves::curves(app);
-        CurvesPanel {
-            curves: &series,
-            mono: app.render.color == ColorMode::None,
-        }
-        .render(curves, buf);
+        CurvesPanel::accuracy(&series, app.render.color == ColorMode::None).render(curves, buf);
         Paragraph::new(verdict_lines(app, &groups, bottom.width, bottom.height))
             .render(bottom, buf);
     }

@@ -1,6 +1,7 @@
 //! The run list: every run with its status, progress and results; groups
 //! of seeds as one row each until expanded (see [`crate::tui::list`]), and
-//! the sweep in progress on the bottom border.
+//! the sweep in progress on the bottom border. The title says the filter
+//! and the order when there are any.
 
 use ratatui::{
     buffer::Buffer,
@@ -11,6 +12,7 @@ use ratatui::{
 };
 
 use super::theme;
+use crate::edge::escape::printable;
 use crate::plan::settings::group_labels;
 use crate::protocol::RunId;
 use crate::tui::{
@@ -29,6 +31,8 @@ pub struct RunsPane<'a> {
     pub marked: &'a [RunId],
     /// The row the cursor is on.
     pub cursor_row: Option<usize>,
+    /// ` Runs (7) `, or what the filter and the order are.
+    pub title: String,
 }
 
 impl<'a> RunsPane<'a> {
@@ -40,6 +44,7 @@ impl<'a> RunsPane<'a> {
             cursor_row: app.cursor_row(&rows),
             rows,
             marked: &app.marked,
+            title: title(app),
         }
     }
 
@@ -51,6 +56,7 @@ impl<'a> RunsPane<'a> {
 impl Widget for RunsPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let runs = self.runs;
+        let title = Span::styled(self.title.clone(), theme::title());
         let columns = Columns::of(runs, area.width);
         let (titles, widths) = columns.titles_and_widths();
         let header = Row::new(titles).bold();
@@ -67,13 +73,10 @@ impl Widget for RunsPane<'_> {
             }
             // The rest of a header's row is painted over the columns below.
             ListRow::Group { members, .. } => {
-                Row::new([status_cell(summary(runs, members).status)])
+                Row::new([group_status_cell(&summary(runs, members))])
             }
         });
-        let mut block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" Runs ({}) ", runs.len()),
-            theme::title(),
-        ));
+        let mut block = Block::default().borders(Borders::ALL).title(title);
         if let Some(progress) = sweep_progress(runs) {
             let room = usize::from(area.width).saturating_sub(4);
             block = block.title_bottom(format!(" {} ", progress.line(room)));
@@ -88,6 +91,26 @@ impl Widget for RunsPane<'_> {
         StatefulWidget::render(table, area, buf, &mut state);
         paint_headers(runs, rows, state.offset(), area, buf);
     }
+}
+
+/// ` Runs (7) `; with a filter, how many runs it lets through and what it
+/// is (` Runs: 2 of 7 match "status:done" `); then the order, unless the plan's.
+fn title(app: &App) -> String {
+    let total = app.runs.len();
+    let mut title = if app.filter.is_on() {
+        format!(
+            " Runs: {} of {total} match \"{}\"",
+            app.shown_count(),
+            printable(&app.filter.text)
+        )
+    } else {
+        format!(" Runs ({total})")
+    };
+    if let Some(order) = app.order.title() {
+        title.push_str(&format!(" · {order}"));
+    }
+    title.push(' ');
+    title
 }
 
 /// Which of the optional columns the list shows, and how wide the Slurm
@@ -288,15 +311,34 @@ pub fn header_line(name: &str, expanded: bool, summary: &GroupSummary) -> Line<'
     ])
 }
 
-/// ` · n=5 · test 89.40±0.33% · 3/5 done`.
+/// ` · n=5 · test 89.40±0.33% · 3/5 done`; when the runs' statuses differ,
+/// how many have each instead, which add up to n:
+/// ` · test 89.40% · 2 running · 3 planned`.
 fn header_rest(summary: &GroupSummary) -> String {
-    format!(
-        " · n={} · test {} · {}/{} done",
-        summary.runs,
-        summary.accuracy_text(),
-        summary.done,
-        summary.runs
-    )
+    let accuracy = summary.accuracy_text();
+    if !summary.mixed() {
+        let (done, runs) = (summary.done, summary.runs);
+        return format!(" · n={runs} · test {accuracy} · {done}/{runs} done");
+    }
+    let counts: Vec<String> = summary
+        .statuses
+        .iter()
+        .map(|&(status, count)| format!("{count} {}", theme::status(status).1))
+        .collect();
+    format!(" · test {accuracy} · {}", counts.join(" · "))
+}
+
+/// A group's status: its runs' one status, or `mixed` in the colour and
+/// with the symbol of the most pressing (the header's line counts them).
+fn group_status_cell(summary: &GroupSummary) -> Cell<'static> {
+    if !summary.mixed() {
+        return status_cell(summary.status);
+    }
+    let (symbol, _, color) = theme::status(summary.status);
+    Cell::from(Span::styled(
+        format!("{symbol} mixed"),
+        Style::default().fg(color),
+    ))
 }
 
 fn status_cell(status: UiStatus) -> Cell<'static> {

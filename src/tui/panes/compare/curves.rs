@@ -17,8 +17,12 @@ use ratatui::{
 use unicode_width::UnicodeWidthStr;
 
 use super::axis::{decimals, nice_bounds};
+use crate::plan::settings::{group_labels, GroupLabel};
 use crate::tui::panes::text::fit;
-use crate::tui::{App, RunView};
+use crate::tui::{
+    sweep::{Metric, XAxis},
+    App, RunView,
+};
 
 /// Colours cycled through for the curves.
 pub const PALETTE: [Color; 6] = [
@@ -41,10 +45,27 @@ const BAND_MARK: char = '.';
 #[derive(Clone, Debug, PartialEq)]
 pub struct Curve {
     pub name: String,
+    /// A sweep's group: the legend names it by what varies, cut to fit.
+    pub label: Option<GroupLabel>,
     /// (epoch, validation accuracy).
     pub points: Vec<(f64, f64)>,
     /// A group's per-epoch minimum and maximum.
     pub band: Option<[Vec<(f64, f64)>; 2]>,
+}
+
+impl Curve {
+    /// Its name in the legend's `width` columns; whole for `usize::MAX`.
+    fn legend(&self, width: usize) -> String {
+        let text = match &self.label {
+            Some(label) => label.fit(width),
+            None => self.name.clone(),
+        };
+        if width == usize::MAX {
+            text
+        } else {
+            fit(&text, width)
+        }
+    }
 }
 
 /// The curves of [`App::curve_runs`]: finished runs of one group (two or
@@ -52,6 +73,7 @@ pub struct Curve {
 /// every other run keeps its own curve.
 pub fn curves(app: &App) -> Vec<Curve> {
     let runs = app.curve_runs();
+    let labels = group_labels(app.runs.iter().map(|run| &run.spec));
     let keys: Vec<Option<String>> = runs
         .iter()
         .map(|run| run.logged().test.is_some().then(|| run.spec.group().id()))
@@ -73,11 +95,17 @@ pub fn curves(app: &App) -> Vec<Curve> {
             .map(|(member, _)| *member)
             .collect();
         if members.len() < 2 {
-            curves.push(run_curve(run));
+            // A sweep's configuration with one finished seed: named as its group.
+            let label = labels.get(key).filter(|label| label.sweep.is_some());
+            curves.push(Curve {
+                label: label.cloned(),
+                ..run_curve(run)
+            });
             continue;
         }
         drawn.push(key);
-        curves.push(group_curve(&run.spec.group().name, &members));
+        let label = labels.get(key).filter(|label| label.sweep.is_some());
+        curves.push(group_curve(&run.spec.group().name, label, &members));
     }
     curves
 }
@@ -85,6 +113,7 @@ pub fn curves(app: &App) -> Vec<Curve> {
 fn run_curve(run: &RunView) -> Curve {
     Curve {
         name: run.spec.name.clone(),
+        label: None,
         points: run
             .logged()
             .epochs
@@ -96,7 +125,7 @@ fn run_curve(run: &RunView) -> Curve {
 }
 
 /// Mean, min and max per epoch over the members that reached it.
-fn group_curve(name: &str, members: &[&RunView]) -> Curve {
+fn group_curve(name: &str, label: Option<&GroupLabel>, members: &[&RunView]) -> Curve {
     let mut by_epoch: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
     for member in members {
         for row in &member.logged().epochs {
@@ -115,6 +144,7 @@ fn group_curve(name: &str, members: &[&RunView]) -> Curve {
     }
     Curve {
         name: format!("{name} ({} seeds)", members.len()),
+        label: label.cloned(),
         points: mean,
         band: Some([low, high]),
     }
@@ -124,6 +154,80 @@ fn group_curve(name: &str, members: &[&RunView]) -> Curve {
 pub struct CurvesPanel<'a> {
     pub curves: &'a [Curve],
     pub mono: bool,
+    /// What the curves' points are: y as `metric`, x as `x_axis`.
+    pub metric: Metric,
+    pub x_axis: XAxis,
+    /// Said after the title: the keys that change the panel.
+    pub note: String,
+    /// The most columns the legend takes (at most a third of the panel).
+    pub legend_width: u16,
+}
+
+impl<'a> CurvesPanel<'a> {
+    /// Validation accuracy per epoch: the compare view's curves.
+    pub fn accuracy(curves: &'a [Curve], mono: bool) -> Self {
+        Self {
+            curves,
+            mono,
+            metric: Metric::ValAccuracy,
+            x_axis: XAxis::Epochs,
+            note: " (m marks runs to overlay)".into(),
+            legend_width: 24,
+        }
+    }
+}
+
+/// An x value as the axis labels it: `12`, `480k`, `3:05`.
+fn x_label(x_axis: XAxis, value: f64) -> String {
+    match x_axis {
+        XAxis::Epochs => format!("{value:.0}"),
+        XAxis::Images if value >= 1e6 => format!("{:.1}M", value / 1e6),
+        XAxis::Images if value >= 1e3 => format!("{:.0}k", value / 1e3),
+        XAxis::Images => format!("{value:.0}"),
+        XAxis::WallTime => {
+            let seconds = value.max(0.0).round() as u64;
+            if seconds >= 3600 {
+                format!("{}h{:02}", seconds / 3600, seconds / 60 % 60)
+            } else {
+                format!("{}:{:02}", seconds / 60, seconds % 60)
+            }
+        }
+    }
+}
+
+/// The y-axis bounds and its three labels for `values` (log10 of the loss
+/// on a log scale).
+fn y_axis(metric: Metric, values: &[f64]) -> ([f64; 2], [String; 3]) {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    match metric {
+        Metric::ValAccuracy => {
+            let (low, high) = nice_bounds(min * 100.0, max * 100.0, 0.5);
+            let (low, high) = (low.max(0.0), high.min(100.0));
+            let ticks = [low, f64::midpoint(low, high), high];
+            let places = decimals(&ticks);
+            (
+                [low / 100.0, high / 100.0],
+                ticks.map(|tick| format!("{tick:.places$}%")),
+            )
+        }
+        Metric::ValLoss => {
+            let (low, high) = nice_bounds(min, max, 0.005);
+            let (low, high) = (low.max(0.0), high);
+            let ticks = [low, f64::midpoint(low, high), high];
+            let places = decimals(&ticks).max(2);
+            ([low, high], ticks.map(|tick| format!("{tick:.places$}")))
+        }
+        Metric::LogValLoss => {
+            let pad = ((max - min) * 0.05).max(0.01);
+            let (low, high) = (min - pad, max + pad);
+            let ticks = [low, f64::midpoint(low, high), high];
+            (
+                [low, high],
+                ticks.map(|tick| format!("{:.3}", 10f64.powf(tick))),
+            )
+        }
+    }
 }
 
 impl CurvesPanel<'_> {
@@ -162,7 +266,7 @@ impl CurvesPanel<'_> {
                 };
                 Line::from(vec![
                     Span::styled(swatch, style),
-                    Span::raw(format!(" {}", fit(&curve.name, width.saturating_sub(3)))),
+                    Span::raw(format!(" {}", curve.legend(width.saturating_sub(3)))),
                 ])
             })
             .collect();
@@ -202,26 +306,26 @@ impl CurvesPanel<'_> {
                     .chain(curve.band.iter().flatten().flatten())
             })
         };
-        let epochs = all().map(|(x, _)| *x).fold(2.0, f64::max);
-        let accuracies: Vec<f64> = all().map(|(_, y)| y * 100.0).collect();
-        let (low, high) = nice_bounds(
-            accuracies.iter().copied().fold(f64::INFINITY, f64::min),
-            accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            0.5,
-        );
-        let (low, high) = (low.max(0.0), high.min(100.0));
-        let ticks = [low, f64::midpoint(low, high), high];
-        let places = decimals(&ticks);
+        let xs: Vec<f64> = all().map(|(x, _)| *x).collect();
+        let ys: Vec<f64> = all().map(|(_, y)| *y).collect();
+        let (first, last) = match self.x_axis {
+            // Epoch 1 to at least 2, so one epoch still spans the plot.
+            XAxis::Epochs => (1.0, xs.iter().copied().fold(2.0, f64::max)),
+            _ => (
+                xs.iter().copied().fold(f64::INFINITY, f64::min).min(0.0),
+                xs.iter().copied().fold(1.0, f64::max),
+            ),
+        };
+        let (bounds, labels) = y_axis(self.metric, &ys);
         Chart::new(datasets)
-            .x_axis(
-                Axis::default()
-                    .bounds([1.0, epochs])
-                    .labels(vec![Line::from("1"), Line::from(format!("{epochs:.0}"))]),
-            )
+            .x_axis(Axis::default().bounds([first, last]).labels(vec![
+                Line::from(x_label(self.x_axis, first)),
+                Line::from(x_label(self.x_axis, last)),
+            ]))
             .y_axis(
                 Axis::default()
-                    .bounds([low / 100.0, high / 100.0])
-                    .labels(ticks.map(|tick| Line::from(format!("{tick:.places$}%")))),
+                    .bounds(bounds)
+                    .labels(labels.map(Line::from)),
             )
     }
 }
@@ -243,21 +347,22 @@ impl Widget for CurvesPanel<'_> {
             Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
         Paragraph::new(Line::from(vec![
             Span::styled(
-                "validation accuracy per epoch",
+                format!("{} {}", self.metric.name(), self.x_axis.phrase()),
                 Style::default().add_modifier(Modifier::BOLD),
             ),
-            Span::raw(" (m marks runs to overlay)"),
+            Span::raw(self.note.clone()),
         ]))
         .render(title, buf);
         let wanted = self
             .curves
             .iter()
-            .map(|curve| curve.name.width() + 3)
+            .map(|curve| curve.legend(usize::MAX).width() + 3)
             .chain([10])
             .max()
             .unwrap_or(10);
-        let legend_width = u16::try_from(wanted.min(24))
-            .unwrap_or(24)
+        let legend_width = u16::try_from(wanted)
+            .unwrap_or(u16::MAX)
+            .min(self.legend_width)
             .min(body.width / 3);
         let [plot, legend] =
             Layout::horizontal([Constraint::Min(0), Constraint::Length(legend_width + 1)])
@@ -360,7 +465,7 @@ mod tests {
         let all = curves(&app());
         let text = |mono: bool| {
             let terminal =
-                crate::tui::test_support::render_widget(CurvesPanel { curves: &all, mono }, 60, 12);
+                crate::tui::test_support::render_widget(CurvesPanel::accuracy(&all, mono), 60, 12);
             crate::tui::test_support::buffer_text(terminal.backend().buffer())
         };
         let mono = text(true);

@@ -17,7 +17,11 @@ use super::axis::{
     RIGHT_CAP,
 };
 use crate::tui::panes::text::fit;
-use crate::{plan::Reference, stats::Summary, tui::comparison::TestGroup};
+use crate::{
+    plan::{settings::GroupLabel, Reference},
+    stats::Summary,
+    tui::comparison::TestGroup,
+};
 
 /// What a panel shows: test accuracy or test loss.
 pub struct Metric {
@@ -57,9 +61,12 @@ pub const LOSS: Metric = Metric {
     original: |reference| reference.test_loss,
 };
 
+/// The most columns a group's name takes (a sweep's name is cut first).
+const NAME_WIDTH: usize = 24;
+
 /// A group's row, in shown units.
 struct Row {
-    name: String,
+    label: GroupLabel,
     summary: Summary,
     mean: f64,
     ci: Option<(f64, f64)>,
@@ -90,7 +97,7 @@ impl IntervalPanel<'_> {
                     .collect();
                 let summary = Summary::of(&values);
                 Some(Row {
-                    name: group.name.clone(),
+                    label: group.label.clone(),
                     mean: summary.mean?,
                     ci: summary.ci,
                     original: group
@@ -121,10 +128,10 @@ impl Widget for IntervalPanel<'_> {
         };
         let name_width = rows
             .iter()
-            .map(|row| row.name.width())
+            .map(|row| row.label.fit(usize::MAX).width())
             .max()
             .unwrap_or(0)
-            .clamp(4, 16);
+            .clamp(4, NAME_WIDTH);
         let text_width = rows.iter().map(|row| text(row).width()).max().unwrap_or(0);
         // Name, space, `n=NN`, space, axis, space, mean ± sd.
         let axis_width = usize::from(area.width).saturating_sub(name_width + text_width + 7);
@@ -165,7 +172,7 @@ impl Widget for IntervalPanel<'_> {
         for row in &rows {
             let mut spans = vec![Span::raw(format!(
                 "{} {:<4} ",
-                fit(&row.name, name_width),
+                fit(&row.label.fit(name_width), name_width),
                 format!("n={}", row.summary.n)
             ))];
             let glyphs = whisker(&axis, row.mean, row.ci, row.original);
@@ -264,6 +271,10 @@ mod tests {
             .map(|view| TestGroup {
                 key: view.spec.name.clone(),
                 name: view.spec.name.clone(),
+                label: GroupLabel {
+                    sweep: None,
+                    label: view.spec.name.clone(),
+                },
                 runs: vec![view],
             })
             .collect();
@@ -318,6 +329,10 @@ mod tests {
             .map(|view| TestGroup {
                 key: view.spec.name.clone(),
                 name: view.spec.name.clone(),
+                label: GroupLabel {
+                    sweep: None,
+                    label: view.spec.name.clone(),
+                },
                 runs: vec![view],
             })
             .collect();
