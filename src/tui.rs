@@ -54,6 +54,22 @@ pub(crate) mod test_support {
         }
     }
 
+    /// The plan row of [`spec`]`(name)` shown with `status`, and a test
+    /// accuracy when given.
+    pub fn run_view(name: &str, status: super::UiStatus, accuracy: Option<f64>) -> super::RunView {
+        let mut view = super::RunView::planned(spec(name));
+        if let Some(accuracy) = accuracy {
+            view.apply(&crate::protocol::Event::Evaluated {
+                run: "r".into(),
+                test_loss: 0.3,
+                test_accuracy: accuracy,
+                confusion: Box::new([[1; 10]; 10]),
+            });
+        }
+        view.status = status;
+        view
+    }
+
     /// An app whose plan has one small MLP run per name, none started.
     pub fn planned_app(names: &[&str]) -> super::App {
         super::App::new(Vec::new(), names.iter().map(|name| spec(name)).collect())

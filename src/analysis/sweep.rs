@@ -546,7 +546,7 @@ fn observations(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{plan::parse_plan, protocol::RunRequest, store::RunStatus};
 
@@ -566,7 +566,16 @@ mod tests {
             std::path::Path::new("sweep.toml"),
         )
         .unwrap();
-        plan.runs
+        stored(&plan.runs, accuracy)
+    }
+
+    /// `specs` as stored runs a minute apart, each done with the accuracy
+    /// `accuracy` gives its settings, or failed when it gives none.
+    pub(crate) fn stored(
+        specs: &[RunSpec],
+        accuracy: impl Fn(&RunSpec) -> Option<f64>,
+    ) -> Vec<RunRecord> {
+        specs
             .iter()
             .enumerate()
             .map(|(index, spec)| {

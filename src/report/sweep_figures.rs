@@ -495,8 +495,6 @@ mod tests {
         analysis::sweep::DEFAULT_MARGIN_POINTS,
         draw::Rgb,
         plan::{parse_plan, RunSpec},
-        protocol::RunRequest,
-        store::{RunRecord, RunStatus},
     };
 
     /// The runs of a sweep of `grid` (3 seeds), each with the accuracy
@@ -510,26 +508,7 @@ mod tests {
             std::path::Path::new("sweep.toml"),
         )
         .unwrap();
-        let records: Vec<RunRecord> = plan
-            .runs
-            .iter()
-            .enumerate()
-            .map(|(index, spec)| {
-                let mut record = RunRecord::new(&RunRequest {
-                    id: format!("run-{index:02}").into(),
-                    plan: "sweep".into(),
-                    spec: spec.clone(),
-                });
-                record.created_at = format!("2026-12-06T12:{index:02}:00Z");
-                record.test_accuracy = accuracy(spec);
-                record.status = if record.test_accuracy.is_some() {
-                    RunStatus::Done
-                } else {
-                    RunStatus::Failed
-                };
-                record
-            })
-            .collect();
+        let records = crate::analysis::sweep::tests::stored(&plan.runs, accuracy);
         SweepReport::of("S", &records, DEFAULT_MARGIN_POINTS)
     }
 

@@ -230,3 +230,14 @@ pub fn interop_python() -> Option<std::path::PathBuf> {
     ));
     None
 }
+
+/// (width, height) of a PNG file, after decoding all of it.
+pub fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    (info.width, info.height)
+}

@@ -12,17 +12,6 @@ use atelier::{
     store::{Predictions, RunStore},
 };
 
-/// (width, height) of a PNG file, after decoding all of it.
-fn png_size(path: &Path) -> (u32, u32) {
-    let file = std::fs::File::open(path).unwrap();
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
-        .read_info()
-        .unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut pixels).unwrap();
-    (info.width, info.height)
-}
-
 fn atelier(runs: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_atelier"));
     command
@@ -67,15 +56,21 @@ fn report_writes_the_figures_and_a_table_of_the_stored_metrics() {
         ]
     );
     assert_eq!(
-        png_size(&out.join("confusion-alpha.png")),
+        common::png_size(&out.join("confusion-alpha.png")),
         atelier::draw::figures::CONFUSION_SIZE
     );
     assert_eq!(
-        png_size(&out.join("history-beta.png")),
+        common::png_size(&out.join("history-beta.png")),
         atelier::draw::figures::HISTORY_SIZE
     );
-    assert_eq!(png_size(&out.join("test-accuracy.png")), report::BARS_SIZE);
-    assert_eq!(png_size(&out.join("test-loss.png")), report::BARS_SIZE);
+    assert_eq!(
+        common::png_size(&out.join("test-accuracy.png")),
+        report::BARS_SIZE
+    );
+    assert_eq!(
+        common::png_size(&out.join("test-loss.png")),
+        report::BARS_SIZE
+    );
 
     // The CSV says what the stored records say.
     let mut csv = csv::Reader::from_path(out.join("results.csv")).unwrap();
@@ -286,7 +281,7 @@ fn screenshot_draws_each_view_of_stored_runs_without_a_terminal() {
         assert!(path.exists(), "{view}");
     }
     // A 100 × 30 screen of 10 × 19 pixel cells.
-    assert_eq!(png_size(&dir.path().join("live.png")), (1000, 570));
+    assert_eq!(common::png_size(&dir.path().join("live.png")), (1000, 570));
     let runs = std::fs::read_to_string(dir.path().join("runs.txt")).unwrap();
     assert!(
         runs.contains("Runs (1)") && runs.contains("✓ done"),

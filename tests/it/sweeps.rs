@@ -424,17 +424,6 @@ fn sweep_reads_with_the_plans_margin_unless_told_another() {
     assert!(text.contains("margin ±1.50 points"), "{text}");
 }
 
-/// (width, height) of a PNG file, after decoding all of it.
-fn png_size(path: &Path) -> (u32, u32) {
-    let file = std::fs::File::open(path).unwrap();
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
-        .read_info()
-        .unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut pixels).unwrap();
-    (info.width, info.height)
-}
-
 const THREE_KEYS: &str = r#"
     [[sweep]]
     name = "small"
@@ -468,11 +457,11 @@ fn report_draws_each_keys_effect_and_the_heat_table_of_the_two_that_matter() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(
-        png_size(&out.join("sweep-effects.png")),
+        common::png_size(&out.join("sweep-effects.png")),
         atelier::report::sweep_figures::effects_size(3)
     );
     assert_eq!(
-        png_size(&out.join("sweep-heat.png")),
+        common::png_size(&out.join("sweep-heat.png")),
         atelier::report::sweep_figures::HEAT_SIZE
     );
     let markdown = std::fs::read_to_string(out.join("sweep.md")).unwrap();

@@ -107,24 +107,7 @@ fn mean_accuracy(runs: &[&RunView]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        protocol::Event,
-        tui::{run_view::UiStatus, test_support::spec},
-    };
-
-    fn run(name: &str, status: UiStatus, accuracy: Option<f64>) -> RunView {
-        let mut view = RunView::planned(spec(name));
-        if let Some(accuracy) = accuracy {
-            view.apply(&Event::Evaluated {
-                run: "r".into(),
-                test_loss: 0.3,
-                test_accuracy: accuracy,
-                confusion: Box::new([[1; 10]; 10]),
-            });
-        }
-        view.status = status;
-        view
-    }
+    use crate::tui::{run_view::UiStatus, test_support::run_view as run};
 
     /// The names of `runs` (each entry one run) in `order`.
     fn sorted(order: Order, runs: &[RunView]) -> Vec<String> {

@@ -101,20 +101,10 @@ fn status_counts(statuses: impl IntoIterator<Item = UiStatus>) -> Vec<(UiStatus,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{protocol::Event, tui::test_support::spec};
+    use crate::tui::test_support::run_view;
 
     fn run(status: UiStatus, accuracy: Option<f64>) -> RunView {
-        let mut view = RunView::planned(spec("A"));
-        if let Some(accuracy) = accuracy {
-            view.apply(&Event::Evaluated {
-                run: "r".into(),
-                test_loss: 0.3,
-                test_accuracy: accuracy,
-                confusion: Box::new([[1; 10]; 10]),
-            });
-        }
-        view.status = status;
-        view
+        run_view("A", status, accuracy)
     }
 
     #[test]
