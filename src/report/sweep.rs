@@ -10,7 +10,7 @@ use super::ReportError;
 use crate::{
     analysis::sweep::{Call, Effect, Pair, SweepGroup, SweepReport},
     edge::printable,
-    stats::Summary,
+    stats::{verdict::p_value, Summary},
 };
 
 /// Columns of the interval charts.
@@ -202,17 +202,8 @@ fn effects_text(out: &mut String, report: &SweepReport, effects: &[&Effect]) {
 /// `F(2, 12) = 95.10, p < 0.001`, or why there is none.
 fn f_test(f: Option<f64>, df: Option<(usize, usize)>, p: Option<f64>) -> String {
     match (f, df, p) {
-        (Some(f), Some((a, b)), Some(p)) => format!("F({a}, {b}) = {f:.2}, {}", p_text(p)),
+        (Some(f), Some((a, b)), Some(p)) => format!("F({a}, {b}) = {f:.2}, {}", p_value(p)),
         _ => "no F-test: too few runs for the residual".into(),
-    }
-}
-
-/// `p = 0.043`, `p < 0.001`.
-pub fn p_text(p: f64) -> String {
-    if p < 0.001 {
-        "p < 0.001".into()
-    } else {
-        format!("p = {p:.3}")
     }
 }
 

@@ -8,7 +8,8 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::{figures::WHISKER, sweep::p_text};
+use super::figures::WHISKER;
+use crate::stats::verdict::p_value;
 use crate::{
     analysis::sweep::{Effect, SweepReport},
     draw::{
@@ -94,7 +95,7 @@ fn effect_panel<DB: DrawingBackend>(
     (low, high): (f64, f64),
 ) -> Result<(), String> {
     let caption = match effect.p {
-        Some(p) => format!("{} · {}", printable(&effect.key), p_text(p)),
+        Some(p) => format!("{} · {}", printable(&effect.key), p_value(p)),
         None => format!("{} · no F-test", printable(&effect.key)),
     };
     let levels = &effect.levels;

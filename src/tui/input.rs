@@ -145,10 +145,13 @@ fn on_group_header(
     Some(Vec::new())
 }
 
-/// Enter on a group's header: its planned runs, queued in order.
+/// Enter on a group's header: its planned runs, queued in order; under a
+/// filter, only those it shows (what is hidden is not what was asked for).
 fn queue_group(app: &mut App, name: &str, members: &[usize]) -> Vec<Action> {
+    let shown = app.shown();
     let actions: Vec<Action> = members
         .iter()
+        .filter(|&&index| shown.get(index).copied().unwrap_or(false))
         .filter_map(|&index| {
             let view = &app.runs[index];
             (view.status == UiStatus::Planned).then(|| Action::Queue {
@@ -951,6 +954,23 @@ mod tests {
         assert_eq!(
             app.message.as_deref(),
             Some("M1 has no planned runs; expand it (o) to pick a run")
+        );
+    }
+
+    #[test]
+    fn enter_on_a_filtered_group_queues_only_the_runs_shown() {
+        let mut app = grouped_app();
+        app.filter = crate::tui::list::filter::Filter::parse("seed=2");
+        app.keep_cursor_listed();
+        app.move_selection(isize::MIN);
+        assert_eq!(
+            app.cursor_group().map(|(name, _)| name).as_deref(),
+            Some("M1")
+        );
+        assert_eq!(queued_rows(handle_key(&mut app, key(KeyCode::Enter))), [2]);
+        assert_eq!(
+            app.message.as_deref(),
+            Some("queued 1 planned run(s) of M1")
         );
     }
 
