@@ -5,6 +5,7 @@
 
 pub mod sweep;
 
+use self::sweep::{Pair, SweepReport};
 use crate::{
     stats::{
         verdict::{Side, Verdict},
@@ -32,6 +33,26 @@ pub fn compare(store: &RunStore, a: &Target, b: &Target) -> Verdict {
             Side::group(b.name(), &vb),
             &vb,
         )
+    }
+}
+
+/// [`compare`], and when `a` and `b` are two groups of one sweep, their
+/// pair in its analysis: the verdict then follows the p-value adjusted over
+/// every pair of the sweep.
+pub fn compare_in_sweep(
+    store: &RunStore,
+    a: &Target,
+    b: &Target,
+) -> (Verdict, Option<(SweepReport, Pair)>) {
+    let verdict = compare(store, a, b);
+    let (records, _) = store.list();
+    let in_sweep = sweep::pair_in_sweep(&records, a, b);
+    match &in_sweep {
+        Some((report, pair)) => match pair.p_holm {
+            Some(p) => (verdict.in_family(report.family, p), in_sweep),
+            None => (verdict, in_sweep),
+        },
+        None => (verdict, None),
     }
 }
 

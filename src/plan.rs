@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ModelSpec, Precision};
 
-pub use check::SettingError;
+pub use check::{parse_margin, BadMargin, SettingError};
 pub use device::{DeviceError, DevicePref};
 pub use file::{
-    beyond_plan, builtin_plan, load_plan, parse_plan, seed_plan, Overrides, PlanError,
-    BEYOND_PLAN_TOML, BUILTIN_PLANS, SEED_PLAN_TOML,
+    beyond_plan, builtin_plan, builtin_runs, load_plan, parse_plan, seed_plan, Overrides,
+    PlanError, BEYOND_PLAN_TOML, BUILTIN_PLANS, SEED_PLAN_TOML,
 };
 pub use group::Group;
 pub use recipe::{Augment, OptimizerKind, Recipe, Schedule};

@@ -26,7 +26,7 @@ use crate::{
         multiple::holm,
         welch, Summary, Untestable,
     },
-    store::{groups::by_group, RunRecord},
+    store::{groups::by_group, RunRecord, Target},
 };
 
 /// The practical margin unless a plan or `--margin` says: half a point of accuracy.
@@ -242,6 +242,23 @@ pub struct SweepRun<'a> {
     pub spec: &'a RunSpec,
     pub group: &'a Group,
     pub accuracy: Option<f64>,
+}
+
+/// Two groups of one sweep (among `records`): the sweep's analysis and
+/// their pair in it, so that a verdict on them counts every pair the sweep holds.
+pub fn pair_in_sweep(records: &[RunRecord], a: &Target, b: &Target) -> Option<(SweepReport, Pair)> {
+    let (Target::Group { runs: x, .. }, Target::Group { runs: y, .. }) = (a, b) else {
+        return None;
+    };
+    let sweep = x.first()?.spec.sweep.clone()?;
+    if y.first()?.spec.sweep.as_ref() != Some(&sweep) {
+        return None;
+    }
+    let report = SweepReport::of(&sweep, records, margin_of(records, &sweep));
+    let labels = group_labels(records);
+    let label = |runs: &[RunRecord]| labels.get(&runs[0].group().id()).map(|l| l.label.clone());
+    let pair = report.pair(&label(x)?, &label(y)?)?.clone();
+    Some((report, pair))
 }
 
 impl SweepReport {
@@ -612,6 +629,34 @@ pub(crate) mod tests {
 
     fn all_done() -> Vec<RunRecord> {
         records(|spec| Some(made_up(spec)))
+    }
+
+    #[test]
+    fn two_groups_of_one_sweep_are_a_pair_of_its_family() {
+        let records = all_done();
+        let group = |label: &str| {
+            let labels = group_labels(&records);
+            let runs: Vec<RunRecord> = records
+                .iter()
+                .filter(|r| labels[&r.group().id()].label == label)
+                .cloned()
+                .collect();
+            Target::Group {
+                group: runs[0].group(),
+                runs,
+            }
+        };
+        let (a, b) = (
+            group("lr=1e-3 dropout=true"),
+            group("lr=1e-4 dropout=false"),
+        );
+        let (report, pair) = pair_in_sweep(&records, &a, &b).unwrap();
+        assert_eq!(report.family, 15);
+        let mut named = [pair.a.as_str(), pair.b.as_str()];
+        named.sort_unstable();
+        assert_eq!(named, ["lr=1e-3 dropout=true", "lr=1e-4 dropout=false"]);
+        let one_run = Target::Run(Box::new(records[0].clone()));
+        assert!(pair_in_sweep(&records, &a, &one_run).is_none());
     }
 
     #[test]

@@ -5,13 +5,9 @@ use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use anyhow::{bail, Context};
 use atelier::{
-    protocol::{Event, RunId},
-    slurm::{
-        submission::SUBMISSIONS_DIR,
-        watch::{self, Poll, SLURM_POLL},
-        Tools,
-    },
-    store::{Follower, RunStatus, RunStore},
+    protocol::Event,
+    slurm::{watch, Tools},
+    store::{Follower, RunStore},
     train::Trainer,
     tui::{
         effects::{Screenshots, System, Training},
@@ -142,30 +138,14 @@ fn run_terminal(
         signals,
         trainer_events,
     )
-    .with_slurm(slurm_poller(&system.store)?);
+    .with_slurm(
+        watch::poll_store(&system.store, Tools::from_env())
+            .context("cannot start the Slurm poller thread")?,
+    );
     let mut terminal = ratatui::init();
     let result = event_loop::run(&mut terminal, app, system, &inputs);
     ratatui::restore();
     result.context("terminal error")
-}
-
-/// What squeue says of the stored runs, every [`SLURM_POLL`], when some came
-/// from Slurm (the runs folder has a `slurm/` folder of submissions); no
-/// thread and no squeue otherwise. The thread ends with the loop's inputs.
-fn slurm_poller(store: &RunStore) -> anyhow::Result<Receiver<Poll>> {
-    let dir = store.dir().to_path_buf();
-    if !dir.join(SUBMISSIONS_DIR).is_dir() {
-        return Ok(never());
-    }
-    let runs = store.clone();
-    // Done and failed runs will not run again: squeue need not be asked
-    // about them. An interrupted one may be requeued, so it still is.
-    let finished = move |run: &RunId| {
-        runs.load(run)
-            .is_ok_and(|record| matches!(record.status, RunStatus::Done | RunStatus::Failed))
-    };
-    watch::spawn_poller(dir, Tools::from_env(), SLURM_POLL, finished)
-        .context("cannot start the Slurm poller thread")
 }
 
 impl ViewerOptions {

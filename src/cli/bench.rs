@@ -61,7 +61,7 @@ pub struct BenchArgs {
 pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     tch::set_num_threads(args.threads);
     let device = args.device.resolve()?;
-    let specs = chosen_models(&args.models)?;
+    let specs = plan::builtin_runs(&args.models)?;
     let dataset = if args.synthetic {
         None
     } else {
@@ -89,38 +89,6 @@ pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The seed models named (all of them when none are), or runs of the
-/// `beyond` plan by name; an error names the choices.
-fn chosen_models(names: &[String]) -> anyhow::Result<Vec<RunSpec>> {
-    let named = |spec: &RunSpec| {
-        names
-            .iter()
-            .any(|name| name.eq_ignore_ascii_case(&spec.name))
-    };
-    let seed = plan::seed_plan().runs;
-    if names.is_empty() {
-        return Ok(seed);
-    }
-    let beyond = plan::beyond_plan().runs;
-    let specs: Vec<_> = seed
-        .into_iter()
-        .chain(beyond.clone())
-        .filter(named)
-        .collect();
-    if specs.len() < names.len() {
-        let beyond: Vec<String> = beyond
-            .iter()
-            .map(|spec| format!("{:?}", spec.name))
-            .collect();
-        anyhow::bail!(
-            "no model is named {}; the seed models are M1, M2, M3, M4, M5 and MLP, the beyond plan's {}",
-            names.join(", "),
-            beyond.join(", ")
-        );
-    }
-    Ok(specs)
 }
 
 fn epochs(args: &BenchArgs, spec: &RunSpec) -> Epochs {

@@ -3,7 +3,10 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
-    analysis::sweep::{group_labels, margin_of, Pair, SweepReport},
+    analysis::{
+        compare_in_sweep,
+        sweep::{Pair, SweepReport},
+    },
     edge::printable,
     outln,
     plan::Reference,
@@ -28,18 +31,7 @@ pub fn run(args: &CompareArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCo
     let store = RunStore::existing(runs_dir)?;
     let a = find_target(&store, &args.a)?;
     let b = find_target(&store, &args.b)?;
-    let verdict = atelier::analysis::compare(&store, &a, &b);
-    let in_sweep = in_one_sweep(&store, &a, &b);
-    // Two configurations of one sweep are one pair of its whole family.
-    let verdict = match &in_sweep {
-        Some((
-            report,
-            Pair {
-                p_holm: Some(p), ..
-            },
-        )) => verdict.in_family(report.family, *p),
-        _ => verdict,
-    };
+    let (verdict, in_sweep) = compare_in_sweep(&store, &a, &b);
     if args.json {
         let mut value = serde_json::to_value(&verdict)?;
         if let Some((report, pair)) = &in_sweep {
@@ -62,24 +54,6 @@ pub fn run(args: &CompareArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Two groups of one sweep: the sweep's analysis and their pair in it, so
-/// the verdict counts every pair the sweep holds.
-fn in_one_sweep(store: &RunStore, a: &Target, b: &Target) -> Option<(SweepReport, Pair)> {
-    let (Target::Group { runs: x, .. }, Target::Group { runs: y, .. }) = (a, b) else {
-        return None;
-    };
-    let sweep = x.first()?.spec.sweep.clone()?;
-    if y.first()?.spec.sweep.as_ref() != Some(&sweep) {
-        return None;
-    }
-    let (records, _) = store.list();
-    let report = SweepReport::of(&sweep, &records, margin_of(&records, &sweep));
-    let labels = group_labels(&records);
-    let label = |runs: &[RunRecord]| labels.get(&runs[0].group().id()).map(|l| l.label.clone());
-    let pair = report.pair(&label(x)?, &label(y)?)?.clone();
-    Some((report, pair))
 }
 
 /// `in sweep M1, one of 66 pairs: Holm-adjusted p = 0.3400: undecided (≈7 seeds each)`.

@@ -8,7 +8,7 @@ use atelier::{
     edge::{output::Policy, printable},
     interop::{onnx, tensorboard},
     outln,
-    store::{groups::find_target, RunRecord, RunStore, Target},
+    store::{groups::find_runs, RunRecord, RunStore},
 };
 use clap::Args;
 
@@ -50,7 +50,7 @@ pub fn run(args: &ExportArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCod
         bail!("nothing to export to: give --onnx FILE or --tensorboard DIR");
     }
     let store = RunStore::existing(runs_dir)?;
-    let records = resolve(&store, &args.runs)?;
+    let records = find_runs(&store, &args.runs)?;
     let policy = Policy::new(args.force, Some(store.dir().to_path_buf()));
     if let Some(file) = &args.onnx {
         onnx_model(args, &store, &records, file, &policy)?;
@@ -126,21 +126,4 @@ fn tensorboard_runs(
     }
     outln!("tensorboard --logdir {}", dir.display())?;
     Ok(())
-}
-
-/// Every run the queries name, each once, in the order named.
-fn resolve(store: &RunStore, queries: &[String]) -> anyhow::Result<Vec<RunRecord>> {
-    let mut records: Vec<RunRecord> = Vec::new();
-    for query in queries {
-        let found = match find_target(store, query)? {
-            Target::Run(record) => vec![*record],
-            Target::Group { runs, .. } => runs,
-        };
-        for record in found {
-            if !records.iter().any(|known| known.id == record.id) {
-                records.push(record);
-            }
-        }
-    }
-    Ok(records)
 }

@@ -1,6 +1,6 @@
 //! `atelier runs`: the stored runs, and one run in detail.
 
-use std::{path::Path, process::ExitCode};
+use std::{path::Path, process::ExitCode, time::SystemTime};
 
 use atelier::{
     analysis::sweep::{group_labels, margin_of, sweeps, SweepReport},
@@ -9,11 +9,7 @@ use atelier::{
     outln,
     plan::settings::GroupLabel,
     stats::confusion as metrics,
-    store::{
-        group_runs,
-        liveness::{self, DEFAULT_STALL_AFTER},
-        GroupRuns, History, Liveness, RunRecord, RunStore, EVENTS_FILE, RECORD_FILE,
-    },
+    store::{group_runs, liveness, GroupRuns, History, RunRecord, RunStore},
     units::{clock, thousands},
 };
 use clap::Subcommand;
@@ -54,7 +50,7 @@ pub fn run(
 /// text table shows (`crashed`, `stalled 400s`) beside the stored one.
 fn record_json(store: &RunStore, record: &RunRecord) -> serde_json::Value {
     let mut value = serde_json::to_value(record).unwrap_or_default();
-    value["shown_status"] = status_text(store, record).into();
+    value["shown_status"] = liveness::shown_status(store, record, SystemTime::now()).into();
     value
 }
 
@@ -96,7 +92,7 @@ fn list(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
             "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
             record.id,
             printable(&model),
-            status_text(store, record),
+            liveness::shown_status(store, record, SystemTime::now()),
             format!("{}/{}", record.epochs_done, record.spec.epochs),
             optional(record.best_val_accuracy),
             optional(record.test_accuracy),
@@ -260,7 +256,7 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
     )?;
     outln!(
         "  status      {} on {} (plan {}, created {}, atelier {})",
-        status_text(store, &record),
+        liveness::shown_status(store, &record, SystemTime::now()),
         record.device.as_deref().unwrap_or("no device yet"),
         record.plan,
         record.created_at,
@@ -354,28 +350,6 @@ fn print_confusion(matrix: &atelier::protocol::ConfusionMatrix) -> anyhow::Resul
         }
     }
     Ok(())
-}
-
-/// The recorded status, unless the run's writer is gone or silent.
-fn status_text(store: &RunStore, record: &RunRecord) -> String {
-    let written = [RECORD_FILE, EVENTS_FILE]
-        .iter()
-        .filter_map(|file| {
-            let path = store.run_dir(&record.id).join(file);
-            std::fs::metadata(path).and_then(|m| m.modified()).ok()
-        })
-        .max()
-        .unwrap_or(std::time::UNIX_EPOCH);
-    match liveness::judge(
-        record,
-        written,
-        std::time::SystemTime::now(),
-        DEFAULT_STALL_AFTER,
-    ) {
-        Some(Liveness::Crashed) => "crashed".into(),
-        Some(Liveness::Stalled { quiet }) => format!("stalled {}s", quiet.as_secs()),
-        _ => format!("{:?}", record.status).to_lowercase(),
-    }
 }
 
 fn optional(value: Option<f64>) -> String {

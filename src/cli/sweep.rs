@@ -23,7 +23,7 @@ pub struct SweepArgs {
     /// The practical margin, in accuracy points: two configurations whose
     /// difference surely lies within ±margin are equivalent. Without it,
     /// the sweep's own (its plan's `margin`), else 0.5.
-    #[arg(long, value_name = "POINTS", value_parser = margin)]
+    #[arg(long, value_name = "POINTS", value_parser = atelier::plan::parse_margin)]
     pub margin: Option<f64>,
     /// Print the whole analysis as JSON, for scripts.
     #[arg(long, conflicts_with = "csv")]
@@ -31,15 +31,6 @@ pub struct SweepArgs {
     /// Print the configurations' table as CSV.
     #[arg(long)]
     pub csv: bool,
-}
-
-fn margin(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(points) if points.is_finite() && points > 0.0 && points < 100.0 => Ok(points),
-        _ => Err(format!(
-            "expected accuracy points between 0 and 100 (e.g. 0.5), found {text:?}"
-        )),
-    }
 }
 
 pub fn run(args: &SweepArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCode> {

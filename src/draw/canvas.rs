@@ -73,18 +73,12 @@ pub fn encode_png(canvas: &Canvas) -> Result<Vec<u8>, DrawError> {
     let mut encoder = ::png::Encoder::new(&mut bytes, canvas.width, canvas.height);
     encoder.set_color(::png::ColorType::Rgb);
     encoder.set_depth(::png::BitDepth::Eight);
-    encoder
-        .add_text_chunk(
-            "Software".into(),
-            format!("atelier {}", env!("CARGO_PKG_VERSION")),
-        )
-        .map_err(|e| DrawError::Png(e.to_string()))?;
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| DrawError::Png(e.to_string()))?;
-    writer
-        .write_image_data(canvas.rgb_bytes())
-        .map_err(|e| DrawError::Png(e.to_string()))?;
-    writer.finish().map_err(|e| DrawError::Png(e.to_string()))?;
+    encoder.add_text_chunk(
+        "Software".into(),
+        format!("atelier {}", env!("CARGO_PKG_VERSION")),
+    )?;
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(canvas.rgb_bytes())?;
+    writer.finish()?;
     Ok(bytes)
 }

@@ -11,7 +11,7 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::{fonts, Canvas, DrawError};
+use super::{fonts, Canvas, DrawError, PlotError};
 use crate::{
     data::CLASS_NAMES,
     protocol::ConfusionMatrix,
@@ -43,24 +43,19 @@ fn register_fonts() {
 pub fn draw(
     figure: &str,
     size: (u32, u32),
-    paint: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
+    paint: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), PlotError>,
 ) -> Result<Canvas, DrawError> {
     register_fonts();
     let mut pixels = vec![255u8; (size.0 * size.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
-        let result = paint(&root).and_then(|()| root.present().map_err(|e| e.to_string()));
+        let result = paint(&root).and_then(|()| Ok(root.present()?));
         result.map_err(|problem| DrawError::Figure {
             figure: figure.to_string(),
             problem,
         })?;
     }
     Ok(Canvas::from_rgb(size.0, size.1, pixels))
-}
-
-/// A plotters error as the text a [`DrawError`] carries.
-pub fn text<E: std::fmt::Display>(error: E) -> String {
-    error.to_string()
 }
 
 /// Seaborn-like "Blues": white for 0, dark blue for 1.
@@ -74,10 +69,7 @@ fn blues(rate: f64) -> RGBColor {
 pub fn confusion(record: &RunRecord, history: &History) -> Result<Canvas, DrawError> {
     let figure = format!("the confusion matrix of {}", record.id);
     let Some(test) = &history.test else {
-        return Err(DrawError::Figure {
-            figure,
-            problem: "the run has no test results".into(),
-        });
+        return Err(DrawError::NoTestResults(record.id.to_string()));
     };
     let matrix = &test.confusion;
     let title = format!(
@@ -86,14 +78,14 @@ pub fn confusion(record: &RunRecord, history: &History) -> Result<Canvas, DrawEr
         test.accuracy * 100.0
     );
     draw(&figure, CONFUSION_SIZE, |root| {
-        root.fill(&WHITE).map_err(text)?;
+        root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(root)
             .caption(&title, (FONT, 22).into_font().style(FontStyle::Bold))
             .margin(20)
             .x_label_area_size(60)
             .y_label_area_size(130)
             .build_cartesian_2d((0..9u32).into_segmented(), (0..9u32).into_segmented()) // ten classes
-            .map_err(text)?;
+            ?;
         let class = |value: &SegmentValue<u32>, flip: bool| match value {
             SegmentValue::CenterOf(index) if *index < 10 => {
                 let row = if flip { 9 - index } else { *index };
@@ -112,8 +104,7 @@ pub fn confusion(record: &RunRecord, history: &History) -> Result<Canvas, DrawEr
             .y_desc("true")
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 16))
-            .draw()
-            .map_err(text)?;
+            .draw()?;
         confusion_cells(&mut chart, matrix)
     })
 }
@@ -125,47 +116,43 @@ type ClassGrid = Cartesian2d<SegmentedCoord<RangedCoordu32>, SegmentedCoord<Rang
 fn confusion_cells<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, ClassGrid>,
     matrix: &ConfusionMatrix,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let cells = (0..10u32).flat_map(|truth| (0..10u32).map(move |predicted| (truth, predicted)));
     let row_total = |truth: u32| matrix[truth as usize].iter().sum::<u32>().max(1);
     let rate = |truth: u32, predicted: u32| {
         f64::from(matrix[truth as usize][predicted as usize]) / f64::from(row_total(truth))
     };
-    chart
-        .draw_series(cells.clone().map(|(truth, predicted)| {
-            let y = 9 - truth;
-            Rectangle::new(
-                [
-                    (SegmentValue::Exact(predicted), SegmentValue::Exact(y)),
-                    (
-                        SegmentValue::Exact(predicted + 1),
-                        SegmentValue::Exact(y + 1),
-                    ),
-                ],
-                blues(rate(truth, predicted)).filled(),
-            )
-        }))
-        .map_err(text)?;
-    chart
-        .draw_series(cells.map(|(truth, predicted)| {
-            let colour: &'static RGBColor = if rate(truth, predicted) > 0.5 {
-                &WHITE
-            } else {
-                &BLACK
-            };
-            let style = TextStyle::from((FONT, 15).into_font())
-                .color(colour)
-                .pos(Pos::new(HPos::Center, VPos::Center));
-            Text::new(
-                matrix[truth as usize][predicted as usize].to_string(),
+    chart.draw_series(cells.clone().map(|(truth, predicted)| {
+        let y = 9 - truth;
+        Rectangle::new(
+            [
+                (SegmentValue::Exact(predicted), SegmentValue::Exact(y)),
                 (
-                    SegmentValue::CenterOf(predicted),
-                    SegmentValue::CenterOf(9 - truth),
+                    SegmentValue::Exact(predicted + 1),
+                    SegmentValue::Exact(y + 1),
                 ),
-                style,
-            )
-        }))
-        .map_err(text)?;
+            ],
+            blues(rate(truth, predicted)).filled(),
+        )
+    }))?;
+    chart.draw_series(cells.map(|(truth, predicted)| {
+        let colour: &'static RGBColor = if rate(truth, predicted) > 0.5 {
+            &WHITE
+        } else {
+            &BLACK
+        };
+        let style = TextStyle::from((FONT, 15).into_font())
+            .color(colour)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        Text::new(
+            matrix[truth as usize][predicted as usize].to_string(),
+            (
+                SegmentValue::CenterOf(predicted),
+                SegmentValue::CenterOf(9 - truth),
+            ),
+            style,
+        )
+    }))?;
     Ok(())
 }
 
@@ -177,13 +164,11 @@ pub fn history(record: &RunRecord, history: &History) -> Result<Canvas, DrawErro
         &format!("the history of {}", record.id),
         HISTORY_SIZE,
         |root| {
-            root.fill(&WHITE).map_err(text)?;
-            let root = root
-                .titled(
-                    &record.spec.title(),
-                    (FONT, 22).into_font().style(FontStyle::Bold),
-                )
-                .map_err(text)?;
+            root.fill(&WHITE)?;
+            let root = root.titled(
+                &record.spec.title(),
+                (FONT, 22).into_font().style(FontStyle::Bold),
+            )?;
             let (left, right) = root.split_horizontally(HISTORY_SIZE.0 / 2);
             let panels = [
                 (
@@ -227,7 +212,7 @@ fn history_panel<DB: DrawingBackend>(
     train: Vec<(u32, f64)>,
     validation: Vec<(u32, f64)>,
     last: u32,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let values = train.iter().chain(&validation).map(|(_, v)| *v);
     let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -243,8 +228,7 @@ fn history_panel<DB: DrawingBackend>(
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(1u32..last, (low - pad)..(high + pad))
-        .map_err(text)?;
+        .build_cartesian_2d(1u32..last, (low - pad)..(high + pad))?;
     chart
         .configure_mesh()
         .x_desc("epoch")
@@ -253,26 +237,22 @@ fn history_panel<DB: DrawingBackend>(
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
         .light_line_style(WHITE)
-        .draw()
-        .map_err(text)?;
+        .draw()?;
     for (points, colour, label) in [
         (train, TRAIN, "training"),
         (validation, VALIDATION, "validation"),
     ] {
         chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-            .map_err(text)?
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
             .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|point| Circle::new(point, 3, colour.filled())),
-            )
-            .map_err(text)?;
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|point| Circle::new(point, 3, colour.filled())),
+        )?;
     }
     chart
         .configure_series_labels()
@@ -284,7 +264,6 @@ fn history_panel<DB: DrawingBackend>(
         .label_font((FONT, 14))
         .background_style(WHITE.mix(0.9))
         .border_style(RGBColor(200, 200, 200))
-        .draw()
-        .map_err(text)?;
+        .draw()?;
     Ok(())
 }

@@ -132,3 +132,40 @@ pub(super) fn check_run(spec: &RunSpec) -> Result<(), SettingError> {
     }
     spec.recipe.check(spec.epochs)
 }
+
+/// A margin of equivalence that is not one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected accuracy points between 0 and 100 (exclusive, e.g. 0.5), found {0}")]
+pub struct BadMargin(pub String);
+
+/// A margin of equivalence in accuracy points: a share of 100 that is more than none.
+pub fn check_margin(points: f64) -> Result<f64, BadMargin> {
+    if points.is_finite() && points > 0.0 && points < 100.0 {
+        Ok(points)
+    } else {
+        Err(BadMargin(points.to_string()))
+    }
+}
+
+/// [`check_margin`] of a flag's text (`--margin 0.5`).
+pub fn parse_margin(text: &str) -> Result<f64, BadMargin> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|points| check_margin(points).ok())
+        .ok_or_else(|| BadMargin(format!("{text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margins_are_points_between_none_and_all() {
+        assert_eq!(parse_margin("0.5"), Ok(0.5));
+        assert_eq!(check_margin(99.0), Ok(99.0));
+        for bad in ["0", "100", "-1", "NaN", "inf", "half"] {
+            let error = parse_margin(bad).unwrap_err().to_string();
+            assert!(error.ends_with(&format!("found {bad:?}")), "{error}");
+        }
+    }
+}

@@ -12,8 +12,11 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use super::recipe::{Augment, OptimizerKind, Recipe, Schedule};
-use super::sweep::{self, Expanded, SweepLimit, DEFAULT_MAX_RUNS};
-use super::{check::check_run, DevicePref};
+use super::sweep::{self, Expanded, SweepError, SweepLimit, DEFAULT_MAX_RUNS};
+use super::{
+    check::{check_margin, check_run, BadMargin},
+    DevicePref, SettingError,
+};
 use super::{Jobs, Plan, Reference, RunSpec, Workers};
 use crate::model::{
     blocks::{Block, Head},
@@ -40,16 +43,16 @@ pub enum PlanError {
         path: PathBuf,
         name: String,
         index: usize,
-        problem: String,
+        problem: Box<RunProblem>,
     },
     #[error("{path}: sweep {sweep:?}: {problem}")]
     Sweep {
         path: PathBuf,
         sweep: String,
-        problem: String,
+        problem: Box<SweepProblem>,
     },
     #[error("{path}: {problem}")]
-    Plan { path: PathBuf, problem: String },
+    Plan { path: PathBuf, problem: PlanProblem },
     #[error(
         "plan {plan:?}: {} expands to {runs} runs, more than {limit}; {}",
         .sweep.as_ref().map_or_else(|| "with --seeds it".to_string(), |s| format!("sweep {s:?}")),
@@ -72,6 +75,53 @@ pub enum PlanError {
         name: String,
         available: Vec<String>,
     },
+    #[error(
+        "no model is named {name:?}; the seed models are {}, the beyond plan's {}",
+        .seed.join(", "),
+        .beyond.join(", ")
+    )]
+    UnknownModel {
+        name: String,
+        seed: Vec<String>,
+        beyond: Vec<String>,
+    },
+}
+
+/// What is wrong with one `[[run]]` table.
+#[derive(Debug, Error)]
+pub enum RunProblem {
+    #[error("name must not be empty")]
+    EmptyName,
+    #[error("another run already has this name")]
+    TakenName,
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+}
+
+/// What is wrong with one `[[sweep]]` table.
+#[derive(Debug, Error)]
+pub enum SweepProblem {
+    #[error("name must not be empty")]
+    EmptyName,
+    #[error("another sweep already has this name")]
+    TakenName,
+    #[error(transparent)]
+    Base(#[from] BaseError),
+    #[error("margin: {0}")]
+    Margin(#[from] BadMargin),
+    #[error(transparent)]
+    Expand(#[from] SweepError),
+    #[error("it makes a run named {0:?}, which another run already has")]
+    TakenRunName(String),
+}
+
+/// What is wrong with the plan as a whole.
+#[derive(Debug, Error)]
+pub enum PlanProblem {
+    #[error("the plan has no [[run]] or [[sweep]] tables")]
+    Empty,
+    #[error(transparent)]
+    Workers(#[from] WorkersError),
 }
 
 /// Declares a plan table's struct with every setting a run may take as
@@ -424,6 +474,27 @@ pub fn builtin_plan(name: &str) -> Option<Plan> {
     }
 }
 
+/// The built-in runs named, from the seed plan or the `beyond` plan, in
+/// the order named; every seed model when none is named.
+pub fn builtin_runs(names: &[String]) -> Result<Vec<RunSpec>, PlanError> {
+    let (seed, beyond) = (seed_plan().runs, beyond_plan().runs);
+    if names.is_empty() {
+        return Ok(seed);
+    }
+    let find = |name: &String| {
+        seed.iter()
+            .chain(&beyond)
+            .find(|spec| spec.name.eq_ignore_ascii_case(name))
+            .cloned()
+            .ok_or_else(|| PlanError::UnknownModel {
+                name: name.clone(),
+                seed: seed.iter().map(|spec| spec.name.clone()).collect(),
+                beyond: beyond.iter().map(|spec| spec.name.clone()).collect(),
+            })
+    };
+    names.iter().map(find).collect()
+}
+
 /// Reads a plan file; the plan is named after the file's stem.
 pub fn load_plan(path: &Path) -> Result<Plan, PlanError> {
     let text = crate::edge::read::text(path, crate::edge::read::PLAN_LIMIT)?;
@@ -440,29 +511,27 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
         path: origin.to_path_buf(),
         message: error.to_string().trim_end().to_string(),
     })?;
-    let plan_error = |problem: String| PlanError::Plan {
+    let plan_error = |problem: PlanProblem| PlanError::Plan {
         path: origin.to_path_buf(),
         problem,
     };
     if raw.runs.is_empty() && raw.sweeps.is_empty() {
-        return Err(plan_error(
-            "the plan has no [[run]] or [[sweep]] tables".into(),
-        ));
+        return Err(plan_error(PlanProblem::Empty));
     }
     let mut names = HashSet::new();
     let mut runs = Vec::with_capacity(raw.runs.len());
     for (index, run) in raw.runs.into_iter().enumerate() {
-        let run_error = |problem: String| PlanError::Run {
+        let run_error = |problem: RunProblem| PlanError::Run {
             path: origin.to_path_buf(),
             name: run.name.clone(),
             index: index + 1,
-            problem,
+            problem: Box::new(problem),
         };
         if run.name.trim().is_empty() {
-            return Err(run_error("name must not be empty".into()));
+            return Err(run_error(RunProblem::EmptyName));
         }
         if !names.insert(run.name.to_ascii_lowercase()) {
-            return Err(run_error("another run already has this name".into()));
+            return Err(run_error(RunProblem::TakenName));
         }
         let settings = run.settings().or(&raw.defaults);
         let spec = settings.apply(RunSpec {
@@ -470,30 +539,30 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             reference: run.reference.map(Reference::from),
             ..RunSpec::new(run.name.clone(), ModelSpec::from(run.model))
         });
-        check_run(&spec).map_err(|problem| run_error(problem.to_string()))?;
+        check_run(&spec).map_err(|problem| run_error(problem.into()))?;
         runs.push(Expanded { round: 0, spec });
     }
     let mut limits = Vec::new();
     let mut sweep_names = HashSet::new();
     for raw_sweep in raw.sweeps {
-        let sweep_error = |problem: String| PlanError::Sweep {
+        let sweep_error = |problem: SweepProblem| PlanError::Sweep {
             path: origin.to_path_buf(),
             sweep: raw_sweep.name.clone(),
-            problem,
+            problem: Box::new(problem),
         };
         if raw_sweep.name.trim().is_empty() {
-            return Err(sweep_error("name must not be empty".into()));
+            return Err(sweep_error(SweepProblem::EmptyName));
         }
         if !sweep_names.insert(raw_sweep.name.to_ascii_lowercase()) {
-            return Err(sweep_error("another sweep already has this name".into()));
+            return Err(sweep_error(SweepProblem::TakenName));
         }
         let base = sweep_base(&raw_sweep, &raw.defaults, &runs)
-            .map_err(|problem| sweep_error(problem.to_string()))?;
+            .map_err(|problem| sweep_error(problem.into()))?;
         let margin = raw_sweep
             .margin
             .map(check_margin)
             .transpose()
-            .map_err(sweep_error)?;
+            .map_err(|problem| sweep_error(problem.into()))?;
         let mut expanded = sweep::expand(
             &raw_sweep.name,
             &base,
@@ -501,15 +570,14 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             &raw_sweep.points,
             raw_sweep.seeds.as_ref(),
         )
-        .map_err(|problem| sweep_error(problem.to_string()))?;
+        .map_err(|problem| sweep_error(problem.into()))?;
         for run in &mut expanded {
             run.spec.margin = margin;
         }
         for run in &expanded {
             if !names.insert(run.spec.name.to_ascii_lowercase()) {
-                return Err(sweep_error(format!(
-                    "it makes a run named {:?}, which another run already has",
-                    run.spec.name
+                return Err(sweep_error(SweepProblem::TakenRunName(
+                    run.spec.name.clone(),
                 )));
             }
         }
@@ -524,7 +592,7 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
     let workers = match raw.workers {
         Some(workers) => workers
             .resolve()
-            .map_err(|problem| plan_error(problem.to_string()))?,
+            .map_err(|problem| plan_error(problem.into()))?,
         None => Workers::default(),
     };
     Ok(Plan {
@@ -533,17 +601,6 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
         limits,
         workers,
     })
-}
-
-/// A sweep's `margin`, in accuracy points: a share of 100 that is more than none.
-fn check_margin(points: f64) -> Result<f64, String> {
-    if points.is_finite() && points > 0.0 && points < 100.0 {
-        Ok(points)
-    } else {
-        Err(format!(
-            "margin: expected accuracy points between 0 and 100 (exclusive, e.g. 0.5), found {points}"
-        ))
-    }
 }
 
 /// A sweep's base run: the named `[[run]]` or its own model, with the
@@ -869,6 +926,23 @@ mod tests {
         assert!(
             message.starts_with("/nonexistent/plan.toml: cannot read: "),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn built_in_runs_by_name_in_the_order_named() {
+        let names = ["b1", "M2"].map(String::from);
+        let runs: Vec<String> = builtin_runs(&names)
+            .unwrap()
+            .into_iter()
+            .map(|spec| spec.name)
+            .collect();
+        assert_eq!(runs, ["B1", "M2"]);
+        assert_eq!(builtin_runs(&[]).unwrap().len(), 6);
+        let error = builtin_runs(&["M9".into()]).unwrap_err().to_string();
+        assert!(
+            error.starts_with("no model is named \"M9\"; the seed models are M1, M2, M3, M4, M5, MLP, the beyond plan's B1"),
+            "{error}"
         );
     }
 

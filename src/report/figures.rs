@@ -20,8 +20,8 @@ use super::{
 use crate::{
     draw::{
         encode_png,
-        figures::{draw, text, FONT, ORIGINAL, TRAIN},
-        Canvas, DrawError,
+        figures::{draw, FONT, ORIGINAL, TRAIN},
+        Canvas, DrawError, PlotError,
     },
     edge::output::{self, Kind, Policy},
 };
@@ -105,7 +105,7 @@ pub fn bars(groups: &[ReportGroup], metric: Metric) -> Result<Canvas, DrawError>
     let count = groups.len() as f64;
     let seeded = groups.iter().any(|group| group.runs.len() > 1);
     draw(name, BARS_SIZE, |root| {
-        root.fill(&WHITE).map_err(text)?;
+        root.fill(&WHITE)?;
         // A segmented `a..b` has one segment per value a..=b. Group names sit
         // under segments of the primary axis; the bars, two per group, are
         // placed on a secondary, continuous axis over the same area.
@@ -122,8 +122,7 @@ pub fn bars(groups: &[ReportGroup], metric: Metric) -> Result<Canvas, DrawError>
             .build_cartesian_2d(
                 (0..groups.len().max(1) as u32 - 1).into_segmented(),
                 low..high,
-            )
-            .map_err(text)?
+            )?
             .set_secondary_coord(0.0..count, low..high);
         chart
             .configure_mesh()
@@ -149,8 +148,7 @@ pub fn bars(groups: &[ReportGroup], metric: Metric) -> Result<Canvas, DrawError>
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
             .light_line_style(WHITE)
-            .draw()
-            .map_err(text)?;
+            .draw()?;
         for (bars, colour, label) in [
             (ours, TRAIN, "atelier"),
             (theirs, ORIGINAL, "original (Keras, 15 epochs, one run)"),
@@ -165,8 +163,7 @@ pub fn bars(groups: &[ReportGroup], metric: Metric) -> Result<Canvas, DrawError>
                     8,
                     5,
                     ORIGINAL.stroke_width(2),
-                ))
-                .map_err(text)?
+                ))?
                 .label(format!("original's best ({best:.4})"))
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 14, y)], ORIGINAL.stroke_width(2))
@@ -178,8 +175,7 @@ pub fn bars(groups: &[ReportGroup], metric: Metric) -> Result<Canvas, DrawError>
             .label_font((FONT, 14))
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(text)?;
+            .draw()?;
         Ok(())
     })
 }
@@ -200,7 +196,7 @@ fn bar_series<DB: DrawingBackend>(
     (colour, label): (RGBColor, &str),
     width: f64,
     low: f64,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     if bars.is_empty() {
         return Ok(());
     }
@@ -212,8 +208,7 @@ fn bar_series<DB: DrawingBackend>(
                 [(bar.x - width / 2.0, low), (bar.x + width / 2.0, bar.value)],
                 colour.filled(),
             )
-        }))
-        .map_err(text)?
+        }))?
         .label(label)
         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
     let cap = width / 4.0;
@@ -226,24 +221,20 @@ fn bar_series<DB: DrawingBackend>(
             vec![(x - cap, lo), (x + cap, lo)],
             vec![(x - cap, hi), (x + cap, hi)],
         ] {
-            chart
-                .draw_secondary_series(std::iter::once(PathElement::new(
-                    points,
-                    WHISKER.stroke_width(2),
-                )))
-                .map_err(text)?;
+            chart.draw_secondary_series(std::iter::once(PathElement::new(
+                points,
+                WHISKER.stroke_width(2),
+            )))?;
         }
     }
-    chart
-        .draw_secondary_series(bars.iter().map(|bar| {
-            let top = bar.interval.map_or(bar.value, |(_, hi)| hi.max(bar.value));
-            Text::new(
-                format!("{:.4}", bar.value),
-                (bar.x, top),
-                label_style.clone(),
-            )
-        }))
-        .map_err(text)?;
+    chart.draw_secondary_series(bars.iter().map(|bar| {
+        let top = bar.interval.map_or(bar.value, |(_, hi)| hi.max(bar.value));
+        Text::new(
+            format!("{:.4}", bar.value),
+            (bar.x, top),
+            label_style.clone(),
+        )
+    }))?;
     Ok(())
 }
 
@@ -298,7 +289,7 @@ pub fn validation_bands(groups: &[ReportGroup]) -> Result<Canvas, DrawError> {
     };
     let pad = ((high - low) * 0.08).max(0.005);
     draw("the validation curves of the groups", BARS_SIZE, |root| {
-        root.fill(&WHITE).map_err(text)?;
+        root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(root)
             .caption(
                 "validation accuracy per group: mean, band from lowest to highest seed",
@@ -307,8 +298,7 @@ pub fn validation_bands(groups: &[ReportGroup]) -> Result<Canvas, DrawError> {
             .margin(20)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(1u32..last, (low - pad)..(high + pad))
-            .map_err(text)?;
+            .build_cartesian_2d(1u32..last, (low - pad)..(high + pad))?;
         chart
             .configure_mesh()
             .x_desc("epoch")
@@ -317,8 +307,7 @@ pub fn validation_bands(groups: &[ReportGroup]) -> Result<Canvas, DrawError> {
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 15))
             .light_line_style(WHITE)
-            .draw()
-            .map_err(text)?;
+            .draw()?;
         for (index, (group, band)) in groups.iter().zip(&bands).enumerate() {
             let colour = GROUP_COLOURS[index % GROUP_COLOURS.len()];
             let outline: Vec<(u32, f64)> = band
@@ -327,20 +316,17 @@ pub fn validation_bands(groups: &[ReportGroup]) -> Result<Canvas, DrawError> {
                 .chain(band.iter().rev().map(|b| (b.epoch, b.min)))
                 .collect();
             if group.runs.len() > 1 {
-                chart
-                    .draw_series(std::iter::once(Polygon::new(
-                        outline,
-                        colour.mix(0.2).filled(),
-                    )))
-                    .map_err(text)?;
+                chart.draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    colour.mix(0.2).filled(),
+                )))?;
             }
             let label = format!("{} (n={})", group.group.name, group.runs.len());
             chart
                 .draw_series(LineSeries::new(
                     band.iter().map(|b| (b.epoch, b.mean)),
                     colour.stroke_width(2),
-                ))
-                .map_err(text)?
+                ))?
                 .label(label)
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
@@ -352,8 +338,7 @@ pub fn validation_bands(groups: &[ReportGroup]) -> Result<Canvas, DrawError> {
             .label_font((FONT, 14))
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(text)?;
+            .draw()?;
         Ok(())
     })
 }

@@ -13,8 +13,8 @@ use crate::stats::verdict::p_value;
 use crate::{
     analysis::sweep::{Effect, SweepReport},
     draw::{
-        figures::{draw, text, FONT, TRAIN},
-        Canvas, DrawError,
+        figures::{draw, FONT, TRAIN},
+        Canvas, DrawError, PlotError,
     },
     edge::printable,
     stats::Summary,
@@ -46,15 +46,14 @@ pub fn effects(report: &SweepReport) -> Result<Canvas, DrawError> {
         printable(&report.sweep)
     );
     draw("the sweep's effects", size, |root| {
-        root.fill(&WHITE).map_err(text)?;
+        root.fill(&WHITE)?;
         let (band, panels) = root.split_vertically(TITLE_BAND);
         band.draw(&Text::new(
             title.as_str(),
             (size.0 as i32 / 2, TITLE_BAND as i32 / 2),
             TextStyle::from((FONT, 17).into_font().style(FontStyle::Bold))
                 .pos(Pos::new(HPos::Center, VPos::Center)),
-        ))
-        .map_err(text)?;
+        ))?;
         let columns = size.0 / EFFECT_PANEL.0;
         let rows = (size.1 - TITLE_BAND) / EFFECT_PANEL.1;
         let areas = panels.split_evenly((rows as usize, columns as usize));
@@ -93,7 +92,7 @@ fn effect_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     effect: &Effect,
     (low, high): (f64, f64),
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let caption = match effect.p {
         Some(p) => format!("{} · {}", printable(&effect.key), p_value(p)),
         None => format!("{} · no F-test", printable(&effect.key)),
@@ -105,8 +104,7 @@ fn effect_panel<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(34)
         .y_label_area_size(58)
-        .build_cartesian_2d((0..last).into_segmented(), low..high)
-        .map_err(text)?;
+        .build_cartesian_2d((0..last).into_segmented(), low..high)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -122,8 +120,7 @@ fn effect_panel<DB: DrawingBackend>(
         .y_label_formatter(&|y| format!("{y:.3}"))
         .label_style((FONT, 12))
         .light_line_style(WHITE)
-        .draw()
-        .map_err(text)?;
+        .draw()?;
     let at = |index: usize| SegmentValue::CenterOf(index as u32);
     // Whiskers first, so each point is drawn whole over its own.
     for (index, (lo, hi)) in levels
@@ -132,32 +129,26 @@ fn effect_panel<DB: DrawingBackend>(
         .filter_map(|(i, level)| level.ci.map(|ci| (i, ci)))
     {
         let style = WHISKER.stroke_width(2);
-        chart
-            .draw_series([PathElement::new(
-                vec![(at(index), lo), (at(index), hi)],
-                style,
-            )])
-            .map_err(text)?;
-        chart
-            .draw_series([lo, hi].map(|y| {
-                EmptyElement::at((at(index), y)) + PathElement::new(vec![(-7, 0), (7, 0)], style)
-            }))
-            .map_err(text)?;
+        chart.draw_series([PathElement::new(
+            vec![(at(index), lo), (at(index), hi)],
+            style,
+        )])?;
+        chart.draw_series([lo, hi].map(|y| {
+            EmptyElement::at((at(index), y)) + PathElement::new(vec![(-7, 0), (7, 0)], style)
+        }))?;
     }
     let label = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-    chart
-        .draw_series(
-            levels
-                .iter()
-                .enumerate()
-                .filter_map(|(i, level)| level.mean.filter(|m| m.is_finite()).map(|m| (i, m)))
-                .map(|(index, mean)| {
-                    EmptyElement::at((at(index), mean))
-                        + Circle::new((0, 0), 6, TRAIN.filled())
-                        + Text::new(format!("{mean:.4}"), (11, 0), label.clone())
-                }),
-        )
-        .map_err(text)?;
+    chart.draw_series(
+        levels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, level)| level.mean.filter(|m| m.is_finite()).map(|m| (i, m)))
+            .map(|(index, mean)| {
+                EmptyElement::at((at(index), mean))
+                    + Circle::new((0, 0), 6, TRAIN.filled())
+                    + Text::new(format!("{mean:.4}"), (11, 0), label.clone())
+            }),
+    )?;
     Ok(())
 }
 
@@ -308,14 +299,13 @@ pub fn heat(table: &Heat, sweep: &str) -> Result<Canvas, DrawError> {
         printable(&table.columns)
     );
     draw("the sweep's heat table", HEAT_SIZE, |root| {
-        root.fill(&WHITE).map_err(text)?;
+        root.fill(&WHITE)?;
         root.draw(&Text::new(
             title.as_str(),
             (HEAT_SIZE.0 as i32 / 2, 28),
             TextStyle::from((FONT, 16).into_font().style(FontStyle::Bold))
                 .pos(Pos::new(HPos::Center, VPos::Center)),
-        ))
-        .map_err(text)?;
+        ))?;
         heat_axes(root, table)?;
         heat_cells(root, table)?;
         heat_legend(root, table.range())
@@ -327,7 +317,7 @@ pub fn heat(table: &Heat, sweep: &str) -> Result<Canvas, DrawError> {
 fn heat_axes<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     table: &Heat,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let layout = table.layout();
     let style = |h: HPos| TextStyle::from((FONT, 14).into_font()).pos(Pos::new(h, VPos::Center));
     let above = HEAT_TOP as i32 - 18;
@@ -340,8 +330,7 @@ fn heat_axes<DB: DrawingBackend>(
         corner,
         (HEAT_LEFT as i32 - 12, above),
         style(HPos::Right),
-    ))
-    .map_err(text)?;
+    ))?;
     for (column, value) in table.column_values.iter().enumerate() {
         let (x, _) = layout.corner(0, column);
         let x = x + layout.cell_width as i32 / 2;
@@ -349,8 +338,7 @@ fn heat_axes<DB: DrawingBackend>(
             printable(value).into_owned(),
             (x, above),
             style(HPos::Center),
-        ))
-        .map_err(text)?;
+        ))?;
     }
     for (row, value) in table.row_values.iter().enumerate() {
         let (_, y) = layout.corner(row, 0);
@@ -360,8 +348,7 @@ fn heat_axes<DB: DrawingBackend>(
             printable(value).into_owned(),
             at,
             style(HPos::Right),
-        ))
-        .map_err(text)?;
+        ))?;
     }
     Ok(())
 }
@@ -369,7 +356,7 @@ fn heat_axes<DB: DrawingBackend>(
 fn heat_cells<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     table: &Heat,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let layout = table.layout();
     let (low, high) = table.range().unwrap_or((0.0, 1.0));
     let share = |mean: f64| {
@@ -384,13 +371,11 @@ fn heat_cells<DB: DrawingBackend>(
         for (column, cell) in cells.iter().enumerate() {
             let (x, y) = layout.corner(row, column);
             let fill = cell.map_or(EMPTY_CELL, |c| ramp(share(c.mean)));
-            root.draw(&Rectangle::new([(x, y), (x + w, y + h)], fill.filled()))
-                .map_err(text)?;
+            root.draw(&Rectangle::new([(x, y), (x + w, y + h)], fill.filled()))?;
             root.draw(&Rectangle::new(
                 [(x, y), (x + w, y + h)],
                 WHITE.stroke_width(2),
-            ))
-            .map_err(text)?;
+            ))?;
             let centre = (x + w / 2, y + h / 2);
             match cell {
                 Some(cell) => cell_text(root, *cell, centre, share(cell.mean) > 0.5)?,
@@ -407,7 +392,7 @@ fn cell_text<DB: DrawingBackend>(
     cell: HeatCell,
     (x, y): (i32, i32),
     dark: bool,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let colour = if dark { WHITE } else { BLACK };
     let style = |size: u32| {
         TextStyle::from((FONT, size).into_font())
@@ -421,10 +406,8 @@ fn cell_text<DB: DrawingBackend>(
         format!("{:.4}", cell.mean),
         (x, y - 10),
         style(17),
-    ))
-    .map_err(text)?;
-    root.draw(&Text::new(below, (x, y + 12), style(13)))
-        .map_err(text)
+    ))?;
+    Ok(root.draw(&Text::new(below, (x, y + 12), style(13)))?)
 }
 
 /// A cell without a result: crossed, and said so.
@@ -432,61 +415,54 @@ fn empty_mark<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     (x, y): (i32, i32),
     (w, h): (i32, i32),
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let inset = 6;
     for line in [
         [(x + inset, y + inset), (x + w - inset, y + h - inset)],
         [(x + inset, y + h - inset), (x + w - inset, y + inset)],
     ] {
-        root.draw(&PathElement::new(line, EMPTY_MARK.stroke_width(1)))
-            .map_err(text)?;
+        root.draw(&PathElement::new(line, EMPTY_MARK.stroke_width(1)))?;
     }
     let style = TextStyle::from((FONT, 13).into_font())
         .color(&RGBColor(90, 90, 90))
         .pos(Pos::new(HPos::Center, VPos::Center));
-    root.draw(&Text::new("no result", (x + w / 2, y + h / 2), style))
-        .map_err(text)
+    Ok(root.draw(&Text::new("no result", (x + w / 2, y + h / 2), style))?)
 }
 
 /// The ramp from the lowest mean to the highest, with both said.
 fn heat_legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     range: Option<(f64, f64)>,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let y = (HEAT_SIZE.1 - HEAT_LEGEND / 2) as i32;
     let (from, to) = (340, 660);
     let style = |h: HPos| TextStyle::from((FONT, 14).into_font()).pos(Pos::new(h, VPos::Center));
     let Some((low, high)) = range else {
-        return root
-            .draw(&Text::new("no results yet", (500, y), style(HPos::Center)))
-            .map_err(text);
+        return Ok(root.draw(&Text::new("no results yet", (500, y), style(HPos::Center)))?);
     };
     root.draw(&Text::new(
         "colour: mean test accuracy",
         (500, y - 22),
         style(HPos::Center),
-    ))
-    .map_err(text)?;
+    ))?;
     for x in from..to {
         let t = f64::from(x - from) / f64::from(to - from - 1);
         root.draw(&Rectangle::new(
             [(x, y - 8), (x + 1, y + 8)],
             ramp(t).filled(),
-        ))
-        .map_err(text)?;
+        ))?;
     }
     root.draw(&Text::new(
         format!("min {low:.4}"),
         (from - 10, y),
         style(HPos::Right),
-    ))
-    .map_err(text)?;
+    ))?;
     root.draw(&Text::new(
         format!("max {high:.4}"),
         (to + 10, y),
         style(HPos::Left),
-    ))
-    .map_err(text)
+    ))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,10 +11,13 @@ use std::{
     time::Duration,
 };
 
-use crossbeam_channel::{unbounded, Receiver, Sender};
+use crossbeam_channel::{never, unbounded, Receiver, Sender};
 
-use super::{summary, task_of, SlurmError, Submission, Tools};
-use crate::protocol::RunId;
+use super::{submission::SUBMISSIONS_DIR, summary, task_of, SlurmError, Submission, Tools};
+use crate::{
+    protocol::RunId,
+    store::{RunStatus, RunStore},
+};
 
 /// How often the app asks squeue: the issue asks for 15–30 s, as every call
 /// is a request to the controller that every user of the cluster shares.
@@ -97,6 +100,24 @@ pub fn spawn_poller(
         .name("slurm-poller".into())
         .spawn(move || poll_until_dropped(&sender, &runs_dir, &tools, every, finished))?;
     Ok(receiver)
+}
+
+/// What squeue says of `store`'s runs, every [`SLURM_POLL`], when some came
+/// from Slurm (the runs folder has a folder of submissions); no thread and no
+/// squeue otherwise. The thread ends when the receiver is dropped.
+pub fn poll_store(store: &RunStore, tools: Tools) -> io::Result<Receiver<Poll>> {
+    let dir = store.dir().to_path_buf();
+    if !dir.join(SUBMISSIONS_DIR).is_dir() {
+        return Ok(never());
+    }
+    let runs = store.clone();
+    // Done and failed runs will not run again: squeue need not be asked
+    // about them. An interrupted one may be requeued, so it still is.
+    let finished = move |run: &RunId| {
+        runs.load(run)
+            .is_ok_and(|record| matches!(record.status, RunStatus::Done | RunStatus::Failed))
+    };
+    spawn_poller(dir, tools, SLURM_POLL, finished)
 }
 
 /// The poller's body: polls until a send fails.

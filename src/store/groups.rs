@@ -104,6 +104,28 @@ impl Target {
             Target::Group { group, .. } => group.name.clone(),
         }
     }
+
+    /// The run, or the group's runs.
+    pub fn into_runs(self) -> Vec<RunRecord> {
+        match self {
+            Target::Run(record) => vec![*record],
+            Target::Group { runs, .. } => runs,
+        }
+    }
+}
+
+/// Every run the queries name (each as [`find_target`] reads it), each
+/// once, in the order named.
+pub fn find_runs(store: &RunStore, queries: &[String]) -> Result<Vec<RunRecord>, StoreError> {
+    let mut records: Vec<RunRecord> = Vec::new();
+    for query in queries {
+        for record in find_target(store, query)?.into_runs() {
+            if !records.iter().any(|known| known.id == record.id) {
+                records.push(record);
+            }
+        }
+    }
+    Ok(records)
 }
 
 /// Finds a run or a group: an exact run id, a group's name (a group of one
@@ -265,5 +287,30 @@ mod tests {
             None,
             "one run: no spread"
         );
+    }
+
+    #[test]
+    fn runs_named_by_several_queries_come_once_each_in_the_order_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        for (name, seed) in [("A", 1), ("A", 2), ("B", 1)] {
+            let base = RunSpec::new(name, ModelSpec::tiny_mlp());
+            store
+                .create_queued(&RunRequest {
+                    id: format!("r-{name}-{seed}").into(),
+                    plan: "test".into(),
+                    spec: with_seed(&base, seed),
+                })
+                .unwrap();
+        }
+        let queries = ["B", "r-A-2", "A"].map(String::from);
+        let ids: Vec<String> = find_runs(&store, &queries)
+            .unwrap()
+            .into_iter()
+            .map(|record| record.id.to_string())
+            .collect();
+        assert_eq!(ids, ["r-B-1", "r-A-2", "r-A-1"]);
+        let unknown = ["C".to_string()];
+        assert!(find_runs(&store, &unknown).is_err());
     }
 }

@@ -3,7 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{process::WriterProcess, record::RunRecord, status::RunStatus};
+use super::{
+    process::WriterProcess, record::RunRecord, status::RunStatus, RunStore, EVENTS_FILE,
+    RECORD_FILE,
+};
 
 /// How long a running run may stay silent before it is called stalled.
 /// Progress reaches the log twice a second while training, but one
@@ -43,13 +46,32 @@ pub fn judge(
     Some(Liveness::Alive)
 }
 
+/// A stored run's status as `atelier runs` shows it: the recorded one
+/// (`done`), unless the run's writer is gone (`crashed`) or silent
+/// (`stalled 400s`) at `now`.
+pub fn shown_status(store: &RunStore, record: &RunRecord, now: SystemTime) -> String {
+    let written = [RECORD_FILE, EVENTS_FILE]
+        .iter()
+        .filter_map(|file| {
+            let path = store.run_dir(&record.id).join(file);
+            std::fs::metadata(path).and_then(|m| m.modified()).ok()
+        })
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    match judge(record, written, now, DEFAULT_STALL_AFTER) {
+        Some(Liveness::Crashed) => "crashed".into(),
+        Some(Liveness::Stalled { quiet }) => format!("stalled {}s", quiet.as_secs()),
+        _ => format!("{:?}", record.status).to_lowercase(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{model::ModelSpec, plan::RunSpec, protocol::RunRequest};
 
-    fn record(status: RunStatus, writer: Option<WriterProcess>) -> RunRecord {
-        let mut record = RunRecord::new(&RunRequest {
+    fn request() -> RunRequest {
+        RunRequest {
             id: "r".into(),
             plan: "test".into(),
             spec: RunSpec::new(
@@ -59,7 +81,11 @@ mod tests {
                     dropout: false,
                 },
             ),
-        });
+        }
+    }
+
+    fn record(status: RunStatus, writer: Option<WriterProcess>) -> RunRecord {
+        let mut record = RunRecord::new(&request());
         record.status = status;
         record.writer = writer;
         record
@@ -133,5 +159,26 @@ mod tests {
         );
         // Records from before writers were recorded can only stall.
         assert_eq!(judge(RunStatus::Running, &None, now), Some(Liveness::Alive));
+    }
+
+    #[test]
+    fn the_shown_status_counts_quiet_time_from_the_run_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        store.create_queued(&request()).unwrap();
+        let now = SystemTime::now();
+        let later = now + DEFAULT_STALL_AFTER + Duration::from_secs(100);
+        let running = record(RunStatus::Running, Some(WriterProcess::current()));
+        assert_eq!(shown_status(&store, &running, now), "running");
+        let shown = shown_status(&store, &running, later);
+        assert!(shown.starts_with("stalled 4"), "{shown}");
+        let dead = WriterProcess {
+            pid: u32::MAX - 1,
+            ..WriterProcess::current()
+        };
+        let crashed = record(RunStatus::Running, Some(dead));
+        assert_eq!(shown_status(&store, &crashed, now), "crashed");
+        let done = record(RunStatus::Done, None);
+        assert_eq!(shown_status(&store, &done, later), "done");
     }
 }

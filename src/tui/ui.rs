@@ -50,11 +50,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
             frame.render_widget(RunsPane::of(app), runs);
             frame.render_widget(ConfusionPane::of(app), matrix);
         }
-        View::Compare => frame.render_widget(ComparePane(app), body),
+        View::Compare => frame.render_widget(ComparePane::of(app), body),
         View::Runs => frame.render_widget(RunsPane::of(app), body),
-        View::Gallery => frame.render_widget(GalleryPane(app), body),
+        View::Gallery => frame.render_widget(GalleryPane::of(app), body),
         View::Diff => frame.render_widget(DiffPane::of(app), body),
-        View::Sweep => frame.render_widget(SweepPane(app), body),
+        View::Sweep => frame.render_widget(SweepPane::of(app), body),
     }
     frame.render_widget(status_bar(app, status.width), status);
     match &app.overlay {

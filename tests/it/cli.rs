@@ -171,7 +171,7 @@ fn bench_prints_json_lines_for_the_peer_comparison_and_names_unknown_models() {
     let (ok, _, stderr) = atelier(&["bench", "M9"]);
     assert!(!ok);
     assert!(
-        stderr.contains("no model is named M9; the seed models are M1, M2, M3, M4, M5 and MLP, the beyond plan's \"B1\""),
+        stderr.contains("no model is named \"M9\"; the seed models are M1, M2, M3, M4, M5, MLP, the beyond plan's B1, "),
         "{stderr}"
     );
 }

@@ -18,7 +18,7 @@ use ratatui::{
 };
 
 use self::{
-    curves::CurvesPanel,
+    curves::{Curve, CurvesPanel},
     intervals::{IntervalPanel, ACCURACY, LOSS},
 };
 use super::{text::wrap, theme};
@@ -34,13 +34,37 @@ const CURVES_AT_LEAST: u16 = 7;
 /// From this inner width, accuracy and loss panels sit side by side.
 const SIDE_BY_SIDE: u16 = 150;
 
-/// Draws the compare view.
-pub struct ComparePane<'a>(pub &'a App);
+/// Draws the compare view: what it needs of the app's state, and nothing else.
+pub struct ComparePane<'a> {
+    /// The finished runs by group.
+    pub groups: Vec<TestGroup<'a>>,
+    /// The validation curves, as [`curves::curves`] gives them.
+    pub curves: Vec<Curve>,
+    /// The verdict's label (how its pair was chosen) and text, or why there is none.
+    pub verdict: (&'static str, String),
+    /// No colour: the curves are told apart by their marks.
+    pub mono: bool,
+}
+
+impl<'a> ComparePane<'a> {
+    /// The compare view of `app`.
+    pub fn of(app: &'a App) -> Self {
+        let groups = test_groups(app);
+        Self {
+            verdict: match pair(app, &groups) {
+                Ok(pair) => (pair.chosen.label(), verdict(app, &groups, &pair).text()),
+                Err(why) => ("verdict", why),
+            },
+            curves: curves::curves(&app.runs, &app.curve_runs()),
+            groups,
+            mono: app.render.color == ColorMode::None,
+        }
+    }
+}
 
 impl Widget for ComparePane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
-        let groups = test_groups(app);
+        let groups = &self.groups;
         let finished: usize = groups.iter().map(|group| group.runs.len()).sum();
         let block = Block::default().borders(Borders::ALL).title(Span::styled(
             format!(
@@ -79,11 +103,11 @@ impl Widget for ComparePane<'_> {
         ])
         .areas(inner);
         let accuracy = IntervalPanel {
-            groups: &groups,
+            groups,
             metric: &ACCURACY,
         };
         let loss = IntervalPanel {
-            groups: &groups,
+            groups,
             metric: &LOSS,
         };
         if side_by_side {
@@ -101,10 +125,9 @@ impl Widget for ComparePane<'_> {
         } else {
             accuracy.render(top, buf);
         }
-        let series = curves::curves(app);
-        CurvesPanel::accuracy(&series, app.render.color == ColorMode::None).render(curves, buf);
-        Paragraph::new(verdict_lines(app, &groups, bottom.width, bottom.height))
-            .render(bottom, buf);
+        CurvesPanel::accuracy(&self.curves, self.mono).render(curves, buf);
+        let (label, text) = &self.verdict;
+        Paragraph::new(verdict_lines(label, text, bottom.width, bottom.height)).render(bottom, buf);
     }
 }
 
@@ -117,11 +140,7 @@ fn plural(count: usize) -> &'static str {
 }
 
 /// `selected vs best other: MLP (3 seeds) − M1 (3 seeds): …`, wrapped to the rows there are.
-fn verdict_lines(app: &App, groups: &[TestGroup], width: u16, rows: u16) -> Vec<Line<'static>> {
-    let (label, text) = match pair(app, groups) {
-        Ok(pair) => (pair.chosen.label(), verdict(app, groups, &pair).text()),
-        Err(why) => ("verdict", why),
-    };
+fn verdict_lines(label: &str, text: &str, width: u16, rows: u16) -> Vec<Line<'static>> {
     let label = format!("{label}: ");
     let lines = wrap(
         &format!("{label}{text}"),
@@ -148,7 +167,11 @@ mod tests {
     use crate::tui::test_support::{buffer_text, render_widget};
 
     fn screen(app: &App) -> String {
-        buffer_text(render_widget(ComparePane(app), 100, 30).backend().buffer())
+        buffer_text(
+            render_widget(ComparePane::of(app), 100, 30)
+                .backend()
+                .buffer(),
+        )
     }
 
     #[test]

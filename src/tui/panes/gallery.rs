@@ -1,6 +1,8 @@
 //! The gallery: a page of test images with their index, true class and what
 //! the model (or, in a diff, each of the two runs) made of them.
 
+use std::sync::Arc;
+
 use ratatui::{
     buffer::Buffer,
     layout::{Margin, Rect},
@@ -11,31 +13,68 @@ use ratatui::{
 
 use super::{confusion::SHORT_NAMES, theme, thumbnail::Thumbnail};
 use crate::{
-    data::CLASS_NAMES,
+    data::{Split, CLASS_NAMES},
     protocol::RunId,
     store::Predictions,
     tui::{
         gallery::{self, Subject, GAP_X, GAP_Y, TILE_HEIGHT, TILE_WIDTH},
-        keymap, App,
+        keymap, App, RunView,
     },
 };
 
-/// Draws the open gallery, or says why it cannot.
-pub struct GalleryPane<'a>(pub &'a App);
+/// Draws the open gallery, or says why it cannot: what it needs of the
+/// app's state, and nothing else.
+pub struct GalleryPane<'a> {
+    pub subject: &'a Subject,
+    /// Position in the image list of the first image shown.
+    pub first: usize,
+    /// Every run, to name the subject's by their plan names.
+    pub runs: &'a [RunView],
+    /// The subject's images in order, or why there are none.
+    pub images: Result<Vec<usize>, String>,
+    /// The loaded predictions of the subject's runs.
+    pub predictions: Vec<Arc<Predictions>>,
+    /// The test images checked against the first run's predictions; none
+    /// without predictions.
+    pub pixels: Option<Result<Arc<Split>, String>>,
+}
+
+impl<'a> GalleryPane<'a> {
+    /// The open gallery of `app`; `None` (drawing nothing) when none is open.
+    pub fn of(app: &'a App) -> Option<Self> {
+        let open = app.gallery.as_ref()?;
+        let predictions: Vec<_> = open
+            .subject
+            .runs()
+            .into_iter()
+            .filter_map(|run| app.predictions_of(run).ok())
+            .collect();
+        Some(Self {
+            subject: &open.subject,
+            first: open.first,
+            runs: &app.runs,
+            images: open.subject.images(app),
+            // Every subject's runs share their labels; the first run's are checked against the images.
+            pixels: predictions.first().map(|first| app.test_images_for(first)),
+            predictions,
+        })
+    }
+}
 
 impl Widget for GalleryPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
-        let Some(open) = &app.gallery else {
-            return;
-        };
-        let images = open.subject.images(app);
         let (across, down) = gallery::grid(area.inner(Margin::new(1, 1)));
-        let heading = title(app, &open.subject, &images, open.first, across * down);
+        let heading = title(
+            self.runs,
+            self.subject,
+            &self.images,
+            self.first,
+            across * down,
+        );
         let block = Block::default()
             .borders(Borders::ALL)
             .title(Span::styled(heading, theme::title()))
-            .title_bottom(keys(app, &open.subject));
+            .title_bottom(keys(self.runs, self.subject));
         let inner = block.inner(area);
         block.render(area, buf);
         let say = |text: String, buf: &mut Buffer| {
@@ -43,30 +82,23 @@ impl Widget for GalleryPane<'_> {
                 .wrap(Wrap { trim: true })
                 .render(inner, buf);
         };
-        let images = match images {
+        let images = match self.images {
             Ok(images) if images.is_empty() => {
                 return say("No test images in this cell.".into(), buf);
             }
             Ok(images) => images,
             Err(message) => return say(message, buf),
         };
-        // Every subject's runs share their labels; the first run's are checked against the images.
-        let runs: Vec<_> = open
-            .subject
-            .runs()
-            .into_iter()
-            .filter_map(|run| app.predictions_of(run).ok())
-            .collect();
-        let Some(first_run) = runs.first() else {
+        let Some(pixels) = self.pixels else {
             return;
         };
-        let pixels = match app.test_images_for(first_run) {
+        let pixels = match pixels {
             Ok(split) => split,
             Err(message) => return say(message, buf),
         };
         for (slot, &index) in images
             .iter()
-            .skip(open.first)
+            .skip(self.first)
             .take(across * down)
             .enumerate()
         {
@@ -85,32 +117,35 @@ impl Widget for GalleryPane<'_> {
                 ..tile
             }
             .intersection(inner);
-            Paragraph::new(caption_lines(&runs, index)).render(caption, buf);
+            Paragraph::new(caption_lines(&self.predictions, index)).render(caption, buf);
         }
     }
 }
 
 /// The bottom line: which run is A and which B in a diff, and the keys.
-fn keys(app: &App, subject: &Subject) -> String {
+fn keys(runs: &[RunView], subject: &Subject) -> String {
     let keys = keymap::hints(&[&keymap::GALLERY], false).join(" · ");
     match subject {
         Subject::Cell { .. } => format!(" {keys} "),
         Subject::Disagreement { a, b, .. } | Subject::OneRight { a, b, .. } => {
-            format!(" A {} · B {} · {keys} ", run_name(app, a), run_name(app, b))
+            format!(
+                " A {} · B {} · {keys} ",
+                run_name(runs, a),
+                run_name(runs, b)
+            )
         }
     }
 }
 
 /// A run's plan name, or its id when it has no row.
-fn run_name(app: &App, run: &RunId) -> String {
-    app.runs
-        .iter()
+fn run_name(runs: &[RunView], run: &RunId) -> String {
+    runs.iter()
         .find(|view| view.id.as_ref() == Some(run))
         .map_or_else(|| run.to_string(), |view| view.spec.name.clone())
 }
 
 fn title(
-    app: &App,
+    runs: &[RunView],
     subject: &Subject,
     images: &Result<Vec<usize>, String>,
     first: usize,
@@ -123,7 +158,7 @@ fn title(
             predicted,
         } => format!(
             "{} · {} → {}",
-            run_name(app, run),
+            run_name(runs, run),
             CLASS_NAMES[*truth],
             CLASS_NAMES[*predicted]
         ),
@@ -152,7 +187,7 @@ fn title(
 
 /// Two lines under an image: its index and true class, then the top three
 /// classes (one run) or each run's verdict (a diff).
-fn caption_lines(runs: &[std::sync::Arc<Predictions>], index: usize) -> Vec<Line<'static>> {
+fn caption_lines(runs: &[Arc<Predictions>], index: usize) -> Vec<Line<'static>> {
     let Some(first) = runs.first() else {
         return Vec::new();
     };
@@ -185,8 +220,6 @@ fn caption_lines(runs: &[std::sync::Arc<Predictions>], index: usize) -> Vec<Line
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use ratatui::{backend::TestBackend, Terminal};
 
     use super::*;

@@ -16,7 +16,7 @@ use crate::edge::escape::printable;
 use crate::plan::settings::group_labels;
 use crate::protocol::RunId;
 use crate::tui::{
-    list::{GroupSummary, ListRow},
+    list::{GroupSummary, ListRow, Order},
     progress::sweep_progress,
     App, RunView, UiStatus,
 };
@@ -39,12 +39,16 @@ impl<'a> RunsPane<'a> {
     /// The run list of `app`.
     pub fn of(app: &'a App) -> Self {
         let rows = app.list_rows();
+        let filter = app
+            .filter
+            .is_on()
+            .then(|| (app.shown_count(), app.filter.text.as_str()));
         Self {
             runs: &app.runs,
             cursor_row: app.cursor_row(&rows),
             rows,
             marked: &app.marked,
-            title: title(app),
+            title: title(app.runs.len(), filter, app.order),
         }
     }
 
@@ -95,18 +99,12 @@ impl Widget for RunsPane<'_> {
 
 /// ` Runs (7) `; with a filter, how many runs it lets through and what it
 /// is (` Runs: 2 of 7 match "status:done" `); then the order, unless the plan's.
-fn title(app: &App) -> String {
-    let total = app.runs.len();
-    let mut title = if app.filter.is_on() {
-        format!(
-            " Runs: {} of {total} match \"{}\"",
-            app.shown_count(),
-            printable(&app.filter.text)
-        )
-    } else {
-        format!(" Runs ({total})")
+fn title(total: usize, filter: Option<(usize, &str)>, order: Order) -> String {
+    let mut title = match filter {
+        Some((shown, text)) => format!(" Runs: {shown} of {total} match \"{}\"", printable(text)),
+        None => format!(" Runs ({total})"),
     };
-    if let Some(order) = app.order.title() {
+    if let Some(order) = order.title() {
         title.push_str(&format!(" · {order}"));
     }
     title.push(' ');

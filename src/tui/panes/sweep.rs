@@ -27,7 +27,7 @@ use crate::{
     edge::escape::printable,
     stats::verdict::p_value,
     tui::{
-        sweep::{self, heat, sheet, Heat, Panel, Sheet, SortBy},
+        sweep::{self, Heat, Panel, Sheet, SortBy, SweepCurve, SweepState},
         App, ColorMode,
     },
 };
@@ -49,13 +49,44 @@ const KEY_WIDTH: usize = 16;
 /// The narrowest a swept key's column gets in the table.
 const MIN_KEY_WIDTH: usize = 6;
 
-/// Draws the sweep view.
-pub struct SweepPane<'a>(pub &'a App);
+/// Draws the sweep view: what it needs of the app's state, computed once
+/// per draw, and nothing else.
+pub struct SweepPane {
+    /// The selected run's sweep; `None` when there is no sweep.
+    pub sheet: Option<Sheet>,
+    /// The heat table of the chosen pair of settings, when the sweep varies two.
+    pub heat: Option<Heat>,
+    /// The selected configuration's curve, then the best few's.
+    pub curves: Vec<Curve>,
+    /// The table's order, the panel shown and the curves' axes.
+    pub state: SweepState,
+    /// No colour: heat cells unshaded, curves told apart by their marks.
+    pub mono: bool,
+}
 
-impl Widget for SweepPane<'_> {
+impl SweepPane {
+    /// The sweep view of `app`.
+    pub fn of(app: &App) -> Self {
+        let sheet = sweep::sheet(app);
+        let heat = sheet
+            .as_ref()
+            .and_then(|sheet| sweep::heat(&sheet.report, app.sweep.heat));
+        let curves = sheet.as_ref().map_or_else(Vec::new, |sheet| {
+            sweep::curves(app, sheet).into_iter().map(curve).collect()
+        });
+        Self {
+            sheet,
+            heat,
+            curves,
+            state: app.sweep,
+            mono: app.render.color == ColorMode::None,
+        }
+    }
+}
+
+impl Widget for SweepPane {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
-        let Some(sheet) = sheet(app) else {
+        let Some(sheet) = &self.sheet else {
             let block = Block::default()
                 .borders(Borders::ALL)
                 .title(Span::styled(" Sweep ", theme::title()));
@@ -71,13 +102,13 @@ impl Widget for SweepPane<'_> {
         };
         let block = Block::default()
             .borders(Borders::ALL)
-            .title(Span::styled(title(&sheet), theme::title()))
-            .title_bottom(legend(&sheet));
+            .title(Span::styled(title(sheet), theme::title()))
+            .title_bottom(legend(sheet));
         let inner = block.inner(area);
         block.render(area, buf);
         let [shared, rest] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-        Paragraph::new(shared_line(&sheet, shared.width)).render(shared, buf);
+        Paragraph::new(shared_line(sheet, shared.width)).render(shared, buf);
         let wide = area.width >= WIDE.0 && area.height >= WIDE.1;
         let wanted = u16::try_from(sheet.order.len() + 1).unwrap_or(u16::MAX);
         let table_rows = if wide {
@@ -89,13 +120,17 @@ impl Widget for SweepPane<'_> {
         };
         let [table, lower] =
             Layout::vertical([Constraint::Length(table_rows), Constraint::Min(0)]).areas(rest);
-        Table { sheet: &sheet, app }.render(table, buf);
+        Table {
+            sheet,
+            state: self.state,
+        }
+        .render(table, buf);
         if wide {
             let [left, right] =
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                     .spacing(1)
                     .areas(lower);
-            let heat_rows = heat(&sheet.report, app.sweep.heat).map_or(0, |heat| {
+            let heat_rows = self.heat.as_ref().map_or(0, |heat| {
                 u16::try_from(heat.rows.len() + 3).unwrap_or(u16::MAX)
             });
             let [heat_area, curves] = Layout::vertical([
@@ -103,14 +138,14 @@ impl Widget for SweepPane<'_> {
                 Constraint::Min(0),
             ])
             .areas(right);
-            panel(app, &sheet, Panel::Effects, left, buf);
-            panel(app, &sheet, Panel::Heat, heat_area, buf);
-            panel(app, &sheet, Panel::Curves, curves, buf);
+            self.panel(sheet, Panel::Effects, left, buf);
+            self.panel(sheet, Panel::Heat, heat_area, buf);
+            self.panel(sheet, Panel::Curves, curves, buf);
         } else {
             let [tabs, body] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(lower);
-            Paragraph::new(tab_line(app.sweep.panel)).render(tabs, buf);
-            panel(app, &sheet, app.sweep.panel, body, buf);
+            Paragraph::new(tab_line(self.state.panel)).render(tabs, buf);
+            self.panel(sheet, self.state.panel, body, buf);
         }
     }
 }
@@ -176,57 +211,65 @@ fn tab_line(shown: Panel) -> Line<'static> {
     Line::from(spans)
 }
 
-fn panel(app: &App, sheet: &Sheet, which: Panel, area: Rect, buf: &mut Buffer) {
-    if area.height == 0 {
-        return;
+impl SweepPane {
+    /// One of the lower panels of `sheet`.
+    fn panel(&self, sheet: &Sheet, which: Panel, area: Rect, buf: &mut Buffer) {
+        if area.height == 0 {
+            return;
+        }
+        match which {
+            Panel::Effects => {
+                let mut lines = effect_lines(sheet, area.width);
+                if lines.len() > usize::from(area.height) {
+                    lines = compact_effect_lines(sheet);
+                }
+                Paragraph::new(lines).render(area, buf);
+            }
+            Panel::Heat => {
+                Paragraph::new(heat_lines(self.heat.as_ref(), self.mono, area.width))
+                    .render(area, buf);
+            }
+            Panel::Curves => {
+                if self.curves.iter().all(|curve| curve.points.is_empty()) {
+                    Paragraph::new("No epochs finished yet in this sweep.").render(area, buf);
+                    return;
+                }
+                CurvesPanel {
+                    curves: &self.curves,
+                    mono: self.mono,
+                    metric: self.state.metric,
+                    x_axis: self.state.x_axis,
+                    note: format!(
+                        " · {} (y metric · t x-axis)",
+                        terminal_safe(&sheet.report.keys.join(" "))
+                    ),
+                    legend_width: 40,
+                }
+                .render(area, buf);
+            }
+        }
     }
-    match which {
-        Panel::Effects => {
-            let mut lines = effect_lines(sheet, area.width);
-            if lines.len() > usize::from(area.height) {
-                lines = compact_effect_lines(sheet);
-            }
-            Paragraph::new(lines).render(area, buf);
-        }
-        Panel::Heat => Paragraph::new(heat_lines(app, sheet, area.width)).render(area, buf),
-        Panel::Curves => {
-            let curves: Vec<Curve> = sweep::curves(app, sheet)
-                .into_iter()
-                .map(|curve| Curve {
-                    name: if curve.selected {
-                        format!("▸{}", curve.name)
-                    } else {
-                        curve.name
-                    },
-                    label: None,
-                    points: curve.points,
-                    band: None,
-                })
-                .collect();
-            if curves.iter().all(|curve| curve.points.is_empty()) {
-                Paragraph::new("No epochs finished yet in this sweep.").render(area, buf);
-                return;
-            }
-            CurvesPanel {
-                curves: &curves,
-                mono: app.render.color == ColorMode::None,
-                metric: app.sweep.metric,
-                x_axis: app.sweep.x_axis,
-                note: format!(
-                    " · {} (y metric · t x-axis)",
-                    terminal_safe(&sheet.report.keys.join(" "))
-                ),
-                legend_width: 40,
-            }
-            .render(area, buf);
-        }
+}
+
+/// A configuration's curve as the panel draws it: the selected one marked ▸.
+fn curve(curve: SweepCurve) -> Curve {
+    Curve {
+        name: if curve.selected {
+            format!("▸{}", curve.name)
+        } else {
+            curve.name
+        },
+        label: None,
+        points: curve.points,
+        band: None,
     }
 }
 
 /// The configuration table.
 struct Table<'a> {
     sheet: &'a Sheet,
-    app: &'a App,
+    /// The column it is ordered by, and which way.
+    state: SweepState,
 }
 
 /// Columns after the swept keys: header and width.
@@ -259,7 +302,7 @@ impl Table<'_> {
 
     /// The header: the ordering column's name carries ▼ (▲ reversed).
     fn header(&self, widths: &[usize]) -> Line<'static> {
-        let state = self.app.sweep;
+        let state = self.state;
         let arrow = if state.reversed {
             SORTED_REVERSED
         } else {
@@ -479,8 +522,8 @@ fn effect_title(effect: &Effect) -> Line<'static> {
 
 /// The heat table: rows one key's values, columns the other's, each cell
 /// the pooled mean (coloured by it) and its CI's half-width.
-fn heat_lines(app: &App, sheet: &Sheet, width: u16) -> Vec<Line<'static>> {
-    let Some(table) = heat(&sheet.report, app.sweep.heat) else {
+fn heat_lines(table: Option<&Heat>, mono: bool, width: u16) -> Vec<Line<'static>> {
+    let Some(table) = table else {
         return vec![Line::from(
             "A heat table needs a sweep of two settings or more.",
         )];
@@ -519,8 +562,7 @@ fn heat_lines(app: &App, sheet: &Sheet, width: u16) -> Vec<Line<'static>> {
         header,
         Style::default().add_modifier(Modifier::DIM),
     ));
-    let (low, high) = heat_range(&table);
-    let mono = app.render.color == ColorMode::None;
+    let (low, high) = heat_range(table);
     for (row, cells) in table.rows.iter().zip(&table.cells) {
         let mut spans = vec![Span::raw(fit(&terminal_safe(row), label_width))];
         for cell in cells {

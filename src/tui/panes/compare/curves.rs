@@ -21,7 +21,7 @@ use crate::plan::settings::{group_labels, GroupLabel};
 use crate::tui::panes::text::fit;
 use crate::tui::{
     sweep::{Metric, XAxis},
-    App, RunView,
+    RunView,
 };
 
 /// Colours cycled through for the curves.
@@ -68,12 +68,12 @@ impl Curve {
     }
 }
 
-/// The curves of [`App::curve_runs`]: finished runs of one group (two or
-/// more) become one mean curve with a band, where the group's first run is;
-/// every other run keeps its own curve.
-pub fn curves(app: &App) -> Vec<Curve> {
-    let runs = app.curve_runs();
-    let labels = group_labels(app.runs.iter().map(|run| &run.spec));
+/// The curves of `runs` (as [`crate::tui::App::curve_runs`] picks them
+/// from `all`): finished runs of one group (two or more) become one mean
+/// curve with a band, where the group's first run is; every other run keeps
+/// its own curve. A sweep's groups are named by what differs among `all`.
+pub fn curves(all: &[RunView], runs: &[&RunView]) -> Vec<Curve> {
+    let labels = group_labels(all.iter().map(|run| &run.spec));
     let keys: Vec<Option<String>> = runs
         .iter()
         .map(|run| run.logged().test.is_some().then(|| run.spec.group().id()))
@@ -385,6 +385,7 @@ mod tests {
         model::ModelSpec,
         plan::{sweep::with_seed, RunSpec},
         protocol::Event,
+        tui::App,
     };
 
     fn epoch(run: &str, epoch: u32, val_accuracy: f64) -> Event {
@@ -434,10 +435,15 @@ mod tests {
         app
     }
 
+    /// The curves the compare view draws for `app`.
+    fn curves_of(app: &App) -> Vec<Curve> {
+        curves(&app.runs, &app.curve_runs())
+    }
+
     #[test]
     fn a_group_of_finished_seeds_is_one_mean_curve_with_its_band() {
         let mut app = app();
-        let all = curves(&app);
+        let all = curves_of(&app);
         let names: Vec<&str> = all.iter().map(|curve| curve.name.as_str()).collect();
         assert_eq!(names, ["MLP (2 seeds)", "M1"]);
         let close = |found: &[(f64, f64)], expected: &[(f64, f64)]| {
@@ -456,13 +462,16 @@ mod tests {
         assert_eq!(all[1].band, None);
         // Marked: the training seed keeps its own curve; one finished seed is a run.
         app.marked = vec!["r3".into(), "r0".into()];
-        let names: Vec<String> = curves(&app).into_iter().map(|curve| curve.name).collect();
+        let names: Vec<String> = curves_of(&app)
+            .into_iter()
+            .map(|curve| curve.name)
+            .collect();
         assert_eq!(names, ["MLP seed=1", "MLP seed=3"]);
     }
 
     #[test]
     fn without_colour_each_curve_has_its_own_marker_in_plot_and_legend() {
-        let all = curves(&app());
+        let all = curves_of(&app());
         let text = |mono: bool| {
             let terminal =
                 crate::tui::test_support::render_widget(CurvesPanel::accuracy(&all, mono), 60, 12);
