@@ -155,9 +155,8 @@ pub fn run(
         .map(Job::queue)
         .collect();
     if args.detach {
-        let devices = locks::devices_of(&jobs)?;
-        locks::check_free(&store, &devices)?;
-        return Ok(say_detached(&detach::start(&store, &devices)?, &store));
+        let detached = detach::start(&store, &locks::devices_of(&jobs)?)?;
+        return Ok(say_detached(&detached, &store));
     }
     Ok(local::train(jobs, source, store)?.exit_code())
 }
@@ -266,9 +265,8 @@ pub fn resume(
     let outcome = if args.worker {
         local::train_unlocked(jobs, source, store)?
     } else if args.detach {
-        let devices = locks::devices_of(&jobs)?;
-        locks::check_free(&store, &devices)?;
-        return Ok(say_detached(&detach::start(&store, &devices)?, &store));
+        let detached = detach::start(&store, &locks::devices_of(&jobs)?)?;
+        return Ok(say_detached(&detached, &store));
     } else {
         local::train(jobs, source, store)?
     };

@@ -35,8 +35,10 @@ pub struct Detached {
 
 /// Starts this command line again without `--detach` in the background,
 /// and returns once it has taken `devices` (the first one's lock signed
-/// with its runs), or with an error when it stopped or took too long.
+/// with its runs), or with an error when one is taken already (checked
+/// before anything starts), when it stopped, or when it took too long.
 pub fn start(store: &RunStore, devices: &[String]) -> Result<Detached, SessionError> {
+    super::locks::check_free(store, devices)?;
     let log = store.dir().join(format!("train-{}.log", utc_stamp()));
     let mut child = spawn_background(&log)?;
     let holder = wait_until_training(&mut child, store, devices, &log)?;
