@@ -61,17 +61,27 @@ impl RunSpec {
             ("nesterov".into(), recipe.nesterov.to_string()),
             ("schedule".into(), json(serde_json::json!(recipe.schedule))),
             ("label_smoothing".into(), number(recipe.label_smoothing)),
-            (
-                "augment".into(),
-                if recipe.augment == Augment::default() {
-                    "none".into()
-                } else {
-                    json(serde_json::json!(recipe.augment))
-                },
-            ),
+            ("augment".into(), augment(&recipe.augment)),
             ("tta_flip".into(), recipe.tta_flip.to_string()),
         ]);
         settings
+    }
+}
+
+/// `none`, or the augmentations that are on: `{crop=2,flip=true}` (the
+/// ones left at their default, such as `erasing=0`, go unsaid).
+fn augment(augment: &Augment) -> String {
+    let (Value::Object(mut on), Value::Object(off)) = (
+        serde_json::json!(augment),
+        serde_json::json!(Augment::default()),
+    ) else {
+        return compact(&serde_json::json!(augment));
+    };
+    on.retain(|key, value| off.get(key) != Some(value));
+    if on.is_empty() {
+        "none".into()
+    } else {
+        compact(&Value::Object(on))
     }
 }
 
@@ -376,6 +386,23 @@ mod tests {
             "model=mlp conv=- dense=- schedule=onecycle(warmup_share=0.3) hidden=[8]"
         );
         assert_eq!(Differences::value(&a, "schedule"), "constant");
+    }
+
+    #[test]
+    fn augmentation_says_only_what_is_on() {
+        let mut spec = RunSpec::new("a", cnn(false));
+        assert_eq!(Differences::value(&spec, "augment"), "none");
+        spec.recipe.augment = Augment {
+            crop: 2,
+            flip: true,
+            ..Augment::default()
+        };
+        assert_eq!(Differences::value(&spec, "augment"), "{crop=2,flip=true}");
+        spec.recipe.augment.erasing = 0.5;
+        assert_eq!(
+            Differences::value(&spec, "augment"),
+            "{crop=2,erasing=0.5,flip=true}"
+        );
     }
 
     #[test]

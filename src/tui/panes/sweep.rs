@@ -272,6 +272,27 @@ struct Table<'a> {
     state: SweepState,
 }
 
+/// `room` shared between columns that need `needs`: those that need no
+/// more than a fair share get what they need, and what they leave goes to
+/// the others, which share it evenly (never under [`MIN_KEY_WIDTH`]).
+fn share(needs: &[usize], room: usize) -> Vec<usize> {
+    let mut widths = needs.to_vec();
+    let mut open: Vec<usize> = (0..needs.len()).collect();
+    let mut left = room;
+    while !open.is_empty() {
+        let fair = (left / open.len()).max(MIN_KEY_WIDTH);
+        let (narrow, wide): (Vec<usize>, Vec<usize>) =
+            open.iter().partition(|&&index| needs[index] <= fair);
+        if narrow.is_empty() {
+            wide.iter().for_each(|&index| widths[index] = fair);
+            break;
+        }
+        left = left.saturating_sub(narrow.iter().map(|&index| needs[index]).sum());
+        open = wide;
+    }
+    widths
+}
+
 /// Columns after the swept keys: header and width.
 const STATS: [(&str, usize); 5] = [
     ("n", 3),
@@ -282,22 +303,23 @@ const STATS: [(&str, usize); 5] = [
 ];
 
 impl Table<'_> {
-    /// Each swept key's column: its longest value, shared out fairly when
-    /// the row has too few columns for all of them.
+    /// Each swept key's column: its longest value, when the row has room
+    /// for all of them; else the narrow ones whole and the rest sharing
+    /// what is left.
     fn key_widths(&self, width: u16) -> Vec<usize> {
         let report = &self.sheet.report;
         let stats: usize = STATS.iter().map(|(_, w)| w + 1).sum();
-        let room = usize::from(width).saturating_sub(stats + 2);
-        let fair = (room / report.keys.len().max(1)).max(MIN_KEY_WIDTH);
-        report
+        let room = usize::from(width).saturating_sub(stats + 2 + report.keys.len());
+        let needs: Vec<usize> = report
             .keys
             .iter()
             .enumerate()
             .map(|(index, key)| {
                 let values = report.groups.iter().map(|g| g.keys[index].1.width());
-                values.chain([key.width() + 1]).max().unwrap_or(1).min(fair)
+                values.chain([key.width() + 1]).max().unwrap_or(1)
             })
-            .collect()
+            .collect();
+        share(&needs, room)
     }
 
     /// The header: the ordering column's name carries ▼ (▲ reversed).
@@ -614,4 +636,18 @@ fn heat_style(mean: f64, low: f64, high: f64) -> Style {
 /// Text from plans and stores, safe to put on a terminal.
 fn terminal_safe(text: &str) -> String {
     printable(text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_columns_leave_their_room_to_the_wide_ones() {
+        assert_eq!(share(&[11, 26, 18], 73), [11, 26, 18]);
+        // 11 fits a third of 40; the two wide ones share the 29 left.
+        assert_eq!(share(&[11, 26, 18], 40), [11, 14, 14]);
+        assert_eq!(share(&[11, 26, 18], 0), [MIN_KEY_WIDTH; 3]);
+        assert_eq!(share(&[], 10), Vec::<usize>::new());
+    }
 }
