@@ -386,7 +386,7 @@ fn widths(value: &toml::Value) -> Result<Vec<i64>, ValueError> {
 }
 
 /// The name a key has in run names: `lr`, `batch`, `dropout`…
-fn short_key(key: &str) -> &str {
+pub fn short_key(key: &str) -> &str {
     match key {
         "learning_rate" => "lr",
         "batch_size" => "batch",

@@ -548,10 +548,19 @@ impl Row {
     }
 
     fn label_with(&self, name: impl Fn(Key) -> String) -> String {
+        self.label_unless(&[], name)
+    }
+
+    /// The row's keys but those a layer in `above` takes (a key pair goes
+    /// when both of it are taken); empty when every key is.
+    fn label_unless(&self, above: &[&Layer], name: impl Fn(Key) -> String) -> String {
         let mut parts = Vec::new();
         for run in self.bindings.chunk_by(|a, b| a.keys.len() == b.keys.len()) {
             for position in 0..run[0].keys.len() {
                 let keys: Vec<Key> = run.iter().map(|b| b.keys[position]).collect();
+                if keys.iter().all(|&key| bound_in(above, key)) {
+                    continue;
+                }
                 // `/` between keys would read as one more key when `/` is one.
                 let slash = keys.iter().any(|key| key.code == KeyCode::Char('/'));
                 let names: Vec<String> = keys.into_iter().map(&name).collect();
@@ -618,15 +627,19 @@ pub fn hints(layers: &[&'static Layer], read_only: bool) -> Vec<String> {
     hints
 }
 
-/// The help overlay's lines in `view`: the keys that hold there, and what
-/// they do (view keys say where). Only that view's own keys, so the help
+/// The help overlay's lines in `view`: the keys that hold there (not
+/// those a view's own keys take), and what they do (view keys say where). Only that view's own keys, so the help
 /// fits the smallest screen whichever view asks.
 pub fn help_lines(view: View) -> Vec<(String, String)> {
     let here = layers(&Overlay::None, view);
     let mut lines = Vec::new();
     for layer in LISTED.iter().filter(|layer| here.contains(layer)) {
+        let depth = here.iter().position(|held| held == layer).unwrap_or(0);
         for row in layer.rows() {
-            lines.push((row.label(), format!("{}{}", layer.prefix, row.help())));
+            let keys = row.label_unless(&here[..depth], Key::label);
+            if !keys.is_empty() {
+                lines.push((keys, format!("{}{}", layer.prefix, row.help())));
+            }
         }
     }
     lines
@@ -856,6 +869,19 @@ mod tests {
                 Intent::Delete
             ]
         );
+    }
+
+    #[test]
+    fn the_help_leaves_out_keys_a_view_takes_for_itself() {
+        let select = |view| {
+            help_lines(view)
+                .into_iter()
+                .find(|(_, help)| help == SELECT)
+                .map(|(keys, _)| keys)
+        };
+        assert_eq!(select(View::Monitor).unwrap(), "j/k ↓/↑ ]/[ g/G Home/End");
+        assert_eq!(select(View::Sweep).unwrap(), "]/[ g/G Home/End");
+        assert_eq!(select(View::Confusion).unwrap(), "]/[ g/G Home/End");
     }
 
     #[test]

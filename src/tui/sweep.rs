@@ -459,11 +459,7 @@ grid = { learning_rate = [1e-2, 1e-3, 1e-4], batch_size = [32, 64] }
         assert_eq!(sheet.cursor, None);
         assert_eq!(sheet.sweeps, 1);
         let empty = App::new(Vec::new(), vec![app.runs[0].spec.clone()]);
-        assert!(sheet_of(&empty).is_none());
-    }
-
-    fn sheet_of(app: &App) -> Option<Sheet> {
-        sheet(app)
+        assert!(super::sheet(&empty).is_none());
     }
 
     #[test]

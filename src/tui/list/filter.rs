@@ -177,15 +177,7 @@ fn statuses_named(word: &str) -> Vec<UiStatus> {
 /// The key a setting has in [`RunSpec::settings`], from the short key or
 /// the plan's long one (`learning_rate`, `model.dropout`), in any case.
 fn short_key(key: &str) -> String {
-    let key = key.to_lowercase();
-    let short = match key.as_str() {
-        "learning_rate" => "lr",
-        "batch_size" => "batch",
-        "validation_split" => "val",
-        "limit_train" => "limit",
-        other => other.strip_prefix("model.").unwrap_or(other),
-    };
-    short.to_string()
+    crate::plan::sweep::short_key(&key.to_lowercase()).to_string()
 }
 
 /// A value as compared: a number in the form [`number`] gives it (so

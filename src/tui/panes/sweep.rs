@@ -284,7 +284,9 @@ fn share(needs: &[usize], room: usize) -> Vec<usize> {
         let (narrow, wide): (Vec<usize>, Vec<usize>) =
             open.iter().partition(|&&index| needs[index] <= fair);
         if narrow.is_empty() {
-            wide.iter().for_each(|&index| widths[index] = fair);
+            for index in wide {
+                widths[index] = fair;
+            }
             break;
         }
         left = left.saturating_sub(narrow.iter().map(|&index| needs[index]).sum());
