@@ -450,7 +450,7 @@ fn effect_lines(sheet: &Sheet, width: u16) -> Vec<Line<'static>> {
         .collect();
     let axis = ValueAxis::fitting(&ends, u16::try_from(chart_width).unwrap_or(8), 0.1);
     let mut lines = vec![Line::styled(
-        "effect of each setting: mean test accuracy (%) at each value, 95% CI",
+        "effects: mean test accuracy (%) per value, 95% CI",
         Style::default().add_modifier(Modifier::DIM),
     )];
     for effect in effects {
