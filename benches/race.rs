@@ -1,7 +1,7 @@
-//! The short race: the `beyond` plan's CPU model (B1, without augmentation
-//! and label smoothing, which cost short runs) against M1, each for 3 epochs
-//! of the first 3,000 training images at batch 32, tested on all 10,000
-//! test images. A claim about learning, so a benchmark that prints figures,
+//! The short race: the `beyond` plan's CPU recipe (B1, which has no
+//! augmentation; here without label smoothing too, which costs short runs)
+//! against M1, each for 3 epochs of the first 3,000 training images at
+//! batch 32, tested on all 10,000 test images. A claim about learning, so a benchmark that prints figures,
 //! not a test with a margin. Needs the real dataset.
 //!
 //! `cargo bench --bench race [-- SEEDS]` (default 1 seed each).

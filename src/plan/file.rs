@@ -1226,21 +1226,25 @@ mod tests {
     fn the_beyond_plan_parses_with_its_recipe_and_the_original_as_reference() {
         let plan = beyond_plan();
         let names: Vec<&str> = plan.runs.iter().map(|run| run.name.as_str()).collect();
-        assert_eq!(names, ["B1", "B1-noaug", "B1-nobn", "B1-const", "B2", "B3"]);
+        assert_eq!(names, ["B1", "B1-aug", "B1-nobn", "B1-const", "B2", "B3"]);
         let b1 = &plan.runs[0];
         assert_eq!(b1.recipe.optimizer, OptimizerKind::AdamW);
-        assert!(b1.recipe.augment.is_on() && b1.recipe.tta_flip);
+        assert!(!b1.recipe.augment.is_on() && b1.recipe.tta_flip);
         assert_eq!(b1.model.param_count(), Ok(870_826));
-        // Each ablation takes one ingredient away and keeps the rest.
-        assert!(!plan.runs[1].recipe.augment.is_on());
-        assert_eq!(plan.runs[1].recipe.schedule, b1.recipe.schedule);
+        // B1-aug adds shifts and flips to B1; each ablation takes one
+        // ingredient away from B1-aug and keeps the rest.
+        let with_aug = &plan.runs[1];
+        assert!(with_aug.recipe.augment.is_on());
+        assert_eq!(with_aug.model, b1.model);
+        assert_eq!(with_aug.recipe.schedule, b1.recipe.schedule);
         assert_eq!(
             plan.runs[2].model.to_string(),
             "ConvNet [32×2 pool, 64×2 pool, flatten, 256, drop 0.4]"
         );
         assert!(!plan.runs[2].model.to_string().contains("bn"));
+        assert_eq!(plan.runs[2].recipe.augment, with_aug.recipe.augment);
         assert_eq!(plan.runs[3].recipe.schedule, Schedule::Constant);
-        assert_eq!(plan.runs[3].recipe.augment, b1.recipe.augment);
+        assert_eq!(plan.runs[3].recipe.augment, with_aug.recipe.augment);
         for run in &plan.runs {
             assert_eq!(run.reference.map(|r| r.test_accuracy), Some(0.9207));
             if run.name != "B1" {

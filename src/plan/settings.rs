@@ -408,7 +408,7 @@ mod tests {
     #[test]
     fn batch_norm_is_one_key_for_all_blocks() {
         let plan = crate::plan::beyond_plan();
-        let b1 = plan.runs.iter().find(|r| r.name == "B1").unwrap();
+        let b1 = plan.runs.iter().find(|r| r.name == "B1-aug").unwrap();
         let no_bn = plan.runs.iter().find(|r| r.name == "B1-nobn").unwrap();
         let differences = Differences::of([b1, no_bn]);
         assert_eq!(differences.varying, ["batch_norm"]);
