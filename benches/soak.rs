@@ -35,6 +35,7 @@ use atelier::{
     model::ModelSpec,
     plan::{Plan, RunSpec},
     protocol::Event,
+    remote::Sources,
     store::{follow::POLL_INTERVAL, Follower, RunStatus, RunStore},
     train::Trainer,
     tui::{
@@ -185,7 +186,16 @@ fn pump(app: &mut App, system: &mut System, trainer: &Trainer, screen: &mut Scre
             }
         }
         if last_poll.elapsed() >= POLL_INTERVAL {
-            for update in system.follower.poll() {
+            for update in
+                system
+                    .sources
+                    .poll()
+                    .into_iter()
+                    .filter_map(|sourced| match sourced.news {
+                        atelier::remote::News::Update(update) => Some(update),
+                        _ => None,
+                    })
+            {
                 app.apply_update(&update);
             }
             last_poll = Instant::now();
@@ -283,6 +293,7 @@ fn main() -> ExitCode {
         runs: (0..total).map(spec).collect(),
         limits: Vec::new(),
         workers: atelier::plan::Workers::default(),
+        alerts: atelier::plan::AlertSettings::default(),
     };
     let started = Instant::now();
     let trainer = Trainer::spawn(source(data.path()), store.clone()).expect("trainer thread");
@@ -294,7 +305,10 @@ fn main() -> ExitCode {
         }),
         store.clone(),
         // As the app does: the store's other runs come from the follower, its own from the trainer.
-        Follower::new(store.clone(), STALL_AFTER).skip_own_runs(),
+        Sources::local(
+            store.clone(),
+            Follower::new(store.clone(), STALL_AFTER).skip_own_runs(),
+        ),
         Screenshots {
             dir: shots.path().to_path_buf(),
             theme: Theme::Dark,

@@ -14,6 +14,7 @@ mod runs;
 mod screenshot;
 mod shell;
 mod slurm;
+mod stream;
 mod sweep;
 mod train;
 mod viewer;
@@ -65,8 +66,10 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Read a whole sweep: configurations ranked, each setting's effect, every pair's verdict (Holm, equivalence).
     Sweep(sweep::SweepArgs),
-    /// Follow runs live, read-only: from any terminal, while another process trains.
+    /// Follow runs live, read-only, from local and remote runs folders (`host:path`, over ssh), with alerts.
     Watch(app::WatchArgs),
+    /// Stream a runs folder as JSON lines: what `watch HOST:PATH` runs on the remote host over ssh.
+    Stream(stream::StreamArgs),
     /// Draw a view of the stored runs into a .txt/.ansi/.html/.svg/.png file, no terminal needed.
     Screenshot(screenshot::ScreenshotArgs),
     /// Write the original's figures (PNG) and a results table (Markdown, CSV) from stored runs.
@@ -180,6 +183,7 @@ impl Cli {
                 viewer.merge(self.viewer.clone());
                 app::watch(&args, &viewer, data_dir, self.runs_dir.as_deref())
             }
+            Some(Command::Stream(args)) => stream::run(&args, self.runs_dir.as_deref()),
             Some(Command::Report(args)) => report::run(&args, self.runs_dir.as_deref()),
             Some(Command::Bench(args)) => bench::run(&args, data_dir),
             Some(Command::Slurm(command)) => {

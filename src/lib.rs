@@ -12,6 +12,7 @@
 //! - [`train`]: the trainer thread, which speaks the protocol and writes the store;
 //! - [`slurm`]: sweeps as Slurm job arrays: job scripts, submission records, `squeue`;
 //! - [`session`]: a training session: plan, requests, locks, workers, outcome;
+//! - [`remote`]: runs from anywhere: remote runs folders over ssh, merged with local ones;
 //! - [`tui`]: the app's state, keys, panes and event loop;
 //! - [`draw`]: pictures in memory: canvas, PNG, fonts, colours, per-run figures;
 //! - [`screen`]: screenshots of a drawn screen (text, ANSI, HTML, SVG, PNG);
@@ -33,6 +34,7 @@ pub mod model;
 pub mod paths;
 pub mod plan;
 pub mod protocol;
+pub mod remote;
 pub mod report;
 pub mod screen;
 pub mod session;

@@ -3,6 +3,7 @@
 //! A plan is data: a TOML file (format in `assets/plans/seed.toml`, which is
 //! also the built-in `seed` plan reproducing the original notebook).
 
+mod alerts;
 mod check;
 mod device;
 pub mod file;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ModelSpec, Precision};
 
+pub use alerts::{AlertSettings, AlertsError};
 pub use check::{parse_margin, BadMargin, SettingError};
 pub use device::{DeviceError, DevicePref};
 pub use file::{
@@ -40,6 +42,9 @@ pub struct Plan {
     /// How many runs train at once (`[workers]`), unless the command line says.
     #[serde(default)]
     pub workers: Workers,
+    /// The alert rules' thresholds (`[alerts]`), unless the command line says.
+    #[serde(default)]
+    pub alerts: AlertSettings,
 }
 
 /// Everything needed to train one model, with every default filled in.

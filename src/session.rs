@@ -4,8 +4,9 @@
 //! process ([`local`]), by worker processes on slots ([`slots`],
 //! [`workers`]), by a background process ([`detach`]) or as a Slurm array
 //! task ([`task`]; a plan as an array: [`array`]), said as they go
-//! ([`printer`], [`tally`]), and what they came to ([`outcome`]). The
-//! command line parses flags into these and prints what they return.
+//! ([`printer`], [`tally`]), and what they came to ([`outcome`]); the
+//! alerts a watcher tells once, by bell, terminal or command ([`notify`]).
+//! The command line parses flags into these and prints what they return.
 
 pub mod array;
 pub mod choice;
@@ -13,6 +14,7 @@ pub mod control;
 pub mod detach;
 pub mod local;
 pub mod locks;
+pub mod notify;
 pub mod outcome;
 pub mod printer;
 pub mod requests;

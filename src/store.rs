@@ -5,6 +5,7 @@
 //! checkpoints `best.safetensors` and `final.safetensors`, and, once the run
 //! is evaluated, its test predictions `predictions.safetensors`.
 
+pub mod alerts;
 pub mod error;
 pub mod fold;
 pub mod follow;
@@ -24,6 +25,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+pub use alerts::{Alert, AlertKind, AlertRules, Sentinel};
 pub use error::{PredictionsProblem, StoreError};
 pub use fold::{Best, RunState};
 pub use follow::{Follower, Update};
@@ -78,6 +80,16 @@ impl RunStore {
             dir,
             issued: Arc::default(),
         })
+    }
+
+    /// A handle on the runs folder `dir` that reads nothing and creates
+    /// nothing: for a viewer of remote runs only, which names the local
+    /// folder (screenshots stay out of it) but never reads it.
+    pub fn unopened(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            issued: Arc::default(),
+        }
     }
 
     /// The runs folder for this process: `--runs-dir`, else `ATELIER_RUNS`,

@@ -5,7 +5,9 @@ use std::{io::IsTerminal, path::Path, process::ExitCode};
 
 use anyhow::{bail, Context};
 use atelier::{
+    plan::AlertSettings,
     protocol::Event,
+    remote::{self, alerting::Alerting, headless, Dial, SourceSpec, Sources},
     slurm::{watch, Tools},
     store::{Follower, RunStore},
     train::Trainer,
@@ -37,10 +39,9 @@ pub fn run(
     app.render = RenderMode::detect(viewer.ascii());
     // Stored runs come from the follower, which keeps bringing in runs that
     // other processes (a detached `train`) write; this app's own come from its trainer.
-    let mut follower = Follower::new(store.clone(), viewer.stall_after()).skip_own_runs();
-    event_loop::catch_up(&mut app, &mut follower);
-    // Start on the first run of the plan: that is what the user came to train.
-    app.selected = app.runs.len().saturating_sub(plan.runs.len());
+    // The plan's `[alerts] stall_after` also says when its runs look stalled.
+    let stall_after = viewer.alert_rules(&plan.alerts)?.stall_after;
+    let follower = Follower::new(store.clone(), stall_after).skip_own_runs();
     report_unreadable(&mut app, &store);
     let trainer =
         Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
@@ -49,11 +50,15 @@ pub fn run(
             commands: trainer.commands(),
             plan: plan.name.clone(),
         }),
-        store,
-        follower,
+        store.clone(),
+        Sources::local(store, follower),
         viewer.screenshots(),
     );
     system.data_dir = data_dir.map(Path::to_path_buf);
+    system.alerting = Some(viewer.alerting(&plan.alerts)?);
+    event_loop::catch_up(&mut app, &mut system);
+    // Start on the first run of the plan: that is what the user came to train.
+    app.selected = app.runs.len().saturating_sub(plan.runs.len());
     let result = run_terminal(&mut app, &mut system, trainer.events().clone());
     // Stops the running run (stored as interrupted) and waits for the thread.
     trainer.shutdown();
@@ -64,11 +69,43 @@ pub fn run(
 /// `atelier watch`: follow runs, read-only.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// Runs to follow (id, id prefix or name); all runs, old and new, when none.
-    #[arg(value_name = "RUN")]
-    pub runs: Vec<String>,
+    /// Where to watch and what: runs folders, local (`~/runs`) or remote
+    /// (`[user@]host:path`, `ssh://[user@]host[:port]/path`, over your own
+    /// ssh or `$ATELIER_SSH`), merged into one view; and runs of the local
+    /// folder (id, id prefix or name). No folder: the runs folder
+    /// (`--runs-dir`); no run: all runs, old and new.
+    #[arg(value_name = "SOURCE|RUN")]
+    pub targets: Vec<String>,
+    /// The atelier that remote hosts run, where it is not on their PATH.
+    #[arg(long, value_name = "PATH", default_value = "atelier")]
+    pub remote_atelier: String,
+    /// No app: print one line per alert (no terminal needed: nohup, cron, a
+    /// Slurm job) until every watched run has ended; exit 1 when one failed or crashed.
+    #[arg(long)]
+    pub alerts: bool,
     #[command(flatten)]
     pub viewer: ViewerOptions,
+}
+
+/// The folders and runs `watch` was given.
+struct Targets {
+    sources: Vec<SourceSpec>,
+    runs: Vec<String>,
+}
+
+/// Remote sources and existing folders are sources; anything else names a run.
+fn targets(args: &[String]) -> anyhow::Result<Targets> {
+    let mut targets = Targets {
+        sources: Vec::new(),
+        runs: Vec::new(),
+    };
+    for arg in args {
+        match remote::parse(arg)? {
+            SourceSpec::Local(path) if !path.is_dir() => targets.runs.push(arg.clone()),
+            source => targets.sources.push(source),
+        }
+    }
+    Ok(targets)
 }
 
 pub fn watch(
@@ -77,31 +114,122 @@ pub fn watch(
     data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    require_terminal("use `atelier runs show RUN` to print a run")?;
-    let store = RunStore::existing(runs_dir)?;
-    let mut follower = Follower::new(store.clone(), viewer.stall_after());
-    if !args.runs.is_empty() {
-        let ids = args
-            .runs
-            .iter()
-            .map(|query| store.find(query))
-            .collect::<Result<Vec<_>, _>>()?;
-        follower = follower.only(ids);
+    if !args.alerts {
+        require_terminal("use `atelier watch --alerts` to be told of runs without one")?;
+    }
+    let Targets {
+        mut sources,
+        runs: queries,
+    } = targets(&args.targets)?;
+    if sources.is_empty() {
+        sources.push(SourceSpec::Local(
+            RunStore::existing(runs_dir)?.dir().to_path_buf(),
+        ));
+    }
+    let (store, mut sources) = open_sources(&sources, &queries, args, viewer)?;
+    let mut alerting = viewer.alerting(&AlertSettings::default())?;
+    if args.alerts {
+        return watch_alerts(&mut sources, &mut alerting);
     }
     let mut app = App::new(Vec::new(), Vec::new());
     app.read_only = true;
     app.render = RenderMode::detect(viewer.ascii());
-    event_loop::catch_up(&mut app, &mut follower);
-    app.selected = app.newest_started();
-    app.message = Some(if app.runs.is_empty() {
-        format!("no runs yet in {}: waiting for some", store.dir().display())
-    } else {
-        format!("watching {} (read-only)", store.dir().display())
-    });
-    let mut system = System::new(None, store, follower, viewer.screenshots());
+    let mut system = System::new(None, store, sources, viewer.screenshots());
     system.data_dir = data_dir.map(Path::to_path_buf);
+    system.alerting = Some(alerting);
+    event_loop::catch_up(&mut app, &mut system);
+    if system.sources.any_remote() {
+        app.sources = system.sources.statuses();
+    }
+    app.selected = app.newest_started();
+    let watched = system
+        .sources
+        .statuses()
+        .iter()
+        .map(|source| source.label.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    app.message = Some(if app.runs.is_empty() {
+        format!("no runs yet in {watched}: waiting for some")
+    } else {
+        format!("watching {watched} (read-only)")
+    });
     run_terminal(&mut app, &mut system, never())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `watch --alerts`: alert lines until every run has ended, or a signal.
+fn watch_alerts(sources: &mut Sources, alerting: &mut Alerting) -> anyhow::Result<ExitCode> {
+    let (stop_sender, stop) = unbounded();
+    ctrlc::set_handler(move || {
+        let _ = stop_sender.send(());
+    })
+    .context("cannot install the signal handler")?;
+    let stdout = std::io::stdout();
+    let mut outputs = headless::Outputs {
+        lines_are_terminal: stdout.is_terminal(),
+        lines: &mut stdout.lock(),
+        notes: &mut std::io::stderr(),
+    };
+    Ok(
+        match headless::watch(sources, alerting, &mut outputs, &stop) {
+            Some(ended) if ended.with_failures() => ExitCode::FAILURE,
+            Some(_) => ExitCode::SUCCESS,
+            // Interrupted by a signal, as `tail -f` is.
+            None => ExitCode::from(130),
+        },
+    )
+}
+
+/// Opens every source: local folders followed here (the first one also
+/// answers run names), remote ones over ssh. Returns the first local
+/// folder too (where screenshots are kept out of), or the usual runs
+/// folder, unopened, when every source is remote.
+fn open_sources(
+    specs: &[SourceSpec],
+    queries: &[String],
+    args: &WatchArgs,
+    viewer: &ViewerOptions,
+) -> anyhow::Result<(RunStore, Sources)> {
+    let ssh = remote::source::ssh_command(std::env::var(remote::SSH_ENV).ok().as_deref())?;
+    let mut sources = Sources::default();
+    let mut first_local: Option<RunStore> = None;
+    for spec in specs {
+        match spec {
+            SourceSpec::Local(dir) => {
+                let store = RunStore::existing(Some(dir))?;
+                let mut follower = Follower::new(store.clone(), viewer.stall_after());
+                if first_local.is_none() && !queries.is_empty() {
+                    let ids = queries
+                        .iter()
+                        .map(|query| store.find(query))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    follower = follower.only(ids);
+                }
+                first_local.get_or_insert_with(|| store.clone());
+                sources.add_local(store, follower);
+            }
+            SourceSpec::Remote(remote) => sources
+                .add_remote(Dial {
+                    remote: remote.clone(),
+                    ssh: ssh.clone(),
+                    atelier: args.remote_atelier.clone(),
+                    stall_after: viewer.stall_after(),
+                })
+                .context("cannot start a remote source's thread")?,
+        }
+    }
+    if first_local.is_none() && !queries.is_empty() {
+        bail!(
+            "{:?} is neither a folder nor a remote source, and there is no local runs folder to find it in",
+            queries[0]
+        );
+    }
+    let store = match first_local {
+        Some(store) => store,
+        None => RunStore::unopened(RunStore::default_dir().unwrap_or_else(|| "runs".into())),
+    };
+    Ok((store, sources))
 }
 
 fn require_terminal(otherwise: &str) -> anyhow::Result<()> {

@@ -122,6 +122,8 @@ pub enum PlanProblem {
     Empty,
     #[error(transparent)]
     Workers(#[from] WorkersError),
+    #[error(transparent)]
+    Alerts(#[from] super::alerts::AlertsError),
 }
 
 /// Declares a plan table's struct with every setting a run may take as
@@ -363,6 +365,7 @@ struct RawPlan {
     #[serde(default, rename = "sweep")]
     sweeps: Vec<RawSweep>,
     workers: Option<RawWorkers>,
+    alerts: Option<super::alerts::RawAlerts>,
 }
 
 /// The `[workers]` table: `jobs` is a count or `"auto"`.
@@ -595,11 +598,18 @@ pub fn parse_plan(text: &str, name: &str, origin: &Path) -> Result<Plan, PlanErr
             .map_err(|problem| plan_error(problem.into()))?,
         None => Workers::default(),
     };
+    let alerts = match raw.alerts {
+        Some(alerts) => alerts
+            .resolve()
+            .map_err(|problem| plan_error(problem.into()))?,
+        None => super::AlertSettings::default(),
+    };
     Ok(Plan {
         name: name.to_string(),
         runs: runs.into_iter().map(|run| run.spec).collect(),
         limits,
         workers,
+        alerts,
     })
 }
 

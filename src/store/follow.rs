@@ -20,8 +20,10 @@ use crate::protocol::{Event, RunId};
 /// How often viewers poll the store.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
-/// What changed in the store since the last poll.
-#[derive(Clone, Debug, PartialEq)]
+/// What changed in the store since the last poll. Also what `atelier
+/// stream` sends a remote viewer, so it is serialisable.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Update {
     /// A run seen for the first time, with every event logged so far.
     New {
@@ -61,6 +63,9 @@ pub struct Follower {
     runs: BTreeMap<RunId, Followed>,
     /// Run folders already reported as unreadable.
     unreadable: HashSet<RunId>,
+    /// Log bytes a remote viewer already has, by run: a run first seen here
+    /// is read from there (see [`Follower::resume_from`]).
+    resume: BTreeMap<RunId, u64>,
 }
 
 impl Follower {
@@ -73,7 +78,22 @@ impl Follower {
             stall_after,
             runs: BTreeMap::new(),
             unreadable: HashSet::new(),
+            resume: BTreeMap::new(),
         }
+    }
+
+    /// Starts each listed run's log at the given byte offset instead of the
+    /// beginning: a viewer that reconnects already has the bytes before it.
+    /// A log now shorter than its offset was replaced and is read whole.
+    pub fn resume_from(mut self, offsets: BTreeMap<RunId, u64>) -> Self {
+        self.resume = offsets;
+        self
+    }
+
+    /// The byte offset up to which `run`'s log has been reported (always
+    /// just after a newline); `None` for a run not followed.
+    pub fn offset(&self, run: &str) -> Option<u64> {
+        self.runs.get(run).map(|followed| followed.offset)
     }
 
     /// Follows only these run ids.
@@ -114,7 +134,7 @@ impl Follower {
                     continue;
                 }
             } else {
-                match self.discover(&dir, &mut updates) {
+                match self.discover(&id, &dir, &mut updates) {
                     Ok(Some(followed)) => {
                         self.runs.insert(id.clone(), followed);
                     }
@@ -168,6 +188,7 @@ impl Follower {
     /// problem when the record does not parse.
     fn discover(
         &self,
+        id: &RunId,
         dir: &Path,
         updates: &mut Vec<Update>,
     ) -> Result<Option<Followed>, super::StoreError> {
@@ -188,7 +209,7 @@ impl Follower {
             return Ok(None);
         }
         let mut followed = Followed {
-            offset: 0,
+            offset: self.resume.get(id).copied().unwrap_or(0),
             record_modified,
             last_write: record_modified.unwrap_or(SystemTime::UNIX_EPOCH),
             record: record.clone(),

@@ -14,7 +14,8 @@ use super::{
 pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(300);
 
 /// A live run's writer, as far as can be told.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Liveness {
     /// Writing, or waiting its turn in a live process.
     Alive,

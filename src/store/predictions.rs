@@ -188,7 +188,7 @@ impl Predictions {
     }
 
     /// Reads the file's bytes; `Err` says what is wrong with them.
-    fn from_bytes(bytes: &[u8]) -> Result<Self, PredictionsProblem> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PredictionsProblem> {
         let size = bytes
             .get(..8)
             .ok_or(PredictionsProblem::NoHeaderSize(bytes.len()))?;

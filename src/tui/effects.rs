@@ -14,13 +14,14 @@ use crate::{
     edge::output::Policy,
     plan::RunSpec,
     protocol::{Command, RunId, RunRequest},
+    remote::{alerting::Alerting, Sources},
     screen::{self, ScreenError},
     session::{
         control::{self, Control},
         locks::Claims,
         requests, SessionError,
     },
-    store::{Follower, RunStore},
+    store::RunStore,
 };
 
 /// An effect that did not happen, and why.
@@ -81,8 +82,11 @@ pub struct System {
     /// `None` for a read-only viewer (`atelier watch`).
     pub training: Option<Training>,
     pub store: RunStore,
-    /// Brings in runs that other processes write (and, at start, stored runs).
-    pub follower: Follower,
+    /// Brings in runs that other processes write (and, at start, stored
+    /// runs), from the local runs folder and from remote ones.
+    pub sources: Sources,
+    /// The alert rules and their delivery; `None` where nothing is told.
+    pub alerting: Option<Alerting>,
     pub screenshots: Screenshots,
     /// Devices this app has trained on, held until it quits.
     claims: Claims,
@@ -95,14 +99,15 @@ impl System {
     pub fn new(
         training: Option<Training>,
         store: RunStore,
-        follower: Follower,
+        sources: Sources,
         screenshots: Screenshots,
     ) -> Self {
         Self {
             training,
             claims: Claims::new(store.clone()),
             store,
-            follower,
+            sources,
+            alerting: None,
             screenshots,
             data_dir: None,
         }

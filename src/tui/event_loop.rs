@@ -16,9 +16,10 @@ use super::{
 };
 use crate::{
     protocol::{Command, Event},
+    remote::{alerting::Told, News, Sourced},
     session::control::Control,
     slurm::watch::Poll,
-    store::{follow::POLL_INTERVAL, Follower},
+    store::follow::POLL_INTERVAL,
 };
 
 /// Shortest time between two draws (about 30 frames a second).
@@ -126,8 +127,13 @@ pub fn run<B: Backend>(
                 }
             },
             recv(inputs.store_ticks) -> _ => {
-                if catch_up(app, &mut system.follower) {
-                    loader::load_needed(app, &system.store, system.data_dir.as_deref());
+                if catch_up(app, system) {
+                    loader::load_needed_from(
+                app,
+                &system.sources,
+                &system.store,
+                system.data_dir.as_deref(),
+            );
                     pacing.changed(false);
                 }
             },
@@ -211,7 +217,12 @@ fn on_terminal(app: &mut App, system: &mut System, screen: &Buffer, event: event
             for action in input::handle_key(app, key) {
                 perform(app, action, system, screen);
             }
-            loader::load_needed(app, &system.store, system.data_dir.as_deref());
+            loader::load_needed_from(
+                app,
+                &system.sources,
+                &system.store,
+                system.data_dir.as_deref(),
+            );
         }
         event::Event::Resize(width, height) => app.size = (width, height),
         // Focus changes, pastes: nothing to do but redraw.
@@ -220,23 +231,60 @@ fn on_terminal(app: &mut App, system: &mut System, screen: &Buffer, event: event
 }
 
 /// A trainer event, and the rest of its burst: all applied, then one draw.
-fn on_trainer(app: &mut App, system: &System, first: &Event, events: &Receiver<Event>) {
-    apply(app, first);
-    for event in events.try_iter() {
+fn on_trainer(app: &mut App, system: &mut System, first: &Event, events: &Receiver<Event>) {
+    for event in std::iter::once(first.clone()).chain(events.try_iter()) {
         apply(app, &event);
+        if let Some(alerting) = &mut system.alerting {
+            let told = alerting.observe_event(&event, &mut io::stdout(), true);
+            tell(app, told);
+        }
     }
     // A run that just finished may be what the diff waits for.
-    loader::load_needed(app, &system.store, system.data_dir.as_deref());
+    loader::load_needed_from(
+        app,
+        &system.sources,
+        &system.store,
+        system.data_dir.as_deref(),
+    );
 }
 
-/// Applies what changed in the store since `follower` last looked (at
-/// start-up: every stored run); true when anything did.
-pub fn catch_up(app: &mut App, follower: &mut Follower) -> bool {
-    let updates = follower.poll();
-    for update in &updates {
-        app.apply_update(update);
+/// Applies what the sources brought since they were last asked (at
+/// start-up: every stored run); true when anything changed.
+pub fn catch_up(app: &mut App, system: &mut System) -> bool {
+    let news = system.sources.poll();
+    for sourced in &news {
+        apply_sourced(app, system, sourced.clone());
     }
-    !updates.is_empty()
+    if let Some(alerting) = &mut system.alerting {
+        // The bell and desktop notifications go to the terminal the app draws on.
+        let told = alerting.observe(&news, &mut io::stdout(), true);
+        tell(app, told);
+    }
+    !news.is_empty()
+}
+
+/// Alerts delivered, into the app; problems delivering them, into the status line.
+fn tell(app: &mut App, told: Told) {
+    let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    for alert in told.alerts {
+        app.note_alert(alert, at[11..19].to_string());
+    }
+    if let Some(problem) = told.problems.last() {
+        app.message = Some(format!("alert not delivered: {problem}"));
+    }
+}
+
+/// One piece of news from a source, into the app's state.
+fn apply_sourced(app: &mut App, system: &System, sourced: Sourced) {
+    let host = sourced.host.as_deref();
+    match sourced.news {
+        News::Update(update) => app.apply_sourced(host, &update),
+        News::Slurm(poll) => {
+            app.apply_slurm_of(host, poll);
+        }
+        News::State(_) => app.sources = system.sources.statuses(),
+        News::File { run, bytes, .. } => loader::fetched(app, run, bytes),
+    }
 }
 
 fn apply(app: &mut App, event: &Event) {
@@ -340,7 +388,10 @@ mod tests {
         let mut system = System::new(
             None,
             store.clone(),
-            Follower::new(store.clone(), Duration::from_secs(60)),
+            crate::remote::Sources::local(
+                store.clone(),
+                crate::store::Follower::new(store.clone(), Duration::from_secs(60)),
+            ),
             Screenshots {
                 dir: dir.path().join("shots"),
                 theme: Theme::Light,
@@ -383,7 +434,10 @@ mod tests {
         let mut system = System::new(
             None,
             store.clone(),
-            Follower::new(store.clone(), Duration::from_secs(60)),
+            crate::remote::Sources::local(
+                store.clone(),
+                crate::store::Follower::new(store.clone(), Duration::from_secs(60)),
+            ),
             Screenshots {
                 dir: blocked.clone(),
                 theme: Theme::Dark,

@@ -68,7 +68,7 @@ fn actions_of(app: &mut App, intent: Intent) -> Vec<Action> {
         // Ctrl-C quits at once; active runs are stored as interrupted.
         Intent::QuitNow => app.should_quit = true,
         Intent::Yes => return answer_yes(app),
-        Intent::No | Intent::CloseHelp => app.overlay = Overlay::None,
+        Intent::No | Intent::CloseHelp | Intent::CloseAlerts => app.overlay = Overlay::None,
         Intent::CursorUp => app.move_cursor(-1, 0),
         Intent::CursorDown => app.move_cursor(1, 0),
         Intent::CursorLeft => app.move_cursor(0, -1),
@@ -82,6 +82,7 @@ fn actions_of(app: &mut App, intent: Intent) -> Vec<Action> {
         Intent::LastPage => app.page_gallery(isize::MAX),
         Intent::CloseGallery => app.close_gallery(),
         Intent::OpenHelp => app.overlay = Overlay::Help,
+        Intent::OpenAlerts => app.overlay = Overlay::Alerts,
         Intent::Quit => quit(app),
         Intent::QuitIfTraining => ask_to_quit(app),
         Intent::NextView => app.view = next_view(app.view),
@@ -698,6 +699,31 @@ mod tests {
         let mut idle = self::app();
         handle_key(&mut idle, key(KeyCode::Char('q')));
         assert!(idle.should_quit, "nothing to lose: quit at once");
+    }
+
+    #[test]
+    fn the_alert_log_opens_with_bang_and_closes_like_the_help() {
+        for close in [
+            KeyCode::Esc,
+            KeyCode::Char('!'),
+            KeyCode::Char('q'),
+            KeyCode::Enter,
+        ] {
+            let mut app = app();
+            app.view = View::Sweep;
+            assert!(handle_key(&mut app, key(KeyCode::Char('!'))).is_empty());
+            assert_eq!(app.overlay, Overlay::Alerts, "from any view");
+            handle_key(&mut app, key(KeyCode::Char('j')));
+            assert_eq!(app.selected, 0, "keys go to the log while it is open");
+            assert!(handle_key(&mut app, key(close)).is_empty());
+            assert_eq!(app.overlay, Overlay::None, "{close:?} closes it");
+            assert!(!app.should_quit, "{close:?} closes the log, not the app");
+        }
+        // A read-only viewer may read it too.
+        let mut viewer = app();
+        viewer.read_only = true;
+        handle_key(&mut viewer, key(KeyCode::Char('!')));
+        assert_eq!(viewer.overlay, Overlay::Alerts);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub enum Intent {
     Yes,
     No,
     CloseHelp,
+    CloseAlerts,
     CursorUp,
     CursorDown,
     CursorLeft,
@@ -37,6 +38,8 @@ pub enum Intent {
     LastPage,
     CloseGallery,
     OpenHelp,
+    /// The alert log: what finished, failed, stalled… and when.
+    OpenAlerts,
     Quit,
     /// Esc at the top: asks to quit while training, else nothing.
     QuitIfTraining,
@@ -232,6 +235,16 @@ pub static HELP: Layer = Layer {
     )],
 };
 
+pub static ALERTS: Layer = Layer {
+    name: "the alert log",
+    prefix: "",
+    bindings: &[bind(
+        &[key(KeyCode::Esc), ch('!'), ch('q'), key(KeyCode::Enter)],
+        Intent::CloseAlerts,
+        "close",
+    )],
+};
+
 const MOVE: &str = "move the cursor";
 
 /// The confusion and diff views.
@@ -403,6 +416,12 @@ pub static GLOBAL: Layer = Layer {
             "screenshot: .txt .ansi .html .svg .png of this screen",
         )
         .hint("shot"),
+        bind(
+            &[ch('!')],
+            Intent::OpenAlerts,
+            "alert log (what finished, failed, stalled…), newest first",
+        )
+        .hint("alerts"),
     ],
 };
 
@@ -478,8 +497,8 @@ pub static SWEEP: Layer = Layer {
 };
 
 /// Every layer, in the README's order.
-pub static ALL: [&Layer; 10] = [
-    &ANYWHERE, &GLOBAL, &LIST, &GRID, &DIFF, &GALLERY, &SWEEP, &HELP, &PROMPT, &CONFIRM,
+pub static ALL: [&Layer; 11] = [
+    &ANYWHERE, &GLOBAL, &LIST, &GRID, &DIFF, &GALLERY, &SWEEP, &HELP, &ALERTS, &PROMPT, &CONFIRM,
 ];
 
 /// The layers the help overlay may list, in its order (its own keys are in
@@ -489,6 +508,7 @@ pub static LISTED: [&Layer; 7] = [&ANYWHERE, &GLOBAL, &LIST, &GRID, &DIFF, &GALL
 /// Where a key is looked up, first layer first.
 pub fn layers(overlay: &Overlay, view: View) -> &'static [&'static Layer] {
     static HELP_OPEN: [&Layer; 2] = [&ANYWHERE, &HELP];
+    static ALERTS_OPEN: [&Layer; 2] = [&ANYWHERE, &ALERTS];
     static ASKING: [&Layer; 2] = [&ANYWHERE, &CONFIRM];
     static PROMPTING: [&Layer; 2] = [&ANYWHERE, &PROMPT];
     static LISTING: [&Layer; 3] = [&ANYWHERE, &GLOBAL, &LIST];
@@ -499,6 +519,7 @@ pub fn layers(overlay: &Overlay, view: View) -> &'static [&'static Layer] {
     static SWEEPING: [&Layer; 3] = [&ANYWHERE, &SWEEP, &GLOBAL];
     match (overlay, view) {
         (Overlay::Help, _) => &HELP_OPEN,
+        (Overlay::Alerts, _) => &ALERTS_OPEN,
         (Overlay::Confirm(_), _) => &ASKING,
         (Overlay::Filter(_), _) => &PROMPTING,
         (Overlay::None, View::Confusion) => &CONFUSION,
@@ -835,7 +856,21 @@ mod tests {
         );
         let ctrl_c = event(KeyCode::Char('c'), KeyModifiers::CONTROL);
         let asking = Overlay::Confirm(crate::tui::Confirm::Quit);
-        for overlay in [Overlay::None, Overlay::Help, asking, prompt] {
+        // The alert log, like the help, takes every key but its own.
+        let bang = KeyCode::Char('!');
+        assert_eq!(intent(&none, View::Gallery, bang), Some(Intent::OpenAlerts));
+        assert_eq!(intent(&Overlay::Alerts, View::Monitor, j), None);
+        assert_eq!(
+            intent(&Overlay::Alerts, View::Monitor, bang),
+            Some(Intent::CloseAlerts)
+        );
+        for overlay in [
+            Overlay::None,
+            Overlay::Help,
+            Overlay::Alerts,
+            asking,
+            prompt,
+        ] {
             assert_eq!(
                 lookup(layers(&overlay, View::Gallery), &ctrl_c).map(|b| b.intent),
                 Some(Intent::QuitNow)

@@ -7,6 +7,8 @@ use std::{path::Path, sync::Arc};
 use super::App;
 use crate::{
     data::{self, FashionMnist},
+    protocol::RunId,
+    remote::{wire::RunFile, Located, Sources},
     store::{Predictions, RunStore},
 };
 
@@ -20,7 +22,50 @@ pub fn load_needed(app: &mut App, store: &RunStore, data_dir: Option<&Path>) -> 
             .map_err(|error| error.to_string());
         app.predictions.insert(run.clone(), loaded);
     }
-    if images {
+    load_images(app, images, data_dir);
+    !runs.is_empty() || images
+}
+
+/// [`load_needed`] for runs of any source: a remote run's predictions are
+/// asked for, and stand as "fetching" until [`fetched`] brings them. Runs
+/// no source brought (the app's own) are in `store`.
+pub fn load_needed_from(
+    app: &mut App,
+    sources: &Sources,
+    store: &RunStore,
+    data_dir: Option<&Path>,
+) -> bool {
+    let (runs, images) = app.needed();
+    for run in &runs {
+        let local = |dir: &Path| {
+            Predictions::load(dir)
+                .map(Arc::new)
+                .map_err(|error| error.to_string())
+        };
+        let loaded = match sources.locate(run, RunFile::Predictions) {
+            Located::Local(dir) => local(&dir),
+            Located::Requested { host } => Err(format!("fetching its predictions from {host}…")),
+            Located::Unknown => local(&store.run_dir(run)),
+        };
+        app.predictions.insert(run.clone(), loaded);
+    }
+    load_images(app, images, data_dir);
+    !runs.is_empty() || images
+}
+
+/// A remote run's predictions, as they arrived (or why not).
+pub fn fetched(app: &mut App, run: RunId, bytes: Result<Vec<u8>, String>) {
+    let loaded = bytes.and_then(|bytes| {
+        Predictions::from_bytes(&bytes)
+            .map(Arc::new)
+            .map_err(|problem| format!("the predictions fetched are damaged: {problem}"))
+    });
+    app.predictions.insert(run, loaded);
+}
+
+/// The test images, when `wanted`, from the local data (remote runs too).
+fn load_images(app: &mut App, wanted: bool, data_dir: Option<&Path>) {
+    if wanted {
         app.test_images = Some(
             data::discover(data_dir)
                 .and_then(|source| FashionMnist::load_test(&source))
@@ -30,7 +75,6 @@ pub fn load_needed(app: &mut App, store: &RunStore, data_dir: Option<&Path>) -> 
                 }),
         );
     }
-    !runs.is_empty() || images
 }
 
 #[cfg(test)]

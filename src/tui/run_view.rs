@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use crate::{
     plan::RunSpec,
     protocol::{Event, Phase, RunId},
-    store::{Liveness, RunRecord, RunState, RunStatus},
+    store::{AlertKind, Liveness, RunRecord, RunState, RunStatus},
 };
 
 /// Per-batch points kept for the sparklines; older ones scroll away.
@@ -66,6 +66,10 @@ pub struct RunView {
     /// to Slurm. Named apart from the fold's `slurm` (the attempt the run
     /// itself logged), which the view derefs to.
     pub slurm_label: Option<String>,
+    /// The host of the remote source the run comes from; `None` for a local one.
+    pub host: Option<String>,
+    /// The latest alert about the run, shown as a badge on its row.
+    pub alert: Option<AlertKind>,
 }
 
 impl RunView {
@@ -94,6 +98,8 @@ impl RunView {
             writer_pid: None,
             writer_here: false,
             slurm_label: None,
+            host: None,
+            alert: None,
         }
     }
 

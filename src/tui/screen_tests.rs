@@ -819,3 +819,236 @@ fn the_sweep_view_sorted_by_a_key_without_colour_at_120x40() {
     let screen = text(&render(&app, 120, 40));
     assert_snapshot!("sweep_view_sorted_no_color_120x40", screen);
 }
+
+/// 10:42:00 UTC on a day in 2024.
+fn at_10_42() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(19_800 * 86_400 + 10 * 3600 + 42 * 60)
+}
+
+/// One source in each state: this machine's folder, a connected host, one
+/// reconnecting, one connecting, one that never connected.
+fn sources() -> Vec<crate::remote::SourceStatus> {
+    use crate::remote::{SourceState, SourceStatus};
+    let source = |label: &str, remote, state| SourceStatus {
+        label: label.into(),
+        remote,
+        state,
+    };
+    vec![
+        source("local", false, SourceState::Connected),
+        source("gpu-box:/data/runs", true, SourceState::Connected),
+        source(
+            "login:/scratch",
+            true,
+            SourceState::Reconnecting {
+                since: at_10_42(),
+                reason: "ssh: Connection reset".into(),
+            },
+        ),
+        source("new-box:/runs", true, SourceState::Connecting),
+        source(
+            "other:/runs",
+            true,
+            SourceState::Failed {
+                reason: "Permission denied (publickey)".into(),
+            },
+        ),
+    ]
+}
+
+fn alert_entry(
+    at: &str,
+    kind: crate::store::AlertKind,
+    run: Option<&str>,
+    host: Option<&str>,
+    detail: &str,
+) -> super::state::AlertEntry {
+    super::state::AlertEntry {
+        at: at.into(),
+        alert: crate::store::Alert {
+            kind,
+            run: run.map(Into::into),
+            plan: "seed".into(),
+            detail: detail.into(),
+            host: host.map(Into::into),
+        },
+    }
+}
+
+/// The seed plan merged from two hosts and this machine: M1 (finished)
+/// and M2 (failed) on gpu-box, M3 on a login node whose name is too long
+/// for its column, the rest local; M4 requeued, the MLP diverging while
+/// it trains.
+fn remote_state() -> App {
+    use crate::store::AlertKind;
+    let mut app = state();
+    let hosts = [(0, "gpu-box"), (1, "gpu-box"), (2, "login-node-07.cluster")];
+    for (index, host) in hosts {
+        app.runs[index].host = Some(host.into());
+    }
+    app.runs[1].status = super::UiStatus::Failed;
+    app.runs[3].status = super::UiStatus::Queued;
+    app.runs[0].alert = Some(AlertKind::Finished);
+    app.runs[1].alert = Some(AlertKind::Failed);
+    app.runs[3].alert = Some(AlertKind::Requeued);
+    app.runs[5].alert = Some(AlertKind::Diverging);
+    app.sources = sources();
+    app.alerts = vec![
+        alert_entry(
+            "10:31:55",
+            AlertKind::Finished,
+            Some("m1"),
+            Some("gpu-box"),
+            "test accuracy 0.9054",
+        ),
+        alert_entry(
+            "10:40:12",
+            AlertKind::Failed,
+            Some("m2"),
+            Some("gpu-box"),
+            "loss became NaN",
+        ),
+        alert_entry(
+            "10:42:07",
+            AlertKind::Diverging,
+            Some("mlp"),
+            None,
+            "loss 3.4× its best for 200 steps",
+        ),
+    ];
+    app
+}
+
+/// The column of `word` in the line that has it, and that line's row.
+fn place_of(screen: &str, word: &str) -> (u16, u16) {
+    let (row, line) = screen
+        .lines()
+        .enumerate()
+        .find(|(_, line)| line.contains(word))
+        .unwrap_or_else(|| panic!("no {word:?}:\n{screen}"));
+    let column = line[..line.find(word).unwrap()].chars().count();
+    (column as u16, row as u16)
+}
+
+#[test]
+fn a_merged_run_list_names_hosts_and_badges_alerts_at_80x24_and_120x30() {
+    use ratatui::style::Modifier;
+    let mut app = remote_state();
+    app.view = super::View::Runs;
+    // The cursor on M3, so that the selection's bold does not hide the statuses'.
+    app.selected = 2;
+    let coloured = render(&app, 80, 24);
+    let screen = text(&coloured);
+    for shown in ["host", "gpu-box", "login-node…", "local", "! requeued"] {
+        assert!(screen.contains(shown), "no {shown:?}:\n{screen}");
+    }
+    let buffer = coloured.backend().buffer();
+    // Trouble is loud: the badge red and bold, in the status's place.
+    let (column, row) = place_of(&screen, "! diverging");
+    assert_eq!(column, 1, "{screen}");
+    let diverging = &buffer[(column, row)];
+    assert_eq!(diverging.fg, Color::Red);
+    assert!(diverging.modifier.contains(Modifier::BOLD));
+    // An alert the status says already is no badge: a failure makes the
+    // status bold, a finish changes nothing.
+    let line = |word: &str| screen.lines().find(|line| line.contains(word)).unwrap();
+    assert!(!line("✗ failed").contains("! failed"), "{screen}");
+    assert_eq!(line("✓ done").matches("done").count(), 1, "{screen}");
+    let failed = &buffer[place_of(&screen, "✗ failed")];
+    assert!(failed.modifier.contains(Modifier::BOLD));
+    let done = &buffer[place_of(&screen, "✓ done")];
+    assert!(!done.modifier.contains(Modifier::BOLD));
+    assert_snapshot!("merged_runs_80x24", screen);
+    let wide = text(&render(&app, 120, 30));
+    assert!(
+        wide.contains("login-node-0…") && wide.contains("device"),
+        "{wide}"
+    );
+    assert_snapshot!("merged_runs_120x30", wide);
+}
+
+#[test]
+fn the_sources_line_sits_above_the_status_bar_in_the_monitor_at_80x24() {
+    let app = remote_state();
+    let screen = text(&render(&app, 80, 24));
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines[22].starts_with(" sources: local ✓ · gpu-box:/data/runs connected · login"),
+        "{screen}"
+    );
+    assert!(lines[22].ends_with('…'), "cut to the width: {}", lines[22]);
+    // The run list keeps its rows (as many as without sources); the live
+    // pane gives the line.
+    assert!(
+        lines[5].contains("M4 ·") && lines[6].starts_with('└'),
+        "{screen}"
+    );
+    assert_snapshot!("monitor_sources_80x24", screen);
+    // Without sources (a plain app) there is no such line.
+    let plain = text(&render(&state(), 80, 24));
+    assert!(!plain.contains("sources:"), "{plain}");
+}
+
+#[test]
+fn the_alert_log_lists_the_newest_first_and_says_when_there_are_none() {
+    let mut app = remote_state();
+    app.overlay = super::Overlay::Alerts;
+    let screen = text(&render(&app, 80, 24));
+    let (_, diverging) = place_of(&screen, "10:42:07  local");
+    let (_, failed) = place_of(&screen, "10:40:12  gpu-box  m2");
+    let (_, finished) = place_of(&screen, "10:31:55  gpu-box  m1");
+    assert!(diverging < failed && failed < finished, "{screen}");
+    assert_snapshot!("alert_log_80x24", screen);
+    app.alerts.clear();
+    let empty = text(&render(&app, 80, 24));
+    assert!(empty.contains("│ no alerts yet"), "{empty}");
+    assert_snapshot!("alert_log_empty_80x24", empty);
+}
+
+#[test]
+fn text_from_remote_hosts_is_drawn_escaped() {
+    use crate::remote::SourceState;
+    use crate::store::AlertKind;
+    let mut app = remote_state();
+    app.view = super::View::Runs;
+    app.runs[0].host = Some("evil\u{1b}[2J".into());
+    app.sources.truncate(1);
+    app.sources.push(crate::remote::SourceStatus {
+        label: "x\u{1b}]0;pwned\u{7}:/runs".into(),
+        remote: true,
+        state: SourceState::Failed {
+            reason: "denied\u{1b}[31m".into(),
+        },
+    });
+    app.alerts.push(alert_entry(
+        "10:50:00",
+        AlertKind::SweepFinished,
+        None,
+        Some("evil\u{1b}[2J"),
+        "done\u{1b}[H\u{9b}2J",
+    ));
+    let list = render(&app, 120, 30);
+    app.overlay = super::Overlay::Alerts;
+    let log = render(&app, 120, 30);
+    for terminal in [&list, &log] {
+        let buffer = terminal.backend().buffer();
+        assert!(
+            buffer
+                .content
+                .iter()
+                .all(|cell| !cell.symbol().chars().any(char::is_control)),
+            "a control character reached the terminal"
+        );
+    }
+    let list = text(&list);
+    assert!(list.contains("evil\\u{1b}[2J"), "{list}");
+    assert!(
+        list.contains("x\\u{1b}]0;pwned\\u{7}:/runs failed: denied\\u{1b}[31m"),
+        "{list}"
+    );
+    let log = text(&log);
+    assert!(
+        log.contains("sweep seed") && log.contains("done\\u{1b}[H\\u{9b}2J"),
+        "{log}"
+    );
+}

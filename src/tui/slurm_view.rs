@@ -15,9 +15,18 @@ pub fn failure_message(problem: &str) -> String {
 impl App {
     /// Folds what the poller found into the rows; true when the screen changes.
     pub fn apply_slurm(&mut self, poll: Poll) -> bool {
+        self.apply_slurm_of(None, poll)
+    }
+
+    /// Folds what squeue on `host` (`None`: this machine) found into that
+    /// host's rows; true when the screen changes.
+    pub fn apply_slurm_of(&mut self, host: Option<&str>, poll: Poll) -> bool {
         match poll {
-            Poll::Labels(labels) => self.set_slurm_labels(labels),
-            Poll::Failed(problem) => self.slurm_failed(problem),
+            Poll::Labels(labels) => self.set_slurm_labels_of(host, labels),
+            Poll::Failed(problem) => self.slurm_failed(match host {
+                Some(host) => format!("{host}: {problem}"),
+                None => problem,
+            }),
         }
     }
 
@@ -25,9 +34,23 @@ impl App {
     /// of it is in no submission and has none. A failure shown before is
     /// over (squeue answered). True when anything changed.
     pub fn set_slurm_labels(&mut self, labels: Vec<(RunId, String)>) -> bool {
+        self.set_slurm_labels_of(None, labels)
+    }
+
+    /// [`App::set_slurm_labels`] for the runs of `host` only: each host's
+    /// squeue speaks for its own runs.
+    pub fn set_slurm_labels_of(
+        &mut self,
+        host: Option<&str>,
+        labels: Vec<(RunId, String)>,
+    ) -> bool {
         let mut labels: HashMap<RunId, String> = labels.into_iter().collect();
         let mut changed = false;
-        for view in &mut self.runs {
+        for view in self
+            .runs
+            .iter_mut()
+            .filter(|view| view.host.as_deref() == host)
+        {
             let label = view.id.as_ref().and_then(|id| labels.remove(id));
             changed |= view.slurm_label != label;
             view.slurm_label = label;

@@ -36,6 +36,8 @@ pub enum Overlay {
     Confirm(Confirm),
     /// The run list's filter prompt, with the text typed so far.
     Filter(String),
+    /// The alert log, newest last.
+    Alerts,
 }
 
 /// Everything the screen shows.
@@ -84,6 +86,19 @@ pub struct App {
     pub slurm_error: Option<String>,
     /// The sweep view's order, panels and curves (its cursor is the selection).
     pub sweep: super::sweep::choices::SweepState,
+    /// Where the runs come from and how each stands; empty for the one
+    /// local runs folder of a plain app (nothing to say then).
+    pub sources: Vec<crate::remote::SourceStatus>,
+    /// Every alert so far, oldest first (the alert log).
+    pub alerts: Vec<AlertEntry>,
+}
+
+/// One line of the alert log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertEntry {
+    /// When the app heard of it, as `HH:MM:SS` (UTC).
+    pub at: String,
+    pub alert: crate::store::Alert,
 }
 
 impl App {
@@ -275,6 +290,40 @@ impl App {
             }
         }
         self.keep_cursor_listed();
+    }
+
+    /// An update from the source on `host` (`None`: a local folder); a new
+    /// run remembers where it came from, for the host column.
+    pub fn apply_sourced(&mut self, host: Option<&str>, update: &Update) {
+        self.apply_update(update);
+        if let Update::New { record, .. } = update {
+            if let Some(view) = self
+                .runs
+                .iter_mut()
+                .find(|view| view.id.as_ref() == Some(&record.id))
+            {
+                view.host = host.map(str::to_string);
+            }
+        }
+    }
+
+    /// An alert delivered at `at` (`HH:MM:SS`): into the log, onto its
+    /// run's row as a badge, and into the status line.
+    pub fn note_alert(&mut self, alert: crate::store::Alert, at: String) {
+        if let Some(run) = &alert.run {
+            if let Some(view) = self
+                .runs
+                .iter_mut()
+                .find(|view| view.id.as_ref() == Some(run))
+            {
+                view.alert = Some(alert.kind);
+            }
+        }
+        self.message = Some(format!(
+            "alert: {} (! for the alert log)",
+            crate::session::notify::alert_line(&alert)
+        ));
+        self.alerts.push(AlertEntry { at, alert });
     }
 
     /// Finished runs with test results, for the compare view.

@@ -7,7 +7,6 @@ use std::path::Path;
 use ratatui::{backend::TestBackend, buffer::Buffer, Terminal};
 
 use super::{
-    event_loop,
     gallery::{self, NoDiffPair, Subject},
     loader, ui, App, ColorMode, RenderMode, View,
 };
@@ -88,8 +87,9 @@ impl Still<'_> {
             store.find(query)?;
         }
         let mut app = App::new(Vec::new(), Vec::new());
-        let mut follower = Follower::new(store.clone(), DEFAULT_STALL_AFTER);
-        event_loop::catch_up(&mut app, &mut follower);
+        for update in Follower::new(store.clone(), DEFAULT_STALL_AFTER).poll() {
+            app.apply_update(&update);
+        }
         if app.runs.is_empty() {
             return Err(StillError::NoRuns(store.dir().to_path_buf()));
         }

@@ -12,8 +12,9 @@ use ratatui::{
 use super::{
     keymap,
     panes::{
-        compare::ComparePane, confusion::ConfusionPane, diff::DiffPane, gallery::GalleryPane,
-        live::LivePane, prompt::FilterPrompt, runs::RunsPane, sweep::SweepPane,
+        alerts::AlertLog, compare::ComparePane, confusion::ConfusionPane, diff::DiffPane,
+        gallery::GalleryPane, live::LivePane, prompt::FilterPrompt, runs::RunsPane,
+        sources::SourcesLine, sweep::SweepPane,
     },
     App, Confirm, Overlay, View,
 };
@@ -37,8 +38,15 @@ pub fn draw(frame: &mut Frame, app: &App) {
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
         return;
     }
-    let [body, status] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(frame.area());
+    // A merged view says how its sources stand on a line of its own, above
+    // the status bar: the run list keeps its rows (the live pane gives one).
+    let sources_height = u16::from(!app.sources.is_empty());
+    let [body, sources, status] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(sources_height),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
     match app.view {
         View::Monitor => monitor(frame, body, app),
         View::Confusion => {
@@ -56,12 +64,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Diff => frame.render_widget(DiffPane::of(app), body),
         View::Sweep => frame.render_widget(SweepPane::of(app), body),
     }
+    if !app.sources.is_empty() {
+        frame.render_widget(SourcesLine(&app.sources), sources);
+    }
     frame.render_widget(status_bar(app, status.width), status);
     match &app.overlay {
         Overlay::None => {}
         // The prompt is one line, typed where the status line was.
         Overlay::Filter(text) => frame.render_widget(FilterPrompt(text), status),
         Overlay::Help => help(frame, frame.area(), app.view),
+        Overlay::Alerts => {
+            let log = AlertLog(&app.alerts);
+            let (width, height) = log.wanted();
+            frame.render_widget(log, centered(frame.area(), width, height));
+        }
         Overlay::Confirm(question) => confirm(frame, frame.area(), question),
     }
     app.render.apply(frame.buffer_mut());

@@ -20,7 +20,7 @@ use syn::{visit::Visit, Attribute, Item, UseTree, Visibility};
 /// Each room's rank; a file may use rooms of its own rank or lower. `paths`
 /// and `units` are small helpers every room may use, and `edge` (stdout, output
 /// files, terminal text, bounded reads) too.
-const RANKS: [(&str, u8); 20] = [
+const RANKS: [(&str, u8); 21] = [
     ("edge", 0),
     ("paths", 0),
     ("units", 0),
@@ -36,6 +36,7 @@ const RANKS: [(&str, u8); 20] = [
     ("slurm", 6),
     ("draw", 6),
     ("session", 7),
+    ("remote", 7),
     ("tui", 8),
     ("report", 8),
     ("screen", 8),

@@ -17,6 +17,7 @@ use atelier::{
     draw::Theme,
     plan::Plan,
     protocol::Event,
+    remote::Sources,
     screen::text::plain,
     slurm::watch::Poll,
     store::{Follower, RunStatus, RunStore},
@@ -307,7 +308,7 @@ fn viewer(store: &RunStore, shots: &Screenshots) -> System {
     System::new(
         None,
         store.clone(),
-        Follower::new(store.clone(), WAIT),
+        Sources::local(store.clone(), Follower::new(store.clone(), WAIT)),
         shots.clone(),
     )
 }
@@ -376,7 +377,7 @@ fn a_resize_redraws_at_the_new_size_and_an_idle_loop_draws_nothing() {
     let mut system = viewer(&store, &shots);
     let mut app = App::new(Vec::new(), Vec::new());
     // As `atelier watch` starts: the stored runs first.
-    assert!(event_loop::catch_up(&mut app, &mut system.follower));
+    assert!(event_loop::catch_up(&mut app, &mut system));
     Rig::new(None, (80, 24)).run(&mut app, &mut system, |driver| {
         let first = driver.frame();
         assert_eq!(first.area.as_size(), Size::new(80, 24));
@@ -422,7 +423,7 @@ fn slurm_labels_and_squeues_failures_show_without_a_key_and_only_when_new() {
     let run = common::stored_run(&store, "arrayed", 1);
     let mut system = viewer(&store, &shots);
     let mut app = App::new(Vec::new(), Vec::new());
-    assert!(event_loop::catch_up(&mut app, &mut system.follower));
+    assert!(event_loop::catch_up(&mut app, &mut system));
     Rig::new(None, (80, 24)).run(&mut app, &mut system, |driver| {
         let first = text(&driver.frame());
         assert!(!first.contains("slurm"), "{first}");
@@ -450,7 +451,7 @@ fn a_screenshot_saves_the_screen_as_last_drawn() {
     common::stored_run(&store, "first", 1);
     let mut system = viewer(&store, &shots);
     let mut app = App::new(Vec::new(), Vec::new());
-    event_loop::catch_up(&mut app, &mut system.follower);
+    event_loop::catch_up(&mut app, &mut system);
     Rig::new(None, (100, 30)).run(&mut app, &mut system, |driver| {
         driver.frame();
         driver.key(KeyCode::Char('2'));
@@ -504,6 +505,7 @@ fn quitting_while_training_asks_first_and_the_run_is_stored_as_interrupted() {
         runs: vec![tiny_spec("long", 100_000)],
         limits: Vec::new(),
         workers: atelier::plan::Workers::default(),
+        alerts: atelier::plan::AlertSettings::default(),
     };
     let mut app = App::new(Vec::new(), plan.runs.clone());
     let mut system = System::new(
@@ -512,7 +514,10 @@ fn quitting_while_training_asks_first_and_the_run_is_stored_as_interrupted() {
             plan: plan.name.clone(),
         }),
         store.clone(),
-        Follower::new(store.clone(), WAIT).skip_own_runs(),
+        Sources::local(
+            store.clone(),
+            Follower::new(store.clone(), WAIT).skip_own_runs(),
+        ),
         shots,
     );
     Rig::new(Some(&trainer), (100, 30)).run(&mut app, &mut system, |driver| {

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod alerts;
 mod architecture;
 mod cli;
 mod event_loop;
@@ -22,9 +23,11 @@ mod interop_onnx;
 mod interop_tensorboard;
 mod real_data;
 mod reliability;
+mod remote;
 mod report;
 mod shell;
 mod slurm;
+mod sshd;
 mod sweep_labels;
 mod sweeps;
 mod train_cli;

@@ -228,7 +228,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
     use atelier::{
         draw::Theme,
         plan::Plan,
-        store::{Follower, Holder, StoreError},
+        store::{Holder, StoreError},
         tui::{
             effects::{Screenshots, System, Training},
             event_loop::perform,
@@ -257,6 +257,7 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
         runs: vec![spec.clone()],
         limits: Vec::new(),
         workers: atelier::plan::Workers::default(),
+        alerts: atelier::plan::AlertSettings::default(),
     };
     let mut app = App::new(Vec::new(), plan.runs.clone());
     let mut system = System::new(
@@ -265,7 +266,10 @@ fn the_app_queues_only_on_a_device_no_other_process_holds() {
             plan: plan.name.clone(),
         }),
         store.clone(),
-        Follower::new(store.clone(), WAIT),
+        atelier::remote::Sources::local(
+            store.clone(),
+            atelier::store::Follower::new(store.clone(), WAIT),
+        ),
         Screenshots {
             dir: runs.path().join("shots"),
             theme: Theme::Dark,

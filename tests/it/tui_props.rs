@@ -939,7 +939,11 @@ fn check_invariants(app: &App) {
     // A question is about a run that is still there, and one this app may
     // touch: its own, or one a process on this machine trains (by signal).
     match &app.overlay {
-        Overlay::None | Overlay::Help | Overlay::Confirm(Confirm::Quit) | Overlay::Filter(_) => {}
+        Overlay::None
+        | Overlay::Help
+        | Overlay::Alerts
+        | Overlay::Confirm(Confirm::Quit)
+        | Overlay::Filter(_) => {}
         Overlay::Confirm(Confirm::Cancel(id) | Confirm::Delete(id)) => {
             assert!(!app.read_only, "a viewer asks {:?}", app.overlay);
             let view = app.runs.iter().find(|v| v.id.as_ref() == Some(id));

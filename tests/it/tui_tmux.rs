@@ -321,3 +321,79 @@ impl Drop for StopOnDrop {
         unsafe { libc::kill(self.0 as libc::pid_t, libc::SIGINT) };
     }
 }
+
+#[test]
+fn watch_a_training_live_over_ssh_beside_a_local_folder() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(server) = crate::sshd::start() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 1_000, 300);
+    let far = tempfile::tempdir().unwrap();
+    let here = tempfile::tempdir().unwrap();
+    let here_store = atelier::store::RunStore::open(here.path()).unwrap();
+    common::stored_run(&here_store, "kept", 1);
+    let tmux = Tmux {
+        socket: format!("atelier-remote-{}", std::process::id()),
+        target: "watch".into(),
+    };
+    let atelier = env!("CARGO_BIN_EXE_atelier");
+    tmux.session(
+        "watch",
+        &format!(
+            "ATELIER_SSH={ssh} {atelier} --data-dir {data} watch --remote-atelier {atelier} {remote}:{far} {here}; echo EXIT=$?; sleep 60",
+            ssh = shell_quote(&server.ssh_command()),
+            data = quoted(data.path()),
+            remote = server.destination(),
+            far = quoted(far.path()),
+            here = quoted(here.path()),
+        ),
+    );
+    let limit = Duration::from_secs(120);
+    // The viewer is connected before the remote host starts training: all it shows comes live.
+    atelier::store::RunStore::open(far.path()).unwrap();
+    let waiting = tmux.wait_for("the remote source connected", limit, |s| {
+        s.contains("connected") && s.contains("kept")
+    });
+    assert!(!waiting.contains("tiny"), "{waiting}");
+    let plan = data.path().join("long.toml");
+    std::fs::write(&plan, PLAN.replace("epochs = 1", "epochs = 30")).unwrap();
+    // The "remote" host trains in the background.
+    let detached = common::atelier(data.path(), far.path())
+        .args(["train", "--detach", "--only", "tiny", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&detached.stderr).into_owned()
+        + &String::from_utf8_lossy(&detached.stdout);
+    assert!(detached.status.success(), "{said}");
+    let pid = said
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .expect("the background pid");
+    let _stop = StopOnDrop(pid);
+    let live = tmux.wait_for("the remote run", limit, |s| {
+        s.contains("127.0.0.1") && s.contains("tiny · MLP [32]")
+    });
+    assert!(
+        live.contains("kept"),
+        "the local run is listed too:\n{live}"
+    );
+    assert!(live.contains("local"), "{live}");
+    let done = tmux.wait_for("the remote run to finish", limit, |s| {
+        s.contains("30/30") && s.matches("✓ done").count() >= 2
+    });
+    assert!(done.contains("connected"), "{done}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the viewer to exit", limit, |s| s.contains("EXIT=0"));
+}
+
+/// `text` in single quotes for `sh`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}

@@ -1,7 +1,10 @@
 //! The run list: every run with its status, progress and results; groups
 //! of seeds as one row each until expanded (see [`crate::tui::list`]), and
 //! the sweep in progress on the bottom border. The title says the filter
-//! and the order when there are any.
+//! and the order when there are any. A merged list (runs from remote
+//! hosts) names each run's host; a run with an alert carries a badge.
+
+use std::borrow::Cow;
 
 use ratatui::{
     buffer::Buffer,
@@ -11,10 +14,13 @@ use ratatui::{
     widgets::{Block, Borders, Cell, Row, StatefulWidget, Table, TableState, Widget},
 };
 
-use super::theme;
+use unicode_width::UnicodeWidthStr;
+
+use super::{text, theme};
 use crate::edge::escape::printable;
 use crate::plan::settings::group_labels;
 use crate::protocol::RunId;
+use crate::store::AlertKind;
 use crate::tui::{
     list::{GroupSummary, ListRow, Order},
     progress::sweep_progress,
@@ -111,8 +117,8 @@ fn title(total: usize, filter: Option<(usize, &str)>, order: Order) -> String {
     title
 }
 
-/// Which of the optional columns the list shows, and how wide the Slurm
-/// column is: one rule for the titles and every row.
+/// Which of the optional columns the list shows, and how wide the host and
+/// Slurm columns are: one rule for the titles and every row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Columns {
     /// The progress gauge: while a run trains, unless the Slurm labels need its room.
@@ -122,6 +128,8 @@ struct Columns {
     /// The device. A narrow list gives its place to the Slurm column (the
     /// live pane beside it names the device); a wide one has room for both.
     device: bool,
+    /// The host column's width, when any run comes from a remote host.
+    host: Option<u16>,
     /// The Slurm column's width, when any run has a Slurm label.
     slurm: Option<u16>,
 }
@@ -139,15 +147,30 @@ impl Columns {
             gauge: training,
             wide,
             device: true,
+            host: None,
             slurm: None,
         };
-        let Some(wanted) = widest_label(runs) else {
+        let host = widest_host(runs);
+        let label = widest_label(runs);
+        if host.is_none() && label.is_none() {
             return plain;
-        };
-        let beside_gauge = Self {
+        }
+        // A narrow list gives the device's place to the hosts and the Slurm
+        // labels (the live pane beside it names the device).
+        let mut beside_gauge = Self {
             device: wide,
-            slurm: Some(0),
+            host: host.map(|_| 0),
+            slurm: label.map(|_| 0),
             ..plain
+        };
+        if let Some(wanted) = host {
+            // Host names are short: as wide as the longest, unless the run
+            // names would get less than their least.
+            let room = beside_gauge.room(width).saturating_sub(RUN_MIN);
+            beside_gauge.host = Some(wanted.min(room).max(HOST_MIN));
+        }
+        let Some(wanted) = label else {
+            return beside_gauge;
         };
         if beside_gauge.room(width).saturating_sub(RUN_KEEP) >= wanted {
             return Self {
@@ -167,14 +190,11 @@ impl Columns {
         }
     }
 
-    /// Columns left over for the run names and the Slurm labels once every
-    /// other column has its width.
+    /// Columns left over for the run names once every other column has its
+    /// width (a column of width 0 holds its place, for the room it shares
+    /// with the names).
     fn room(self, width: u16) -> u16 {
-        let (_, widths) = Self {
-            slurm: Some(0),
-            ..self
-        }
-        .titles_and_widths();
+        let (_, widths) = self.titles_and_widths();
         let taken: u16 = widths
             .iter()
             .map(|width| match width {
@@ -191,11 +211,15 @@ impl Columns {
 
     /// The columns' titles and widths, in the order of a row's cells.
     fn titles_and_widths(self) -> (Vec<&'static str>, Vec<Constraint>) {
-        let mut columns = vec![
-            ("", Constraint::Length(STATUS_WIDTH)),
+        let mut columns = vec![("", Constraint::Length(STATUS_WIDTH))];
+        // Where, then what: `gpu-box  M1 · CNN`, as `host:path` reads.
+        if let Some(width) = self.host {
+            columns.push(("host", Constraint::Length(width)));
+        }
+        columns.extend([
             ("run", Constraint::Min(RUN_MIN)),
             ("epoch", Constraint::Length(7)),
-        ];
+        ]);
         if self.gauge {
             columns.push(("progress", Constraint::Length(GAUGE_WIDTH as u16)));
         }
@@ -231,6 +255,31 @@ fn widest_label(runs: &[RunView]) -> Option<u16> {
     let widest = u16::try_from(widest).unwrap_or(u16::MAX);
     Some(widest.clamp("slurm".len() as u16, SLURM_MAX))
 }
+
+/// The widest host (`local` for a run of this machine), as wide as the
+/// column may take; `None` when every run is local (no host column then).
+fn widest_host(runs: &[RunView]) -> Option<u16> {
+    runs.iter().any(|run| run.host.is_some()).then_some(())?;
+    let widest = runs
+        .iter()
+        .map(|run| host_text(run).width())
+        .max()
+        .unwrap_or_default();
+    let widest = u16::try_from(widest).unwrap_or(u16::MAX);
+    Some(widest.clamp(HOST_MIN, HOST_MAX))
+}
+
+/// A run's host as drawn: escaped (it comes from the remote end), or `local`.
+fn host_text(run: &RunView) -> Cow<'_, str> {
+    run.host.as_deref().map_or(Cow::Borrowed(LOCAL), printable)
+}
+
+/// What the host column says of a run of this machine.
+const LOCAL: &str = "local";
+/// Least columns of the host column: `local`.
+const HOST_MIN: u16 = 5;
+/// Most columns of the host column; longer hosts end in `…`.
+const HOST_MAX: u16 = 14;
 
 /// How wide the Slurm column is, sharing `room` columns with the run names:
 /// as wide as the `wanted` label, but a label of [`SLURM_SHORT`] columns
@@ -330,7 +379,7 @@ fn header_rest(summary: &GroupSummary) -> String {
 /// with the symbol of the most pressing (the header's line counts them).
 fn group_status_cell(summary: &GroupSummary) -> Cell<'static> {
     if !summary.mixed() {
-        return status_cell(summary.status);
+        return status_cell(summary.status, Style::default());
     }
     let (symbol, _, color) = theme::status(summary.status);
     Cell::from(Span::styled(
@@ -339,12 +388,57 @@ fn group_status_cell(summary: &GroupSummary) -> Cell<'static> {
     ))
 }
 
-fn status_cell(status: UiStatus) -> Cell<'static> {
+/// A status's symbol and word in its colour, in `style` besides (bold for
+/// an alert that says the same).
+fn status_cell(status: UiStatus, style: Style) -> Cell<'static> {
     let (symbol, word, color) = theme::status(status);
+    let style = style.fg(color);
     Cell::from(Line::from(vec![
-        Span::styled(format!("{symbol} "), Style::default().fg(color)),
-        Span::styled(word.to_string(), Style::default().fg(color)),
+        Span::styled(format!("{symbol} "), style),
+        Span::styled(word.to_string(), style),
     ]))
+}
+
+/// A run's status, or the badge of its alert (`! diverging`) in its
+/// place: the cell holds every badge, so the names keep their width, and
+/// the gauge and the epoch still say how far the run is. An alert the
+/// status says already (`✗ failed`) makes it bold instead, if it asks for
+/// attention (a finish stays as it is). A run that ended says how, whatever
+/// was told of it before; one that ended and started again shows its new
+/// status, not its old end.
+fn status_or_badge(run: &RunView) -> Cell<'static> {
+    let plain = || status_cell(run.status, Style::default());
+    let Some(kind) = run.alert else {
+        return plain();
+    };
+    let (symbol, word, _, loud) = theme::alert(kind);
+    let told = matches!(
+        (run.status, kind),
+        (UiStatus::Done, AlertKind::Finished)
+            | (UiStatus::Failed, AlertKind::Failed)
+            | (UiStatus::Crashed, AlertKind::Crashed)
+            | (UiStatus::Interrupted, AlertKind::Interrupted)
+            | (UiStatus::Stalled, AlertKind::Stalled)
+    );
+    if told && loud {
+        return status_cell(run.status, Style::default().add_modifier(Modifier::BOLD));
+    }
+    // What is going on with a run that has not ended: the status would not say it.
+    let ongoing = matches!(
+        kind,
+        AlertKind::Diverging
+            | AlertKind::Plateaued
+            | AlertKind::Stalled
+            | AlertKind::Lost
+            | AlertKind::Requeued
+    );
+    if told || !ongoing || !run.is_active() {
+        return plain();
+    }
+    Cell::from(Span::styled(
+        format!("{symbol} {word}"),
+        theme::alert_style(kind),
+    ))
 }
 
 /// A run's row; a group's member is indented under its header.
@@ -354,11 +448,14 @@ fn row(run: &RunView, member: bool, columns: Columns) -> Row<'static> {
         value.map_or_else(|| "-".to_string(), |v| format!("{:.2}%", v * 100.0))
     };
     let indent = if member { "  " } else { "" };
-    let mut cells = vec![
-        status_cell(run.status),
+    let mut cells = vec![status_or_badge(run)];
+    if let Some(width) = columns.host {
+        cells.push(Cell::from(text::fit(&host_text(run), usize::from(width))));
+    }
+    cells.extend([
         Cell::from(format!("{indent}{}", run.spec.title())),
         Cell::from(epoch_text(run)),
-    ];
+    ]);
     if columns.gauge {
         cells.push(Cell::from(Span::styled(
             gauge(run),
@@ -567,6 +664,62 @@ mod tests {
                 .unwrap_or_else(|| panic!("{label} cut at 80 columns:\n{screen}"));
             assert!(line.contains("…") && line.contains("· n=2"), "{line}");
         }
+    }
+
+    #[test]
+    fn an_alert_shows_in_place_of_the_status_while_the_status_does_not_say_it() {
+        use crate::tui::test_support::run_view;
+        let shown = |status, alert| {
+            let mut run = run_view("M1", status, None);
+            run.alert = Some(alert);
+            let row = render_widget(
+                RunsPane {
+                    runs: std::slice::from_ref(&run),
+                    rows: vec![ListRow::Run {
+                        index: 0,
+                        member: false,
+                    }],
+                    marked: &[],
+                    cursor_row: None,
+                    title: String::new(),
+                },
+                60,
+                4,
+            );
+            let text = buffer_text(row.backend().buffer());
+            text.lines().nth(2).unwrap()[3..]
+                .split("  ")
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            shown(UiStatus::Running, AlertKind::Diverging),
+            "! diverging"
+        );
+        assert_eq!(shown(UiStatus::Queued, AlertKind::Requeued), "! requeued");
+        assert_eq!(shown(UiStatus::Failed, AlertKind::Failed), "✗ failed");
+        // The run ended (or started again) since: its status is the news.
+        assert_eq!(shown(UiStatus::Done, AlertKind::Diverging), "✓ done");
+        assert_eq!(shown(UiStatus::Running, AlertKind::Finished), "▶ running");
+    }
+
+    #[test]
+    fn a_host_column_only_for_a_merged_list_as_wide_as_the_longest_host() {
+        let mut app = planned_app(&["M1", "M2"]);
+        assert_eq!(Columns::of(&app.runs, 80).host, None);
+        app.runs[0].host = Some("gpu".into());
+        assert_eq!(Columns::of(&app.runs, 80).host, Some(HOST_MIN), "`local`");
+        app.runs[1].host = Some("gpu-box-02".into());
+        let columns = Columns::of(&app.runs, 80);
+        assert_eq!((columns.host, columns.device), (Some(10), false));
+        app.runs[1].host = Some("a-rather-long-login-node.example.org".into());
+        assert_eq!(Columns::of(&app.runs, 80).host, Some(HOST_MAX));
+        assert!(
+            Columns::of(&app.runs, 160).device,
+            "a wide list keeps the device"
+        );
+        assert!(rendered(&app, 80, 5).contains("a-rather-long… M2"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Text fitted to the columns a pane has: padded or cut with `…`, or
 //! broken between words into a few lines.
 
+use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;
 
 /// `text` padded or cut (with `…`) to `width` columns.
@@ -19,6 +20,39 @@ pub fn fit(text: &str, width: usize) -> String {
         "{kept}…{}",
         " ".repeat(width.saturating_sub(kept.width() + 1))
     )
+}
+
+/// Styled `spans` as one line of at most `width` columns; when they are
+/// longer, cut where the room ends and marked with `…` (in the cut span's style).
+pub fn cut(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    let total: usize = spans.iter().map(|span| span.content.width()).sum();
+    if total <= width {
+        return Line::from(spans);
+    }
+    let mut kept = Vec::new();
+    let mut used = 0;
+    for span in spans {
+        let room = width.saturating_sub(used + 1);
+        let span_width = span.content.width();
+        if span_width <= room {
+            used += span_width;
+            kept.push(span);
+            continue;
+        }
+        let mut text = String::new();
+        for glyph in span.content.chars() {
+            if text.width() + glyph.to_string().width() > room {
+                break;
+            }
+            text.push(glyph);
+        }
+        if width > 0 {
+            text.push('…');
+        }
+        kept.push(Span::styled(text, span.style));
+        break;
+    }
+    Line::from(kept)
 }
 
 /// `text` broken between words into at most `rows` lines of `width`
@@ -65,12 +99,23 @@ pub fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use ratatui::style::Stylize;
+
     use super::*;
 
     #[test]
     fn names_fit_their_column() {
         assert_eq!(fit("MLP", 5), "MLP  ");
         assert_eq!(fit("M2 lr=3e-4 seed=2", 8), "M2 lr=3…");
+    }
+
+    #[test]
+    fn a_line_too_long_is_cut_with_an_ellipsis_in_the_cut_spans_style() {
+        let spans = || vec![Span::raw("sources: "), Span::raw("gpu-box").bold()];
+        assert_eq!(cut(spans(), 16), Line::from(spans()));
+        let cut = cut(spans(), 12);
+        assert_eq!(cut.to_string(), "sources: gp…");
+        assert_eq!(cut.spans[1], Span::raw("gp…").bold());
     }
 
     #[test]

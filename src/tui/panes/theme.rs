@@ -2,7 +2,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::tui::UiStatus;
+use crate::{store::AlertKind, tui::UiStatus};
 
 /// Symbol, word and colour of a run status; the symbol keeps meaning without colour.
 pub fn status(status: UiStatus) -> (&'static str, &'static str, Color) {
@@ -16,6 +16,35 @@ pub fn status(status: UiStatus) -> (&'static str, &'static str, Color) {
         UiStatus::Interrupted => ("■", "interrupted", Color::LightRed),
         UiStatus::Stalled => ("!", "stalled", Color::LightYellow),
         UiStatus::Crashed => ("✗", "crashed", Color::LightRed),
+    }
+}
+
+/// Symbol, short word and colour of an alert, and whether it asks for
+/// attention (drawn bold) or only tells (a finished run). The symbol and
+/// word keep meaning without colour; `!` marks what needs a look.
+pub fn alert(kind: AlertKind) -> (&'static str, &'static str, Color, bool) {
+    match kind {
+        AlertKind::Finished => ("✓", "done", Color::Green, false),
+        AlertKind::SweepFinished => ("✓", "sweep done", Color::Green, false),
+        AlertKind::Failed => ("!", "failed", Color::Red, true),
+        AlertKind::Crashed => ("!", "crashed", Color::Red, true),
+        AlertKind::Lost => ("!", "lost", Color::Red, true),
+        AlertKind::Diverging => ("!", "diverging", Color::Red, true),
+        AlertKind::Interrupted => ("!", "interrupted", Color::LightRed, true),
+        AlertKind::Stalled => ("!", "stalled", Color::LightYellow, true),
+        AlertKind::Plateaued => ("!", "plateaued", Color::Yellow, true),
+        AlertKind::Requeued => ("!", "requeued", Color::Magenta, true),
+    }
+}
+
+/// Style of an alert's word: its colour, bold when it asks for attention.
+pub fn alert_style(kind: AlertKind) -> Style {
+    let (_, _, color, loud) = alert(kind);
+    let style = Style::default().fg(color);
+    if loud {
+        style.add_modifier(Modifier::BOLD)
+    } else {
+        style
     }
 }
 
