@@ -41,6 +41,9 @@ pub struct Cli {
     /// What the app offers to train (same options as `atelier train`).
     #[command(flatten)]
     plan: train::PlanArgs,
+    /// Also show the runs of this folder, local or remote (`[user@]host:path`, `ssh://…`), beside the app's own; repeatable.
+    #[arg(long = "source", value_name = "SOURCE")]
+    sources: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -169,7 +172,13 @@ impl Cli {
         }
         let data_dir = self.data_dir.as_deref();
         match self.command {
-            None => app::run(&self.plan, &self.viewer, data_dir, self.runs_dir.as_deref()),
+            None => app::run(
+                &self.plan,
+                &self.viewer,
+                &self.sources,
+                data_dir,
+                self.runs_dir.as_deref(),
+            ),
             Some(Command::Data(command)) => command.run(data_dir),
             Some(Command::Train(args)) => train::run(&args, data_dir, self.runs_dir.as_deref()),
             Some(Command::Resume(args)) => train::resume(&args, data_dir, self.runs_dir.as_deref()),

@@ -26,6 +26,7 @@ use atelier::session::choice::{prepare, Prepared};
 pub fn run(
     plan_args: &PlanArgs,
     viewer: &ViewerOptions,
+    also: &[String],
     data_dir: Option<&Path>,
     runs_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
@@ -42,6 +43,11 @@ pub fn run(
     // The plan's `[alerts] stall_after` also says when its runs look stalled.
     let stall_after = viewer.alert_rules(&plan.alerts)?.stall_after;
     let follower = Follower::new(store.clone(), stall_after).skip_own_runs();
+    let mut sources = Sources::local(store.clone(), follower);
+    let ssh = ssh_command()?;
+    for text in also {
+        add_source(&mut sources, &remote::parse(text)?, viewer, &ssh, &[])?;
+    }
     report_unreadable(&mut app, &store);
     let trainer =
         Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
@@ -50,13 +56,16 @@ pub fn run(
             commands: trainer.commands(),
             plan: plan.name.clone(),
         }),
-        store.clone(),
-        Sources::local(store, follower),
+        store,
+        sources,
         viewer.screenshots(),
     );
     system.data_dir = data_dir.map(Path::to_path_buf);
     system.alerting = Some(viewer.alerting(&plan.alerts)?);
     event_loop::catch_up(&mut app, &mut system);
+    if system.sources.any_remote() {
+        app.sources = system.sources.statuses();
+    }
     // Start on the first run of the plan: that is what the user came to train.
     app.selected = app.runs.len().saturating_sub(plan.runs.len());
     let result = run_terminal(&mut app, &mut system, trainer.events().clone());
@@ -76,9 +85,6 @@ pub struct WatchArgs {
     /// (`--runs-dir`); no run: all runs, old and new.
     #[arg(value_name = "SOURCE|RUN")]
     pub targets: Vec<String>,
-    /// The atelier that remote hosts run, where it is not on their PATH.
-    #[arg(long, value_name = "PATH", default_value = "atelier")]
-    pub remote_atelier: String,
     /// No app: print one line per alert (no terminal needed: nohup, cron, a
     /// Slurm job) until every watched run has ended; exit 1 when one failed or crashed.
     #[arg(long)]
@@ -126,7 +132,7 @@ pub fn watch(
             RunStore::existing(runs_dir)?.dir().to_path_buf(),
         ));
     }
-    let (store, mut sources) = open_sources(&sources, &queries, args, viewer)?;
+    let (store, mut sources) = open_sources(&sources, &queries, viewer)?;
     let mut alerting = viewer.alerting(&AlertSettings::default())?;
     if args.alerts {
         return watch_alerts(&mut sources, &mut alerting);
@@ -188,35 +194,15 @@ fn watch_alerts(sources: &mut Sources, alerting: &mut Alerting) -> anyhow::Resul
 fn open_sources(
     specs: &[SourceSpec],
     queries: &[String],
-    args: &WatchArgs,
     viewer: &ViewerOptions,
 ) -> anyhow::Result<(RunStore, Sources)> {
-    let ssh = remote::source::ssh_command(std::env::var(remote::SSH_ENV).ok().as_deref())?;
+    let ssh = ssh_command()?;
     let mut sources = Sources::default();
     let mut first_local: Option<RunStore> = None;
     for spec in specs {
-        match spec {
-            SourceSpec::Local(dir) => {
-                let store = RunStore::existing(Some(dir))?;
-                let mut follower = Follower::new(store.clone(), viewer.stall_after());
-                if first_local.is_none() && !queries.is_empty() {
-                    let ids = queries
-                        .iter()
-                        .map(|query| store.find(query))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    follower = follower.only(ids);
-                }
-                first_local.get_or_insert_with(|| store.clone());
-                sources.add_local(store, follower);
-            }
-            SourceSpec::Remote(remote) => sources
-                .add_remote(Dial {
-                    remote: remote.clone(),
-                    ssh: ssh.clone(),
-                    atelier: args.remote_atelier.clone(),
-                    stall_after: viewer.stall_after(),
-                })
-                .context("cannot start a remote source's thread")?,
+        let answers = if first_local.is_none() { queries } else { &[] };
+        if let Some(store) = add_source(&mut sources, spec, viewer, &ssh, answers)? {
+            first_local.get_or_insert(store);
         }
     }
     if first_local.is_none() && !queries.is_empty() {
@@ -230,6 +216,50 @@ fn open_sources(
         None => RunStore::unopened(RunStore::default_dir().unwrap_or_else(|| "runs".into())),
     };
     Ok((store, sources))
+}
+
+/// The ssh command remote sources run: `$ATELIER_SSH`, else `ssh`.
+fn ssh_command() -> anyhow::Result<Vec<String>> {
+    Ok(remote::source::ssh_command(
+        std::env::var(remote::SSH_ENV).ok().as_deref(),
+    )?)
+}
+
+/// Adds one source; a local one follows only the runs `queries` name
+/// (all when none), and is returned.
+fn add_source(
+    sources: &mut Sources,
+    spec: &SourceSpec,
+    viewer: &ViewerOptions,
+    ssh: &[String],
+    queries: &[String],
+) -> anyhow::Result<Option<RunStore>> {
+    match spec {
+        SourceSpec::Local(dir) => {
+            let store = RunStore::existing(Some(dir))?;
+            let mut follower = Follower::new(store.clone(), viewer.stall_after());
+            if !queries.is_empty() {
+                let ids = queries
+                    .iter()
+                    .map(|query| store.find(query))
+                    .collect::<Result<Vec<_>, _>>()?;
+                follower = follower.only(ids);
+            }
+            sources.add_local(store.clone(), follower);
+            Ok(Some(store))
+        }
+        SourceSpec::Remote(remote) => {
+            sources
+                .add_remote(Dial {
+                    remote: remote.clone(),
+                    ssh: ssh.to_vec(),
+                    atelier: viewer.remote_atelier(),
+                    stall_after: viewer.stall_after(),
+                })
+                .context("cannot start a remote source's thread")?;
+            Ok(None)
+        }
+    }
 }
 
 fn require_terminal(otherwise: &str) -> anyhow::Result<()> {

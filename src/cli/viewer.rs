@@ -49,6 +49,9 @@ pub struct ViewerOptions {
     /// A run has plateaued after this many epochs without a better validation accuracy [default: 5].
     #[arg(long, value_name = "EPOCHS", help_heading = "Alerts")]
     plateau_epochs: Option<u32>,
+    /// The atelier that remote hosts run, where it is not on their PATH [default: atelier].
+    #[arg(long, value_name = "PATH")]
+    remote_atelier: Option<String>,
     /// Where alerts already told are remembered, so a restarted watcher does not repeat them [default: alerts.jsonl in atelier's state folder].
     #[arg(long, value_name = "FILE", help_heading = "Alerts")]
     alert_ledger: Option<PathBuf>,
@@ -81,6 +84,12 @@ impl ViewerOptions {
     pub fn stall_after(&self) -> std::time::Duration {
         self.stall_after
             .map_or(std::time::Duration::from_secs(5 * 60), Into::into)
+    }
+
+    pub fn remote_atelier(&self) -> String {
+        self.remote_atelier
+            .clone()
+            .unwrap_or_else(|| "atelier".to_string())
     }
 
     /// The alert rules: the flags, over the plan's `[alerts]`, over the defaults.

@@ -116,6 +116,28 @@ mod tests {
     }
 
     #[test]
+    fn each_host_s_squeue_labels_only_that_host_s_runs() {
+        let mut app = planned_app(&["M1", "M2"]);
+        app.assign_id(0, "here".into());
+        app.assign_id(1, "far".into());
+        app.runs[1].host = Some("gpu-box".into());
+        app.apply_slurm_of(None, Poll::Labels(labels(&[("here", "running on n1")])));
+        app.apply_slurm_of(
+            Some("gpu-box"),
+            Poll::Labels(labels(&[("far", "pending (Priority)")])),
+        );
+        assert_eq!(shown(&app), ["running on n1", "pending (Priority)"]);
+        // A later batch from this machine leaves the remote run's label alone.
+        app.apply_slurm_of(None, Poll::Labels(Vec::new()));
+        assert_eq!(shown(&app), ["-", "pending (Priority)"]);
+        app.apply_slurm_of(Some("gpu-box"), Poll::Failed("squeue: not found".into()));
+        assert_eq!(
+            app.message.as_deref(),
+            Some("slurm: gpu-box: squeue: not found")
+        );
+    }
+
+    #[test]
     fn a_failure_shows_once_and_goes_when_squeue_answers() {
         let mut app = planned_app(&["M1"]);
         app.assign_id(0, "a".into());

@@ -247,13 +247,7 @@ fn train_detached_close_the_terminal_and_watch_from_another() {
         "{login}"
     );
     assert!(login.contains("  log "), "{login}");
-    let pid = login
-        .split("(pid ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .and_then(|pid| pid.parse::<u32>().ok())
-        .expect("the background pid");
-    let _stop = StopOnDrop(pid);
+    let _stop = StopOnDrop(background_pid(&login));
     // An idle session keeps the tmux server up: with none left, the server
     // exits, and a client connecting while it shuts down is refused.
     tmux.session("keep", "sleep 600");
@@ -310,6 +304,15 @@ fn train_detached_close_the_terminal_and_watch_from_another() {
     });
     tmux.keys(&["q"]);
     tmux.wait_for("the viewer to exit", limit, |s| s.contains("EXIT=0"));
+}
+
+/// The pid `train --detach` says it trains in (`… (pid 4242)`).
+fn background_pid(said: &str) -> u32 {
+    said.split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .expect("the background pid")
 }
 
 /// Stops the background training if the test ends before it does.
@@ -370,13 +373,7 @@ fn watch_a_training_live_over_ssh_beside_a_local_folder() {
     let said = String::from_utf8_lossy(&detached.stderr).into_owned()
         + &String::from_utf8_lossy(&detached.stdout);
     assert!(detached.status.success(), "{said}");
-    let pid = said
-        .split("(pid ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .and_then(|pid| pid.parse::<u32>().ok())
-        .expect("the background pid");
-    let _stop = StopOnDrop(pid);
+    let _stop = StopOnDrop(background_pid(&said));
     let live = tmux.wait_for("the remote run", limit, |s| {
         s.contains("127.0.0.1") && s.contains("tiny · MLP [32]")
     });
@@ -396,4 +393,46 @@ fn watch_a_training_live_over_ssh_beside_a_local_folder() {
 /// `text` in single quotes for `sh`.
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[test]
+fn the_app_shows_a_remote_folder_beside_its_plan() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(server) = crate::sshd::start() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 1_000, 300);
+    let far = tempfile::tempdir().unwrap();
+    let far_store = atelier::store::RunStore::open(far.path()).unwrap();
+    common::stored_run(&far_store, "elsewhere", 1);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = data.path().join("plan.toml");
+    std::fs::write(&plan, PLAN).unwrap();
+    let tmux = Tmux {
+        socket: format!("atelier-app-remote-{}", std::process::id()),
+        target: "app".into(),
+    };
+    let atelier = env!("CARGO_BIN_EXE_atelier");
+    tmux.session(
+        "app",
+        &format!(
+            "ATELIER_SSH={ssh} {atelier} --data-dir {data} --runs-dir {runs} --plan {plan} --remote-atelier {atelier} --source {remote}:{far}; echo EXIT=$?; sleep 60",
+            ssh = shell_quote(&server.ssh_command()),
+            data = quoted(data.path()),
+            runs = quoted(runs.path()),
+            plan = quoted(&plan),
+            remote = server.destination(),
+            far = quoted(far.path()),
+        ),
+    );
+    let limit = Duration::from_secs(60);
+    let screen = tmux.wait_for("the remote run beside the plan", limit, |s| {
+        s.contains("elsewhere") && s.contains("tiny · MLP [32]") && s.contains("127.0.0.1")
+    });
+    assert!(screen.contains("connected"), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the app to exit", limit, |s| s.contains("EXIT=0"));
 }
