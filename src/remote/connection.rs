@@ -200,8 +200,17 @@ impl Link {
                     let said = stderr
                         .recv_timeout(Duration::from_secs(1))
                         .unwrap_or_default();
-                    if said.is_empty() {
-                        format!("ssh ended ({status})")
+                    // 127: the remote shell found no such command.
+                    if status.as_ref().ok().and_then(std::process::ExitStatus::code) == Some(127) {
+                        format!(
+                            "the remote shell cannot run {:?}: install atelier there or pass --remote-atelier PATH (ssh: {said})",
+                            self.dial.atelier
+                        )
+                    } else if said.is_empty() {
+                        match &status {
+                            Ok(status) => format!("ssh ended ({status})"),
+                            Err(error) => format!("ssh ended ({error})"),
+                        }
                     } else {
                         format!("ssh: {said}")
                     }
@@ -361,12 +370,17 @@ fn write_line(stdin: &mut Option<ChildStdin>, request: &StreamRequest) {
     }
 }
 
-/// Stops ssh (it may still run after a silence) and says how it ended.
-fn stop(child: &mut Child) -> String {
+/// Stops ssh and says how it ended: its own exit when its output has just
+/// closed (a moment is enough), else killed (a silent connection).
+fn stop(child: &mut Child) -> std::io::Result<std::process::ExitStatus> {
+    for _ in 0..20 {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
     let _ = child.kill();
-    child
-        .wait()
-        .map_or_else(|error| error.to_string(), |status| status.to_string())
+    child.wait()
 }
 
 /// The lines of ssh's output, on a thread; the channel closes at its end.

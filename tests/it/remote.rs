@@ -305,3 +305,30 @@ fn a_remote_run_s_predictions_are_fetched_for_the_gallery() {
         on_disk
     );
 }
+
+#[test]
+fn a_host_without_atelier_is_told_how_to_point_at_it() {
+    let Some(server) = sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut dial = dial(&server, dir.path(), &server.ssh_command());
+    dial.atelier = "/nowhere/atelier".into();
+    let mut sources = Sources::default();
+    sources.add_remote(dial).unwrap();
+    let mut seen = Vec::new();
+    poll_until(&mut sources, &mut seen, "the failure", |seen| {
+        states(seen)
+            .iter()
+            .any(|state| matches!(state, SourceState::Failed { .. }))
+    });
+    let reason = states(&seen)
+        .into_iter()
+        .find_map(|state| match state {
+            SourceState::Failed { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        reason.contains("\"/nowhere/atelier\"") && reason.contains("--remote-atelier PATH"),
+        "{reason}"
+    );
+}
