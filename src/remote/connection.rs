@@ -284,15 +284,17 @@ impl Link {
             StreamMessage::Run { record, to, events } => {
                 self.seen.insert(record.id.clone());
                 match self.offsets.insert(record.id.clone(), to) {
-                    // Known from an earlier session: only what is new.
+                    // Known from an earlier session: only what is new, the
+                    // record last (it has the last word, as a follower's).
                     Some(had) => {
-                        let mut news = vec![News::Update(Update::Record(record.clone()))];
+                        let mut news = Vec::new();
                         if to > had && !events.is_empty() {
                             news.push(News::Update(Update::Events {
-                                run: record.id,
+                                run: record.id.clone(),
                                 events,
                             }));
                         }
+                        news.push(News::Update(Update::Record(record)));
                         news
                     }
                     None => update(Update::New { record, events }),
@@ -476,8 +478,8 @@ mod tests {
         assert!(matches!(
             again.as_slice(),
             [
-                News::Update(Update::Record(_)),
-                News::Update(Update::Events { .. })
+                News::Update(Update::Events { .. }),
+                News::Update(Update::Record(_))
             ]
         ));
         // Lines already received are not passed on twice.

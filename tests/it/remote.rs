@@ -10,7 +10,10 @@ use std::{
 
 use atelier::{
     protocol::{Event, RunId},
+    remote::alerting::Alerting,
     remote::{self, Dial, News, SourceSpec, SourceState, Sourced, Sources},
+    session::notify::{Delivery, Ledger},
+    store::{AlertKind, AlertRules},
     store::{Follower, RunStore, RunWriter, Update},
 };
 
@@ -151,6 +154,16 @@ fn a_dropped_connection_resumes_without_losing_or_repeating_an_event() {
         .unwrap();
     assert!(!reconnecting.is_empty());
     assert_eq!(states(&seen).last(), Some(&&SourceState::Connected));
+    // What came before and after the drop, judged: the end is told once.
+    let mut alerting = Alerting::new(
+        AlertRules::default(),
+        Delivery::default(),
+        Ledger::in_memory(),
+    );
+    let told = alerting.observe(&seen, &mut std::io::sink(), false);
+    let kinds: Vec<AlertKind> = told.alerts.iter().map(|alert| alert.kind).collect();
+    assert_eq!(kinds, [AlertKind::Finished], "{:?}", told.alerts);
+    assert_eq!(told.alerts[0].host.as_deref(), Some("127.0.0.1"));
 }
 
 #[test]
