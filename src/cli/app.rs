@@ -107,6 +107,10 @@ fn targets(args: &[String]) -> anyhow::Result<Targets> {
     };
     for arg in args {
         match remote::parse(arg)? {
+            // Run names hold no slash: this was meant as a folder.
+            SourceSpec::Local(path) if !path.is_dir() && arg.contains('/') => {
+                bail!("{arg:?}: no such runs folder (nor a run: run names hold no '/')")
+            }
             SourceSpec::Local(path) if !path.is_dir() => targets.runs.push(arg.clone()),
             source => targets.sources.push(source),
         }

@@ -104,14 +104,6 @@ impl Sources {
             .any(|source| matches!(source.kind, Kind::Remote { .. }))
     }
 
-    /// The first local runs folder, if any.
-    pub fn local_store(&self) -> Option<&RunStore> {
-        self.sources.iter().find_map(|source| match &source.kind {
-            Kind::Local { store, .. } => Some(store),
-            Kind::Remote { .. } => None,
-        })
-    }
-
     /// Each source's name and state.
     pub fn statuses(&self) -> Vec<SourceStatus> {
         self.sources

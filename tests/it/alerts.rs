@@ -199,3 +199,25 @@ fn a_remote_run_s_end_is_told_with_its_host() {
     );
     assert!(stderr.contains("connected"), "{stderr}");
 }
+
+#[test]
+fn a_mistyped_folder_is_named_not_taken_for_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("runz");
+    let output = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(["watch", "--alerts"])
+        .arg(&missing)
+        .env_remove("ATELIER_RUNS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{:?}: no such runs folder",
+            missing.display().to_string()
+        )),
+        "{stderr}"
+    );
+    assert!(!missing.exists());
+}

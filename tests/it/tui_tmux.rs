@@ -327,14 +327,9 @@ impl Drop for StopOnDrop {
 
 #[test]
 fn watch_a_training_live_over_ssh_beside_a_local_folder() {
-    if !tmux_available() {
-        return;
-    }
-    let Some(server) = crate::sshd::start() else {
+    let Some((server, data)) = ssh_and_data() else {
         return;
     };
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 1_000, 300);
     let far = tempfile::tempdir().unwrap();
     let here = tempfile::tempdir().unwrap();
     let here_store = atelier::store::RunStore::open(here.path()).unwrap();
@@ -348,7 +343,7 @@ fn watch_a_training_live_over_ssh_beside_a_local_folder() {
         "watch",
         &format!(
             "ATELIER_SSH={ssh} {atelier} --data-dir {data} watch --remote-atelier {atelier} {remote}:{far} {here}; echo EXIT=$?; sleep 60",
-            ssh = shell_quote(&server.ssh_command()),
+            ssh = shell_words::quote(&server.ssh_command()),
             data = quoted(data.path()),
             remote = server.destination(),
             far = quoted(far.path()),
@@ -390,21 +385,22 @@ fn watch_a_training_live_over_ssh_beside_a_local_folder() {
     tmux.wait_for("the viewer to exit", limit, |s| s.contains("EXIT=0"));
 }
 
-/// `text` in single quotes for `sh`.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
+/// A loopback sshd and a small dataset, when tmux and OpenSSH are there.
+fn ssh_and_data() -> Option<(crate::sshd::Sshd, tempfile::TempDir)> {
+    if !tmux_available() {
+        return None;
+    }
+    let server = crate::sshd::start()?;
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 1_000, 300);
+    Some((server, data))
 }
 
 #[test]
 fn the_app_shows_a_remote_folder_beside_its_plan() {
-    if !tmux_available() {
-        return;
-    }
-    let Some(server) = crate::sshd::start() else {
+    let Some((server, data)) = ssh_and_data() else {
         return;
     };
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 1_000, 300);
     let far = tempfile::tempdir().unwrap();
     let far_store = atelier::store::RunStore::open(far.path()).unwrap();
     common::stored_run(&far_store, "elsewhere", 1);
@@ -420,7 +416,7 @@ fn the_app_shows_a_remote_folder_beside_its_plan() {
         "app",
         &format!(
             "ATELIER_SSH={ssh} {atelier} --data-dir {data} --runs-dir {runs} --plan {plan} --remote-atelier {atelier} --source {remote}:{far}; echo EXIT=$?; sleep 60",
-            ssh = shell_quote(&server.ssh_command()),
+            ssh = shell_words::quote(&server.ssh_command()),
             data = quoted(data.path()),
             runs = quoted(runs.path()),
             plan = quoted(&plan),
