@@ -40,7 +40,7 @@ export LIBTORCH := $(CURDIR)/$(LIBTORCH_CPU)
 unexport LIBTORCH_USE_PYTORCH
 endif
 
-.PHONY: setup build install interop-venv run test bench bench-jobs lint fmt data clean readme-images readme-seeds
+.PHONY: book setup build install interop-venv run test bench bench-jobs lint fmt data clean readme-images readme-seeds
 
 setup: $(TORCH_READY)
 
@@ -127,23 +127,51 @@ bench: build $(VENV)/.torch-$(TORCH_VERSION) $(KERAS_VENV)/.tensorflow-$(TENSORF
 	$(CARGO) bench --bench load
 	$(CARGO) bench --bench ui
 
-# The README's screenshots and figures, drawn by atelier itself from a runs
-# folder (the live-view capture is taken by hand while a run trains):
-#   make readme-images RUNS=~/.local/share/atelier/runs
+# Every picture the README and the book show, drawn by atelier itself from
+# real runs folders (none is committed; point each at your own):
+#   RUNS:          the seed plan's six 15-epoch runs (M1…M5, MLP)
+#   SEED_RUNS:     assets/plans/original-5-seeds.toml, trained
+#   ABLATION_RUNS: assets/plans/ablation.toml, trained
+#   make readme-images RUNS=… SEED_RUNS=… ABLATION_RUNS=…
+# Two pictures need a live session and are taken with `s` in the app:
+# live.png (M2 mid-training, 130x40) and watch-remote.png (`atelier watch
+# HOST:PATH` beside a local run).
 RUNS ?= $(HOME)/.local/share/atelier/runs
+SEED_RUNS ?= $(RUNS)
+ABLATION_RUNS ?= $(RUNS)
 readme-images: build
 	$(BIN) --runs-dir $(RUNS) screenshot --view runs --size 140x24 -o assets/readme/runs.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view confusion --run MLP --size 120x40 -o assets/readme/confusion.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view gallery --run M1 --cell Shirt:T-shirt/top --size 120x40 -o assets/readme/gallery.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view diff --run M1 --base MLP --cell Shirt:T-shirt/top --size 100x24 -o assets/readme/diff.png
-	$(BIN) --runs-dir $(RUNS) report --runs M1,M2,M3,M4,M5,MLP -o assets/report
+	$(BIN) --runs-dir $(RUNS) report --run M1,M2,M3,M4,M5,MLP -o assets/report
+	$(MAKE) readme-seeds SEED_RUNS=$(SEED_RUNS)
+	$(BIN) --runs-dir $(ABLATION_RUNS) screenshot --view sweep --size 150x44 -o assets/readme/sweep.png
+	rm -rf target/report-ablation
+	$(BIN) --runs-dir $(ABLATION_RUNS) report -o target/report-ablation
+	cp target/report-ablation/sweep-effects.png assets/readme/ablation-effects.png
 
-# The seeds study: SEED_RUNS holds the runs of assets/plans/original-5-seeds.toml.
+# The seeds study alone: SEED_RUNS holds the runs of assets/plans/original-5-seeds.toml.
 readme-seeds: build
 	$(BIN) --runs-dir $(SEED_RUNS) screenshot --view compare --size 160x48 -o assets/readme/compare.png
 	rm -rf target/report-seeds
 	$(BIN) --runs-dir $(SEED_RUNS) report -o target/report-seeds
 	cp target/report-seeds/test-accuracy.png target/report-seeds/test-loss.png target/report-seeds/validation-groups.png target/report-seeds/groups.csv target/report-seeds/verdicts.csv assets/report-seeds/
+
+# The book (docs/): mdBook and its link checker, pinned, installed into .tools/
+# the first time; fails on a broken internal link. Opens as docs/book/html/index.html.
+MDBOOK_VERSION := 0.5.4
+LINKCHECK_VERSION := 0.13.0
+TOOLS := $(CURDIR)/.tools
+MDBOOK := $(TOOLS)/bin/mdbook
+$(TOOLS)/.mdbook-$(MDBOOK_VERSION):
+	cargo install --locked --quiet --root $(TOOLS) mdbook --version $(MDBOOK_VERSION) --no-default-features --features search
+	@touch $@
+$(TOOLS)/.linkcheck-$(LINKCHECK_VERSION):
+	cargo install --locked --quiet --root $(TOOLS) mdbook-linkcheck2 --version $(LINKCHECK_VERSION)
+	@touch $@
+book: $(TOOLS)/.mdbook-$(MDBOOK_VERSION) $(TOOLS)/.linkcheck-$(LINKCHECK_VERSION)
+	PATH="$(TOOLS)/bin:$$PATH" $(MDBOOK) build docs
 
 lint: setup
 	$(CARGO) fmt --check

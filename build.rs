@@ -19,6 +19,7 @@ fn main() {
     let lib_dir = env::var("DEP_TCH_LIBTORCH_LIB")
         .expect("torch-sys did not say where libtorch is (DEP_TCH_LIBTORCH_LIB)");
     compile_kernel(Path::new(&lib_dir));
+    compile_onnx_proto();
     println!(
         "cargo:rustc-env=ATELIER_LIBTORCH_VERSION={}",
         libtorch_version(Path::new(&lib_dir))
@@ -88,4 +89,20 @@ fn compile_kernel(lib_dir: &Path) {
         .warnings(false)
         .flag_if_supported("-w")
         .compile("atelier_kernels");
+}
+
+/// ONNX's own message definitions, vendored with their licence.
+const ONNX_PROTO: &str = "src/interop/onnx/onnx.proto";
+
+/// Generates `OUT_DIR/onnx.rs`, the prost messages of [`ONNX_PROTO`], for
+/// src/interop/onnx/proto.rs to `include!`: protox parses the file, so no
+/// `protoc` has to be installed.
+fn compile_onnx_proto() {
+    println!("cargo:rerun-if-changed={ONNX_PROTO}");
+    let folder = Path::new(ONNX_PROTO).parent().expect("a file in a folder");
+    let descriptors = protox::compile([ONNX_PROTO], [folder])
+        .unwrap_or_else(|e| panic!("cannot parse {ONNX_PROTO}: {e}"));
+    prost_build::Config::new()
+        .compile_fds(descriptors)
+        .unwrap_or_else(|e| panic!("cannot generate Rust from {ONNX_PROTO}: {e}"));
 }

@@ -6,11 +6,13 @@
 //! - [`output`]: files written for the user, never over what is not theirs
 //!   to replace;
 //! - [`escape`]: stored text made harmless before it reaches a terminal;
-//! - [`read`]: small inputs read with a size limit.
+//! - [`read`]: small inputs read with a size limit;
+//! - [`table`]: plain-text tables aligned to their content.
 
 pub mod console;
 pub mod escape;
 pub mod output;
 pub mod read;
+pub mod table;
 
 pub use escape::{has_control, printable, printable_lines};

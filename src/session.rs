@@ -44,6 +44,10 @@ pub enum SessionError {
     /// A run that `resume` was asked to continue has nothing left.
     #[error("run {0} finished every epoch; there is nothing to resume")]
     NothingToResume(crate::protocol::RunId),
+    /// A group or sweep that `resume` was asked to continue has no run to
+    /// continue: each finished, or is still queued or running.
+    #[error("{0} has no run to resume: each finished every epoch or is still queued or running")]
+    NothingToResumeIn(String),
     /// A process, thread, file or handler that could not be had.
     #[error("{what}: {error}")]
     System { what: String, error: std::io::Error },
@@ -64,6 +68,14 @@ pub enum SessionError {
         runs: usize,
         dir: std::path::PathBuf,
         id: String,
+    },
+    /// `sbatch` refused a new submission: what it had created is removed.
+    #[error("{error}\nnothing was submitted; the {runs} run(s) and the submission record made for it were removed from {dir}")]
+    SubmitRefused {
+        /// Boxed: a Slurm error is large, and this one is rare.
+        error: Box<crate::slurm::SlurmError>,
+        runs: usize,
+        dir: std::path::PathBuf,
     },
     #[error("{0} was never submitted: it has no job to cancel")]
     NeverSubmitted(String),

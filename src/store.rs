@@ -15,9 +15,11 @@ pub mod holder;
 pub mod liveness;
 pub mod lock;
 pub mod log;
+pub mod naming;
 pub mod predictions;
 pub mod process;
 pub mod record;
+pub mod remove;
 pub mod status;
 pub mod writer;
 
@@ -29,12 +31,13 @@ pub use alerts::{Alert, AlertKind, AlertRules, Sentinel};
 pub use error::{PredictionsProblem, StoreError};
 pub use fold::{Best, RunState};
 pub use follow::{Follower, Update};
-pub use groups::{group_runs, GroupRuns, GroupStats, Target};
+pub use groups::{group_runs, GroupRuns, GroupStats};
 pub use history::{EpochRow, History, TestResult};
 pub use holder::Holder;
 pub use liveness::Liveness;
 pub use lock::DeviceLock;
 pub use log::{parse_events, read_events, EventLog};
+pub use naming::{Named, Target};
 pub use predictions::{Predictions, PREDICTIONS_FILE};
 pub use process::WriterProcess;
 pub use record::RunRecord;
@@ -97,6 +100,17 @@ impl RunStore {
     /// commands that write runs.
     pub fn resolve(flag: Option<&Path>) -> Result<Self, StoreError> {
         Self::open(Self::chosen_dir(flag)?)
+    }
+
+    /// The runs folder [`RunStore::resolve`] would open, opened only if it
+    /// exists: a dry run reads what is there and creates nothing.
+    pub fn if_exists(flag: Option<&Path>) -> Result<Self, StoreError> {
+        let dir = Self::chosen_dir(flag)?;
+        if dir.exists() {
+            Self::open(dir)
+        } else {
+            Ok(Self::unopened(dir))
+        }
     }
 
     /// The runs folder for this process, as [`RunStore::resolve`] finds it,
@@ -280,50 +294,6 @@ impl RunStore {
     /// The event log of run `id`.
     pub fn events(&self, id: &str) -> Result<EventLog, StoreError> {
         read_events(&self.run_dir(id).join(EVENTS_FILE))
-    }
-
-    /// Finds a run by exact id, unique id prefix, or (latest) run name. A
-    /// query that no readable run matches but a damaged run folder does is
-    /// answered with what is wrong with that folder.
-    pub fn find(&self, query: &str) -> Result<RunId, StoreError> {
-        let (records, mut unreadable) = self.list();
-        if let Some(error) = take_folder_error(&self.dir, &mut unreadable) {
-            return Err(error);
-        }
-        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        if ids.contains(&query) {
-            return Ok(RunId::from(query));
-        }
-        let prefixed: Vec<&str> = ids
-            .iter()
-            .copied()
-            .filter(|id| id.starts_with(query))
-            .collect();
-        if prefixed.len() == 1 {
-            return Ok(RunId::from(prefixed[0]));
-        }
-        if let Some(record) = records
-            .iter()
-            .rev()
-            .find(|record| record.spec.name.eq_ignore_ascii_case(query))
-        {
-            return Ok(record.id.clone());
-        }
-        if let Some(error) = damaged_match(query, &mut unreadable) {
-            return Err(error);
-        }
-        let candidates = if prefixed.is_empty() { ids } else { prefixed };
-        Err(StoreError::UnknownRun {
-            query: query.to_string(),
-            dir: self.dir.clone(),
-            candidates: candidates
-                .iter()
-                .rev()
-                .take(8)
-                .map(ToString::to_string)
-                .collect(),
-            unreadable: unreadable.len(),
-        })
     }
 }
 

@@ -13,6 +13,26 @@ pub fn thousands(value: u64) -> String {
     out
 }
 
+/// `1 epoch`, `3 epochs`, `0 runs`: a count with its noun, singular for
+/// exactly one (nouns whose plural adds `s`; see [`count_of`] for others).
+pub fn count<T: std::fmt::Display + PartialEq + From<u8>>(n: T, noun: &str) -> String {
+    if n == T::from(1) {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// [`count`] with the plural given: `1 process`, `2 processes`.
+pub fn count_of<T: std::fmt::Display + PartialEq + From<u8>>(
+    n: T,
+    one: &str,
+    many: &str,
+) -> String {
+    let noun = if n == T::from(1) { one } else { many };
+    format!("{n} {noun}")
+}
+
 /// Now in UTC as `YYYYMMDD-HHMMSS`: run ids, logs and screenshots sort by time.
 pub fn utc_stamp() -> String {
     let rfc3339 = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
@@ -43,6 +63,10 @@ mod tests {
         assert_eq!(clock(83.0), "1m23s");
         assert_eq!(clock(4000.0), "1h06m");
         assert_eq!(clock(-1.0), "0s");
+        assert_eq!(count(1_u32, "epoch"), "1 epoch");
+        assert_eq!(count(0_usize, "run"), "0 runs");
+        assert_eq!(count(12_u64, "GPU"), "12 GPUs");
+        assert_eq!(count_of(2_usize, "process", "processes"), "2 processes");
         let stamp = utc_stamp();
         assert_eq!(stamp.len(), 15);
         assert!(stamp[..8]

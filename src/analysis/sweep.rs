@@ -14,6 +14,8 @@
 //! - else *undecided*, with the seeds per configuration that would likely
 //!   decide it ([`seeds_needed`]).
 
+/// The sweeps of some runs, by name: the store's, which names runs by them too.
+pub use crate::store::groups::sweeps;
 use serde::Serialize;
 
 use std::collections::HashMap;
@@ -187,21 +189,6 @@ pub fn choose(records: &[RunRecord], name: Option<&str>) -> Result<String, NoSuc
         }),
         _ => known.last().cloned().ok_or(NoSuchSweep::None),
     }
-}
-
-/// The sweeps in `records`, by name, most recently started last.
-pub fn sweeps(records: &[RunRecord]) -> Vec<String> {
-    let mut named: Vec<(&str, &str)> = records
-        .iter()
-        .filter_map(|r| r.spec.sweep.as_deref().map(|s| (s, r.created_at.as_str())))
-        .collect();
-    named.sort_by(|a, b| a.1.cmp(b.1));
-    let mut names: Vec<String> = Vec::new();
-    for (name, _) in named {
-        names.retain(|known| known != name);
-        names.push(name.to_string());
-    }
-    names
 }
 
 /// The margin (accuracy points) sweep `name` is read with: the one its most

@@ -81,13 +81,14 @@ pub struct WatchArgs {
     /// Where to watch and what: runs folders, local (`~/runs`) or remote
     /// (`[user@]host:path`, `ssh://[user@]host[:port]/path`, over your own
     /// ssh or `$ATELIER_SSH`), merged into one view; and runs of the local
-    /// folder (id, id prefix or name). No folder: the runs folder
-    /// (`--runs-dir`); no run: all runs, old and new.
+    /// folder (ids, id starts, run names, group or sweep names, comma
+    /// lists). No folder: the runs folder (`--runs-dir`); no run: all runs,
+    /// old and new.
     #[arg(value_name = "SOURCE|RUN")]
     pub targets: Vec<String>,
     /// No app: print one line per alert (no terminal needed: nohup, cron, a
     /// Slurm job) until every watched run has ended; exit 1 when one failed or crashed.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub alerts: bool,
     #[command(flatten)]
     pub viewer: ViewerOptions,
@@ -243,10 +244,11 @@ fn add_source(
             let store = RunStore::existing(Some(dir))?;
             let mut follower = Follower::new(store.clone(), viewer.stall_after());
             if !queries.is_empty() {
-                let ids = queries
-                    .iter()
-                    .map(|query| store.find(query))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ids: Vec<_> = store
+                    .find_all(queries)?
+                    .into_iter()
+                    .map(|record| record.id)
+                    .collect();
                 follower = follower.only(ids);
             }
             sources.add_local(store.clone(), follower);
@@ -277,8 +279,8 @@ fn report_unreadable(app: &mut App, store: &RunStore) {
     let (_, errors) = store.list();
     if !errors.is_empty() {
         app.message = Some(format!(
-            "{} stored run(s) could not be read: see `atelier runs`",
-            errors.len()
+            "{} could not be read: see `atelier runs`",
+            atelier::units::count(errors.len(), "stored run")
         ));
     }
 }

@@ -28,33 +28,35 @@ pub struct BenchArgs {
     #[arg(value_name = "MODEL")]
     pub models: Vec<String>,
     /// libtorch threads (intra-op); the peers get the same.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(i32).range(1..))]
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(i32).range(1..), help_heading = crate::cli::heading::HARDWARE)]
     pub threads: i32,
     /// Training images per epoch [default: 16000, or 960 for the wide M3–M5].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(32..=48_000))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(32..=48_000), help_heading = crate::cli::heading::BUDGET)]
     pub images: Option<u64>,
     /// Untimed epochs before the timed ones.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_name = "N", help_heading = crate::cli::heading::BUDGET)]
     pub warm_epochs: u32,
     /// Timed epochs per model.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = crate::cli::heading::BUDGET)]
     pub timed_epochs: u32,
     /// Time the step alone on synthetic batches from fresh weights (quick;
     /// misses what appears later in a run).
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::BUDGET)]
     pub synthetic: bool,
     /// With --synthetic: timed steps per round [default: 100, or 8 for M3–M5].
-    #[arg(long, requires = "synthetic", value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, requires = "synthetic", value_name = "N", value_parser = clap::value_parser!(i64).range(1..), help_heading = crate::cli::heading::BUDGET)]
     pub steps: Option<i64>,
     /// With --synthetic: timed rounds per model.
-    #[arg(long, requires = "synthetic", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, requires = "synthetic", default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = crate::cli::heading::BUDGET)]
     pub rounds: u64,
-    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE", help_heading = crate::cli::heading::HARDWARE)]
     pub device: DevicePref,
-    #[arg(long, value_enum, default_value = "fp32")]
+    /// fp32, or bf16 mixed precision.
+    #[arg(long, value_enum, default_value = "fp32", value_name = "PRECISION", help_heading = crate::cli::heading::HARDWARE)]
     pub precision: Precision,
     /// One JSON object per model instead of the table.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub json: bool,
 }
 
@@ -120,10 +122,10 @@ fn print_header(args: &BenchArgs, device: Device) -> anyhow::Result<()> {
     } else {
         outln!(
             "training throughput, {device}, {}, {} libtorch threads, real images, \
-             {} warm epoch(s) then {} timed",
+             {} then {} timed",
             args.precision,
             args.threads,
-            args.warm_epochs,
+            atelier::units::count(args.warm_epochs, "warm epoch"),
             args.timed_epochs
         )?;
         outln!(

@@ -7,23 +7,28 @@ use atelier::{
         compare_in_sweep,
         sweep::{Pair, SweepReport},
     },
-    edge::printable,
+    edge::{
+        printable,
+        table::{Align, Table},
+    },
     outln,
     plan::Reference,
     stats::{verdict::signed, Summary},
-    store::{groups::find_target, GroupRuns, RunRecord, RunStore, Target},
+    store::{naming::find_target, GroupRuns, RunRecord, RunStore, Target},
 };
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// A run or a group: a group's name (`M2`, `M2 lr=3e-4`), a run's name,
-    /// a run id, or a unique prefix of a run id or group key.
+    /// A run or a group: a group's name (`M2`, `M2 lr=3e-4`), a run's name
+    /// (its latest run), a run id, or a unique start of a run id or group key.
+    #[arg(value_name = "A")]
     pub a: String,
     /// The other side; the verdict is about A − B.
+    #[arg(value_name = "B")]
     pub b: String,
     /// Print the verdict as JSON, for scripts.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub json: bool,
 }
 
@@ -43,9 +48,18 @@ pub fn run(args: &CompareArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCo
         }
         outln!("{}", serde_json::to_string_pretty(&value)?)?;
     } else {
+        let mut table = Table::new(&[
+            ("NAME", Align::Left),
+            ("RUNS", Align::Right),
+            ("DONE", Align::Right),
+            ("TEST ACCURACY", Align::Left),
+            ("ORIGINAL", Align::Left),
+            ("RUN OR GROUP KEY", Align::Left),
+        ]);
         for target in [&a, &b] {
-            outln!("{}", side_line(target))?;
+            table.row(side_row(target));
         }
+        table.print()?;
         for line in verdict.text().lines() {
             outln!("{}", printable(line))?;
         }
@@ -73,18 +87,19 @@ fn sweep_line(report: &SweepReport, pair: &Pair) -> String {
     )
 }
 
-/// `M2  5 runs (5 done)  test accuracy 0.8940 ± 0.0033, 95% CI 0.8899 … 0.8981  original 0.8952`.
-fn side_line(target: &Target) -> String {
+/// One side's row: `M2  5  5  0.8940 ± 0.0033, 95% CI 0.8899 … 0.8981  0.8952, −0.12 points  3f2a…`.
+fn side_row(target: &Target) -> [String; 6] {
     match target {
-        Target::Run(record) => format!(
-            "{:<24} run {}  test accuracy {}{}",
-            printable(&record.spec.name),
-            record.id,
+        Target::Run(record) => [
+            record.spec.name.clone(),
+            "1".to_string(),
+            u8::from(record.test_accuracy.is_some()).to_string(),
             record
                 .test_accuracy
                 .map_or_else(|| "-".to_string(), |a| format!("{a:.4}")),
-            original(record.spec.reference, record.test_accuracy)
-        ),
+            original(record.spec.reference, record.test_accuracy),
+            record.id.to_string(),
+        ],
         Target::Group { group, runs } => {
             let refs: Vec<&RunRecord> = runs.iter().collect();
             let stats = GroupRuns {
@@ -92,14 +107,14 @@ fn side_line(target: &Target) -> String {
                 runs: refs,
             }
             .stats();
-            format!(
-                "{:<24} {} runs ({} done)  test accuracy {}{}",
-                printable(&group.name),
-                stats.runs,
-                stats.done,
+            [
+                group.name.clone(),
+                stats.runs.to_string(),
+                stats.done.to_string(),
                 summary_text(&stats.test_accuracy),
-                original(stats.reference, stats.test_accuracy.mean)
-            )
+                original(stats.reference, stats.test_accuracy.mean),
+                group.key.clone(),
+            ]
         }
     }
 }
@@ -115,12 +130,16 @@ pub fn summary_text(summary: &Summary) -> String {
     }
 }
 
-/// `  original 0.9094, −0.74 points` (the value's distance from the original's).
+/// `0.9094, −0.74 points` (the original's accuracy, and the value's
+/// distance from it), `-` without an original.
 fn original(reference: Option<Reference>, value: Option<f64>) -> String {
-    reference.map_or_else(String::new, |reference| {
-        let delta = value
-            .map(|a| format!(", {} points", signed((a - reference.test_accuracy) * 100.0)))
-            .unwrap_or_default();
-        format!("  original {:.4}{delta}", reference.test_accuracy)
-    })
+    reference.map_or_else(
+        || "-".to_string(),
+        |reference| {
+            let delta = value
+                .map(|a| format!(", {} points", signed((a - reference.test_accuracy) * 100.0)))
+                .unwrap_or_default();
+            format!("{:.4}{delta}", reference.test_accuracy)
+        },
+    )
 }

@@ -8,40 +8,45 @@ use atelier::{
     edge::{output::Policy, printable},
     interop::{onnx, tensorboard},
     outln,
-    store::{groups::find_runs, RunRecord, RunStore},
+    store::{naming::find_runs, RunRecord, RunStore},
 };
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Runs or groups (a group exports all its runs): names, ids, or unique
-    /// prefixes of an id or a group key, as `atelier compare` takes them.
+    /// Runs to export: ids, id starts, run names (the latest run), group or
+    /// sweep names (every run of it); several, or a comma list.
     #[arg(value_name = "RUN", required = true)]
     pub runs: Vec<String>,
     /// Write `TensorBoard` event files, one folder per run, under this folder
     /// (then `tensorboard --logdir DIR`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = crate::cli::heading::OUTPUT)]
     pub tensorboard: Option<PathBuf>,
     /// Write the run's network as an ONNX model: input `images` N×1×28×28
     /// float in [0, 1], output `probabilities` N×10 (one run only).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = crate::cli::heading::OUTPUT)]
     pub onnx: Option<PathBuf>,
     /// Which weights the ONNX model gets: the last epoch's (what the test
     /// results and stored predictions are of) or the best validation epoch's.
-    #[arg(long, value_enum, default_value = "final", requires = "onnx")]
+    #[arg(long, value_enum, default_value = "final", requires = "onnx", value_name = "WEIGHTS", help_heading = crate::cli::heading::SELECTION)]
     pub weights: WeightsArg,
     /// Output the raw logits (named `logits`) instead of probabilities.
-    #[arg(long, requires = "onnx")]
+    #[arg(long, requires = "onnx", help_heading = crate::cli::heading::OUTPUT)]
     pub logits: bool,
     /// Replace an existing file even when it is not of the kind written
     /// (never a run's own files, a link or a device).
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub force: bool,
+    /// Print what was written as JSON, for scripts.
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum WeightsArg {
+    /// The last epoch's weights (what the test results are of).
     Final,
+    /// The best validation epoch's weights.
     Best,
 }
 
@@ -52,13 +57,92 @@ pub fn run(args: &ExportArgs, runs_dir: Option<&Path>) -> anyhow::Result<ExitCod
     let store = RunStore::existing(runs_dir)?;
     let records = find_runs(&store, &args.runs)?;
     let policy = Policy::new(args.force, Some(store.dir().to_path_buf()));
+    let mut written = Written::default();
     if let Some(file) = &args.onnx {
-        onnx_model(args, &store, &records, file, &policy)?;
+        let model = onnx_model(args, &store, &records, file, &policy)?;
+        if !args.json {
+            outln!(
+                "{}: {} weights ({}), {} nodes, {} stored values, output {} → {} ({} bytes)",
+                printable(&model.name),
+                model.weights,
+                model.run,
+                model.nodes,
+                model.stored_values,
+                model.output,
+                model.file.display(),
+                model.bytes
+            )?;
+        }
+        written.onnx = Some(model);
     }
     if let Some(dir) = &args.tensorboard {
-        tensorboard_runs(&store, &records, dir, &policy)?;
+        let runs = tensorboard_runs(&store, &records, dir, &policy)?;
+        if !args.json {
+            for run in &runs {
+                let partial = run
+                    .partial_status
+                    .as_ref()
+                    .map_or_else(String::new, |status| {
+                        format!(" (the run is {status}: what it logged so far)")
+                    });
+                outln!(
+                    "{}: {} scalar points → {}{partial}",
+                    printable(&run.name),
+                    run.scalars,
+                    run.file.display()
+                )?;
+            }
+            outln!("tensorboard --logdir {}", dir.display())?;
+        }
+        written.tensorboard = Some(TensorboardWritten {
+            dir: dir.clone(),
+            runs,
+        });
+    }
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&written)?)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `export` wrote, as `--json` prints it.
+#[derive(Debug, Default, serde::Serialize)]
+struct Written {
+    onnx: Option<OnnxWritten>,
+    tensorboard: Option<TensorboardWritten>,
+}
+
+/// The ONNX model written.
+#[derive(Debug, serde::Serialize)]
+struct OnnxWritten {
+    name: String,
+    run: String,
+    /// The weights file it came from (`final.safetensors`, …).
+    weights: &'static str,
+    nodes: usize,
+    stored_values: usize,
+    /// The output's name: `probabilities` or `logits`.
+    output: &'static str,
+    file: PathBuf,
+    bytes: usize,
+}
+
+/// The `TensorBoard` folder written, one event file per run.
+#[derive(Debug, serde::Serialize)]
+struct TensorboardWritten {
+    dir: PathBuf,
+    runs: Vec<TensorboardRun>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct TensorboardRun {
+    name: String,
+    run: String,
+    scalars: usize,
+    file: PathBuf,
+    /// The run's status when it had not finished (its file holds what it
+    /// logged so far); `None` for a finished run.
+    partial_status: Option<String>,
 }
 
 fn onnx_model(
@@ -67,7 +151,7 @@ fn onnx_model(
     records: &[RunRecord],
     file: &Path,
     policy: &Policy,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<OnnxWritten> {
     let [record] = records else {
         let names: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
         bail!(
@@ -89,18 +173,16 @@ fn onnx_model(
     let run_dir = store.run_dir(&record.id);
     let exported = onnx::export_model(record, &run_dir, weights, output, file, policy)
         .with_context(|| format!("exporting {} as ONNX", record.id))?;
-    outln!(
-        "{}: {} weights ({}), {} nodes, {} stored values, output {} → {} ({} bytes)",
-        printable(&record.spec.name),
-        weights.file(),
-        record.id,
-        exported.nodes,
-        exported.parameters,
-        output.name(),
-        file.display(),
-        exported.bytes
-    )?;
-    Ok(())
+    Ok(OnnxWritten {
+        name: record.spec.name.clone(),
+        run: record.id.to_string(),
+        weights: weights.file(),
+        nodes: exported.nodes,
+        stored_values: exported.parameters,
+        output: output.name(),
+        file: file.to_path_buf(),
+        bytes: exported.bytes,
+    })
 }
 
 fn tensorboard_runs(
@@ -108,22 +190,18 @@ fn tensorboard_runs(
     records: &[RunRecord],
     dir: &Path,
     policy: &Policy,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<TensorboardRun>> {
+    let mut runs = Vec::new();
     for record in records {
         let exported = tensorboard::export_run(store, record, dir, policy)
             .with_context(|| format!("exporting {} to TensorBoard", record.id))?;
-        let partial = if exported.partial {
-            format!(" (the run is {}: what it logged so far)", record.status)
-        } else {
-            String::new()
-        };
-        outln!(
-            "{}: {} scalar points → {}{partial}",
-            printable(&record.spec.name),
-            exported.scalars,
-            exported.file.display()
-        )?;
+        runs.push(TensorboardRun {
+            name: record.spec.name.clone(),
+            run: record.id.to_string(),
+            scalars: exported.scalars,
+            file: exported.file,
+            partial_status: exported.partial.then(|| record.status.to_string()),
+        });
     }
-    outln!("tensorboard --logdir {}", dir.display())?;
-    Ok(())
+    Ok(runs)
 }

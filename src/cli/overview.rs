@@ -35,7 +35,8 @@ fn device_summary() -> String {
     let cuda = tch::Cuda::device_count();
     if cuda > 0 {
         format!(
-            "CUDA available ({cuda} device(s)), cuDNN {}",
+            "CUDA available ({}), cuDNN {}",
+            atelier::units::count(cuda, "device"),
             tch::Cuda::cudnn_is_available()
         )
     } else {

@@ -5,32 +5,43 @@ use std::{path::Path, process::ExitCode, time::SystemTime};
 use atelier::{
     analysis::sweep::{group_labels, margin_of, sweeps, SweepReport},
     data::CLASS_NAMES,
-    edge::printable,
+    edge::{
+        printable,
+        table::{fit, Align, Table},
+    },
     outln,
     plan::settings::GroupLabel,
     stats::confusion as metrics,
     store::{group_runs, liveness, GroupRuns, History, RunRecord, RunStore},
-    units::{clock, thousands},
+    units::{clock, count, thousands},
 };
 use clap::Subcommand;
+
+mod remove;
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// One run in detail: settings, per-epoch history, test results, confusion matrix.
     Show {
-        /// Run id, a unique prefix of one, or a run name (its latest run).
+        /// Run id, a unique start of one, or a run name (its latest run);
+        /// a group or sweep is refused with its closest runs.
+        #[arg(value_name = "RUN")]
         run: String,
         /// Print it as JSON: the record, the epochs and the test result.
-        #[arg(long)]
+        #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
         json: bool,
     },
     /// Runs that differ only in their seed, as groups: n, mean ± sd and the
     /// 95% interval of the test accuracy.
     Groups {
         /// Print them as JSON.
-        #[arg(long)]
+        #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
         json: bool,
     },
+    /// Remove stored runs and their files: lists them and asks first
+    /// (-y to skip); active runs are refused.
+    #[command(visible_alias = "remove")]
+    Rm(remove::RmArgs),
 }
 
 pub fn run(
@@ -43,6 +54,7 @@ pub fn run(
         None => list(&store, json),
         Some(RunsCommand::Show { run, json }) => show(&store, run, *json),
         Some(RunsCommand::Groups { json }) => groups(&store, *json),
+        Some(RunsCommand::Rm(args)) => remove::run(&store, args),
     }
 }
 
@@ -66,18 +78,19 @@ fn list(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
         outln!("no runs yet in {}", store.dir().display())?;
         return Ok(code);
     }
-    outln!(
-        "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
-        "RUN",
-        "MODEL",
-        "STATUS",
-        "EPOCHS",
-        "BEST VAL",
-        "TEST ACC",
-        "DEVICE",
-        "TIME"
-    )?;
     let labels = group_labels(&records);
+    // The id last: a sweep's ids run to 56 characters, and what a row says
+    // (the model and its settings, how it went) lines up before it.
+    let mut table = Table::new(&[
+        ("MODEL", Align::Left),
+        ("STATUS", Align::Left),
+        ("EPOCHS", Align::Right),
+        ("BEST VAL", Align::Right),
+        ("TEST ACC", Align::Right),
+        ("DEVICE", Align::Left),
+        ("TIME", Align::Right),
+        ("RUN", Align::Left),
+    ]);
     for record in &records {
         // A sweep's run is named by what varies in it, its seed after that.
         let model = match labels.get(&record.group().id()) {
@@ -86,21 +99,25 @@ fn list(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
                 ..label.clone()
             }
             .fit(40),
-            _ => truncate(&record.spec.title(), 40),
+            _ => fit(&record.spec.title(), 40),
         };
-        outln!(
-            "{:<26} {:<40} {:<12} {:>7} {:>8} {:>8} {:>7} {:>8}",
-            record.id,
-            printable(&model),
+        table.row([
+            model,
             liveness::shown_status(store, record, SystemTime::now()),
             format!("{}/{}", record.epochs_done, record.spec.epochs),
             optional(record.best_val_accuracy),
             optional(record.test_accuracy),
-            record.device.as_deref().unwrap_or("-"),
+            record.device.clone().unwrap_or_else(|| "-".into()),
             record.seconds.map_or_else(|| "-".into(), clock),
-        )?;
+            record.id.to_string(),
+        ]);
     }
-    outln!("{} run(s) in {}", records.len(), store.dir().display())?;
+    table.print()?;
+    outln!(
+        "{} in {}",
+        count(records.len(), "run"),
+        store.dir().display()
+    )?;
     Ok(code)
 }
 
@@ -151,37 +168,30 @@ fn groups(store: &RunStore, json: bool) -> anyhow::Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&all)?)?;
         return Ok(code);
     }
-    let width = grouped
-        .iter()
-        .map(|group| label_of(group).fit(GROUP_WIDTH).chars().count())
-        .chain(["GROUP".len()])
-        .max()
-        .unwrap_or(0);
-    outln!(
-        "{:<width$} {:>4} {:>5}  {:<44} {:>8}",
-        "GROUP",
-        "RUNS",
-        "DONE",
-        "TEST ACCURACY (mean ± sd, 95% CI)",
-        "ORIGINAL"
-    )?;
+    let mut table = Table::new(&[
+        ("GROUP", Align::Left),
+        ("RUNS", Align::Right),
+        ("DONE", Align::Right),
+        ("TEST ACCURACY (mean ± sd, 95% CI)", Align::Left),
+        ("ORIGINAL", Align::Right),
+    ]);
     for group in &grouped {
         let stats = group.stats();
-        outln!(
-            "{:<width$} {:>4} {:>5}  {:<44} {:>8}",
-            printable(&label_of(group).fit(GROUP_WIDTH)),
-            stats.runs,
-            stats.done,
+        table.row([
+            label_of(group).fit(GROUP_WIDTH),
+            stats.runs.to_string(),
+            stats.done.to_string(),
             super::compare::summary_text(&stats.test_accuracy),
             stats
                 .reference
                 .map_or_else(|| "-".into(), |r| format!("{:.4}", r.test_accuracy)),
-        )?;
+        ]);
     }
+    table.print()?;
     outln!(
-        "{} group(s) of {} run(s) in {}",
-        grouped.len(),
-        records.len(),
+        "{} of {} in {}",
+        count(grouped.len(), "group"),
+        count(records.len(), "run"),
         store.dir().display()
     )?;
     for sweep in sweeps(&records) {
@@ -233,14 +243,16 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
         atelier::plan::OptimizerKind::Sgd => "SGD",
     };
     outln!(
-        "  settings    {} epochs, batch {}, {optimizer} lr {}, seed {}, validation split {}{}",
-        spec.epochs,
+        "  settings    {}, batch {}, {optimizer} lr {}, seed {}, validation split {}{}",
+        count(spec.epochs, "epoch"),
         spec.batch_size,
         spec.learning_rate,
         spec.seed,
         spec.validation_split,
-        spec.limit_train
-            .map_or_else(String::new, |n| format!(", first {n} training images")),
+        spec.limit_train.map_or_else(String::new, |n| format!(
+            ", first {}",
+            count(n, "training image")
+        )),
     )?;
     if !spec.recipe.is_original() {
         outln!("  recipe      {}", spec.recipe.describe())?;
@@ -255,10 +267,10 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
             .map_or_else(String::new, |sweep| format!(", sweep {}", printable(sweep)))
     )?;
     outln!(
-        "  status      {} on {} (plan {}, created {}, atelier {})",
+        "  status      {} on {} (plan {:?}, created {}, atelier {})",
         liveness::shown_status(store, &record, SystemTime::now()),
         record.device.as_deref().unwrap_or("no device yet"),
-        record.plan,
+        printable(&record.plan),
         record.created_at,
         record.version
     )?;
@@ -270,8 +282,18 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
     }
     if log.skipped_unnamed > 0 {
         outln!(
-            "  note        skipped {} more lines that are not events",
-            log.skipped_unnamed
+            "  note        skipped {} more {} that {} not events",
+            log.skipped_unnamed,
+            if log.skipped_unnamed == 1 {
+                "line"
+            } else {
+                "lines"
+            },
+            if log.skipped_unnamed == 1 {
+                "is"
+            } else {
+                "are"
+            }
         )?;
     }
     if log.torn_tail {

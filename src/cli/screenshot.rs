@@ -3,6 +3,7 @@
 
 use std::{path::PathBuf, process::ExitCode, str::FromStr};
 
+use anyhow::Context;
 use atelier::{
     data::classes::parse_class,
     draw::Theme,
@@ -64,40 +65,42 @@ impl FromStr for Size {
 
 #[derive(Debug, Args)]
 pub struct ScreenshotArgs {
-    /// The run to select (id, id prefix or name) [default: the newest started run].
-    #[arg(long, value_name = "RUN")]
+    /// The run to select: an id, a unique start of one, or a run name (its
+    /// latest run) [default: the newest started run].
+    #[arg(long, value_name = "RUN", help_heading = crate::cli::heading::SELECTION)]
     pub run: Option<String>,
     /// Which screen to draw.
-    #[arg(long, value_enum, default_value = "live")]
+    #[arg(long, value_enum, default_value = "live", value_name = "VIEW", help_heading = crate::cli::heading::SELECTION)]
     pub view: Shot,
     /// Terminal size to lay out for.
-    #[arg(long, default_value = "120x40", value_name = "COLSxROWS")]
+    #[arg(long, default_value = "120x40", value_name = "COLSxROWS", help_heading = crate::cli::heading::OUTPUT)]
     pub size: Size,
     /// Default text and background colours of the image.
-    #[arg(long, value_enum, default_value = "dark")]
+    #[arg(long, value_enum, default_value = "dark", value_name = "THEME", help_heading = crate::cli::heading::OUTPUT)]
     pub theme: Theme,
     /// Show confusion cells as row percentages.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub percent: bool,
     /// The grid cell for the gallery and the diff's cursor, TRUE:PREDICTED
     /// (class numbers or names) [default: the run's most frequent confusion].
-    #[arg(long, value_name = "TRUE:PRED")]
+    #[arg(long, value_name = "TRUE:PRED", help_heading = crate::cli::heading::SELECTION)]
     pub cell: Option<Cell>,
-    /// The run --run is compared with (A in the diff; --run is B).
-    #[arg(long, value_name = "RUN")]
+    /// The run --run is compared with, named as --run is (A in the diff;
+    /// --run is B); `--view diff` needs it.
+    #[arg(long, value_name = "RUN", help_heading = crate::cli::heading::SELECTION)]
     pub base: Option<String>,
     /// The gallery page to draw, from 1.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = page_number)]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = page_number, help_heading = crate::cli::heading::SELECTION)]
     pub page: usize,
     /// Output file; its extension picks the format: .txt .ansi .html .svg .png
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", help_heading = crate::cli::heading::OUTPUT)]
     pub output: PathBuf,
     /// Draw charts and gauges without braille or block glyphs, as the app's `--ascii`.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub ascii: bool,
     /// Replace an existing file even when it is not of the kind written
     /// (never a run's own files, a link or a device).
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub force: bool,
 }
 
@@ -116,7 +119,19 @@ pub fn run(
     data_dir: Option<&std::path::Path>,
     runs_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
+    if args.view == Shot::Diff && args.base.is_none() {
+        anyhow::bail!(
+            "--view diff draws --run's confusion matrix minus --base's, and --base is missing: \
+             give --base RUN (the run to subtract); nothing written"
+        );
+    }
     let store = RunStore::existing(runs_dir)?;
+    // Each names one run (see `atelier::store::naming`); said with its flag.
+    for (flag, query) in [("--run", &args.run), ("--base", &args.base)] {
+        if let Some(query) = query {
+            store.find(query).with_context(|| flag.to_string())?;
+        }
+    }
     // Check the format and the path before any work.
     let format = screen::Format::from_path(&args.output)?;
     let policy = Policy::new(args.force, Some(store.dir().to_path_buf()));

@@ -10,7 +10,7 @@ use anyhow::Context;
 #[derive(Debug, clap::Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for; the script goes to stdout.
-    #[arg(value_enum)]
+    #[arg(value_enum, value_name = "SHELL")]
     shell: clap_complete::Shell,
 }
 
@@ -19,7 +19,7 @@ pub struct CompletionsArgs {
 pub struct ManpageArgs {
     /// Write atelier.1 and one page per subcommand (atelier-train.1, …) into
     /// this folder, instead of printing atelier.1.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long, value_name = "DIR", help_heading = crate::cli::heading::OUTPUT)]
     dir: Option<PathBuf>,
 }
 

@@ -15,21 +15,22 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     /// The sweep's name, as its plan gives it; the sweep trained last when not given.
+    #[arg(value_name = "SWEEP")]
     pub name: Option<String>,
     /// Show only these keys' effects; with two keys, also their heat table
     /// (the first key's values as rows, the second's as columns).
-    #[arg(long, value_name = "KEY[,KEY]", value_delimiter = ',', num_args = 1)]
+    #[arg(long, value_name = "KEY[,KEY]", value_delimiter = ',', num_args = 1, help_heading = crate::cli::heading::SELECTION)]
     pub by: Vec<String>,
     /// The practical margin, in accuracy points: two configurations whose
     /// difference surely lies within ±margin are equivalent. Without it,
     /// the sweep's own (its plan's `margin`), else 0.5.
-    #[arg(long, value_name = "POINTS", value_parser = atelier::plan::parse_margin)]
+    #[arg(long, value_name = "POINTS", value_parser = atelier::plan::parse_margin, help_heading = crate::cli::heading::SELECTION)]
     pub margin: Option<f64>,
     /// Print the whole analysis as JSON, for scripts.
-    #[arg(long, conflicts_with = "csv")]
+    #[arg(long, conflicts_with = "csv", help_heading = crate::cli::heading::OUTPUT)]
     pub json: bool,
     /// Print the configurations' table as CSV.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub csv: bool,
 }
 

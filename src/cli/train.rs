@@ -7,7 +7,10 @@
 use std::{path::Path, process::ExitCode};
 
 use atelier::{
-    edge::printable,
+    edge::{
+        printable,
+        table::{Align, Table},
+    },
     model::Precision,
     outln,
     plan::{DevicePref, Jobs, Overrides, Plan, RunSpec, Workers},
@@ -20,6 +23,7 @@ use atelier::{
         slots::{self, Slot},
         workers,
     },
+    units::count,
 };
 use clap::Args;
 use merge::Merge;
@@ -28,32 +32,32 @@ use merge::Merge;
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// `seed` (the original experiment, built in) or a plan file (TOML).
-    #[arg(long, default_value = "seed", value_name = "seed|beyond|FILE")]
+    #[arg(long, default_value = "seed", value_name = "seed|beyond|FILE", help_heading = crate::cli::heading::SELECTION)]
     pub plan: String,
     /// Only these runs of the plan, by name (e.g. M1,M4).
-    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    #[arg(long, value_delimiter = ',', value_name = "NAMES", help_heading = crate::cli::heading::SELECTION)]
     pub only: Vec<String>,
     /// Override every run's epoch count.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = crate::cli::heading::BUDGET)]
     pub epochs: Option<u32>,
     /// Train on only the first N images of the training split.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = crate::cli::heading::BUDGET)]
     pub limit_train: Option<u64>,
     /// auto, cpu, cuda or cuda:N (auto picks CUDA when libtorch sees a GPU).
-    #[arg(long, value_name = "DEVICE")]
+    #[arg(long, value_name = "DEVICE", help_heading = crate::cli::heading::HARDWARE)]
     pub device: Option<DevicePref>,
     /// fp32 (default), or bf16 mixed precision: faster on CPUs with AVX-512
     /// BF16 or AMX and on GPUs, slightly less accurate.
-    #[arg(long, value_enum, value_name = "PRECISION")]
+    #[arg(long, value_enum, value_name = "PRECISION", help_heading = crate::cli::heading::HARDWARE)]
     pub precision: Option<Precision>,
     /// Repeat every selected run (each group once) with seeds 1, 2, …, N.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(atelier::plan::MAX_SEEDS)), conflicts_with = "seed")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(atelier::plan::MAX_SEEDS)), conflicts_with = "seed", help_heading = crate::cli::heading::SELECTION)]
     pub seeds: Option<u32>,
     /// Train every selected run (each group once) with this seed.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "SEED", help_heading = crate::cli::heading::SELECTION)]
     pub seed: Option<u64>,
     /// Confirm a plan that expands to more runs than a sweep's `max_runs` (default 50).
-    #[arg(long)]
+    #[arg(short, long, help_heading = crate::cli::heading::SELECTION)]
     pub yes: bool,
 }
 
@@ -85,40 +89,44 @@ pub struct TrainArgs {
     pub plan: PlanArgs,
     /// Train in a background process that outlives this terminal (and an
     /// SSH session); prints its run ids and log. Follow it with `atelier watch`.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub detach: bool,
     /// Print the runs the plan expands to (names, groups, seeds) and train nothing.
-    #[arg(long, conflicts_with = "detach")]
+    #[arg(short = 'n', long, conflicts_with = "detach", help_heading = crate::cli::heading::OUTPUT)]
     pub dry_run: bool,
+    /// With --dry-run: print the runs as JSON, for scripts.
+    #[arg(long, requires = "dry_run", help_heading = crate::cli::heading::OUTPUT)]
+    pub json: bool,
     /// Train this many runs at once, a worker process each: on the CPU they
     /// split the cores; with GPUs, one run per GPU. `auto`: every GPU.
-    #[arg(long, value_name = "N|auto")]
+    #[arg(short, long, value_name = "N|auto", help_heading = crate::cli::heading::HARDWARE)]
     pub jobs: Option<Jobs>,
     /// Train on these devices at once, one run per GPU (e.g. cuda:0,cuda:1;
     /// `cpu` with --jobs N for N CPU workers).
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", help_heading = crate::cli::heading::HARDWARE)]
     pub devices: Vec<DevicePref>,
     /// libtorch CPU threads per training process [default: every core,
     /// split between --jobs workers].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = crate::cli::heading::HARDWARE)]
     pub threads: Option<u16>,
 }
 
 /// Arguments of `atelier resume`.
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// Interrupted, crashed or failed runs (id, unique id prefix, or name for
-    /// the latest run of that name); each continues after its last complete epoch.
+    /// Interrupted, crashed or failed runs: ids, id starts, run names (the
+    /// latest run), group or sweep names (their unfinished runs); several,
+    /// or a comma list. Each continues after its last complete epoch.
     #[arg(value_name = "RUN", required = true)]
     pub runs: Vec<String>,
     /// Continue in a background process that outlives this terminal.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub detach: bool,
     /// Continue on this device instead of the run's own (auto, cpu, cuda:N).
-    #[arg(long, value_name = "DEVICE")]
+    #[arg(long, value_name = "DEVICE", help_heading = crate::cli::heading::HARDWARE)]
     pub device: Option<DevicePref>,
     /// libtorch CPU threads [default: every core].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = crate::cli::heading::HARDWARE)]
     pub threads: Option<u16>,
     /// A worker of `train --jobs`: its parent holds the device locks.
     #[arg(long, hide = true, conflicts_with = "detach")]
@@ -132,7 +140,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let choice = args.plan.choice();
     if args.dry_run {
-        return dry_run(&choice.resolve()?);
+        return dry_run(&choice.resolve()?, args.json);
     }
     let mut workers = Workers {
         jobs: args.jobs,
@@ -208,36 +216,59 @@ fn say_detached(detached: &Detached, store: &atelier::store::RunStore) -> ExitCo
     ExitCode::SUCCESS
 }
 
-/// `--dry-run`: the expanded plan, one line per run, in training order.
-fn dry_run(plan: &Plan) -> anyhow::Result<ExitCode> {
-    outln!(
-        "{:<36} {:<28} {:>6} {:>6} {:>8} {:>6}  MODEL",
-        "RUN",
-        "GROUP",
-        "SEED",
-        "EPOCHS",
-        "LR",
-        "BATCH"
-    )?;
-    for run in &plan.runs {
-        outln!(
-            "{:<36} {:<28} {:>6} {:>6} {:>8} {:>6}  {}",
-            printable(&run.name),
-            printable(&run.group().name),
-            run.seed,
-            run.epochs,
-            run.learning_rate,
-            run.batch_size,
-            with_recipe(run)
-        )?;
-    }
+/// `--dry-run`: the expanded plan, one line per run, in training order (or
+/// as JSON with `--json`).
+fn dry_run(plan: &Plan, json: bool) -> anyhow::Result<ExitCode> {
     let groups: std::collections::HashSet<String> =
         plan.runs.iter().map(|run| run.group().id()).collect();
+    if json {
+        let runs: Vec<serde_json::Value> = plan
+            .runs
+            .iter()
+            .map(|run| {
+                serde_json::json!({
+                    "name": run.name,
+                    "group": run.group().name,
+                    "group_key": run.group().key,
+                    "model": with_recipe(run),
+                    "spec": run,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "plan": plan.name,
+            "groups": groups.len(),
+            "runs": runs,
+        });
+        outln!("{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = Table::new(&[
+        ("RUN", Align::Left),
+        ("GROUP", Align::Left),
+        ("SEED", Align::Right),
+        ("EPOCHS", Align::Right),
+        ("LR", Align::Right),
+        ("BATCH", Align::Right),
+        ("MODEL", Align::Left),
+    ]);
+    for run in &plan.runs {
+        table.row([
+            run.name.clone(),
+            run.group().name,
+            run.seed.to_string(),
+            run.epochs.to_string(),
+            run.learning_rate.to_string(),
+            run.batch_size.to_string(),
+            with_recipe(run),
+        ]);
+    }
+    table.print()?;
     outln!(
-        "plan {}: {} run(s) in {} group(s); nothing trained (--dry-run)",
-        plan.name,
-        plan.runs.len(),
-        groups.len()
+        "plan {:?}: {} in {}; nothing trained (--dry-run)",
+        printable(&plan.name),
+        count(plan.runs.len(), "run"),
+        count(groups.len(), "group")
     )?;
     Ok(ExitCode::SUCCESS)
 }

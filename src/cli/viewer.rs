@@ -8,6 +8,7 @@ use atelier::{
     remote::alerting::Alerting,
     session::notify::{Delivery, Ledger, Osc},
     store::AlertRules,
+    tui::effects::Screenshots,
 };
 use merge::Merge;
 
@@ -18,17 +19,17 @@ use merge::Merge;
 #[merge(strategy = merge::option::overwrite_none)]
 pub struct ViewerOptions {
     /// Draw the app's charts and gauges without braille or block glyphs.
-    #[arg(long)]
+    #[arg(long, help_heading = crate::cli::heading::VIEWER)]
     #[merge(strategy = merge::bool::overwrite_false)]
     ascii: bool,
-    /// Where the `s` key saves screenshots [default: assets/screenshots].
-    #[arg(long, env = "ATELIER_SCREENSHOTS", value_name = "DIR")]
+    /// Where the `s` key saves screenshots, created if need be [default: atelier in your pictures folder, else screenshots in atelier's data folder].
+    #[arg(long, env = "ATELIER_SCREENSHOTS", value_name = "DIR", help_heading = crate::cli::heading::VIEWER)]
     screenshots_dir: Option<PathBuf>,
     /// Colours of the saved screenshots' default text and background [default: dark].
-    #[arg(long, value_enum, value_name = "THEME")]
+    #[arg(long, value_enum, value_name = "THEME", help_heading = crate::cli::heading::VIEWER)]
     screenshot_theme: Option<atelier::draw::Theme>,
     /// A run of another process that writes nothing for this long shows as stalled [default: 5m].
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help_heading = crate::cli::heading::VIEWER)]
     stall_after: Option<humantime::Duration>,
     /// Alerts ring the terminal's bell.
     #[arg(long, help_heading = "Alerts")]
@@ -41,16 +42,16 @@ pub struct ViewerOptions {
     #[arg(long, value_name = "CMD", help_heading = "Alerts")]
     notify_cmd: Option<String>,
     /// A run is diverging once its training loss stays above this many times its best [default: 3].
-    #[arg(long, value_name = "K", help_heading = "Alerts")]
+    #[arg(long, value_name = "FACTOR", help_heading = "Alerts")]
     diverge_factor: Option<f64>,
     /// … for this many steps in a row [default: 200].
-    #[arg(long, value_name = "STEPS", help_heading = "Alerts")]
+    #[arg(long, value_name = "N", help_heading = "Alerts")]
     diverge_steps: Option<u64>,
     /// A run has plateaued after this many epochs without a better validation accuracy [default: 5].
-    #[arg(long, value_name = "EPOCHS", help_heading = "Alerts")]
+    #[arg(long, value_name = "N", help_heading = "Alerts")]
     plateau_epochs: Option<u32>,
     /// The atelier that remote hosts run, where it is not on their PATH [default: atelier].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = crate::cli::heading::STORAGE)]
     remote_atelier: Option<String>,
     /// Where alerts already told are remembered, so a restarted watcher does not repeat them [default: alerts.jsonl in atelier's state folder].
     #[arg(long, value_name = "FILE", help_heading = "Alerts")]
@@ -71,10 +72,14 @@ impl ViewerOptions {
         self.ascii
     }
 
+    /// The flag (or `ATELIER_SCREENSHOTS`), else the user's folder for
+    /// them; without a home folder, `atelier-screenshots` here.
     pub fn screenshots_dir(&self) -> PathBuf {
         self.screenshots_dir
             .clone()
-            .unwrap_or_else(|| PathBuf::from("assets/screenshots"))
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .or_else(Screenshots::user_default_dir)
+            .unwrap_or_else(|| PathBuf::from("atelier-screenshots"))
     }
 
     pub fn screenshot_theme(&self) -> atelier::draw::Theme {

@@ -181,7 +181,11 @@ impl fmt::Display for Report {
         if self.is_ok() {
             write!(f, "OK: matches the official dataset")
         } else {
-            writeln!(f, "{} problem(s):", self.problems.len())?;
+            writeln!(
+                f,
+                "{}:",
+                crate::units::count(self.problems.len(), "problem")
+            )?;
             for problem in &self.problems {
                 writeln!(f, "  - {problem}")?;
             }

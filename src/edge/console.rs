@@ -86,6 +86,56 @@ pub fn note(args: fmt::Arguments<'_>) {
     let _ = line_to(&mut io::stderr().lock(), args);
 }
 
+/// Whether standard error gets colour: `--color auto|always|never`, where
+/// `auto` (the default) colours a terminal unless `NO_COLOR` is set, as
+/// `anstream` decides for clap's own help and errors too.
+pub fn set_color(choice: anstream::ColorChoice) {
+    choice.write_global();
+}
+
+/// How a message to standard error is labelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    /// `error:`, bold red: the command failed.
+    Error,
+    /// `warning:`, bold yellow: it goes on, but something looks wrong.
+    Warning,
+    /// `note:`, bold: for information.
+    Note,
+}
+
+impl Label {
+    fn text(self) -> &'static str {
+        match self {
+            Label::Error => "error:",
+            Label::Warning => "warning:",
+            Label::Note => "note:",
+        }
+    }
+
+    fn style(self) -> anstyle::Style {
+        let bold = anstyle::Style::new().bold();
+        match self {
+            Label::Error => bold.fg_color(Some(anstyle::AnsiColor::Red.into())),
+            Label::Warning => bold.fg_color(Some(anstyle::AnsiColor::Yellow.into())),
+            Label::Note => bold,
+        }
+    }
+}
+
+/// Writes `label` (styled) and `args` as one line to `out`.
+pub fn labelled_to(out: &mut impl Write, label: Label, args: fmt::Arguments<'_>) -> io::Result<()> {
+    let style = label.style();
+    write!(out, "{style}{}{style:#} ", label.text())?;
+    line_to(out, args)
+}
+
+/// Writes `error: …`, `warning: …` or `note: …` to standard error, the
+/// label coloured where colour is on ([`set_color`]); a failure is ignored.
+pub fn labelled(label: Label, args: fmt::Arguments<'_>) {
+    let _ = labelled_to(&mut anstream::stderr().lock(), label, args);
+}
+
 /// `println!` for commands that only print: evaluates to
 /// `Result<(), StdoutError>`, so `outln!(…)?` ends the command cleanly.
 #[macro_export]
@@ -115,6 +165,23 @@ macro_rules! sayln {
 macro_rules! noteln {
     ($($arg:tt)*) => {
         $crate::edge::console::note(format_args!($($arg)*))
+    };
+}
+
+/// `error: …` on standard error, `error:` in red on a terminal (see
+/// [`console::labelled`](crate::edge::console::labelled)).
+#[macro_export]
+macro_rules! errorln {
+    ($($arg:tt)*) => {
+        $crate::edge::console::labelled($crate::edge::console::Label::Error, format_args!($($arg)*))
+    };
+}
+
+/// `warning: …` on standard error, `warning:` in yellow on a terminal.
+#[macro_export]
+macro_rules! warnln {
+    ($($arg:tt)*) => {
+        $crate::edge::console::labelled($crate::edge::console::Label::Warning, format_args!($($arg)*))
     };
 }
 
@@ -149,6 +216,19 @@ mod tests {
         assert_eq!(errors.lines().count(), 1, "{errors}");
         assert!(errors.contains("training goes on"), "{errors}");
         assert_eq!(good, b"epoch 1\n", "nothing printed after the failure");
+    }
+
+    #[test]
+    fn labels_are_styled_and_the_stripping_stream_leaves_them_plain() {
+        let mut coloured = Vec::new();
+        labelled_to(&mut coloured, Label::Error, format_args!("no {}", "run")).unwrap();
+        assert_eq!(
+            String::from_utf8(coloured).unwrap(),
+            "\u{1b}[1m\u{1b}[31merror:\u{1b}[0m no run\n"
+        );
+        let mut plain = anstream::StripStream::new(Vec::new());
+        labelled_to(&mut plain, Label::Warning, format_args!("odd")).unwrap();
+        assert_eq!(plain.into_inner(), b"warning: odd\n");
     }
 
     #[test]

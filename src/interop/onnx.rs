@@ -13,12 +13,14 @@
 
 use std::{collections::HashMap, path::Path};
 
-use onnx_protobuf::{
+use prost::Message;
+use tch::Tensor;
+
+use self::proto::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
-    type_proto, AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto,
+    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
     StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
-use tch::Tensor;
 
 use super::InteropError;
 use crate::{
@@ -32,6 +34,8 @@ use crate::{
     store::RunRecord,
     train::checkpoint::{BEST_FILE, FINAL_FILE},
 };
+
+mod proto;
 
 /// The operator set the graph is written for (ONNX Runtime ≥ 1.12 runs it).
 pub const OPSET: i64 = 17;
@@ -117,13 +121,11 @@ pub fn export_model(
         Output::Logits => graph.identity(&logits, output.name()),
         Output::Probabilities => graph.softmax(&logits, output.name()),
     };
-    let model = graph.model(record, &last)?;
-    let bytes = model
-        .write_to_bytes()
-        .map_err(|e| InteropError::Model(format!("cannot encode the ONNX model: {e}")))?;
+    let nodes = graph.nodes.len();
+    let bytes = graph.model(record, &last)?.encode_to_vec();
     output::write(file, Kind::Onnx, &bytes, policy)?;
     Ok(Exported {
-        nodes: model.graph.node.len(),
+        nodes,
         parameters: graph.parameters,
         bytes: bytes.len(),
     })
@@ -332,13 +334,14 @@ impl<'a> Builder<'a> {
         attributes: Vec<AttributeProto>,
         output: &str,
     ) -> String {
-        let mut node = NodeProto::new();
-        node.op_type = op.into();
-        node.name = output.into();
-        node.input = inputs;
-        node.output = vec![output.into()];
-        node.attribute = attributes;
-        self.nodes.push(node);
+        self.nodes.push(NodeProto {
+            op_type: Some(op.into()),
+            name: Some(output.into()),
+            input: inputs,
+            output: vec![output.into()],
+            attribute: attributes,
+            ..NodeProto::default()
+        });
         output.into()
     }
 
@@ -356,104 +359,122 @@ impl<'a> Builder<'a> {
             .try_into()
             .map_err(|e| InteropError::Model(format!("{name}: {e}")))?;
         self.parameters += values.len();
-        let mut proto = TensorProto::new();
-        proto.name = name.into();
-        proto.dims = tensor.size();
-        proto.data_type = DataType::FLOAT as i32;
-        proto.raw_data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.initializers.push(proto);
+        self.initializers.push(TensorProto {
+            name: Some(name.into()),
+            dims: tensor.size(),
+            data_type: Some(DataType::Float.into()),
+            raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            ..TensorProto::default()
+        });
         Ok(name.into())
     }
 
     fn model(&mut self, record: &RunRecord, output: &str) -> Result<ModelProto, InteropError> {
-        let mut graph = GraphProto::new();
-        graph.name.clone_from(&record.spec.name);
-        graph.node = std::mem::take(&mut self.nodes);
-        graph.initializer = std::mem::take(&mut self.initializers);
         let side = IMAGE_SIDE as i64;
-        graph.input = vec![value_info(
-            "images",
-            &[None, Some(1), Some(side), Some(side)],
-        )];
-        graph.output = vec![value_info(output, &[None, Some(NUM_CLASSES as i64)])];
-        let mut model = ModelProto::new();
-        model.ir_version = IR_VERSION;
-        model.producer_name = "atelier".into();
-        model.producer_version = env!("CARGO_PKG_VERSION").into();
-        model.doc_string = format!(
+        let graph = GraphProto {
+            name: Some(record.spec.name.clone()),
+            node: std::mem::take(&mut self.nodes),
+            initializer: std::mem::take(&mut self.initializers),
+            input: vec![value_info(
+                "images",
+                &[None, Some(1), Some(side), Some(side)],
+            )],
+            output: vec![value_info(output, &[None, Some(NUM_CLASSES as i64)])],
+            ..GraphProto::default()
+        };
+        let doc = format!(
             "{}: input images N×1×28×28 float in [0, 1]; output {output} N×10",
             record.spec.title()
         );
-        let mut opset = OperatorSetIdProto::new();
-        opset.version = OPSET;
-        model.opset_import = vec![opset];
-        let spec = serde_json::to_string(&record.spec.model)
-            .map_err(|e| InteropError::Model(format!("cannot write the spec: {e}")))?;
-        model.metadata_props = [
-            ("run_id", record.id.to_string()),
-            ("run_name", record.spec.name.clone()),
-            ("model_spec", spec),
-            ("input", "images: float32 N×1×28×28, pixel / 255".into()),
-            ("classes", crate::data::CLASS_NAMES.join(", ")),
-        ]
-        .into_iter()
-        .map(|(key, value)| {
-            let mut entry = StringStringEntryProto::new();
-            entry.key = key.into();
-            entry.value = value;
-            entry
+        Ok(ModelProto {
+            ir_version: Some(IR_VERSION),
+            producer_name: Some("atelier".into()),
+            producer_version: Some(env!("CARGO_PKG_VERSION").into()),
+            doc_string: Some(doc),
+            opset_import: vec![OperatorSetIdProto {
+                version: Some(OPSET),
+                ..OperatorSetIdProto::default()
+            }],
+            metadata_props: metadata(record)?,
+            graph: Some(graph),
+            ..ModelProto::default()
         })
-        .collect();
-        model.graph = Some(graph).into();
-        Ok(model)
     }
+}
+
+/// The run's id, name and spec, and the input and classes, as the model's
+/// metadata.
+fn metadata(record: &RunRecord) -> Result<Vec<StringStringEntryProto>, InteropError> {
+    let spec = serde_json::to_string(&record.spec.model)
+        .map_err(|e| InteropError::Model(format!("cannot write the spec: {e}")))?;
+    let entries = [
+        ("run_id", record.id.to_string()),
+        ("run_name", record.spec.name.clone()),
+        ("model_spec", spec),
+        ("input", "images: float32 N×1×28×28, pixel / 255".into()),
+        ("classes", crate::data::CLASS_NAMES.join(", ")),
+    ];
+    Ok(entries
+        .into_iter()
+        .map(|(key, value)| StringStringEntryProto {
+            key: Some(key.into()),
+            value: Some(value),
+        })
+        .collect())
 }
 
 /// A float tensor's name, element type and shape; `None` is the batch axis `N`.
 fn value_info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
-    let mut shape = TensorShapeProto::new();
-    shape.dim = dims
+    let dim = dims
         .iter()
-        .map(|dim| {
-            let mut dimension = onnx_protobuf::tensor_shape_proto::Dimension::new();
-            dimension.value = Some(match dim {
+        .map(|dim| proto::tensor_shape_proto::Dimension {
+            value: Some(match dim {
                 Some(size) => dimension::Value::DimValue(*size),
                 None => dimension::Value::DimParam("N".into()),
-            });
-            dimension
+            }),
+            ..Default::default()
         })
         .collect();
-    let mut tensor = type_proto::Tensor::new();
-    tensor.elem_type = DataType::FLOAT as i32;
-    tensor.shape = Some(shape).into();
-    let mut kind = TypeProto::new();
-    kind.value = Some(type_proto::Value::TensorType(tensor));
-    let mut info = ValueInfoProto::new();
-    info.name = name.into();
-    info.type_ = Some(kind).into();
-    info
+    let tensor = type_proto::Tensor {
+        elem_type: Some(DataType::Float.into()),
+        shape: Some(TensorShapeProto { dim }),
+    };
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(tensor)),
+            ..TypeProto::default()
+        }),
+        ..ValueInfoProto::default()
+    }
+}
+
+/// An attribute with its name and type, and no value yet.
+fn attribute(name: &str, kind: AttributeType) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(kind.into()),
+        ..AttributeProto::default()
+    }
 }
 
 fn int_attribute(name: &str, value: i64) -> AttributeProto {
-    let mut attribute = AttributeProto::new();
-    attribute.name = name.into();
-    attribute.type_ = AttributeType::INT.into();
-    attribute.i = value;
-    attribute
+    AttributeProto {
+        i: Some(value),
+        ..attribute(name, AttributeType::Int)
+    }
 }
 
 fn ints_attribute(name: &str, values: &[i64]) -> AttributeProto {
-    let mut attribute = AttributeProto::new();
-    attribute.name = name.into();
-    attribute.type_ = AttributeType::INTS.into();
-    attribute.ints = values.to_vec();
-    attribute
+    AttributeProto {
+        ints: values.to_vec(),
+        ..attribute(name, AttributeType::Ints)
+    }
 }
 
 fn float_attribute(name: &str, value: f32) -> AttributeProto {
-    let mut attribute = AttributeProto::new();
-    attribute.name = name.into();
-    attribute.type_ = AttributeType::FLOAT.into();
-    attribute.f = value;
-    attribute
+    AttributeProto {
+        f: Some(value),
+        ..attribute(name, AttributeType::Float)
+    }
 }

@@ -185,9 +185,16 @@ impl Recipe {
             Schedule::Step {
                 every_epochs,
                 factor,
-            } => parts.push(format!("lr ×{factor} every {every_epochs} epochs")),
+            } => parts.push(if every_epochs == 1 {
+                format!("lr ×{factor} every epoch")
+            } else {
+                format!("lr ×{factor} every {every_epochs} epochs")
+            }),
             Schedule::Cosine { warmup_epochs } => {
-                parts.push(format!("cosine lr, {warmup_epochs} warm-up epochs"));
+                parts.push(format!(
+                    "cosine lr, {}",
+                    crate::units::count(warmup_epochs, "warm-up epoch")
+                ));
             }
             Schedule::OneCycle { warmup_share } => {
                 parts.push(format!("one-cycle lr, {warmup_share} rising"));

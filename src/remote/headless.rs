@@ -33,8 +33,12 @@ impl Ended {
     pub fn summary(self) -> String {
         let runs = self.done + self.failed + self.interrupted + self.crashed;
         format!(
-            "all {runs} watched run(s) ended: {} done, {} failed, {} interrupted, {} crashed",
-            self.done, self.failed, self.interrupted, self.crashed
+            "all {} ended: {} done, {} failed, {} interrupted, {} crashed",
+            crate::units::count(runs, "watched run"),
+            self.done,
+            self.failed,
+            self.interrupted,
+            self.crashed
         )
     }
 }

@@ -75,23 +75,25 @@ pub fn plan(
 }
 
 /// Creates the runs as queued, writes the script and the record, and asks
-/// `sbatch`; when it refuses, the runs stay, stored as interrupted.
+/// `sbatch`. When `sbatch` refuses (or cannot be run), nothing was
+/// submitted, and what was created for it is removed again: the runs, the
+/// submission's folder, and the submissions folder if this made it. Only
+/// when it is unclear whether Slurm took the job (`sbatch` killed, or its
+/// answer unreadable) do the runs stay, stored as interrupted.
 pub fn submit(
     store: &RunStore,
     tools: &Tools,
     planned: &mut Planned,
 ) -> Result<Submitted, SessionError> {
-    for request in &planned.requests {
-        store.create_queued(request)?;
-    }
+    let submissions = store.dir().join(slurm::submission::SUBMISSIONS_DIR);
+    let had_submissions = submissions.exists();
+    let mut created: Vec<RunId> = Vec::new();
+    let mut folder = None;
+    let sent = send(store, tools, planned, &mut created, &mut folder);
     let submission = &mut planned.submission;
-    submission.create_dir(store.dir())?;
-    let script = submission.script_path(store.dir());
-    write_script(&script, &planned.script)?;
-    submission.save(store.dir())?;
-    let job = match tools.sbatch(&script, &submission.dir(store.dir())) {
+    let job = match sent {
         Ok(job) => job,
-        Err(error) => {
+        Err(Sent::Unclear(error)) => {
             interrupt_queued(store, &submission.runs);
             return Err(SessionError::NotSubmitted {
                 error: Box::new(error),
@@ -100,10 +102,111 @@ pub fn submit(
                 id: submission.id.clone(),
             });
         }
+        Err(Sent::Not(error)) => {
+            let leftovers = undo(
+                store,
+                &created,
+                folder.as_deref(),
+                &submissions,
+                had_submissions,
+            );
+            return Err(match (error, leftovers) {
+                (SessionError::Slurm(error), None) => SessionError::SubmitRefused {
+                    error: Box::new(error),
+                    runs: created.len(),
+                    dir: store.dir().to_path_buf(),
+                },
+                (error, None) => error,
+                (error, Some(leftover)) => SessionError::System {
+                    what: format!(
+                        "{error}\nnothing was submitted, but not all it had created could be removed"
+                    ),
+                    error: std::io::Error::other(leftover.to_string()),
+                },
+            });
+        }
     };
+    let script = submission.script_path(store.dir());
     submission.record_job(&job, (0..planned.requests.len()).collect());
     submission.save(store.dir())?;
     Ok(Submitted { job, script })
+}
+
+/// Why a submission did not go through.
+enum Sent {
+    /// Nothing reached Slurm: what was created may be removed.
+    Not(SessionError),
+    /// `sbatch` may have queued the job (it was killed, or its answer could
+    /// not be read): the runs stay.
+    Unclear(slurm::SlurmError),
+}
+
+/// Creates the runs and the submission's folder (noting each in `created`
+/// and `folder`, for [`undo`]), writes the script and the record, and runs
+/// `sbatch`; the job id.
+fn send(
+    store: &RunStore,
+    tools: &Tools,
+    planned: &mut Planned,
+    created: &mut Vec<RunId>,
+    folder: &mut Option<PathBuf>,
+) -> Result<String, Sent> {
+    for request in &planned.requests {
+        store
+            .create_queued(request)
+            .map_err(|error| Sent::Not(error.into()))?;
+        created.push(request.id.clone());
+    }
+    let submission = &mut planned.submission;
+    *folder = Some(
+        submission
+            .create_dir(store.dir())
+            .map_err(|error| Sent::Not(error.into()))?,
+    );
+    let script = submission.script_path(store.dir());
+    write_script(&script, &planned.script).map_err(Sent::Not)?;
+    submission
+        .save(store.dir())
+        .map_err(|error| Sent::Not(error.into()))?;
+    tools
+        .sbatch(&script, &submission.dir(store.dir()))
+        .map_err(|error| match error {
+            slurm::SlurmError::Refused { code: None, .. } | slurm::SlurmError::BadOutput { .. } => {
+                Sent::Unclear(error)
+            }
+            error => Sent::Not(error.into()),
+        })
+}
+
+/// Removes the runs and the submission folder a submission that did not
+/// go through created, and the submissions folder if it made that and it
+/// is empty now; what could not be removed, if anything.
+fn undo(
+    store: &RunStore,
+    created: &[RunId],
+    folder: Option<&Path>,
+    submissions: &Path,
+    had_submissions: bool,
+) -> Option<SessionError> {
+    let mut leftover = None;
+    for run in created {
+        if let Err(error) = store.discard(run) {
+            leftover.get_or_insert(SessionError::Store(error));
+        }
+    }
+    if let Some(folder) = folder {
+        if let Err(error) = std::fs::remove_dir_all(folder) {
+            leftover.get_or_insert(SessionError::system(
+                format!("cannot remove {}", folder.display()),
+                error,
+            ));
+        }
+    }
+    if !had_submissions {
+        // Only if empty: another submission may have begun meanwhile.
+        let _ = std::fs::remove_dir(submissions);
+    }
+    leftover
 }
 
 /// The plan's one sweep when every run comes from it, else the plan's name.
@@ -250,6 +353,65 @@ mod tests {
         assert_eq!(first_max_parallel(&script), Some(2));
         std::fs::write(&script, "#!/bin/bash\n#SBATCH --array=0-3\n").unwrap();
         assert_eq!(first_max_parallel(&script), None);
+    }
+
+    /// A folder holding an `sbatch` that runs `body`.
+    fn fake_sbatch(body: &str) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let sbatch = bin.path().join("sbatch");
+        std::fs::write(&sbatch, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    }
+
+    fn planned(store: &RunStore) -> Planned {
+        let options = SubmitOptions {
+            name: None,
+            resources: Resources::default(),
+            prologue: None,
+            max_requeues: 1,
+            data_dir: None,
+        };
+        plan(store, &crate::plan::seed_plan(), &options).unwrap()
+    }
+
+    #[test]
+    fn a_refused_submission_leaves_the_store_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        let bin = fake_sbatch("echo 'sbatch: error: Invalid generic resource' >&2; exit 1");
+        let tools = Tools::in_folder(Some(bin.path().to_path_buf()));
+        let mut planned = planned(&store);
+        let runs = planned.requests.len();
+        let error = submit(&store, &tools, &mut planned).unwrap_err();
+        assert!(
+            matches!(&error, SessionError::SubmitRefused { runs: n, .. } if *n == runs),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("Invalid generic resource"), "{message}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn a_submission_slurm_may_have_taken_keeps_its_runs_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        let bin = fake_sbatch("echo 'Submitted batch job, probably'");
+        let tools = Tools::in_folder(Some(bin.path().to_path_buf()));
+        let mut planned = planned(&store);
+        let error = submit(&store, &tools, &mut planned).unwrap_err();
+        assert!(
+            matches!(error, SessionError::NotSubmitted { .. }),
+            "{error}"
+        );
+        let (records, _) = store.list();
+        assert_eq!(records.len(), planned.requests.len());
+        assert!(records
+            .iter()
+            .all(|record| record.status == RunStatus::Interrupted));
     }
 
     #[test]

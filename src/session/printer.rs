@@ -161,7 +161,10 @@ impl Printer {
             ),
             Event::Cancelled { run, epochs_done } => {
                 self.clear_bar();
-                sayln!("{title}: interrupted after {epochs_done} complete epoch(s); stored as {run}");
+                sayln!(
+                    "{title}: interrupted after {}; stored as {run}",
+                    crate::units::count(*epochs_done, "complete epoch")
+                );
             }
             Event::Failed { message, .. } => {
                 self.clear_bar();

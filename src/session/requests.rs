@@ -45,41 +45,56 @@ impl Job {
     }
 }
 
-/// The stored runs `queries` name (ids, prefixes or names), each once,
-/// to continue after their last complete epoch, on `device` when given.
-/// A run that is done, or whose device is not here, is refused.
+/// The stored runs `queries` name (see `store::naming`: ids, id starts,
+/// run, group and sweep names, comma lists), each once, to continue after
+/// their last complete epoch, on `device` when given. A run named by itself
+/// that is done, or whose device is not here, is refused; of a group or
+/// sweep, the runs that are done or still active are left out, and one
+/// with none left to continue is refused.
 pub fn continuations(
     store: &RunStore,
     queries: &[String],
     device: Option<DevicePref>,
 ) -> Result<Vec<Job>, SessionError> {
     let mut jobs: Vec<Job> = Vec::new();
-    for query in queries {
-        let id = store.find(query)?;
-        // A run named twice (by id and name, say) continues once.
-        if jobs.iter().any(|job| job.id == id) {
-            continue;
+    for named in store.find_each(queries)? {
+        let alone = named.runs().len() == 1;
+        let what = named.describe();
+        let mut continued = 0;
+        for record in named.into_runs() {
+            let id = record.id.clone();
+            // A run named twice (by id and name, say) continues once.
+            if jobs.iter().any(|job| job.id == id) {
+                continued += 1;
+                continue;
+            }
+            if !alone && (record.status == RunStatus::Done || store.active(&record).is_some()) {
+                continue;
+            }
+            if record.status == RunStatus::Done {
+                return Err(SessionError::NothingToResume(id));
+            }
+            let mut spec = record.spec;
+            spec.device = device.unwrap_or(spec.device);
+            spec.device
+                .resolve()
+                .map_err(|error| SessionError::Device {
+                    run: id.to_string(),
+                    error,
+                })?;
+            jobs.push(Job {
+                command: Command::Continue {
+                    run: id.clone(),
+                    device,
+                },
+                id,
+                spec,
+            });
+            continued += 1;
         }
-        let record = store.load(&id)?;
-        if record.status == RunStatus::Done {
-            return Err(SessionError::NothingToResume(id));
+        if continued == 0 {
+            return Err(SessionError::NothingToResumeIn(what));
         }
-        let mut spec = record.spec;
-        spec.device = device.unwrap_or(spec.device);
-        spec.device
-            .resolve()
-            .map_err(|error| SessionError::Device {
-                run: id.to_string(),
-                error,
-            })?;
-        jobs.push(Job {
-            command: Command::Continue {
-                run: id.clone(),
-                device,
-            },
-            id,
-            spec,
-        });
     }
     Ok(jobs)
 }
@@ -121,5 +136,41 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].spec.device, DevicePref::Cpu);
         assert!(continuations(&store, &["nothing-like-it".into()], None).is_err());
+    }
+
+    #[test]
+    fn a_group_continues_its_unfinished_runs_and_a_run_named_alone_must_be_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        let base = seed_plan().runs[0].clone();
+        let mut made = Vec::new();
+        for seed in [1, 2] {
+            let request = request(&store, "seed", &crate::plan::sweep::with_seed(&base, seed));
+            // Dropped before it ends: interrupted.
+            drop(store.create(&request).unwrap());
+            made.push(request.id);
+        }
+        let finish = |id: &RunId| {
+            let mut record = store.load(id).unwrap();
+            record.status = RunStatus::Done;
+            record
+                .save(&store.run_dir(id).join(crate::store::RECORD_FILE))
+                .unwrap();
+        };
+        finish(&made[1]);
+        let group = base.group().name;
+        let jobs =
+            continuations(&store, std::slice::from_ref(&group), Some(DevicePref::Cpu)).unwrap();
+        let ids: Vec<&RunId> = jobs.iter().map(|job| &job.id).collect();
+        assert_eq!(ids, [&made[0]]);
+        assert!(matches!(
+            continuations(&store, &[made[1].to_string()], None),
+            Err(SessionError::NothingToResume(_))
+        ));
+        finish(&made[0]);
+        let message = continuations(&store, &[group], None)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("has no run to resume"), "{message}");
     }
 }

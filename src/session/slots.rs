@@ -109,7 +109,7 @@ fn from_devices(jobs: Option<Jobs>, devices: &[DevicePref]) -> Result<Vec<Device
         .collect())
 }
 
-/// `2 × cpu (1 thread(s) each)`, `cuda:0, cuda:1`.
+/// `2 × cpu (1 thread each)`, `cuda:0, cuda:1`.
 pub fn describe(slots: &[Slot]) -> String {
     let cpu: Vec<&Slot> = slots
         .iter()
@@ -122,9 +122,9 @@ pub fn describe(slots: &[Slot]) -> String {
         .collect();
     if let Some(first) = cpu.first() {
         parts.push(format!(
-            "{} × cpu ({} thread(s) each)",
+            "{} × cpu ({} each)",
             cpu.len(),
-            first.threads
+            crate::units::count(first.threads, "thread")
         ));
     }
     parts.join(", ")
@@ -166,7 +166,7 @@ mod tests {
         let listed = slots(None, &[DevicePref::Cuda(1), DevicePref::Cpu], 2, 4).unwrap();
         assert_eq!(listed[0].device, DevicePref::Cuda(1));
         assert_eq!(listed[1], cpu(3));
-        assert_eq!(describe(&listed), "cuda:1, 1 × cpu (3 thread(s) each)");
+        assert_eq!(describe(&listed), "cuda:1, 1 × cpu (3 threads each)");
     }
 
     #[test]

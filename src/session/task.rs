@@ -197,8 +197,9 @@ fn listen_for_signals(trainer: &Trainer, requeue: Arc<AtomicBool>) -> Result<(),
 fn requeue_task(attempt: &Attempt, store: &RunStore, tools: &Tools) -> Result<u8, SessionError> {
     if attempt.env.restart_count >= attempt.max_requeues {
         sayln!(
-            "{}: requeued {} time(s) already, the most this submission allows; left interrupted (resubmit it to go on)",
-            attempt.run, attempt.env.restart_count
+            "{}: requeued {} already, the most this submission allows; left interrupted (resubmit it to go on)",
+            attempt.run,
+            crate::units::count(attempt.env.restart_count, "time")
         );
         return Ok(STOPPED);
     }

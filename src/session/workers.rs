@@ -75,9 +75,9 @@ pub fn train(
         )
     })?;
     sayln!(
-        "{} run(s) on {} worker(s): {}",
-        runs.len(),
-        slots.len(),
+        "{} on {}: {}",
+        crate::units::count(runs.len(), "run"),
+        crate::units::count(slots.len(), "worker"),
         describe(slots)
     );
     let titles: HashMap<RunId, RunSpec> = runs.iter().cloned().collect();

@@ -30,20 +30,36 @@ pub enum StoreError {
         path: PathBuf,
         problem: PredictionsProblem,
     },
-    #[error("no run matches {query:?} in {dir}{}{}", candidates_text(.candidates), unreadable_text(*.unreadable))]
+    /// A query that names nothing (see `store::naming`).
+    #[error("no {what} matches {query:?} in {dir}{}{}", unreadable_text(*.unreadable), listing(.candidates, *.more))]
     UnknownRun {
         query: String,
         dir: PathBuf,
+        /// What the command takes: `run`, or `run, group or sweep`.
+        what: &'static str,
+        /// The closest runs (groups, sweeps), one line each, closest first.
         candidates: Vec<String>,
+        /// How many more there are.
+        more: usize,
         /// Run folders that could not be read (`atelier runs` names them).
         unreadable: usize,
     },
-    #[error("{query:?} names no single run or group in {dir}{}", target_candidates(.candidates))]
-    UnknownTarget {
+    /// A query that stands for several runs (or groups) where one is wanted.
+    #[error("{query:?} {what} in {dir}; {wanted}{}", listing(.candidates, *.more))]
+    NotOneRun {
         query: String,
         dir: PathBuf,
+        /// `names group "M1" of 5 runs`, `is the start of 36 run ids`.
+        what: String,
+        /// What the command wants instead.
+        wanted: &'static str,
+        /// Its closest runs (or groups), one line each, closest first.
         candidates: Vec<String>,
+        more: usize,
     },
+    /// `runs rm` of a run that is not to be removed (active, or not a plain folder).
+    #[error("run {run} is not removed: {reason}")]
+    NotRemovable { run: String, reason: String },
     #[error("{dir}: no such runs folder; check --runs-dir or ATELIER_RUNS, or train a run first (`atelier train`)")]
     NoRunsFolder { dir: PathBuf },
     #[error("this system has no home folder; pass --runs-dir DIR or set ATELIER_RUNS")]
@@ -126,20 +142,23 @@ impl StoreError {
     }
 }
 
-fn target_candidates(candidates: &[String]) -> String {
+/// The candidates of a query, one indented line each, and how many more
+/// there are.
+fn listing(candidates: &[String], more: usize) -> String {
     if candidates.is_empty() {
-        "; it holds no runs".to_string()
-    } else {
-        format!("; candidates: {}", candidates.join("; "))
+        return "; it holds no runs".to_string();
     }
-}
-
-fn candidates_text(candidates: &[String]) -> String {
-    if candidates.is_empty() {
-        "; it holds no runs".to_string()
-    } else {
-        format!("; recent runs: {}", candidates.join(", "))
+    let mut text = String::from(". The closest:");
+    for line in candidates {
+        text.push_str("\n  ");
+        text.push_str(line);
     }
+    if more > 0 {
+        text.push_str(&format!(
+            "\n  … and {more} more (`atelier runs` and `atelier runs groups` list them all)"
+        ));
+    }
+    text
 }
 
 /// What makes stored predictions unreadable or inconsistent.

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{RunRecord, RunStatus, RunStore, StoreError};
+use super::{RunRecord, RunStatus};
 use crate::{
     plan::{Group, Reference},
     stats::Summary,
@@ -90,147 +90,25 @@ impl GroupRuns<'_> {
     }
 }
 
-/// One side of `atelier compare`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Target {
-    Run(Box<RunRecord>),
-    Group { group: Group, runs: Vec<RunRecord> },
-}
-
-impl Target {
-    pub fn name(&self) -> String {
-        match self {
-            Target::Run(record) => record.spec.name.clone(),
-            Target::Group { group, .. } => group.name.clone(),
-        }
-    }
-
-    /// The run, or the group's runs.
-    pub fn into_runs(self) -> Vec<RunRecord> {
-        match self {
-            Target::Run(record) => vec![*record],
-            Target::Group { runs, .. } => runs,
-        }
-    }
-}
-
-/// Every run the queries name (each as [`find_target`] reads it), each
-/// once, in the order named.
-pub fn find_runs(store: &RunStore, queries: &[String]) -> Result<Vec<RunRecord>, StoreError> {
-    let mut records: Vec<RunRecord> = Vec::new();
-    for query in queries {
-        for record in find_target(store, query)?.into_runs() {
-            if !records.iter().any(|known| known.id == record.id) {
-                records.push(record);
-            }
-        }
-    }
-    Ok(records)
-}
-
-/// Finds a run or a group: an exact run id, a group's name (a group of one
-/// run is that run), a run's name (its latest run), a unique prefix of a
-/// run id or of a group key. Nothing or several matches: the error lists
-/// the candidates.
-pub fn find_target(store: &RunStore, query: &str) -> Result<Target, StoreError> {
-    let (records, mut unreadable) = store.list();
-    if let Some(error) = super::take_folder_error(store.dir(), &mut unreadable) {
-        return Err(error);
-    }
-    let query = query.trim();
-    let target = |group: &GroupRuns| -> Target {
-        if group.runs.len() == 1 {
-            Target::Run(Box::new(group.runs[0].clone()))
-        } else {
-            Target::Group {
-                group: group.group.clone(),
-                runs: group.runs.iter().map(|r| (*r).clone()).collect(),
-            }
-        }
-    };
-    if let Some(record) = records.iter().find(|r| r.id.as_str() == query) {
-        return Ok(Target::Run(Box::new(record.clone())));
-    }
-    let groups = group_runs(&records);
-    let named: Vec<&GroupRuns> = groups
+/// The sweeps in `records`, by name, most recently started last.
+pub fn sweeps(records: &[RunRecord]) -> Vec<String> {
+    let mut named: Vec<(&str, &str)> = records
         .iter()
-        .filter(|g| g.group.name.eq_ignore_ascii_case(query))
+        .filter_map(|r| r.spec.sweep.as_deref().map(|s| (s, r.created_at.as_str())))
         .collect();
-    match named.as_slice() {
-        [one] => return Ok(target(one)),
-        [] => {}
-        several => return Err(ambiguous(store, query, several)),
+    named.sort_by(|a, b| a.1.cmp(b.1));
+    let mut names: Vec<String> = Vec::new();
+    for (name, _) in named {
+        names.retain(|known| known != name);
+        names.push(name.to_string());
     }
-    if let Some(record) = records
-        .iter()
-        .rev()
-        .find(|r| r.spec.name.eq_ignore_ascii_case(query))
-    {
-        return Ok(Target::Run(Box::new(record.clone())));
-    }
-    let ids: Vec<&RunRecord> = records
-        .iter()
-        .filter(|r| r.id.as_str().starts_with(query))
-        .collect();
-    let keys: Vec<&GroupRuns> = groups
-        .iter()
-        .filter(|g| !query.is_empty() && g.group.key.starts_with(query))
-        .collect();
-    match (ids.as_slice(), keys.as_slice()) {
-        ([one], []) => Ok(Target::Run(Box::new((*one).clone()))),
-        ([], [one]) => Ok(target(one)),
-        ([], []) => Err(super::damaged_match(query, &mut unreadable)
-            .unwrap_or_else(|| unknown(store, query, &groups, &[]))),
-        _ => Err(unknown(store, query, &groups, &ids)),
-    }
-}
-
-/// What a query that names no single run or group gets: the candidates.
-fn unknown(store: &RunStore, query: &str, groups: &[GroupRuns], ids: &[&RunRecord]) -> StoreError {
-    let lower = query.to_ascii_lowercase();
-    let mut candidates: Vec<String> = groups
-        .iter()
-        .filter(|g| g.group.name.to_ascii_lowercase().contains(&lower))
-        .map(describe)
-        .collect();
-    candidates.extend(
-        ids.iter()
-            .map(|r| format!("run {} ({})", r.id, r.spec.name)),
-    );
-    if candidates.is_empty() {
-        candidates = groups.iter().map(describe).collect();
-    }
-    candidates.truncate(12);
-    StoreError::UnknownTarget {
-        query: query.to_string(),
-        dir: store.dir().to_path_buf(),
-        candidates,
-    }
-}
-
-fn describe(group: &GroupRuns) -> String {
-    let runs = group.runs.len();
-    let spec = &group.runs[0].spec;
-    format!(
-        "group {:?} ({runs} run{}, {} epochs, key {})",
-        group.group.name,
-        if runs == 1 { "" } else { "s" },
-        spec.epochs,
-        group.group.key
-    )
-}
-
-fn ambiguous(store: &RunStore, query: &str, groups: &[&GroupRuns]) -> StoreError {
-    StoreError::UnknownTarget {
-        query: query.to_string(),
-        dir: store.dir().to_path_buf(),
-        candidates: groups.iter().map(|g| describe(g)).collect(),
-    }
+    names
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{naming::find_runs, RunStore};
     use crate::{
         model::ModelSpec,
         plan::{sweep::with_seed, RunSpec},

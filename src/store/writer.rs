@@ -145,8 +145,9 @@ impl RunWriter {
     }
 }
 
-/// Takes the run folder's writer lock, or says which process holds it.
-fn lock_run(dir: &Path, record: &RunRecord) -> Result<File, StoreError> {
+/// The run folder's writer-lock file, opened (created if need be) but not
+/// locked yet, and its path for messages.
+pub(super) fn open_writer_lock(dir: &Path) -> Result<(File, PathBuf), StoreError> {
     let path = dir.join(WRITER_LOCK_FILE);
     let file = OpenOptions::new()
         .write(true)
@@ -154,6 +155,12 @@ fn lock_run(dir: &Path, record: &RunRecord) -> Result<File, StoreError> {
         .truncate(false)
         .open(&path)
         .map_err(|e| StoreError::io(&path, "cannot open the run's lock", e))?;
+    Ok((file, path))
+}
+
+/// Takes the run folder's writer lock, or says which process holds it.
+fn lock_run(dir: &Path, record: &RunRecord) -> Result<File, StoreError> {
+    let (file, path) = open_writer_lock(dir)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(StoreError::RunBusy {

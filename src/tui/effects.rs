@@ -76,6 +76,25 @@ pub struct Screenshots {
     pub theme: Theme,
 }
 
+impl Screenshots {
+    /// Where screenshots go unless the user says: `atelier` in the user's
+    /// pictures folder, else `screenshots` in atelier's data folder (never
+    /// the folder the app was started in, which may be a checkout); `None`
+    /// without either.
+    pub fn default_dir(pictures: Option<&Path>, data: Option<&Path>) -> Option<PathBuf> {
+        pictures
+            .map(|dir| dir.join("atelier"))
+            .or_else(|| data.map(|dir| dir.join("screenshots")))
+    }
+
+    /// [`Screenshots::default_dir`] of this user's folders.
+    pub fn user_default_dir() -> Option<PathBuf> {
+        let user = directories::UserDirs::new();
+        let pictures = user.as_ref().and_then(directories::UserDirs::picture_dir);
+        Self::default_dir(pictures, crate::paths::user_data_dir().as_deref())
+    }
+}
+
 /// The real world: a trainer (unless read-only), the run store, the
 /// processes of this machine, the screenshot folder.
 pub struct System {
@@ -149,9 +168,11 @@ impl Effects for System {
     fn screenshot(&mut self, screen: &Buffer, view: View) -> Result<PathBuf, EffectError> {
         let stem = screen::timestamped_stem(view.name());
         let target = &self.screenshots;
+        // The message names the files in full, wherever the app was started.
+        let dir = std::path::absolute(&target.dir).unwrap_or_else(|_| target.dir.clone());
         let policy = Policy::new(false, Some(self.store.dir().to_path_buf()));
-        screen::save_all(screen, &target.dir, &stem, target.theme, &policy)?;
-        Ok(target.dir.join(&stem))
+        screen::save_all(screen, &dir, &stem, target.theme, &policy)?;
+        Ok(dir.join(&stem))
     }
 }
 
@@ -160,5 +181,27 @@ fn remove_run_dir(dir: &Path) -> std::io::Result<()> {
         std::fs::remove_dir_all(dir)
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screenshots_go_to_the_pictures_folder_else_the_data_folder() {
+        let (pictures, data) = (
+            Path::new("/home/u/Pictures"),
+            Path::new("/home/u/.local/share/atelier"),
+        );
+        assert_eq!(
+            Screenshots::default_dir(Some(pictures), Some(data)),
+            Some(PathBuf::from("/home/u/Pictures/atelier"))
+        );
+        assert_eq!(
+            Screenshots::default_dir(None, Some(data)),
+            Some(PathBuf::from("/home/u/.local/share/atelier/screenshots"))
+        );
+        assert_eq!(Screenshots::default_dir(None, None), None);
     }
 }

@@ -409,6 +409,8 @@ mod tests {
         perform(&mut app, Action::Screenshot, &mut system, &screen);
         let message = app.message.clone().unwrap();
         assert!(message.starts_with("screenshot saved: "), "{message}");
+        let full = dir.path().join("shots").display().to_string();
+        assert!(message.contains(&full), "the full path: {message}");
         let mut names: Vec<String> = std::fs::read_dir(dir.path().join("shots"))
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())

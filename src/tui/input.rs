@@ -85,7 +85,7 @@ fn actions_of(app: &mut App, intent: Intent) -> Vec<Action> {
         Intent::OpenAlerts => app.overlay = Overlay::Alerts,
         Intent::Quit => quit(app),
         Intent::QuitIfTraining => ask_to_quit(app),
-        Intent::NextView => app.view = next_view(app.view),
+        Intent::NextView => app.view = app.view.next(),
         Intent::ShowView(view) => app.view = view,
         Intent::SelectNext => app.move_selection(1),
         Intent::SelectPrevious => app.move_selection(-1),
@@ -170,16 +170,6 @@ fn queue_group(app: &mut App, name: &str, members: &[usize]) -> Vec<Action> {
         format!("queued {} planned run(s) of {name}", actions.len())
     });
     actions
-}
-
-/// Tab: the main views in turn; from the gallery or the diff, back to the first.
-fn next_view(view: View) -> View {
-    match view {
-        View::Monitor => View::Confusion,
-        View::Confusion => View::Compare,
-        View::Compare => View::Runs,
-        View::Runs | View::Gallery | View::Diff | View::Sweep => View::Monitor,
-    }
 }
 
 /// q: an idle app has nothing to lose and quits at once.
@@ -801,7 +791,14 @@ mod tests {
         handle_key(&mut app, key(KeyCode::Char('4')));
         assert_eq!(app.view, View::Runs);
         handle_key(&mut app, key(KeyCode::Tab));
-        assert_eq!(app.view, View::Monitor, "Tab cycles back from the run list");
+        assert_eq!(app.view, View::Diff, "Tab goes on to the diff");
+        handle_key(&mut app, key(KeyCode::Tab));
+        handle_key(&mut app, key(KeyCode::Tab));
+        assert_eq!(
+            app.view,
+            View::Monitor,
+            "and from the sweep back to the first"
+        );
     }
 
     #[test]
@@ -1217,6 +1214,6 @@ mod tests {
         ));
         handle_key(&mut app, key(KeyCode::Esc));
         handle_key(&mut app, key(KeyCode::Tab));
-        assert_eq!(app.view, View::Monitor);
+        assert_eq!(app.view, View::Sweep, "Tab goes on from the diff");
     }
 }

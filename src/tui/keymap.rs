@@ -2,7 +2,9 @@
 //! set of keys → an [`Intent`] with its help text and an optional
 //! status-bar hint. Whether a key changes training is its intent's
 //! ([`Intent::mutates`], what a read-only viewer refuses), so no second
-//! key bound to a mutating intent can slip past `watch`. Key handling, the help overlay, the status-bar
+//! key bound to a mutating intent can slip past `watch`; what any other
+//! key does there is its binding's ([`InWatch`]), so the viewer's help
+//! says so. Key handling, the help overlay, the status-bar
 //! hints, the gallery's key line and the README's key table all read these
 //! tables, so they cannot drift apart.
 //!
@@ -160,6 +162,17 @@ const fn key(code: KeyCode) -> Key {
     Key { code, ctrl: false }
 }
 
+/// What a binding does in `atelier watch`, the read-only viewer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InWatch {
+    /// What its help says.
+    Same,
+    /// Something else, which the viewer's help says instead.
+    Says(&'static str),
+    /// Nothing: it acts on this app's own training, and a viewer trains none.
+    Unavailable,
+}
+
 /// Keys → one intent, with what the help and the status bar say of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Binding {
@@ -169,6 +182,8 @@ pub struct Binding {
     pub help: &'static str,
     /// A word or two for the status bar, after the binding's first key.
     pub hint: Option<&'static str>,
+    /// Read through [`Binding::in_watch`], which a mutating intent overrules.
+    watch: InWatch,
 }
 
 const fn bind(keys: &'static [Key], intent: Intent, help: &'static str) -> Binding {
@@ -177,6 +192,7 @@ const fn bind(keys: &'static [Key], intent: Intent, help: &'static str) -> Bindi
         intent,
         help,
         hint: None,
+        watch: InWatch::Same,
     }
 }
 
@@ -185,6 +201,20 @@ impl Binding {
         Self {
             hint: Some(hint),
             ..self
+        }
+    }
+
+    const fn watch(self, watch: InWatch) -> Self {
+        Self { watch, ..self }
+    }
+
+    /// What the binding does in `atelier watch`: nothing where its intent
+    /// changes training, whatever the table says.
+    pub fn in_watch(&self) -> InWatch {
+        if self.intent.mutates() {
+            InWatch::Unavailable
+        } else {
+            self.watch
         }
     }
 }
@@ -209,7 +239,8 @@ pub static ANYWHERE: Layer = Layer {
         }],
         Intent::QuitNow,
         "quit now; active runs are stored as interrupted",
-    )],
+    )
+    .watch(InWatch::Says("quit now"))],
 };
 
 pub static CONFIRM: Layer = Layer {
@@ -324,7 +355,9 @@ pub static GALLERY: Layer = Layer {
     ],
 };
 
-const QUIT: &str = "quit, asking while training (Esc quits only while training)";
+/// The views in [`View::TAB_ORDER`], as Tab's help row names them.
+const NEXT_VIEW: &str = "next view: monitor → confusion → compare → runs → diff → sweep";
+/// The views of the number keys 1 to 6, in order.
 const VIEWS: &str = "views: monitor / confusion / compare / runs / diff / sweep";
 const SELECT: &str = "select the next / previous / first / last run";
 /// One help row for both display toggles, so the help fits 80×24.
@@ -337,15 +370,21 @@ pub static GLOBAL: Layer = Layer {
     prefix: "",
     bindings: &[
         bind(&[ch('?')], Intent::OpenHelp, "help (this list of keys)").hint("help"),
-        bind(&[ch('q')], Intent::Quit, QUIT).hint("quit"),
-        // A stray Esc (it means "back" elsewhere) must not end an idle session.
-        bind(&[key(KeyCode::Esc)], Intent::QuitIfTraining, QUIT),
         bind(
-            &[key(KeyCode::Tab)],
-            Intent::NextView,
-            "next view: monitor → confusion → compare → runs",
+            &[ch('q')],
+            Intent::Quit,
+            "quit; asks first while this app is training",
         )
-        .hint("view"),
+        .hint("quit")
+        .watch(InWatch::Says("quit")),
+        // A stray Esc (it means "back" elsewhere) must not end an idle session.
+        bind(
+            &[key(KeyCode::Esc)],
+            Intent::QuitIfTraining,
+            "while this app is training: ask to quit (else nothing)",
+        )
+        .watch(InWatch::Unavailable),
+        bind(&[key(KeyCode::Tab)], Intent::NextView, NEXT_VIEW).hint("view"),
         bind(&[ch('1')], Intent::ShowView(View::Monitor), VIEWS),
         bind(&[ch('2')], Intent::ShowView(View::Confusion), VIEWS),
         bind(&[ch('3')], Intent::ShowView(View::Compare), VIEWS),
@@ -557,9 +596,19 @@ impl Row {
         self.bindings[0].help
     }
 
-    /// Whether a read-only viewer refuses the row's keys.
-    pub fn mutates(&self) -> bool {
-        self.bindings.iter().any(|binding| binding.intent.mutates())
+    /// What the row's keys do in `atelier watch` (a row's bindings agree).
+    pub fn in_watch(&self) -> InWatch {
+        self.bindings[0].in_watch()
+    }
+
+    /// The row's text in the app, or in the viewer; `None` where the
+    /// viewer has no use for its keys.
+    fn text(&self, read_only: bool) -> Option<&'static str> {
+        match (read_only, self.in_watch()) {
+            (false, _) | (true, InWatch::Same) => Some(self.help()),
+            (true, InWatch::Says(text)) => Some(text),
+            (true, InWatch::Unavailable) => None,
+        }
     }
 
     /// Every key of the row: bindings with as many keys are zipped, so
@@ -598,7 +647,9 @@ impl Row {
         let keys: Vec<Key> = self
             .bindings
             .iter()
-            .filter(|binding| binding.hint.is_some() && !(read_only && binding.intent.mutates()))
+            .filter(|binding| {
+                binding.hint.is_some() && !(read_only && binding.in_watch() == InWatch::Unavailable)
+            })
             .filter_map(|binding| {
                 binding
                     .keys
@@ -624,7 +675,7 @@ impl Row {
 impl Layer {
     pub fn rows(&'static self) -> Vec<Row> {
         self.bindings
-            .chunk_by(|a, b| a.help == b.help)
+            .chunk_by(|a, b| a.help == b.help && a.in_watch() == b.in_watch())
             .map(|run| Row {
                 bindings: run.iter().collect(),
             })
@@ -648,20 +699,50 @@ pub fn hints(layers: &[&'static Layer], read_only: bool) -> Vec<String> {
     hints
 }
 
+/// One line of the help overlay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpLine {
+    pub keys: String,
+    pub text: String,
+    /// The viewer's line of the keys it has no use for, drawn dimmed.
+    pub unavailable: bool,
+}
+
+/// What the viewer's help says of the keys that act on training.
+pub const NOT_IN_WATCH: &str = "unavailable here: they act on training";
+
 /// The help overlay's lines in `view`: the keys that hold there (not
-/// those a view's own keys take), and what they do (view keys say where). Only that view's own keys, so the help
-/// fits the smallest screen whichever view asks.
-pub fn help_lines(view: View) -> Vec<(String, String)> {
+/// those a view's own keys take), and what they do (view keys say where).
+/// Only that view's own keys, so the help fits the smallest screen
+/// whichever view asks. A viewer's (`read_only`) help says what each key
+/// does there, and names the keys it has no use for on one last line.
+pub fn help_lines(view: View, read_only: bool) -> Vec<HelpLine> {
     let here = layers(&Overlay::None, view);
     let mut lines = Vec::new();
+    let mut unavailable = Vec::new();
     for layer in LISTED.iter().filter(|layer| here.contains(layer)) {
         let depth = here.iter().position(|held| held == layer).unwrap_or(0);
         for row in layer.rows() {
             let keys = row.label_unless(&here[..depth], Key::label);
-            if !keys.is_empty() {
-                lines.push((keys, format!("{}{}", layer.prefix, row.help())));
+            if keys.is_empty() {
+                continue;
+            }
+            match row.text(read_only) {
+                Some(text) => lines.push(HelpLine {
+                    keys,
+                    text: format!("{}{text}", layer.prefix),
+                    unavailable: false,
+                }),
+                None => unavailable.push(keys),
             }
         }
+    }
+    if !unavailable.is_empty() {
+        lines.push(HelpLine {
+            keys: unavailable.join(" "),
+            text: NOT_IN_WATCH.into(),
+            unavailable: true,
+        });
     }
     lines
 }
@@ -685,7 +766,7 @@ pub fn label_of(intent: Intent) -> String {
         .map_or_else(|| format!("{intent:?}"), |key| key.label())
 }
 
-/// The README's key table (markdown, one row per help row).
+/// The book's key table (`docs/src/reference/keys.md`, generated by tests/it/docs.rs): markdown, one row per help row.
 pub fn markdown() -> String {
     let mut table =
         String::from("| Where | Keys | What they do | In `atelier watch` |\n|---|---|---|---|\n");
@@ -693,7 +774,11 @@ pub fn markdown() -> String {
         for (index, row) in layer.rows().iter().enumerate() {
             let place = if index == 0 { layer.name } else { "" };
             let keys = row.label_with(|key| format!("`{}`", key.label()));
-            let watch = if row.mutates() { "no" } else { "yes" };
+            let watch = match row.in_watch() {
+                InWatch::Same => "yes".to_string(),
+                InWatch::Says(text) => format!("yes: {text}"),
+                InWatch::Unavailable => "no".to_string(),
+            };
             table.push_str(&format!(
                 "| {place} | {keys} | {} | {watch} |\n",
                 row.help()
@@ -909,14 +994,78 @@ mod tests {
     #[test]
     fn the_help_leaves_out_keys_a_view_takes_for_itself() {
         let select = |view| {
-            help_lines(view)
+            help_lines(view, false)
                 .into_iter()
-                .find(|(_, help)| help == SELECT)
-                .map(|(keys, _)| keys)
+                .find(|line| line.text == SELECT)
+                .map(|line| line.keys)
         };
         assert_eq!(select(View::Monitor).unwrap(), "j/k ↓/↑ ]/[ g/G Home/End");
         assert_eq!(select(View::Sweep).unwrap(), "]/[ g/G Home/End");
         assert_eq!(select(View::Confusion).unwrap(), "]/[ g/G Home/End");
+    }
+
+    #[test]
+    fn the_viewers_help_says_what_each_key_does_there() {
+        let app = help_lines(View::Monitor, false);
+        let viewer = help_lines(View::Monitor, true);
+        let text_of = |lines: &[HelpLine], keys: &str| {
+            lines
+                .iter()
+                .find(|line| line.keys == keys)
+                .map(|line| line.text.clone())
+        };
+        assert_eq!(text_of(&viewer, "q").as_deref(), Some("quit"));
+        assert_eq!(text_of(&viewer, "Ctrl-C").as_deref(), Some("quit now"));
+        assert!(text_of(&app, "Esc")
+            .unwrap()
+            .contains("while this app is training"));
+        // The keys a viewer has no use for: one dimmed line, last, naming them.
+        for keys in ["Esc", "Enter", "space", "r", "a", "x", "d"] {
+            assert!(text_of(&app, keys).is_some(), "{keys}");
+            assert_eq!(text_of(&viewer, keys), None, "{keys}");
+        }
+        let last = viewer.last().unwrap();
+        assert_eq!(
+            (last.keys.as_str(), last.text.as_str(), last.unavailable),
+            ("Esc Enter space r a x d", NOT_IN_WATCH, true)
+        );
+        assert!(app.iter().all(|line| !line.unavailable));
+        // In the diff, `a` is A's images and Enter the cell's: not named as unavailable.
+        let diff = help_lines(View::Diff, true);
+        assert_eq!(diff.last().unwrap().keys, "Esc space r x d");
+    }
+
+    #[test]
+    fn the_key_table_says_what_each_key_does_in_watch() {
+        let table = markdown();
+        for row in [
+            "| anywhere | `Ctrl-C` | quit now; active runs are stored as interrupted | yes: quit now |",
+            "|  | `q` | quit; asks first while this app is training | yes: quit |",
+            "|  | `Esc` | while this app is training: ask to quit (else nothing) | no |",
+            "|  | `Enter` | start the selected run; an interrupted or failed one continues | no |",
+            "|  | `Tab` | next view: monitor → confusion → compare → runs → diff → sweep | yes |",
+        ] {
+            assert!(table.contains(&format!("{row}\n")), "{row}\n{table}");
+        }
+    }
+
+    #[test]
+    fn the_view_rows_name_the_views_in_their_keys_order() {
+        let names = |views: &[View]| -> Vec<&str> { views.iter().map(|v| v.name()).collect() };
+        assert_eq!(
+            NEXT_VIEW,
+            format!("next view: {}", names(&View::TAB_ORDER).join(" → "))
+        );
+        let numbered: Vec<View> = GLOBAL
+            .bindings
+            .iter()
+            .filter_map(|binding| match binding.intent {
+                Intent::ShowView(view) => Some(view),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(numbered, View::TAB_ORDER, "Tab goes the number keys' way");
+        assert_eq!(VIEWS, format!("views: {}", names(&numbered).join(" / ")));
     }
 
     #[test]
@@ -926,7 +1075,11 @@ mod tests {
         };
         assert!(labels(&GLOBAL).contains(&"j/k ↓/↑ ]/[ g/G Home/End".to_string()));
         assert!(labels(&GLOBAL).contains(&"1/2/3/4/5/6".to_string()));
-        assert!(labels(&GLOBAL).contains(&"q/Esc".to_string()));
+        assert!(labels(&GLOBAL).contains(&"q".to_string()));
+        assert!(
+            labels(&GLOBAL).contains(&"Esc".to_string()),
+            "q and Esc differ: a row each"
+        );
         assert_eq!(
             labels(&GALLERY),
             [
@@ -987,17 +1140,6 @@ mod tests {
         assert_eq!(
             hints(&[&PROMPT], false),
             ["Enter apply", "Esc clear", "Backspace erase"]
-        );
-    }
-
-    #[test]
-    fn the_readme_lists_the_keys() {
-        let readme = include_str!("../../README.md");
-        let table = markdown();
-        let block = format!("<!-- keys:begin -->\n{table}<!-- keys:end -->");
-        assert!(
-            readme.contains(&block),
-            "README.md's key table is stale; put this between its keys markers:\n{table}"
         );
     }
 }

@@ -483,6 +483,77 @@ fn collapsed_groups_and_the_sweeps_progress_in_the_monitor_at_80x24() {
     assert_snapshot!("sweep_collapsed_80x24", text(&render(&app, 80, 24)));
 }
 
+/// On a collapsed group the matrix is one seed's: the title says which.
+#[test]
+fn the_confusion_of_a_collapsed_group_names_its_seed_at_80x24() {
+    let mut app = sweep_state();
+    app.view = super::View::Confusion;
+    // lr=1e-3's header: two seeds done, the matrix is the latest's.
+    app.move_selection(1);
+    assert!(app.cursor_group().is_some());
+    let screen = text(&render(&app, 80, 24));
+    assert!(
+        screen.contains("┌ Confusion · M2 lr=1e-3 seed=2, one of 3 seeds · counts (p) "),
+        "{screen}"
+    );
+    assert!(screen.contains(" recall  prec.  │"), "{screen}");
+    assert!(screen.contains("(prec.: precision)"), "{screen}");
+    assert_snapshot!("confusion_collapsed_group_80x24", screen);
+}
+
+/// The sweep's two first seeds diffed, their long names and all: the
+/// title keeps both names whole and drops what does not fit.
+fn sweep_diff_state() -> App {
+    use std::sync::Arc;
+
+    use crate::tui::test_support;
+    let mut app = sweep_state();
+    let (a, b) = ("run-1", "run-2");
+    app.predictions.insert(
+        a.into(),
+        Ok(Arc::new(test_support::predictions(&[(6, 0), (16, 0)]))),
+    );
+    app.predictions.insert(
+        b.into(),
+        Ok(Arc::new(test_support::predictions(&[(26, 0)]))),
+    );
+    app.test_images = Some(Ok(Arc::new(test_support::test_split())));
+    app.marked = vec![a.into(), b.into()];
+    app.view = super::View::Diff;
+    app.cursor = (6, 0);
+    app
+}
+
+#[test]
+fn a_diff_of_long_names_at_80x24() {
+    let screen = text(&render(&sweep_diff_state(), 80, 24));
+    assert!(
+        screen.contains("┌ Diff · B M2 lr=3e-4 seed=1 minus A M2 lr=1e-3 seed=1 · row % points "),
+        "{screen}"
+    );
+    assert_snapshot!("diff_long_names_80x24", screen);
+}
+
+#[test]
+fn the_gallery_of_a_diff_at_80x24() {
+    let mut app = sweep_diff_state();
+    app.size = (80, 24);
+    app.open_gallery(super::gallery::Subject::Disagreement {
+        a: "run-1".into(),
+        b: "run-2".into(),
+        truth: 6,
+        predicted: 0,
+    });
+    let screen = text(&render(&app, 80, 24));
+    let footer = screen.lines().rev().nth(1).unwrap();
+    assert!(
+        footer.starts_with("└ A M2 lr=1e-3 seed=1 · B M2 lr=3e-4 seed=1 · ")
+            && footer.contains("Esc back ─"),
+        "whole hints only: {footer}"
+    );
+    assert_snapshot!("gallery_diff_80x24", screen);
+}
+
 /// lr=1e-3 expanded with the cursor on its second seed, lr=3e-4 collapsed.
 fn expanded_state() -> App {
     let mut app = sweep_state();

@@ -18,6 +18,7 @@ use super::{
     },
     App, Confirm, Overlay, View,
 };
+use crate::{edge::escape::printable, tui::panes::text::wrap};
 
 /// From this width on, the monitor view shows the confusion matrix beside the live pane.
 pub const WIDE: u16 = 150;
@@ -72,7 +73,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Overlay::None => {}
         // The prompt is one line, typed where the status line was.
         Overlay::Filter(text) => frame.render_widget(FilterPrompt(text), status),
-        Overlay::Help => help(frame, frame.area(), app.view),
+        Overlay::Help => help(frame, frame.area(), app.view, app.read_only),
         Overlay::Alerts => {
             let log = AlertLog(&app.alerts);
             let (width, height) = log.wanted();
@@ -171,31 +172,21 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-fn help(frame: &mut Frame, area: Rect, view: View) {
-    let rows = keymap::help_lines(view);
-    let lines: Vec<Line> = rows
-        .iter()
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(
-                    format!(" {keys:<13} "),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(what.clone()),
-            ])
-        })
-        .collect();
+fn help(frame: &mut Frame, area: Rect, view: View, read_only: bool) {
+    let rows = keymap::help_lines(view, read_only);
+    let lines: Vec<Line> = rows.iter().map(help_line).collect();
     let height = u16::try_from(rows.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     let area = centered(area, 80, height);
+    let mode = if read_only { " · watch" } else { "" };
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
                 .title(format!(
-                    " Keys · {} view ({}) ",
+                    " Keys · {} view{mode} ({}) ",
                     view.name(),
                     keymap::summary(&keymap::HELP)
                 ))
@@ -205,26 +196,55 @@ fn help(frame: &mut Frame, area: Rect, view: View) {
     );
 }
 
-fn confirm(frame: &mut Frame, area: Rect, question: &Confirm) {
-    let text = match question {
+/// A help row: its keys in bold, what they do; the keys of no use here dimmed.
+fn help_line(row: &keymap::HelpLine) -> Line<'static> {
+    let keys = Style::default().add_modifier(Modifier::BOLD);
+    let line = Line::from(vec![
+        Span::styled(format!(" {:<13} ", row.keys), keys),
+        Span::raw(row.text.clone()),
+    ]);
+    if row.unavailable {
+        line.style(Style::default().fg(Color::DarkGray))
+    } else {
+        line
+    }
+}
+
+/// What a question asks: a run's id is stored text, escaped.
+fn question_text(question: &Confirm) -> String {
+    match question {
         Confirm::Quit => {
             "Training is under way. Quit? Active runs are stored as interrupted.".to_string()
         }
-        Confirm::Cancel(id) => format!("Cancel run {id}? It is stored as interrupted."),
-        Confirm::Delete(id) => {
-            format!("Delete run {id} and its files from disk? This cannot be undone.")
+        Confirm::Cancel(id) => {
+            format!("Cancel run {}? It is stored as interrupted.", printable(id))
         }
-    };
-    let area = centered(area, 64, 7);
+        Confirm::Delete(id) => format!(
+            "Delete run {} and its files from disk? This cannot be undone.",
+            printable(id)
+        ),
+    }
+}
+
+/// The question, wrapped between words, then its keys: the box grows to
+/// hold every row (up to the screen's height).
+fn confirm(frame: &mut Frame, area: Rect, question: &Confirm) {
+    const WIDTH: u16 = 64;
+    let room = usize::from(WIDTH.min(area.width).saturating_sub(2));
+    let keys = keymap::summary(&keymap::CONFIRM);
+    let mut lines: Vec<Line> = wrap(&question_text(question), room, usize::MAX)
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    lines.push(Line::from(""));
+    lines.extend(wrap(&keys, room, usize::MAX).into_iter().map(Line::from));
+    let height = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let area = centered(area, WIDTH, height);
     frame.render_widget(Clear, area);
     frame.render_widget(
-        Paragraph::new(vec![
-            Line::from(text),
-            Line::from(""),
-            Line::from(format!(" {}", keymap::summary(&keymap::CONFIRM))),
-        ])
-        .wrap(Wrap { trim: true })
-        .block(Block::default().borders(Borders::ALL).title(" Confirm ")),
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Confirm ")),
         area,
     );
 }
@@ -291,17 +311,19 @@ mod tests {
                 && text.contains("space         pause / resume the running run"),
             "{text}"
         );
-        // In every view, every row fits on the smallest screen, none cut short.
-        for view in View::ALL {
-            app.view = view;
+        // In every view, in the app and the viewer, every row fits on the
+        // smallest screen, none cut short.
+        for (view, read_only) in View::ALL.into_iter().flat_map(|v| [(v, false), (v, true)]) {
+            (app.view, app.read_only) = (view, read_only);
             let small = screen(&app, 80, 24);
-            let lines = keymap::help_lines(view);
+            let lines = keymap::help_lines(view, read_only);
             assert!(lines.len() + 2 <= 24, "{view:?}: {} rows", lines.len());
-            for (keys, what) in lines {
-                let row = format!("│ {keys:<13} {what}");
+            for line in lines {
+                let row = format!("│ {:<13} {}", line.keys, line.text);
                 assert!(small.contains(&row), "{view:?}: {row}:\n{small}");
             }
         }
+        app.read_only = false;
         app.view = View::Monitor;
         app.overlay = Overlay::Confirm(Confirm::Quit);
         let question = screen(&app, 100, 30);
@@ -341,13 +363,50 @@ mod tests {
         }
     }
 
+    fn trimmed(text: &str) -> String {
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        lines.join("\n")
+    }
+
     #[test]
     fn the_help_at_80x24() {
         let mut app = app();
         app.overlay = Overlay::Help;
+        insta::assert_snapshot!("help_80x24", trimmed(&screen(&app, 80, 24)));
+    }
+
+    /// The viewer's help says what q does there and leaves out, on one
+    /// dimmed line, the keys that act on training.
+    #[test]
+    fn the_viewers_help_at_80x24() {
+        let mut app = app();
+        app.overlay = Overlay::Help;
+        app.read_only = true;
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|frame| draw(frame, &app)).unwrap();
+        let buffer = terminal.backend().buffer();
+        let text = buffer_text(buffer);
+        let row = text
+            .lines()
+            .position(|line| line.contains(keymap::NOT_IN_WATCH))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(buffer[(2, row as u16)].fg, Color::DarkGray);
+        assert!(!text.contains("start the selected run"), "{text}");
+        insta::assert_snapshot!("help_watch_80x24", trimmed(&text));
+    }
+
+    /// A run id as long as a sweep's makes the question three lines: the
+    /// box grows, and its keys stay in it.
+    #[test]
+    fn a_question_about_a_long_run_id_at_80x24() {
+        let mut app = app();
+        app.overlay = Overlay::Confirm(Confirm::Delete(
+            "20261206-101500-M2_lr_3e-4_dropout_0_25_seed_2".into(),
+        ));
         let text = screen(&app, 80, 24);
-        let trimmed: Vec<&str> = text.lines().map(str::trim_end).collect();
-        insta::assert_snapshot!("help_80x24", trimmed.join("\n"));
+        assert!(text.contains("y Y Enter: yes · n N q Esc: no"), "{text}");
+        assert!(text.contains("This cannot be undone."), "{text}");
+        insta::assert_snapshot!("confirm_delete_80x24", trimmed(&text));
     }
 
     #[test]

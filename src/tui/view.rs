@@ -34,6 +34,25 @@ impl View {
         View::Sweep,
     ];
 
+    /// The views Tab goes through, in turn: those of the number keys 1 to 6.
+    pub const TAB_ORDER: [View; 6] = [
+        View::Monitor,
+        View::Confusion,
+        View::Compare,
+        View::Runs,
+        View::Diff,
+        View::Sweep,
+    ];
+
+    /// The view after this one in [`View::TAB_ORDER`], the first after the
+    /// last; the gallery (not in it) goes back to the first.
+    pub fn next(self) -> View {
+        let at = Self::TAB_ORDER.iter().position(|&view| view == self);
+        at.map_or(Self::TAB_ORDER[0], |at| {
+            Self::TAB_ORDER[(at + 1) % Self::TAB_ORDER.len()]
+        })
+    }
+
     /// The view's name, as the status bar and screenshot files show it.
     pub fn name(self) -> &'static str {
         match self {

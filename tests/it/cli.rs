@@ -139,7 +139,7 @@ fn runs_lists_a_run_whose_process_died_as_crashed() {
     let line = |id: &str| {
         stdout
             .lines()
-            .find(|line| line.starts_with(id))
+            .find(|line| line.ends_with(id))
             .unwrap_or_else(|| panic!("{id} missing from\n{stdout}"))
             .to_string()
     };
@@ -199,4 +199,30 @@ fn bench_times_real_epochs_after_warm_ones() {
     assert!(line["first_epoch_images_per_sec"].as_f64().unwrap() > 0.0);
     assert_eq!(line["epochs"]["images"], 64);
     assert_eq!(line["steps"], 2);
+}
+
+#[test]
+fn a_slurm_dry_run_creates_no_runs_folder() {
+    let scratch = tempfile::tempdir().unwrap();
+    let runs = scratch.path().join("shared/me/runs");
+    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/plans/sweep.toml");
+    let (ok, stdout, stderr) = atelier(&[
+        "--runs-dir",
+        path_str(&runs),
+        "slurm",
+        "submit",
+        "--plan",
+        plan,
+        "--time",
+        "0:30:00",
+        "--dry-run",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("#SBATCH --array=0-14"), "{stdout}");
+    assert!(stdout.contains("nothing created or submitted"), "{stdout}");
+    assert!(
+        !scratch.path().join("shared").exists(),
+        "a dry run made {}",
+        runs.display()
+    );
 }

@@ -241,3 +241,13 @@ pub fn png_size(path: &Path) -> (u32, u32) {
     let info = reader.next_frame(&mut pixels).unwrap();
     (info.width, info.height)
 }
+
+/// Writes an executable `sh` script `name` into `dir`: a stand-in for a
+/// tool (`sbatch`, `squeue`, `apt-get`) that a test puts on atelier's way.
+pub fn fake_tool(dir: &Path, name: &str, script: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{script}")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}

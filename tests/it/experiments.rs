@@ -60,7 +60,7 @@ fn a_dry_run_lists_the_expanded_sweep_in_training_order() {
         ]
     );
     assert!(
-        stdout.contains("4 run(s) in 2 group(s); nothing trained"),
+        stdout.contains("4 runs in 2 groups; nothing trained"),
         "{stdout}"
     );
     assert!(!dir.path().join("20").exists());
@@ -79,7 +79,7 @@ fn a_dry_run_lists_the_expanded_sweep_in_training_order() {
         ],
     );
     assert!(ok);
-    assert!(stdout.contains("3 run(s) in 1 group(s)"), "{stdout}");
+    assert!(stdout.contains("3 runs in 1 group;"), "{stdout}");
     assert!(stdout.contains("M2 lr=3e-4 seed=3"), "{stdout}");
 }
 
@@ -196,17 +196,15 @@ fn compare_gives_welchs_verdict_on_two_groups_as_text_and_json() {
     let (ok, stdout, stderr) = atelier(dir.path(), &["compare", "M2", "M1"]);
     assert!(ok, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("NAME "), "{stdout}");
     assert!(
-        lines[0].starts_with("M2 ") && lines[0].contains("5 runs (5 done)"),
+        lines[1].starts_with("M2 ") && lines[1].contains(" 5     5  "),
         "{stdout}"
     );
-    assert!(
-        lines[1].contains("original 0.9094, −1.23 points"),
-        "{stdout}"
-    );
+    assert!(lines[2].contains("  0.9094, −1.23 points  "), "{stdout}");
     // scipy.stats.ttest_ind(m2, m1, equal_var=False): p = 0.1535.
     assert_eq!(
-        lines[2],
+        lines[3],
         "M2 (5 seeds) − M1 (5 seeds): −0.31 points, 95% CI −0.76 … +0.14, p = 0.154: not significant at 0.05"
     );
     let (ok, stdout, _) = atelier(dir.path(), &["compare", "m2", "m1", "--json"]);
@@ -263,21 +261,31 @@ fn a_name_that_matches_nothing_lists_the_candidates() {
     let (ok, _, stderr) = atelier(dir.path(), &["compare", "M3", "M1"]);
     assert!(!ok);
     assert!(
-        stderr.contains("\"M3\" names no single run or group in"),
+        stderr.contains("no run, group or sweep matches \"M3\" in"),
+        "{stderr}"
+    );
+    // The closest first, one a line: the groups, then their runs.
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  ")).collect();
+    assert!(
+        lines[..2]
+            .iter()
+            .any(|l| l.starts_with("  group \"M1\"  5 runs  2 epochs  key ")),
         "{stderr}"
     );
     assert!(
-        stderr.contains("group \"M1\" (5 runs, 2 epochs, key "),
+        lines[..2]
+            .iter()
+            .any(|l| l.starts_with("  group \"M2\"  5 runs")),
         "{stderr}"
     );
-    assert!(stderr.contains("group \"M2\" (5 runs"), "{stderr}");
-    // "2026…" prefixes every id: several runs, listed.
+    // "2026…" starts every id: several runs, the closest 8 listed.
     let (ok, _, stderr) = atelier(dir.path(), &["compare", "20", "M1"]);
     assert!(!ok);
     assert!(
-        stderr.contains("candidates: ") && stderr.contains("(M1 seed=1)"),
+        stderr.contains("\"20\" is the start of 10 run ids") && stderr.contains("and 2 more"),
         "{stderr}"
     );
+    assert!(stderr.contains(" seed=5\""), "{stderr}");
 }
 
 #[test]

@@ -800,7 +800,7 @@ fn parallel_workers_are_never_more_than_the_runs() {
     let output = captured(bench.train().args(["--jobs", "3", "--threads", "1"]));
     let stdout = text(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
-    assert!(stdout.contains("1 run(s) on 1 worker(s)"), "{stdout}");
+    assert!(stdout.contains("1 run on 1 worker"), "{stdout}");
 }
 
 /// One way a run folder gets damaged: a name for the report, and the damage.

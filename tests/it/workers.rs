@@ -96,7 +96,7 @@ fn two_workers_train_at_once_to_the_weights_of_one_at_a_time() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("3 run(s) on 2 worker(s): 2 × cpu (1 thread(s) each)"),
+        stdout.contains("3 runs on 2 workers: 2 × cpu (1 thread each)"),
         "{stdout}"
     );
     assert!(stdout.contains("small seed=2: epoch 2/2 - "), "{stdout}");

@@ -9,9 +9,10 @@ use ratatui::{
     widgets::{Block, Borders, Paragraph, Widget},
 };
 
-use super::theme;
+use super::{text::join_within, theme};
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
+    edge::escape::printable,
     protocol::ConfusionMatrix,
     stats::confusion as metrics,
     store::TestResult,
@@ -24,11 +25,49 @@ pub const SHORT_NAMES: [&str; NUM_CLASSES] = [
 ];
 const NAME_WIDTH: usize = 12;
 const CELL_WIDTH: usize = 5;
+/// Columns of the names and cells, before the scores.
+const GRID_WIDTH: usize = NAME_WIDTH + NUM_CLASSES * CELL_WIDTH;
+/// The scores' headings and widths where the pane has room for them…
+const FULL_SCORES: Scores = Scores {
+    recall: ("recall", 8),
+    precision: ("precision", 10),
+};
+/// … and where it has not (80 columns): `prec.`, which a legend spells out.
+const SHORT_SCORES: Scores = Scores {
+    recall: ("recall", 7),
+    precision: ("prec.", 7),
+};
+
+/// The recall and precision columns: heading, width (the gap before included).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Scores {
+    recall: (&'static str, usize),
+    precision: (&'static str, usize),
+}
+
+impl Scores {
+    /// The widest that fits `width` columns.
+    fn within(width: usize) -> Self {
+        let full = GRID_WIDTH + FULL_SCORES.recall.1 + FULL_SCORES.precision.1;
+        if width >= full {
+            FULL_SCORES
+        } else {
+            SHORT_SCORES
+        }
+    }
+
+    fn row(self, recall: &str, precision: &str) -> String {
+        let (recall_width, precision_width) = (self.recall.1, self.precision.1);
+        format!("{recall:>recall_width$}{precision:>precision_width$}")
+    }
+}
 
 /// Draws the selected run's test confusion matrix, or says why there is none.
 pub struct ConfusionPane<'a> {
     /// The selected run's test results, when it has them.
     pub test: Option<&'a TestResult>,
+    /// Which run the matrix is of, escaped; on a collapsed group, which of its seeds.
+    pub run: Option<String>,
     /// Row shares instead of counts.
     pub percent: bool,
     /// The cell under the cursor, shown in the confusion view only.
@@ -42,28 +81,43 @@ impl<'a> ConfusionPane<'a> {
             test: app
                 .selected_run()
                 .and_then(|run| run.logged().test.as_ref()),
+            run: run_label(app),
             percent: app.percent,
             cursor: (app.view == View::Confusion).then_some(app.cursor),
         }
     }
 }
 
+/// The selected run's name; on a group's header, the seed the matrix is of
+/// and how many the group has, since the header stands for all of them.
+fn run_label(app: &App) -> Option<String> {
+    let run = app.selected_run()?;
+    let name = printable(&run.spec.name).into_owned();
+    let Some((_, members)) = app.cursor_group() else {
+        return Some(name);
+    };
+    let seed = if run.spec.name.contains("seed=") {
+        name
+    } else {
+        format!("{name} seed={}", run.spec.seed)
+    };
+    Some(format!("{seed}, one of {} seeds", members.len()))
+}
+
 impl Widget for ConfusionPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let mode = if self.percent { "row %" } else { "counts" };
-        let test = self.test;
-        let scale = test.map_or_else(String::new, |test| {
-            format!(
-                "· confusions scaled to the worst, {:.1}% ",
-                worst_confusion(&test.confusion) * 100.0
-            )
-        });
+        let inner = usize::from(area.width.saturating_sub(2));
         let block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(" Confusion · test set · {mode} (p) {scale}"),
+            format!(" {} ", self.title(inner.saturating_sub(2))),
             theme::title(),
         ));
-        let lines = match test {
-            Some(test) => lines(&test.confusion, self.percent, self.cursor),
+        let lines = match self.test {
+            Some(test) => lines(
+                &test.confusion,
+                self.percent,
+                self.cursor,
+                Scores::within(inner),
+            ),
             None => vec![Line::from(
                 "No test results yet: the matrix appears when the run finishes.",
             )],
@@ -72,10 +126,27 @@ impl Widget for ConfusionPane<'_> {
     }
 }
 
+impl ConfusionPane<'_> {
+    /// What the matrix is of and how it is drawn, within `width` columns:
+    /// `test set` goes first, then the scale; the run and the mode stay.
+    fn title(&self, width: usize) -> String {
+        let mode = if self.percent { "row %" } else { "counts" };
+        let mut parts = vec![("Confusion".to_string(), 9), ("test set".into(), 1)];
+        parts.extend(self.run.clone().map(|run| (run, 8)));
+        parts.push((format!("{mode} (p)"), 7));
+        if let Some(test) = self.test {
+            let worst = worst_confusion(&test.confusion) * 100.0;
+            parts.push((format!("confusions scaled to the worst, {worst:.1}%"), 5));
+        }
+        join_within(&parts, width)
+    }
+}
+
 fn lines(
     matrix: &ConfusionMatrix,
     percent: bool,
     cursor: Option<(usize, usize)>,
+    columns: Scores,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::with_capacity(NUM_CLASSES + 8);
     let mut header = vec![Span::raw(format!("{:NAME_WIDTH$}", "true ╲ pred"))];
@@ -84,7 +155,9 @@ fn lines(
             .iter()
             .map(|name| Span::raw(format!("{name:>CELL_WIDTH$}"))),
     );
-    header.push(Span::raw("  recall precision"));
+    header.push(Span::raw(
+        columns.row(columns.recall.0, columns.precision.0),
+    ));
     lines.push(Line::from(header));
     let scores = metrics::class_scores(matrix);
     let worst = worst_confusion(matrix);
@@ -119,16 +192,20 @@ fn lines(
         let score = |value: Option<f64>| {
             value.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", v * 100.0))
         };
-        spans.push(Span::raw(format!(
-            "  {:>6} {:>9}",
-            score(scores[truth].recall),
-            score(scores[truth].precision)
+        spans.push(Span::raw(columns.row(
+            &score(scores[truth].recall),
+            &score(scores[truth].precision),
         )));
         lines.push(Line::from(spans));
     }
     lines.push(Line::from(""));
+    let legend = if columns == SHORT_SCORES {
+        " (prec.: precision)"
+    } else {
+        ""
+    };
     lines.push(Line::from(format!(
-        "accuracy {:.2}%   most confused (underlined):",
+        "accuracy {:.2}%{legend}   most confused (underlined):",
         metrics::accuracy(matrix) * 100.0
     )));
     for confusion in metrics::top_confusions(matrix, 3) {

@@ -12,9 +12,10 @@ use ratatui::{
     widgets::{Block, Borders, Paragraph, Widget, Wrap},
 };
 
-use super::{confusion::SHORT_NAMES, theme};
+use super::{confusion::SHORT_NAMES, text::join_within, theme};
 use crate::{
     data::{CLASS_NAMES, NUM_CLASSES},
+    edge::escape::printable,
     protocol::{ConfusionMatrix, RunId},
     stats::confusion as metrics,
     stats::{
@@ -87,13 +88,12 @@ impl Widget for DiffPane<'_> {
                 return;
             }
         };
+        let room = usize::from(area.width.saturating_sub(4));
         let block = Block::default().borders(Borders::ALL).title(Span::styled(
-            format!(
-                " Diff · B {} minus A {} · row % points · green: B better ",
-                b.spec.name, a.spec.name
-            ),
+            format!(" {} ", title(a, b, room)),
             theme::title(),
         ));
+        // The grid fits 80 columns; the counts' line may not, and wraps.
         Paragraph::new(lines(
             a,
             b,
@@ -101,9 +101,29 @@ impl Widget for DiffPane<'_> {
             self.predictions.as_ref(),
             self.test,
         ))
+        .wrap(Wrap { trim: false })
         .block(block)
         .render(area, buf);
     }
+}
+
+/// Which run is B and which A, then how to read the cells, in `width`
+/// columns: what does not fit goes whole, the colours' key first.
+fn title(a: &RunView, b: &RunView, width: usize) -> String {
+    let parts = [
+        ("Diff".to_string(), 9),
+        (
+            format!(
+                "B {} minus A {}",
+                printable(&b.spec.name),
+                printable(&a.spec.name)
+            ),
+            8,
+        ),
+        ("row % points".to_string(), 5),
+        ("green: B better".to_string(), 3),
+    ];
+    join_within(&parts, width)
 }
 
 /// The change of one cell, B minus A, in percentage points of the row.

@@ -11,9 +11,15 @@ use ratatui::{
     widgets::{Block, Borders, Paragraph, Widget, Wrap},
 };
 
-use super::{confusion::SHORT_NAMES, theme, thumbnail::Thumbnail};
+use super::{
+    confusion::SHORT_NAMES,
+    text::{join_within, Importance},
+    theme,
+    thumbnail::Thumbnail,
+};
 use crate::{
     data::{Split, CLASS_NAMES},
+    edge::escape::printable,
     protocol::RunId,
     store::Predictions,
     tui::{
@@ -64,17 +70,17 @@ impl<'a> GalleryPane<'a> {
 impl Widget for GalleryPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (across, down) = gallery::grid(area.inner(Margin::new(1, 1)));
-        let heading = title(
-            self.runs,
-            self.subject,
-            &self.images,
-            self.first,
-            across * down,
-        );
+        // Between the corners, a space either side.
+        let room = usize::from(area.width.saturating_sub(4));
+        let page = Page {
+            first: self.first,
+            size: across * down,
+        };
+        let heading = title(self.runs, self.subject, &self.images, page, room);
         let block = Block::default()
             .borders(Borders::ALL)
-            .title(Span::styled(heading, theme::title()))
-            .title_bottom(keys(self.runs, self.subject));
+            .title(Span::styled(format!(" {heading} "), theme::title()))
+            .title_bottom(format!(" {} ", keys(self.runs, self.subject, room)));
         let inner = block.inner(area);
         block.render(area, buf);
         let say = |text: String, buf: &mut Buffer| {
@@ -122,67 +128,96 @@ impl Widget for GalleryPane<'_> {
     }
 }
 
-/// The bottom line: which run is A and which B in a diff, and the keys.
-fn keys(runs: &[RunView], subject: &Subject) -> String {
-    let keys = keymap::hints(&[&keymap::GALLERY], false).join(" · ");
-    match subject {
-        Subject::Cell { .. } => format!(" {keys} "),
-        Subject::Disagreement { a, b, .. } | Subject::OneRight { a, b, .. } => {
-            format!(
-                " A {} · B {} · {keys} ",
-                run_name(runs, a),
-                run_name(runs, b)
-            )
-        }
+/// The bottom line in `width` columns: which run is A and which B in a
+/// diff, and the keys; what does not fit goes whole, the ends' keys first.
+fn keys(runs: &[RunView], subject: &Subject, width: usize) -> String {
+    let mut parts: Vec<(String, Importance)> = Vec::new();
+    if let Subject::Disagreement { a, b, .. } | Subject::OneRight { a, b, .. } = subject {
+        parts.push((format!("A {}", run_name(runs, a)), 9));
+        parts.push((format!("B {}", run_name(runs, b)), 9));
     }
+    // The keymap's order (page, first/last, back): the way back matters most.
+    let hints = keymap::hints(&[&keymap::GALLERY], false);
+    let importance = |hint: &str| if hint.ends_with("back") { 7 } else { 5 };
+    parts.extend(hints.into_iter().map(|hint| {
+        let weight = importance(&hint);
+        (hint, weight)
+    }));
+    join_within(&parts, width)
 }
 
-/// A run's plan name, or its id when it has no row.
+/// A run's plan name (escaped), or its id when it has no row.
 fn run_name(runs: &[RunView], run: &RunId) -> String {
     runs.iter()
         .find(|view| view.id.as_ref() == Some(run))
-        .map_or_else(|| run.to_string(), |view| view.spec.name.clone())
+        .map_or_else(
+            || printable(run.as_str()).into_owned(),
+            |view| printable(&view.spec.name).into_owned(),
+        )
 }
 
+/// Where the page starts in the image list, and how many images it holds.
+#[derive(Clone, Copy)]
+struct Page {
+    first: usize,
+    size: usize,
+}
+
+/// What the gallery shows and which of its images, in `width` columns:
+/// the run's name goes first where the cell and count do not fit.
 fn title(
     runs: &[RunView],
     subject: &Subject,
     images: &Result<Vec<usize>, String>,
-    first: usize,
-    per_page: usize,
+    page: Page,
+    width: usize,
 ) -> String {
-    let what = match subject {
+    let mut parts: Vec<(String, Importance)> = vec![("Gallery".into(), 9)];
+    match subject {
         Subject::Cell {
             run,
             truth,
             predicted,
-        } => format!(
-            "{} · {} → {}",
-            run_name(runs, run),
-            CLASS_NAMES[*truth],
-            CLASS_NAMES[*predicted]
-        ),
-        Subject::Disagreement {
-            truth, predicted, ..
-        } if truth == predicted => format!("{}, right in one run only", CLASS_NAMES[*truth]),
-        Subject::Disagreement {
-            truth, predicted, ..
-        } => format!(
-            "{} → {} in one run, right in the other",
-            CLASS_NAMES[*truth], CLASS_NAMES[*predicted]
-        ),
-        Subject::OneRight { b_right: true, .. } => "B right, A wrong · every class".into(),
-        Subject::OneRight { b_right: false, .. } => "A right, B wrong · every class".into(),
-    };
-    let count = match images {
-        Ok(images) if !images.is_empty() => {
-            let last = (first + per_page).min(images.len());
-            format!(" · {}–{last} of {}", first + 1, images.len())
+        } => {
+            parts.push((run_name(runs, run), 5));
+            parts.push((
+                format!("{} → {}", CLASS_NAMES[*truth], CLASS_NAMES[*predicted]),
+                8,
+            ));
         }
-        Ok(_) => " · none".into(),
-        Err(_) => String::new(),
-    };
-    format!(" Gallery · {what}{count} ")
+        Subject::Disagreement {
+            truth, predicted, ..
+        } if truth == predicted => {
+            parts.push((format!("{}, right in one run only", CLASS_NAMES[*truth]), 8));
+        }
+        Subject::Disagreement {
+            truth, predicted, ..
+        } => parts.push((
+            format!(
+                "{} → {} in one run, right in the other",
+                CLASS_NAMES[*truth], CLASS_NAMES[*predicted]
+            ),
+            8,
+        )),
+        Subject::OneRight { b_right, .. } => {
+            let which = if *b_right {
+                "B right, A wrong"
+            } else {
+                "A right, B wrong"
+            };
+            parts.push((which.into(), 8));
+            parts.push(("every class".into(), 4));
+        }
+    }
+    match images {
+        Ok(images) if !images.is_empty() => {
+            let last = (page.first + page.size).min(images.len());
+            parts.push((format!("{}–{last} of {}", page.first + 1, images.len()), 7));
+        }
+        Ok(_) => parts.push(("none".into(), 7)),
+        Err(_) => {}
+    }
+    join_within(&parts, width)
 }
 
 /// Two lines under an image: its index and true class, then the top three

@@ -84,8 +84,7 @@ impl Widget for LivePane<'_> {
             self.smoothing,
         )
         .render(accuracy, buf);
-        let series = history_series(run);
-        history_chart(&series, run.spec.epochs).render(history, buf);
+        render_history(run, history, buf);
     }
 }
 
@@ -191,10 +190,19 @@ fn sparkline<'a>(name: &str, values: &[f64], color: Color, smoothed: bool) -> Sp
         .style(Style::default().fg(color))
 }
 
-/// One line of the history chart: name, colour, (epoch, value) points.
+/// One line of a history chart: name, colour, (epoch, value) points.
 type Series = (&'static str, Color, Vec<(f64, f64)>);
 
-fn history_series(run: &RunView) -> [Series; 4] {
+/// Training and validation of one metric, per epoch: one chart's lines.
+struct History {
+    metric: &'static str,
+    train: Series,
+    val: Series,
+}
+
+/// Loss and accuracy apart, as their scales differ. Training in the
+/// sparklines' colour (red loss, green accuracy), validation in another.
+fn history(run: &RunView) -> [History; 2] {
     let points = |pick: fn(&crate::store::EpochRow) -> f64| -> Vec<(f64, f64)> {
         run.logged()
             .epochs
@@ -203,23 +211,56 @@ fn history_series(run: &RunView) -> [Series; 4] {
             .collect()
     };
     [
-        ("train acc", Color::Green, points(|r| r.train_accuracy)),
-        ("val acc", Color::Cyan, points(|r| r.val_accuracy)),
-        ("train loss", Color::Red, points(|r| r.train_loss)),
-        ("val loss", Color::Magenta, points(|r| r.val_loss)),
+        History {
+            metric: "loss",
+            train: ("train", Color::Red, points(|r| r.train_loss)),
+            val: ("val", Color::Magenta, points(|r| r.val_loss)),
+        },
+        History {
+            metric: "accuracy",
+            train: ("train", Color::Green, points(|r| r.train_accuracy)),
+            val: ("val", Color::Cyan, points(|r| r.val_accuracy)),
+        },
     ]
 }
 
-fn history_chart(series: &[Series], epochs: u32) -> Chart<'_> {
-    let top = series
+/// The two history charts side by side: loss, then accuracy.
+fn render_history(run: &RunView, area: Rect, buf: &mut Buffer) {
+    let [loss, accuracy] = history(run);
+    let [left, right] =
+        Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(area);
+    let top_loss = [&loss.train, &loss.val]
         .iter()
         .flat_map(|(_, _, points)| points.iter().map(|(_, y)| *y))
-        .fold(1.0_f64, f64::max);
+        .fold(0.0_f64, f64::max);
+    // A loss scale that rounds up to the label shown; accuracy always 0–1.
+    let top_loss = if top_loss > 0.0 {
+        (top_loss * 10.0).ceil() / 10.0
+    } else {
+        1.0
+    };
+    history_chart(&loss, [0.0, top_loss], run.spec.epochs).render(left, buf);
+    history_chart(&accuracy, [0.0, 1.0], run.spec.epochs).render(right, buf);
+}
+
+/// The chart's title is its legend: `loss per epoch ━ train ━ val`.
+fn legend(history: &History) -> Line<'static> {
+    let mut spans = vec![Span::raw(format!("{} per epoch", history.metric))];
+    for (name, color, _) in [&history.train, &history.val] {
+        spans.push(Span::styled(
+            format!(" ━ {name}"),
+            Style::default().fg(*color),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn history_chart(history: &History, bounds: [f64; 2], epochs: u32) -> Chart<'_> {
+    let series = [&history.train, &history.val];
     let mut datasets: Vec<Dataset> = series
         .iter()
-        .map(|(name, color, points)| {
+        .map(|(_, color, points)| {
             Dataset::default()
-                .name(*name)
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::default().fg(*color))
@@ -239,13 +280,14 @@ fn history_chart(series: &[Series], epochs: u32) -> Chart<'_> {
                     .data(points)
             }),
     );
+    let label = |value: f64| Line::from(format!("{value:.1}"));
     Chart::new(datasets)
-        .block(Block::default().title("history per epoch (training vs validation)"))
+        .block(Block::default().title(legend(history)))
         .x_axis(epoch_axis(epochs))
         .y_axis(
             Axis::default()
-                .bounds([0.0, top])
-                .labels(vec![Line::from("0"), Line::from(format!("{top:.1}"))]),
+                .bounds(bounds)
+                .labels(vec![Line::from("0"), label(bounds[1])]),
         )
 }
 
@@ -350,7 +392,8 @@ mod tests {
         );
         assert!(text.contains("loss per step 0.0250 (e: smooth)"), "{text}");
         assert!(text.contains("accuracy per step 0.9000"), "{text}");
-        assert!(text.contains("history per epoch"), "{text}");
+        assert!(text.contains("loss per epoch ━ train ━ val"), "{text}");
+        assert!(text.contains("accuracy per epoch ━ train ━ val"), "{text}");
         app.smoothing = true;
         assert!(screen(&app).contains("· EMA (e)"));
     }
@@ -379,14 +422,60 @@ mod tests {
             .filter(|(_, cell)| cell.symbol() == "•")
             .map(|(i, cell)| ((i % 80) as u16, cell.fg))
             .collect();
-        for color in [Color::Green, Color::Cyan, Color::Red, Color::Magenta] {
-            assert!(dots.iter().any(|&(_, c)| c == color), "{color:?}: {dots:?}");
+        // Loss on the left chart, accuracy on the right, each in the middle
+        // of its chart, not on its edge.
+        for (colors, middle) in [
+            ([Color::Red, Color::Magenta], 15..30),
+            ([Color::Green, Color::Cyan], 55..70),
+        ] {
+            let xs: Vec<u16> = dots
+                .iter()
+                .filter(|(_, c)| colors.contains(c))
+                .map(|&(x, _)| x)
+                .collect();
+            for color in colors {
+                assert!(dots.iter().any(|&(_, c)| c == color), "{color:?}: {dots:?}");
+            }
+            let (min, max) = (xs.iter().min().unwrap(), xs.iter().max().unwrap());
+            assert!(max - min <= 1 && middle.contains(min), "{dots:?}");
         }
-        // In the middle of the chart, not on its edge.
-        let (min, max) = dots
-            .iter()
-            .fold((u16::MAX, 0), |(lo, hi), &(x, _)| (lo.min(x), hi.max(x)));
-        assert!(max - min <= 1 && (30..50).contains(&min), "{dots:?}");
+    }
+
+    #[test]
+    fn each_chart_names_its_lines_in_their_colours() {
+        let mut app = app();
+        for epoch in 1..=2 {
+            app.apply(&Event::EpochEnd {
+                run: "a".into(),
+                epoch,
+                epochs: 15,
+                train_loss: 2.4 / f64::from(epoch),
+                train_accuracy: 0.8,
+                val_loss: 0.5,
+                val_accuracy: 0.85,
+                seconds: 14.0,
+            });
+        }
+        let terminal = render_widget(LivePane::of(&app), 80, 24);
+        let buffer = terminal.backend().buffer();
+        let text = buffer_text(buffer);
+        let colour_of = |word: &str, nth: usize| {
+            let (y, line) = text
+                .lines()
+                .enumerate()
+                .find(|(_, line)| line.contains("per epoch"))
+                .unwrap_or_else(|| panic!("{text}"));
+            let at = line.match_indices(word).nth(nth).unwrap().0;
+            let x = line[..at].chars().count();
+            buffer[(x as u16, y as u16)].fg
+        };
+        assert_eq!(colour_of("━ train", 0), Color::Red);
+        assert_eq!(colour_of("━ val", 0), Color::Magenta);
+        assert_eq!(colour_of("━ train", 1), Color::Green);
+        assert_eq!(colour_of("━ val", 1), Color::Cyan);
+        // The loss has its own scale (up to 2.4), accuracy 0 to 1.
+        assert!(text.contains("│2.4│") || text.contains("2.4│"), "{text}");
+        assert!(text.contains("1.0│"), "{text}");
     }
 
     #[test]

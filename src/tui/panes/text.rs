@@ -97,6 +97,35 @@ pub fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
     lines
 }
 
+/// How much a part of a [`join_within`] line matters: the least goes first.
+pub type Importance = u8;
+
+/// `parts` joined with ` · ` in at most `width` columns: while the line is
+/// wider, the least important part left (the last of equals) goes whole,
+/// never cut mid-word. What stays keeps its order; the last part standing
+/// is cut with `…` only if it alone is too wide.
+pub fn join_within(parts: &[(String, Importance)], width: usize) -> String {
+    let mut kept: Vec<&(String, Importance)> = parts.iter().collect();
+    let joined = |kept: &[&(String, Importance)]| {
+        let texts: Vec<&str> = kept.iter().map(|(text, _)| text.as_str()).collect();
+        texts.join(" · ")
+    };
+    while kept.len() > 1 && joined(&kept).width() > width {
+        let least = kept
+            .iter()
+            .enumerate()
+            .min_by_key(|(at, (_, importance))| (*importance, usize::MAX - at))
+            .map_or(0, |(at, _)| at);
+        kept.remove(least);
+    }
+    let line = joined(&kept);
+    if line.width() > width {
+        fit(&line, width).trim_end().to_string()
+    } else {
+        line
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ratatui::style::Stylize;
@@ -107,6 +136,28 @@ mod tests {
     fn names_fit_their_column() {
         assert_eq!(fit("MLP", 5), "MLP  ");
         assert_eq!(fit("M2 lr=3e-4 seed=2", 8), "M2 lr=3…");
+    }
+
+    #[test]
+    fn parts_that_do_not_fit_go_whole_the_least_important_first() {
+        let parts = |list: &[(&str, Importance)]| -> Vec<(String, Importance)> {
+            list.iter()
+                .map(|&(text, i)| (text.to_string(), i))
+                .collect()
+        };
+        let title = parts(&[
+            ("Diff", 9),
+            ("B M2 − A M1", 8),
+            ("row %", 5),
+            ("green: B better", 5),
+        ]);
+        assert_eq!(
+            join_within(&title, 80),
+            "Diff · B M2 − A M1 · row % · green: B better"
+        );
+        assert_eq!(join_within(&title, 30), "Diff · B M2 − A M1 · row %");
+        assert_eq!(join_within(&title, 20), "Diff · B M2 − A M1");
+        assert_eq!(join_within(&title, 3), "Di…");
     }
 
     #[test]
