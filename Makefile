@@ -105,11 +105,14 @@ test: setup
 # atelier beside PyTorch eager (torch 2.13 in .venv, the libtorch
 # version atelier links) and Keras 3 on TensorFlow CPU (a bench-only venv), alternating,
 # several repeats; then loading. About ten minutes on 2 cores.
-#   make bench [MODELS="M1 M4"] [REPEATS=3] [THREADS=2]
+# atelier trains on the threads a run chooses; the peers on THREADS (every
+# core, their default); FIXED=N also times atelier with --threads N beside it.
+#   make bench [MODELS="M1 M4"] [REPEATS=3] [THREADS=$(nproc)] [FIXED=2]
 TENSORFLOW_VERSION := 2.21.0
 KERAS_VENV := .venv-keras
 REPEATS ?= 3
-THREADS ?= 2
+THREADS ?= $(shell nproc)
+FIXED ?=
 MODELS ?=
 
 $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION):
@@ -118,12 +121,12 @@ $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION):
 	$(KERAS_VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet tensorflow-cpu==$(TENSORFLOW_VERSION)
 	@touch $@
 
-# `train --jobs 2` beside `--jobs 1` (wall time of a short sweep, ratio).
+# A short sweep by default beside `--jobs 1` and `--jobs 1 --threads $(nproc)` (wall times, ratios).
 bench-jobs: build
 	bash bench/jobs.sh $(REPEATS)
 
 bench: build $(VENV)/.torch-$(TORCH_VERSION) $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION)
-	$(VENV)/bin/python3 bench/peers/compare.py --repeats $(REPEATS) --threads $(THREADS) $(MODELS)
+	$(VENV)/bin/python3 bench/peers/compare.py --repeats $(REPEATS) --threads $(THREADS) $(if $(FIXED),--also-fixed $(FIXED)) $(MODELS)
 	$(CARGO) bench --bench load
 	$(CARGO) bench --bench ui
 

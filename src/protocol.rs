@@ -152,6 +152,8 @@ pub enum Phase {
     UploadingData,
     /// Creating layers and optimizer.
     BuildingModel,
+    /// Timing a few steps at each CPU thread count, to train with the fastest.
+    ChoosingThreads,
     /// Running the first steps (kernel selection, allocator warm-up).
     WarmingUp,
     /// Measuring the test set after the last epoch.
@@ -165,6 +167,7 @@ impl std::fmt::Display for Phase {
             Self::LoadingData => "loading Fashion-MNIST…",
             Self::UploadingData => "moving the dataset to the device…",
             Self::BuildingModel => "building the model…",
+            Self::ChoosingThreads => "timing a few steps at each thread count…",
             Self::WarmingUp => "warming up (first steps)…",
             Self::Evaluating => "evaluating on the test set…",
         })
@@ -196,6 +199,13 @@ pub enum Event {
         /// continues from a mid-epoch checkpoint (0 otherwise).
         #[serde(default, skip_serializing_if = "is_zero_usize")]
         resumed_at_step: usize,
+    },
+    /// The libtorch CPU threads the run trains with from here on, and why
+    /// (logged before its `Started`; a resumed run reuses the first choice).
+    Threads {
+        run: RunId,
+        threads: u16,
+        reason: ThreadReason,
     },
     /// Within-epoch progress (epoch is 1-based), at most about 20 a second.
     Progress {
@@ -284,6 +294,62 @@ pub enum Event {
     Failed { run: RunId, message: String },
 }
 
+/// Why a run trains with the CPU threads it does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum ThreadReason {
+    /// `--threads`, or a plan's `[workers] threads`.
+    Asked,
+    /// Its share of the cores while `jobs` runs train at once (`--jobs`, or
+    /// chosen for the queue by measurement).
+    Shared { jobs: u16 },
+    /// The CPUs Slurm gave its task.
+    Slurm,
+    /// The fastest of a few timed training steps at each candidate count.
+    Measured { rates: Vec<ThreadRate> },
+    /// Too short for measuring to pay: every core.
+    Short,
+    /// Continued with the count it started with (every core for runs
+    /// logged before the choice was recorded).
+    Resumed,
+    /// On a GPU: the threads only feed it; every core.
+    Gpu,
+}
+
+/// Training images a second at one thread count, from a short measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRate {
+    pub threads: u16,
+    pub images_per_sec: f64,
+}
+
+impl std::fmt::Display for ThreadReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Asked => f.write_str("as asked"),
+            Self::Shared { jobs } => write!(f, "its share while {jobs} train at once"),
+            Self::Slurm => f.write_str("the CPUs Slurm gave"),
+            Self::Measured { rates } => {
+                f.write_str("measured: ")?;
+                let parts: Vec<String> = rates
+                    .iter()
+                    .map(|rate| {
+                        format!(
+                            "{} → {} images/s",
+                            crate::units::count(usize::from(rate.threads), "thread"),
+                            crate::units::thousands(rate.images_per_sec.round() as u64)
+                        )
+                    })
+                    .collect();
+                f.write_str(&parts.join(", "))
+            }
+            Self::Short => f.write_str("every core: too short a run to measure"),
+            Self::Resumed => f.write_str("as when it started"),
+            Self::Gpu => f.write_str("every core, feeding the GPU"),
+        }
+    }
+}
+
 // serde's `skip_serializing_if` hands its test a reference.
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero(value: &u32) -> bool {
@@ -302,6 +368,7 @@ impl Event {
             Self::Queued { run, .. }
             | Self::Phase { run, .. }
             | Self::Started { run, .. }
+            | Self::Threads { run, .. }
             | Self::Progress { run, .. }
             | Self::Paused { run }
             | Self::Unpaused { run }

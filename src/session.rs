@@ -9,6 +9,7 @@
 //! The command line parses flags into these and prints what they return.
 
 pub mod array;
+pub mod at_once;
 pub mod choice;
 pub mod control;
 pub mod detach;
@@ -54,14 +55,14 @@ pub enum SessionError {
     #[error(transparent)]
     Slurm(#[from] crate::slurm::SlurmError),
     /// A Slurm array task with no run of its submission.
-    #[error("SLURM_ARRAY_TASK_ID is {index}, but {submission} has {runs} run(s) (tasks 0–{last})", last = .runs.saturating_sub(1))]
+    #[error("SLURM_ARRAY_TASK_ID is {index}, but {submission} has {} (tasks 0–{last})", crate::units::count(*.runs, "run"), last = .runs.saturating_sub(1))]
     NoSuchTask {
         index: usize,
         submission: std::path::PathBuf,
         runs: usize,
     },
     /// `sbatch` refused a new submission; its runs stay, interrupted.
-    #[error("{error}\nthe {runs} run(s) stay in {dir} as interrupted; once it is fixed: `atelier slurm resubmit {id}`")]
+    #[error("{error}\n{dir} keeps the {} as interrupted; once it is fixed: `atelier slurm resubmit {id}`", crate::units::count(*.runs, "run"))]
     NotSubmitted {
         /// Boxed: a Slurm error is large, and this one is rare.
         error: Box<crate::slurm::SlurmError>,
@@ -70,7 +71,7 @@ pub enum SessionError {
         id: String,
     },
     /// `sbatch` refused a new submission: what it had created is removed.
-    #[error("{error}\nnothing was submitted; the {runs} run(s) and the submission record made for it were removed from {dir}")]
+    #[error("{error}\nnothing was submitted; the {} and the submission record made for it were removed from {dir}", crate::units::count(*.runs, "run"))]
     SubmitRefused {
         /// Boxed: a Slurm error is large, and this one is rare.
         error: Box<crate::slurm::SlurmError>,

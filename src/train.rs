@@ -17,6 +17,7 @@ pub mod sgd;
 pub mod state;
 pub mod step;
 pub mod tensors;
+pub mod threads;
 pub mod throughput;
 pub mod trainer;
 

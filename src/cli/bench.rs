@@ -10,11 +10,13 @@ use std::{path::Path, process::ExitCode};
 use anyhow::Context;
 use atelier::plan::DevicePref;
 use atelier::{
-    data::{self, FashionMnist},
+    data::{self, verify::TRAIN_COUNT, FashionMnist},
     model::Precision,
     outln,
     plan::{self, RunSpec},
+    protocol::ThreadReason,
     train::{
+        threads,
         throughput::{self, Epochs, Throughput},
         ResolveDevice,
     },
@@ -27,9 +29,10 @@ pub struct BenchArgs {
     /// Seed models to measure (e.g. M1 M4); all six when none.
     #[arg(value_name = "MODEL")]
     pub models: Vec<String>,
-    /// libtorch threads (intra-op); the peers get the same.
-    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(i32).range(1..), help_heading = crate::cli::heading::HARDWARE)]
-    pub threads: i32,
+    /// libtorch threads (intra-op) [default: what a 15-epoch run of the
+    /// model chooses, as `train` does].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = crate::cli::heading::HARDWARE)]
+    pub threads: Option<u16>,
     /// Training images per epoch [default: 16000, or 960 for the wide M3–M5].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(32..=48_000), help_heading = crate::cli::heading::BUDGET)]
     pub images: Option<u64>,
@@ -61,7 +64,9 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    tch::set_num_threads(args.threads);
+    if let Some(threads) = args.threads {
+        threads::fix(threads, ThreadReason::Asked);
+    }
     let device = args.device.resolve()?;
     let specs = plan::builtin_runs(&args.models)?;
     let dataset = if args.synthetic {
@@ -75,6 +80,11 @@ pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode
     }
     for mut spec in specs {
         spec.precision = args.precision;
+        // As a real run of the model would: the whole training split, every epoch.
+        let real_run =
+            (TRAIN_COUNT as f64 * (1.0 - spec.validation_split)) as usize * spec.epochs as usize;
+        let (threads, _) = threads::choose(&spec, device, real_run, None)
+            .with_context(|| format!("cannot time {}'s steps", spec.name))?;
         let measured = if let Some(dataset) = &dataset {
             throughput::measure_epochs(&spec, dataset, epochs(args, &spec), device)
         } else {
@@ -83,7 +93,8 @@ pub fn run(args: &BenchArgs, data_dir: Option<&Path>) -> anyhow::Result<ExitCode
                 .unwrap_or_else(|| throughput::default_steps(&spec));
             throughput::measure(&spec, steps, args.rounds as usize, device)
         }
-        .with_context(|| format!("cannot train {}", spec.name))?;
+        .with_context(|| format!("cannot train {}", spec.name))?
+        .on_threads(threads);
         if args.json {
             outln!("{}", serde_json::to_string(&measured)?)?;
         } else {
@@ -106,33 +117,35 @@ fn print_header(args: &BenchArgs, device: Device) -> anyhow::Result<()> {
     let device = atelier::train::device_name(device);
     if args.synthetic {
         outln!(
-            "training throughput, batch 32, {device}, {}, {} libtorch threads, synthetic batches \
+            "training throughput, batch 32, {device}, {}, {}, synthetic batches \
              from fresh weights, median of {} rounds",
             args.precision,
-            args.threads,
+            threads_said(args.threads),
             args.rounds
         )?;
         outln!(
-            "{:<5} {:>12} {:>7} {:>10}   min–max",
+            "{:<5} {:>12} {:>7} {:>7} {:>10}   min–max",
             "model",
             "params",
+            "threads",
             "steps",
             "images/s"
         )?;
     } else {
         outln!(
-            "training throughput, {device}, {}, {} libtorch threads, real images, \
+            "training throughput, {device}, {}, {}, real images, \
              {} then {} timed",
             args.precision,
-            args.threads,
+            threads_said(args.threads),
             atelier::units::count(args.warm_epochs, "warm epoch"),
             args.timed_epochs
         )?;
         outln!(
-            "{:<9} {:>10} {:>6} {:>7} {:>11} {:>10}   min–max",
+            "{:<9} {:>10} {:>6} {:>7} {:>7} {:>11} {:>10}   min–max",
             "model",
             "params",
             "batch",
+            "threads",
             "images",
             "epoch 1/s",
             "timed/s"
@@ -141,22 +154,32 @@ fn print_header(args: &BenchArgs, device: Device) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `2 libtorch threads`, or how the count is chosen when not given.
+fn threads_said(threads: Option<u16>) -> String {
+    threads.map_or_else(
+        || "libtorch threads as a run chooses them".to_string(),
+        |threads| atelier::units::count(threads, "libtorch thread"),
+    )
+}
+
 fn print_row(measured: &Throughput) -> anyhow::Result<()> {
     let (low, high) = measured.range();
     match (measured.epochs, measured.first_epoch_images_per_sec) {
         (Some(epochs), first) => outln!(
-            "{:<9} {:>10} {:>6} {:>7} {:>11.0} {:>10.0}   {low:.0}–{high:.0}",
+            "{:<9} {:>10} {:>6} {:>7} {:>7} {:>11.0} {:>10.0}   {low:.0}–{high:.0}",
             measured.model,
             measured.params,
             measured.batch_size,
+            measured.threads,
             epochs.images,
             first.unwrap_or(f64::NAN),
             measured.median()
         )?,
         _ => outln!(
-            "{:<5} {:>12} {:>7} {:>10.0}   {low:.0}–{high:.0}",
+            "{:<5} {:>12} {:>7} {:>7} {:>10.0}   {low:.0}–{high:.0}",
             measured.model,
             measured.params,
+            measured.threads,
             measured.steps,
             measured.median()
         )?,

@@ -274,6 +274,9 @@ fn show(store: &RunStore, query: &str, json: bool) -> anyhow::Result<ExitCode> {
         record.created_at,
         record.version
     )?;
+    if let (Some(threads), Some(reason)) = (record.threads, &record.thread_reason) {
+        outln!("  threads     {threads} ({reason})")?;
+    }
     if let Some(error) = &record.error {
         outln!("  error       {error}")?;
     }

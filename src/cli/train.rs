@@ -14,8 +14,10 @@ use atelier::{
     model::Precision,
     outln,
     plan::{DevicePref, Jobs, Overrides, Plan, RunSpec, Workers},
+    protocol::ThreadReason,
     sayln,
     session::{
+        at_once,
         choice::{prepare, PlanChoice, Prepared},
         detach::{self, Detached},
         local, locks,
@@ -97,6 +99,10 @@ pub struct TrainArgs {
     /// With --dry-run: print the runs as JSON, for scripts.
     #[arg(long, requires = "dry_run", help_heading = crate::cli::heading::OUTPUT)]
     pub json: bool,
+    /// Print only a line per run as it ends (done with its test accuracy
+    /// and folder, interrupted, or FAILED) and errors: for scripts.
+    #[arg(short, long, help_heading = crate::cli::heading::OUTPUT)]
+    pub quiet: bool,
     /// Train this many runs at once, a worker process each: on the CPU they
     /// split the cores; with GPUs, one run per GPU. `auto`: every GPU.
     #[arg(short, long, value_name = "N|auto", help_heading = crate::cli::heading::HARDWARE)]
@@ -122,6 +128,10 @@ pub struct ResumeArgs {
     /// Continue in a background process that outlives this terminal.
     #[arg(long, help_heading = crate::cli::heading::OUTPUT)]
     pub detach: bool,
+    /// Print only a line per run as it ends (done with its test accuracy
+    /// and folder, interrupted, or FAILED) and errors: for scripts.
+    #[arg(short, long, help_heading = crate::cli::heading::OUTPUT)]
+    pub quiet: bool,
     /// Continue on this device instead of the run's own (auto, cpu, cuda:N).
     #[arg(long, value_name = "DEVICE", help_heading = crate::cli::heading::HARDWARE)]
     pub device: Option<DevicePref>,
@@ -131,6 +141,10 @@ pub struct ResumeArgs {
     /// A worker of `train --jobs`: its parent holds the device locks.
     #[arg(long, hide = true, conflicts_with = "detach")]
     pub worker: bool,
+    /// With --worker: how many runs train at once, --threads being this
+    /// one's share of the cores.
+    #[arg(long, hide = true, requires_all = ["worker", "threads"], value_parser = clap::value_parser!(u16).range(1..))]
+    pub at_once: Option<u16>,
 }
 
 pub fn run(
@@ -147,11 +161,22 @@ pub fn run(
         devices: args.devices.clone(),
         threads: args.threads,
     };
-    workers.merge(choice.resolve()?.workers);
+    let resolved = choice.resolve()?;
+    workers.merge(resolved.workers.clone());
     local::set_threads(workers.threads);
     let gpus = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
     if let Some(slots) = slots::plan(&workers, gpus, slots::cores())? {
         return run_parallel(args, &slots, data_dir, runs_dir);
+    }
+    // Detached, the background process chooses: it trains them.
+    let unset = !workers.is_parallel() && workers.threads.is_none();
+    if unset && !args.detach {
+        if let Some(at_once) = at_once::choose(&resolved.runs, gpus, slots::cores())? {
+            if !args.quiet {
+                sayln!("{}", at_once.describe());
+            }
+            return run_parallel(args, &at_once.slots, data_dir, runs_dir);
+        }
     }
     let Prepared {
         plan,
@@ -166,7 +191,7 @@ pub fn run(
         let detached = detach::start(&store, &locks::devices_of(&jobs)?)?;
         return Ok(say_detached(&detached, &store));
     }
-    Ok(local::train(jobs, source, store)?.exit_code())
+    Ok(local::train(jobs, source, store, args.quiet)?.exit_code())
 }
 
 /// `--jobs`/`--devices` with more than one slot: every run created queued,
@@ -188,14 +213,16 @@ fn run_parallel(
     let mut runs = Vec::new();
     for request in requests::requests(&store, &plan) {
         store.create_queued(&request)?;
-        sayln!(
-            "queued {} as {}",
-            printable(&request.spec.title()),
-            request.id
-        );
+        if !args.quiet {
+            sayln!(
+                "queued {} as {}",
+                printable(&request.spec.title()),
+                request.id
+            );
+        }
         runs.push((request.id, request.spec));
     }
-    Ok(workers::train(runs, slots, &store, data_dir)?.exit_code())
+    Ok(workers::train(runs, slots, &store, data_dir, args.quiet)?.exit_code())
 }
 
 /// What a detached session is doing, and how to follow and stop it.
@@ -291,15 +318,20 @@ pub fn resume(
 ) -> anyhow::Result<ExitCode> {
     let store = atelier::store::RunStore::existing(runs_dir)?;
     let jobs = requests::continuations(&store, &args.runs, args.device)?;
-    local::set_threads(args.threads);
+    match (args.threads, args.at_once) {
+        (Some(threads), Some(jobs)) => {
+            atelier::train::threads::fix(threads, ThreadReason::Shared { jobs });
+        }
+        (threads, _) => local::set_threads(threads),
+    }
     let source = atelier::data::discover(data_dir)?;
     let outcome = if args.worker {
-        local::train_unlocked(jobs, source, store)?
+        local::train_unlocked(jobs, source, store, args.quiet)?
     } else if args.detach {
         let detached = detach::start(&store, &locks::devices_of(&jobs)?)?;
         return Ok(say_detached(&detached, &store));
     } else {
-        local::train(jobs, source, store)?
+        local::train(jobs, source, store, args.quiet)?
     };
     Ok(outcome.exit_code())
 }

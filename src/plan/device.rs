@@ -25,7 +25,7 @@ pub enum DevicePref {
 pub enum DeviceError {
     #[error("unknown device {0:?}: expected auto, cpu, cuda or cuda:N")]
     Unknown(String),
-    #[error("{asked} requested, but libtorch sees {found} CUDA device(s){hint}")]
+    #[error("{asked} requested, but libtorch sees {}{hint}", crate::units::count(*.found, "CUDA device"))]
     Unavailable {
         asked: String,
         found: usize,

@@ -11,31 +11,38 @@ use crate::{
     data::DataSource, plan::RunSpec, protocol::RunId, sayln, store::RunStore, train::Trainer,
 };
 
-/// libtorch's CPU threads for this process, when asked.
+/// libtorch's CPU threads for every run of this process, when asked
+/// (`--threads`, a plan's `[workers] threads`); otherwise each run chooses.
 pub fn set_threads(threads: Option<u16>) {
     if let Some(threads) = threads {
-        tch::set_num_threads(i32::from(threads));
+        crate::train::threads::fix(threads, crate::protocol::ThreadReason::Asked);
     }
 }
 
 /// Trains `jobs` here, holding their devices' locks (signed with the runs)
-/// until they end.
-pub fn train(jobs: Vec<Job>, source: DataSource, store: RunStore) -> Result<Outcome, SessionError> {
+/// until they end; `quiet` says only each run's end.
+pub fn train(
+    jobs: Vec<Job>,
+    source: DataSource,
+    store: RunStore,
+    quiet: bool,
+) -> Result<Outcome, SessionError> {
     let devices = locks::devices_of(&jobs)?;
     let ids: Vec<RunId> = jobs.iter().map(|job| job.id.clone()).collect();
     let locks = locks::lock_and_sign(&store, &devices, &ids)?;
-    let outcome = train_unlocked(jobs, source, store);
+    let outcome = train_unlocked(jobs, source, store, quiet);
     drop(locks);
     outcome
 }
 
 /// Trains `jobs` here; whoever calls it holds the devices (this process,
 /// or the parent of a worker). Ctrl-C stops the session; the app's pause
-/// signals pause the running run.
+/// signals pause the running run; `quiet` says only each run's end.
 pub fn train_unlocked(
     jobs: Vec<Job>,
     source: DataSource,
     store: RunStore,
+    quiet: bool,
 ) -> Result<Outcome, SessionError> {
     let trainer = Trainer::spawn(source, store.clone())
         .map_err(|error| SessionError::system("cannot start the trainer thread", error))?;
@@ -46,14 +53,16 @@ pub fn train_unlocked(
         trainer.send(job.command);
         specs.insert(job.id, job.spec);
     }
-    let mut printer = Printer::new(std::io::stderr().is_terminal(), store.dir().to_path_buf());
+    let mut printer =
+        Printer::new(std::io::stderr().is_terminal(), store.dir().to_path_buf()).quiet(quiet);
     let outcome = follow(&trainer, &specs, &mut printer);
     trainer.shutdown();
     Ok(outcome)
 }
 
 /// Says every event until each distinct run has ended, however often it
-/// was asked for, with a line of progress after each but the last.
+/// was asked for, with a line of progress after each but the last (none
+/// when quiet).
 fn follow(trainer: &Trainer, specs: &HashMap<RunId, RunSpec>, printer: &mut Printer) -> Outcome {
     let mut pending: HashSet<&RunId> = specs.keys().collect();
     let total = pending.len();
@@ -67,7 +76,8 @@ fn follow(trainer: &Trainer, specs: &HashMap<RunId, RunSpec>, printer: &mut Prin
         tally.count(&event);
         outcome.note(&event);
         let ended = event.is_terminal() && pending.remove(event.run());
-        if ended && total > 1 && !pending.is_empty() && !outcome.interrupted {
+        if ended && total > 1 && !pending.is_empty() && !outcome.interrupted && !printer.is_quiet()
+        {
             sayln!("{}", tally.line());
         }
     }

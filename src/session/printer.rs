@@ -3,12 +3,17 @@
 //! train at once. Writes go through [`sayln!`](crate::sayln): a closed or
 //! full standard output never stops training.
 
-use std::path::PathBuf;
+use std::{collections::HashMap, path::PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{
-    edge::printable, noteln, plan::RunSpec, protocol::Event, sayln, store::EpochRow,
+    edge::printable,
+    noteln,
+    plan::RunSpec,
+    protocol::{Event, RunId, ThreadReason},
+    sayln,
+    store::EpochRow,
     units::thousands,
 };
 
@@ -17,6 +22,10 @@ pub struct Printer {
     terminal: bool,
     /// Every line names its run (several runs print at once).
     titled: bool,
+    /// Only a line per run as it ends (`--quiet`).
+    quiet: bool,
+    /// Each run's test accuracy, for its quiet "done" line.
+    tested: HashMap<RunId, f64>,
     runs_dir: PathBuf,
     bar: Option<ProgressBar>,
     epochs: u32,
@@ -29,6 +38,8 @@ impl Printer {
         Self {
             terminal,
             titled: false,
+            quiet: false,
+            tested: HashMap::new(),
             runs_dir,
             bar: None,
             epochs: 0,
@@ -42,6 +53,19 @@ impl Printer {
             titled: true,
             ..Self::new(false, runs_dir)
         }
+    }
+
+    /// With `quiet`, only a line per run as it ends (done with its test
+    /// accuracy and folder, interrupted, FAILED) and nothing else: for
+    /// scripts (`--quiet`).
+    #[must_use]
+    pub fn quiet(self, quiet: bool) -> Self {
+        Self { quiet, ..self }
+    }
+
+    /// Whether only the ends of runs are said.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
 
     /// A terminal's progress bar under an "Epoch k/N" header; nothing in a log.
@@ -88,6 +112,10 @@ impl Printer {
         let title = spec.map_or_else(|| event.run().to_string(), RunSpec::title);
         // Names and labels may come from a store written by an older version.
         let title = printable(&title);
+        if self.quiet {
+            self.show_end(event, &title);
+            return;
+        }
         match event {
             Event::Queued { run, .. } => sayln!("queued {title} as {run}"),
             Event::Phase { phase, .. } => {
@@ -121,6 +149,15 @@ impl Printer {
                     sayln!("resuming after epoch {resumed_after} of {epochs}");
                 }
             }
+            Event::Threads {
+                threads,
+                reason: reason @ ThreadReason::Measured { .. },
+                ..
+            } => sayln!(
+                "{title}: training on {} ({reason})",
+                crate::units::count(*threads, "CPU thread")
+            ),
+            Event::Threads { .. } => {}
             Event::Progress {
                 epoch,
                 step,
@@ -159,17 +196,7 @@ impl Printer {
                 "{title}: done in {seconds:.0}s, best val_accuracy {best_val_accuracy:.4} at epoch {best_epoch}; stored in {}",
                 self.runs_dir.join(run).display()
             ),
-            Event::Cancelled { run, epochs_done } => {
-                self.clear_bar();
-                sayln!(
-                    "{title}: interrupted after {}; stored as {run}",
-                    crate::units::count(*epochs_done, "complete epoch")
-                );
-            }
-            Event::Failed { message, .. } => {
-                self.clear_bar();
-                noteln!("{title}: FAILED: {}", printable(message));
-            }
+            Event::Cancelled { .. } | Event::Failed { .. } => self.show_end(event, &title),
             Event::Checkpointed {
                 epoch, step, steps, ..
             } => {
@@ -186,6 +213,41 @@ impl Printer {
             Event::Requeued { job, .. } => sayln!("{title}: requeued as {job}"),
             Event::Paused { .. } => sayln!("{title}: paused"),
             Event::Unpaused { .. } => sayln!("{title}: unpaused"),
+        }
+    }
+
+    /// `--quiet`'s lines: a run's end, the test accuracy kept for it.
+    fn show_end(&mut self, event: &Event, title: &str) {
+        match event {
+            Event::Evaluated {
+                run, test_accuracy, ..
+            } => {
+                self.tested.insert(run.clone(), *test_accuracy);
+            }
+            Event::Finished { run, seconds, .. } => {
+                let tested = self
+                    .tested
+                    .remove(run)
+                    .map_or_else(String::new, |accuracy| {
+                        format!(", test accuracy {accuracy:.4}")
+                    });
+                sayln!(
+                    "{title}: done in {seconds:.0}s{tested}; stored in {}",
+                    self.runs_dir.join(run).display()
+                );
+            }
+            Event::Cancelled { run, epochs_done } => {
+                self.clear_bar();
+                sayln!(
+                    "{title}: interrupted after {}; stored as {run}",
+                    crate::units::count(*epochs_done, "complete epoch")
+                );
+            }
+            Event::Failed { message, .. } => {
+                self.clear_bar();
+                noteln!("{title}: FAILED: {}", printable(message));
+            }
+            _ => {}
         }
     }
 

@@ -14,7 +14,7 @@ pub struct Slot {
 /// Worker settings this machine cannot honour, naming the flag.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SlotError {
-    #[error("--jobs {jobs}: libtorch sees {gpus} GPU(s), and a GPU trains one run at a time; use --jobs {gpus} or fewer (or --devices cpu)")]
+    #[error("--jobs {jobs}: libtorch sees {}, and a GPU trains one run at a time; use --jobs {gpus} or fewer (or --devices cpu)", crate::units::count(*.gpus, "GPU"))]
     MoreJobsThanGpus { jobs: usize, gpus: usize },
     #[error("--devices lists devices to use (cpu, cuda:0, …); `auto` is not one")]
     AutoListed,

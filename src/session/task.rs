@@ -80,7 +80,8 @@ pub fn run(
         max_requeues: submission.max_requeues,
     };
     if let Some(cpus) = attempt.env.cpus {
-        tch::set_num_threads(i32::try_from(cpus).unwrap_or(1));
+        let cpus = u16::try_from(cpus).unwrap_or(u16::MAX).max(1);
+        crate::train::threads::fix(cpus, crate::protocol::ThreadReason::Slurm);
     }
     let device = record
         .spec

@@ -54,12 +54,13 @@ struct Working {
 }
 
 /// Trains `runs` (already created as queued) on `slots`, a worker each,
-/// holding the slots' devices for all of them.
+/// holding the slots' devices for all of them; `quiet` says only how each ends.
 pub fn train(
     runs: Vec<(RunId, RunSpec)>,
     slots: &[Slot],
     store: &RunStore,
     data_dir: Option<&Path>,
+    quiet: bool,
 ) -> Result<Outcome, SessionError> {
     // No more workers than runs: the others would have nothing to do.
     let slots = &slots[..slots.len().min(runs.len())];
@@ -74,17 +75,19 @@ pub fn train(
             std::io::Error::other(error),
         )
     })?;
-    sayln!(
-        "{} on {}: {}",
-        crate::units::count(runs.len(), "run"),
-        crate::units::count(slots.len(), "worker"),
-        describe(slots)
-    );
+    if !quiet {
+        sayln!(
+            "{} on {}: {}",
+            crate::units::count(runs.len(), "run"),
+            crate::units::count(slots.len(), "worker"),
+            describe(slots)
+        );
+    }
     let titles: HashMap<RunId, RunSpec> = runs.iter().cloned().collect();
     let mut pending: VecDeque<RunId> = ids.iter().cloned().collect();
     let mut working: Vec<Working> = Vec::new();
     let mut follower = Follower::new(store.clone(), Duration::from_secs(3600)).only(ids.clone());
-    let mut printer = Printer::titled(store.dir().to_path_buf());
+    let mut printer = Printer::titled(store.dir().to_path_buf()).quiet(quiet);
     let mut tally = Tally::new(runs.len());
     let mut ended: HashSet<RunId> = HashSet::new();
     let mut outcome = Outcome::default();
@@ -102,7 +105,8 @@ pub fn train(
             {
                 printer.show(&event, titles.get(event.run()));
                 tally.count(&event);
-                note_end(&event, &mut ended, &mut outcome, &tally, runs.len());
+                let total = if quiet { 0 } else { runs.len() };
+                note_end(&event, &mut ended, &mut outcome, &tally, total);
             }
         }
         for (run, status) in exited {
@@ -142,7 +146,7 @@ fn start_free_slots(
         let Some(run) = pending.pop_front() else {
             return Ok(());
         };
-        let child = spawn_worker(&run, slot, store, data_dir)?;
+        let child = spawn_worker(&run, slot, slots.len(), store, data_dir)?;
         working.push(Working {
             child,
             run,
@@ -152,10 +156,12 @@ fn start_free_slots(
     Ok(())
 }
 
-/// `atelier resume RUN --worker` for one slot, its output into the run's folder.
+/// `atelier resume RUN --worker` for one slot of `at_once`, its output
+/// into the run's folder.
 fn spawn_worker(
     run: &RunId,
     slot: &Slot,
+    at_once: usize,
     store: &RunStore,
     data_dir: Option<&Path>,
 ) -> Result<Child, SessionError> {
@@ -181,6 +187,8 @@ fn spawn_worker(
         .arg(slot.device.to_string())
         .arg("--threads")
         .arg(slot.threads.to_string())
+        .arg("--at-once")
+        .arg(at_once.to_string())
         // libgomp sizes its team from this when it loads.
         .env("OMP_NUM_THREADS", slot.threads.to_string())
         .stdin(Stdio::null())

@@ -414,6 +414,7 @@ impl RunWatch {
             }
             Event::Paused { .. } => self.paused = true,
             Event::Unpaused { .. } => self.paused = false,
+            Event::Threads { .. } => {}
             Event::EpochEnd {
                 epoch,
                 val_accuracy,

@@ -103,7 +103,10 @@ fn holder_text(holder: Option<&super::holder::Holder>) -> String {
 fn unreadable_text(unreadable: usize) -> String {
     match unreadable {
         0 => String::new(),
-        n => format!("; {n} run folder(s) could not be read (see `atelier runs`)"),
+        n => format!(
+            "; {} could not be read (see `atelier runs`)",
+            crate::units::count(n, "run folder")
+        ),
     }
 }
 

@@ -22,13 +22,15 @@
 //!   start or epoch end clears it.
 //! - `Attempt` / `Requeued`: the run's latest Slurm attempt, and whether it
 //!   asked to be requeued (until the next attempt or start).
+//! - `Threads`: the CPU threads it trains with; a resumed run's keeps the
+//!   reason of the first choice (`Resumed` only says the count was reused).
 //! - `Phase`, `Progress`: nothing lasting (the app's view keeps them).
 //!
 //! The best epoch is not folded separately: it is always the best of the
 //! rows kept, so a voided epoch can never remain "best".
 
 use super::status::RunStatus;
-use crate::protocol::{ConfusionMatrix, Event};
+use crate::protocol::{ConfusionMatrix, Event, ThreadReason};
 
 /// One epoch's metrics, as Keras' `History` holds them.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -88,6 +90,8 @@ pub struct RunState {
     pub params: Option<u64>,
     /// Training images per epoch, from the latest start.
     pub train_samples: Option<usize>,
+    /// The libtorch CPU threads it trains with, and why.
+    pub threads: Option<(u16, ThreadReason)>,
     /// Complete epochs: the latest epoch end, or the epochs a continued run
     /// started after.
     pub epochs_done: u32,
@@ -115,6 +119,7 @@ impl Default for RunState {
             device: None,
             params: None,
             train_samples: None,
+            threads: None,
             epochs_done: 0,
             epochs: Vec::new(),
             test: None,
@@ -154,6 +159,15 @@ impl RunState {
                 if let Some(attempt) = &mut self.slurm {
                     attempt.requeued = false;
                 }
+            }
+            Event::Threads {
+                threads, reason, ..
+            } => {
+                let reason = match (&self.threads, reason) {
+                    (Some((_, first)), ThreadReason::Resumed) => first.clone(),
+                    _ => reason.clone(),
+                };
+                self.threads = Some((*threads, reason));
             }
             Event::Paused { .. } => self.paused = true,
             Event::Unpaused { .. } => self.paused = false,

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     plan::{Group, RunSpec},
-    protocol::{Event, RunId, RunRequest},
+    protocol::{Event, RunId, RunRequest, ThreadReason},
 };
 
 /// A `run.json` value out of the range a run can have.
@@ -19,9 +19,9 @@ enum RecordProblem {
     NotAnAccuracy { key: &'static str, found: f64 },
     #[error("\"{key}\" is {found}, expected a finite number ≥ 0")]
     Negative { key: &'static str, found: f64 },
-    #[error("\"epochs_done\" is {done}, but the run has {epochs} epoch(s)")]
+    #[error("\"epochs_done\" is {done}, but the run has {}", crate::units::count(*.epochs, "epoch"))]
     PastTheEnd { done: u32, epochs: u32 },
-    #[error("\"best_epoch\" is {best}, expected one of the {done} epoch(s) done")]
+    #[error("\"best_epoch\" is {best}, expected one of the {} done", crate::units::count(*.done, "epoch"))]
     BestNotDone { best: u32, done: u32 },
 }
 
@@ -44,6 +44,12 @@ pub struct RunRecord {
     pub device: Option<String>,
     #[serde(default)]
     pub params: Option<u64>,
+    /// The libtorch CPU threads it trains with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u16>,
+    /// Why that many ([`ThreadReason`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_reason: Option<ThreadReason>,
     #[serde(default)]
     pub epochs_done: u32,
     #[serde(default)]
@@ -102,6 +108,8 @@ impl RunRecord {
             version: env!("CARGO_PKG_VERSION").to_string(),
             device: None,
             params: None,
+            threads: None,
+            thread_reason: None,
             epochs_done: 0,
             best_val_accuracy: None,
             best_epoch: None,
@@ -156,6 +164,11 @@ impl RunRecord {
             replace(&mut self.status, state.status),
             replace(&mut self.device, state.device.clone()),
             replace(&mut self.params, state.params),
+            replace(&mut self.threads, state.threads.as_ref().map(|t| t.0)),
+            replace(
+                &mut self.thread_reason,
+                state.threads.as_ref().map(|t| t.1.clone()),
+            ),
             replace(&mut self.epochs_done, state.epochs_done),
             replace(&mut self.best_val_accuracy, best.map(|b| b.val_accuracy)),
             replace(&mut self.best_epoch, best.map(|b| b.epoch)),

@@ -69,13 +69,13 @@ pub enum CheckpointProblem {
     Weights(#[from] WeightsError),
     #[error(transparent)]
     OptimizerState(#[from] StateError),
-    #[error("{EPOCHS_DONE} is {done}, but the run has only {epochs} epoch(s)")]
+    #[error("{EPOCHS_DONE} is {done}, but the run has only {}", crate::units::count(*.epochs, "epoch"))]
     PastTheEnd { done: u32, epochs: u32 },
-    #[error("{BEST_EPOCH} is {best}, after the {done} epoch(s) done")]
+    #[error("{BEST_EPOCH} is {best}, after the {} done", crate::units::count(*.done, "epoch"))]
     BestAfterDone { best: u32, done: u32 },
-    #[error("it holds a place inside epoch {}, but the run has only {epochs} epoch(s)", .epochs + 1)]
+    #[error("it holds a place inside epoch {}, but the run has only {}", .epochs + 1, crate::units::count(*.epochs, "epoch"))]
     PlaceAfterTheEnd { epochs: u32 },
-    #[error("{WITHIN_STEP} is {step}, but an epoch of this run has {steps} step(s)")]
+    #[error("{WITHIN_STEP} is {step}, but an epoch of this run has {}", crate::units::count(*.steps, "step"))]
     StepPastTheEpoch { step: usize, steps: usize },
 }
 
@@ -420,10 +420,10 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "resume.epochs_done is 7, but the run has only 4 epoch(s)",
-                "resume.best_epoch is 3, after the 2 epoch(s) done",
-                "it holds a place inside epoch 5, but the run has only 4 epoch(s)",
-                "resume.within.step is 9, but an epoch of this run has 9 step(s)",
+                "resume.epochs_done is 7, but the run has only 4 epochs",
+                "resume.best_epoch is 3, after the 2 epochs done",
+                "it holds a place inside epoch 5, but the run has only 4 epochs",
+                "resume.within.step is 9, but an epoch of this run has 9 steps",
             ]
         );
     }

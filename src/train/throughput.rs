@@ -40,6 +40,8 @@ pub struct Throughput {
     pub params: u64,
     /// Images per step (32 for the seed models; a beyond run's own).
     pub batch_size: u32,
+    /// libtorch's CPU threads while timed (0: not said).
+    pub threads: u16,
     /// Steps per timed round (per epoch for [`measure_epochs`]).
     pub steps: i64,
     /// One figure per timed round, in the order measured.
@@ -79,6 +81,11 @@ impl Epochs {
 }
 
 impl Throughput {
+    /// The same figures, saying they were timed on `threads` threads.
+    pub fn on_threads(self, threads: u16) -> Self {
+        Self { threads, ..self }
+    }
+
     /// The slowest and the fastest round.
     pub fn range(&self) -> (f64, f64) {
         self.images_per_sec
@@ -153,6 +160,7 @@ pub fn measure(
         precision: spec.precision,
         params: spec.model.param_count().unwrap_or(0),
         batch_size: spec.batch_size,
+        threads: 0,
         steps,
         images_per_sec,
         first_epoch_images_per_sec: None,
@@ -185,6 +193,7 @@ pub fn measure_epochs(
         precision: spec.precision,
         params: spec.model.param_count().unwrap_or(0),
         batch_size: spec.batch_size,
+        threads: 0,
         steps,
         images_per_sec: rates.per_epoch.iter().skip(skip).copied().collect(),
         first_epoch_images_per_sec: rates.per_epoch.first().copied(),

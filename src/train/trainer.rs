@@ -19,8 +19,9 @@ use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 use super::{
     checkpoint,
     device::{DevicePref, ResolveDevice},
-    fit::{fit, FitOutcome, Flow, Start, Supervisor},
+    fit::{fit, FitError, FitOutcome, Flow, Start, Supervisor},
     tensors::{DeviceData, UploadKey},
+    threads,
 };
 use crate::{
     data::{DataSource, FashionMnist},
@@ -312,6 +313,7 @@ impl Worker {
             // Taken out for the duration, so `self` can supervise the loop.
             let data = self.uploaded.take().ok_or(RunError::NotUploaded)?;
             let result = catch_unwind(AssertUnwindSafe(|| {
+                self.choose_threads(&request, &data, start)?;
                 fit(
                     &id,
                     &request.spec,
@@ -379,6 +381,33 @@ impl Worker {
                 .map_err(|panic| RunError::Upload(panic_message(&panic)))?;
             self.uploaded = Some(upload);
         }
+        Ok(())
+    }
+
+    /// Sets libtorch's threads for this run ([`threads::choose`]) and logs
+    /// the choice; a continued run reuses the count it started with.
+    fn choose_threads(
+        &mut self,
+        request: &RunRequest,
+        data: &DeviceData,
+        start: Start,
+    ) -> Result<(), FitError> {
+        let started_with = self.current.as_ref().and_then(|current| {
+            let record = current.writer.run_record();
+            let trained = record.epochs_done > 0 || record.threads.is_some();
+            (start == Start::Resume && trained).then_some(record.threads)
+        });
+        let spec = &request.spec;
+        let images = data.train.len() * spec.epochs as usize;
+        if threads::will_measure(data.key.device, images, started_with) {
+            self.emit_phase(&request.id, Phase::ChoosingThreads);
+        }
+        let (threads, reason) = threads::choose(spec, data.key.device, images, started_with)?;
+        self.emit(Event::Threads {
+            run: request.id.clone(),
+            threads,
+            reason,
+        });
         Ok(())
     }
 

@@ -167,7 +167,10 @@ fn queue_group(app: &mut App, name: &str, members: &[usize]) -> Vec<Action> {
             keymap::label_of(Intent::ToggleGroup)
         )
     } else {
-        format!("queued {} planned run(s) of {name}", actions.len())
+        format!(
+            "queued {} of {name}",
+            crate::units::count(actions.len(), "planned run")
+        )
     });
     actions
 }
@@ -967,10 +970,7 @@ mod tests {
             queued_rows(handle_key(&mut app, key(KeyCode::Enter))),
             [0, 3]
         );
-        assert_eq!(
-            app.message.as_deref(),
-            Some("queued 2 planned run(s) of M1")
-        );
+        assert_eq!(app.message.as_deref(), Some("queued 2 planned runs of M1"));
         queue(&mut app, 0, "m1-1");
         queue(&mut app, 3, "m1-3");
         assert!(handle_key(&mut app, key(KeyCode::Enter)).is_empty());
@@ -991,10 +991,7 @@ mod tests {
             Some("M1")
         );
         assert_eq!(queued_rows(handle_key(&mut app, key(KeyCode::Enter))), [2]);
-        assert_eq!(
-            app.message.as_deref(),
-            Some("queued 1 planned run(s) of M1")
-        );
+        assert_eq!(app.message.as_deref(), Some("queued 1 planned run of M1"));
     }
 
     #[test]

@@ -200,6 +200,7 @@ impl RunView {
             | Event::Evaluated { .. }
             | Event::FlipEvaluated { .. }
             | Event::Checkpointed { .. }
+            | Event::Threads { .. }
             | Event::Attempt { .. }
             | Event::Requeued { .. } => {}
         }

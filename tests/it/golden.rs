@@ -93,6 +93,8 @@ fn kind(event: &Event) -> &'static str {
         Event::Requeued { .. } => "requeued",
         // Added with recipes (test-time flipping).
         Event::FlipEvaluated { .. } => "flip_evaluated",
+        // Added with the thread count chosen per run.
+        Event::Threads { .. } => "threads",
     }
 }
 
@@ -104,6 +106,9 @@ fn events_added_after_0_1_round_trip() {
         r#"{"type":"attempt","run":"r","job":"17_3","restart":0,"host":"node7"}"#,
         r#"{"type":"requeued","run":"r","job":"17_3"}"#,
         r#"{"type":"flip_evaluated","run":"r","test_loss":0.25,"test_accuracy":0.93}"#,
+        r#"{"type":"threads","run":"r","threads":1,"reason":{"by":"measured","rates":[{"threads":1,"images_per_sec":9000.0},{"threads":2,"images_per_sec":7000.0}]}}"#,
+        r#"{"type":"threads","run":"r","threads":2,"reason":{"by":"shared","jobs":2}}"#,
+        r#"{"type":"threads","run":"r","threads":2,"reason":{"by":"resumed"}}"#,
         r#"{"type":"progress","run":"r","epoch":1,"step":5,"steps":50,"loss":1.0,"accuracy":0.5,"recent_loss":1.0,"recent_accuracy":0.5,"samples_per_sec":900.0,"elapsed_secs":3.0,"learning_rate":0.0025}"#,
         r#"{"type":"started","run":"r","device":"cpu","params":1,"train_samples":1,"validation_samples":1,"steps_per_epoch":50,"epochs":3,"resumed_after":1,"resumed_at_step":19}"#,
     ];

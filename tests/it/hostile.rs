@@ -573,11 +573,11 @@ fn resume_refuses_a_checkpoint_past_the_runs_end_and_keeps_what_was_saved() {
     let cases: [(&[(&str, i64)], &str); 3] = [
         (
             &[("resume.epochs_done", 7)],
-            "resume.epochs_done is 7, but the run has only 3 epoch(s)",
+            "resume.epochs_done is 7, but the run has only 3 epochs",
         ),
         (
             &[("resume.best_epoch", 2)],
-            "resume.best_epoch is 2, after the 1 epoch(s) done",
+            "resume.best_epoch is 2, after the 1 epoch done",
         ),
         (
             &[

@@ -36,6 +36,7 @@ mod sweeps;
 mod train_cli;
 mod trainer;
 mod tui_props;
+mod threads;
 mod tui_tmux;
 mod watch;
 mod workers;

@@ -481,7 +481,7 @@ fn a_submission_sbatch_refuses_leaves_the_runs_folder_as_it_was() {
         "{error}"
     );
     assert!(
-        error.contains("nothing was submitted; the 3 run(s) and the submission record"),
+        error.contains("nothing was submitted; the 3 runs and the submission record"),
         "{error}"
     );
     assert_eq!(f.entries(), before, "no run, no slurm folder left");

@@ -320,3 +320,45 @@ fn seeds_repeat_a_run_as_one_group_that_resume_keeps() {
     );
     assert_eq!(store.load(&id).unwrap().group(), records[0].group());
 }
+
+#[test]
+fn quiet_training_prints_one_line_per_run_as_it_ends() {
+    if atelier::data::discover(None).is_err() {
+        common::missing("the real dataset is missing: quiet training trains on it");
+        return;
+    }
+    let runs = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .arg("--runs-dir")
+        .arg(runs.path())
+        .env_remove("ATELIER_RUNS")
+        .args(["train", "-q", "--limit-train", "500", "--epochs", "1"])
+        .args(["--only", "MLP", "--device", "cpu"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(stderr.trim().is_empty(), "{stderr}");
+    assert!(!stdout.contains("Epoch"), "{stdout}");
+    let store = atelier::store::RunStore::open(runs.path()).unwrap();
+    let (records, _) = store.list();
+    assert_eq!(records.len(), 1);
+    let (head, place) = lines[0]
+        .split_once("; stored in ")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(
+        std::path::Path::new(place),
+        store.run_dir(&records[0].id),
+        "{stdout}"
+    );
+    let (title, done) = head.split_once(": done in ").unwrap();
+    assert!(title.starts_with("MLP · "), "{stdout}");
+    let (seconds, accuracy) = done.split_once("s, test accuracy ").unwrap();
+    assert!(seconds.parse::<u64>().is_ok(), "{stdout}");
+    assert_eq!(accuracy.len(), "0.1234".len(), "{stdout}");
+    let accuracy: f64 = accuracy.parse().unwrap();
+    assert!((0.0..=1.0).contains(&accuracy), "{stdout}");
+}

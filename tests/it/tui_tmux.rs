@@ -130,7 +130,7 @@ fn start_watch_compare_and_quit_with_the_keyboard() {
         "T-shirt/top",
         "Ankle boot",
         "recall precision",
-        "finished: 1 epoch(s)",
+        "finished: 1 epoch",
     ] {
         assert!(done.contains(expected), "missing {expected:?} in\n{done}");
     }

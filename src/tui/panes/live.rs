@@ -117,8 +117,8 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
                 format!(", with test-time flip {:.2}%", accuracy * 100.0)
             });
         format!(
-            "finished: {} epoch(s){best}{test}{flipped}",
-            run.logged().epochs.len()
+            "finished: {}{best}{test}{flipped}",
+            crate::units::count(run.logged().epochs.len(), "epoch")
         )
     } else if run.status == UiStatus::Failed {
         format!(
