@@ -125,7 +125,13 @@ $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION):
 bench-jobs: build
 	bash bench/jobs.sh $(REPEATS)
 
-bench: build $(VENV)/.torch-$(TORCH_VERSION) $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION)
+# The peers' data loader (bench/peers/models.py) reads the dataset with numpy,
+# which torch's wheel does not bring.
+$(VENV)/.numpy: $(VENV)/.torch-$(TORCH_VERSION)
+	$(VENV)/bin/python3 -m pip install --disable-pip-version-check --quiet --no-cache-dir numpy==2.4.6
+	@touch $@
+
+bench: build $(VENV)/.numpy $(KERAS_VENV)/.tensorflow-$(TENSORFLOW_VERSION)
 	$(VENV)/bin/python3 bench/peers/compare.py --repeats $(REPEATS) --threads $(THREADS) $(if $(FIXED),--also-fixed $(FIXED)) $(MODELS)
 	$(CARGO) bench --bench load
 	$(CARGO) bench --bench ui
