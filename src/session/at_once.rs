@@ -35,8 +35,8 @@ const WORKER_START: f64 = 1.0;
 const EVAL_COST: f64 = 1.0 / 3.0;
 /// Workers must save at least this share of the one-at-a-time estimate.
 const GAIN: f64 = 0.1;
-/// Timing a kind may cost this share of its runs' training: workers can
-/// save several times that.
+/// Timing a kind may cost this share of the whole queue's training:
+/// workers can save several times that.
 const PROBE_SHARE: f64 = 0.1;
 
 /// Runs at once, chosen by measurement.
@@ -144,20 +144,16 @@ struct Measured {
     rates: Vec<ThreadRate>,
 }
 
-/// Each run's rates, its kind timed once; `None` when a kind's runs are
-/// too short to be worth timing.
+/// Each run's rates, its kind timed once; `None` when the queue is too
+/// short to be worth timing.
 fn measure(runs: &[RunSpec]) -> Result<Option<Vec<Measured>>, FitError> {
+    let queue: usize = runs.iter().map(images_to_train).sum();
+    if queue < threads::MEASURE_MIN_IMAGES && !threads::probe_always() {
+        return Ok(None);
+    }
     let mut measured = Vec::with_capacity(runs.len());
     for spec in runs {
-        let same_kind: usize = runs
-            .iter()
-            .filter(|other| threads::same_kind(other, spec))
-            .map(images_to_train)
-            .sum();
-        if same_kind < threads::MEASURE_MIN_IMAGES && !threads::probe_always() {
-            return Ok(None);
-        }
-        let Some(rates) = threads::rates_for(spec, same_kind, PROBE_SHARE)? else {
+        let Some(rates) = threads::rates_for(spec, queue, PROBE_SHARE)? else {
             return Ok(None);
         };
         measured.push(Measured {

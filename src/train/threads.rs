@@ -151,11 +151,6 @@ fn kind(spec: &RunSpec) -> String {
         .unwrap_or_default()
 }
 
-/// Whether two runs take steps of the same cost ([`kind`]).
-pub fn same_kind(a: &RunSpec, b: &RunSpec) -> bool {
-    kind(a) == kind(b)
-}
-
 /// The counts worth timing: 1, 2, 4, … below `cores`, and `cores` itself.
 pub fn candidates(cores: usize) -> Vec<u16> {
     let cores = u16::try_from(cores.max(1)).unwrap_or(u16::MAX);
@@ -290,9 +285,19 @@ mod tests {
         assert_eq!(fastest(&[rate(1, 5_000.0), rate(2, 7_000.0)]), 2);
         // Faster by less than 10%: noise, so every core.
         assert_eq!(fastest(&[rate(1, 7_300.0), rate(2, 7_000.0)]), 2);
-        let four = [rate(1, 100.0), rate(2, 180.0), rate(4, 350.0), rate(8, 310.0)];
+        let four = [
+            rate(1, 100.0),
+            rate(2, 180.0),
+            rate(4, 350.0),
+            rate(8, 310.0),
+        ];
         assert_eq!(fastest(&four), 4);
-        let eight = [rate(1, 100.0), rate(2, 180.0), rate(4, 330.0), rate(8, 310.0)];
+        let eight = [
+            rate(1, 100.0),
+            rate(2, 180.0),
+            rate(4, 330.0),
+            rate(8, 310.0),
+        ];
         assert_eq!(fastest(&eight), 8);
     }
 

@@ -95,7 +95,14 @@ fn status_lines(run: &RunView) -> Vec<Line<'static>> {
         Span::raw(run.spec.title()),
     ];
     if let Some(device) = &run.logged().device {
-        first.push(Span::raw(format!(" on {device}")));
+        // On the CPU, the thread count it chose is part of where it trains.
+        let threads = match &run.logged().threads {
+            Some((threads, _)) if device == "cpu" => {
+                format!(" ({})", crate::units::count(*threads, "thread"))
+            }
+            _ => String::new(),
+        };
+        first.push(Span::raw(format!(" on {device}{threads}")));
     }
     let second = if let Some(phase) = run.phase.filter(|_| run.is_active()) {
         phase.to_string()
