@@ -187,11 +187,6 @@ pub fn best_rate_at_fastest(rates: &[ThreadRate]) -> f64 {
         .map_or(1.0, |rate| rate.images_per_sec.max(1.0))
 }
 
-/// The highest rate measured.
-pub fn best_rate(rates: &[ThreadRate]) -> f64 {
-    rates.iter().map(|r| r.images_per_sec).fold(0.0, f64::max)
-}
-
 /// Times training steps of a throwaway `spec` model on synthetic batches
 /// at each thread count, [`ROUNDS`] times alternating, and keeps each
 /// count's best rate; the most threads first, and `None` as soon as the
