@@ -10,6 +10,7 @@
 
 pub mod array;
 pub mod at_once;
+pub mod batch;
 pub mod choice;
 pub mod control;
 pub mod detach;

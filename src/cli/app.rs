@@ -21,7 +21,10 @@ use clap::Args;
 use crossbeam_channel::{never, unbounded, Receiver};
 
 use super::{train::PlanArgs, viewer::ViewerOptions};
-use atelier::session::choice::{prepare, Prepared};
+use atelier::session::{
+    batch::Batch,
+    choice::{prepare, Prepared},
+};
 
 pub fn run(
     plan_args: &PlanArgs,
@@ -49,6 +52,8 @@ pub fn run(
         add_source(&mut sources, &remote::parse(text)?, viewer, &ssh, &[])?;
     }
     report_unreadable(&mut app, &store);
+    // A plan's `[workers] threads` holds for the app's trainer as for `train`.
+    atelier::session::local::set_threads(plan.workers.threads);
     let trainer =
         Trainer::spawn(source, store.clone()).context("cannot start the trainer thread")?;
     let mut system = System::new(
@@ -62,6 +67,7 @@ pub fn run(
     );
     system.data_dir = data_dir.map(Path::to_path_buf);
     system.alerting = Some(viewer.alerting(&plan.alerts)?);
+    system.batch = Some(Batch::new(plan.workers.clone(), &system.store, data_dir));
     event_loop::catch_up(&mut app, &mut system);
     if system.sources.any_remote() {
         app.sources = system.sources.statuses();
@@ -69,7 +75,9 @@ pub fn run(
     // Start on the first run of the plan: that is what the user came to train.
     app.selected = app.runs.len().saturating_sub(plan.runs.len());
     let result = run_terminal(&mut app, &mut system, trainer.events().clone());
-    // Stops the running run (stored as interrupted) and waits for the thread.
+    // Stops the running runs (stored as interrupted), the workers' and the
+    // trainer's, and waits for them.
+    system.stop_batch();
     trainer.shutdown();
     result?;
     Ok(ExitCode::SUCCESS)

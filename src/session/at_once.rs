@@ -51,10 +51,19 @@ pub struct AtOnce {
 }
 
 impl AtOnce {
-    /// `training 2 runs at once, 1 thread each (about 1.6× sooner than one
-    /// at a time; measured …)`.
-    pub fn describe(&self) -> String {
+    /// `training 2 at once, 1 thread each: about 1.6× sooner than one at a time`.
+    pub fn summary(&self) -> String {
         let threads = self.slots.first().map_or(1, |slot| slot.threads);
+        format!(
+            "training {} at once, {} each: about {:.1}× sooner than one at a time",
+            self.slots.len(),
+            crate::units::count(threads, "thread"),
+            self.speedup,
+        )
+    }
+
+    /// The summary, with each kind's measured rates and how to say otherwise.
+    pub fn describe(&self) -> String {
         let measured: Vec<String> = self
             .rates
             .iter()
@@ -73,11 +82,8 @@ impl AtOnce {
             })
             .collect();
         format!(
-            "training {} at once, {} each: about {:.1}× sooner than one at a time \
-             (images/s measured: {}); --jobs 1 trains one at a time",
-            self.slots.len(),
-            crate::units::count(threads, "thread"),
-            self.speedup,
+            "{} (images/s measured: {}); --jobs 1 trains one at a time",
+            self.summary(),
             measured.join("; ")
         )
     }

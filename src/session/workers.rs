@@ -14,7 +14,7 @@ use std::{
     collections::{HashMap, HashSet, VecDeque},
     fs::File,
     os::unix::process::CommandExt,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, ExitStatus, Stdio},
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -53,6 +53,131 @@ struct Working {
     slot: usize,
 }
 
+/// Queued runs and the worker processes training them, a slot each: the
+/// next run starts as soon as a slot frees up. `train --jobs` drives one
+/// until its runs end; the app's `a` keeps one while its queue trains.
+pub struct Pool {
+    slots: Vec<Slot>,
+    pending: VecDeque<RunId>,
+    working: Vec<Working>,
+    store: RunStore,
+    data_dir: Option<PathBuf>,
+}
+
+impl Pool {
+    /// No run yet; workers start on `slots` as runs are pushed.
+    pub fn new(slots: &[Slot], store: &RunStore, data_dir: Option<&Path>) -> Self {
+        Self {
+            slots: slots.to_vec(),
+            pending: VecDeque::new(),
+            working: Vec::new(),
+            store: store.clone(),
+            data_dir: data_dir.map(Path::to_path_buf),
+        }
+    }
+
+    /// Queues `run`, already created as queued in the store.
+    pub fn push(&mut self, run: RunId) {
+        self.pending.push_back(run);
+    }
+
+    /// The slots workers start on.
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    /// Whether `run` waits for a slot.
+    pub fn is_pending(&self, run: &RunId) -> bool {
+        self.pending.contains(run)
+    }
+
+    /// Nothing waits and no worker works.
+    pub fn is_idle(&self) -> bool {
+        self.pending.is_empty() && self.working.is_empty()
+    }
+
+    /// Takes `run` out of the queue and stores it as interrupted; false when
+    /// it is not waiting here (a worker may have it).
+    pub fn cancel_pending(&mut self, run: &RunId) -> bool {
+        let Some(index) = self.pending.iter().position(|pending| pending == run) else {
+            return false;
+        };
+        self.pending.remove(index);
+        self.store.interrupt_if_queued(run);
+        true
+    }
+
+    /// Hands the next runs to the free slots; returns the runs started.
+    pub fn start_free_slots(&mut self) -> Result<Vec<RunId>, SessionError> {
+        let mut started = Vec::new();
+        for (index, slot) in self.slots.iter().enumerate() {
+            if self.working.iter().any(|w| w.slot == index) {
+                continue;
+            }
+            let Some(run) = self.pending.pop_front() else {
+                break;
+            };
+            let at_once = self.slots.len();
+            let child = spawn_worker(&run, slot, at_once, &self.store, self.data_dir.as_deref())?;
+            started.push(run.clone());
+            self.working.push(Working {
+                child,
+                run,
+                slot: index,
+            });
+        }
+        Ok(started)
+    }
+
+    /// The workers that ended since the last look; on `stop`, asks the
+    /// others to stop (as Ctrl-C would: their runs are stored as interrupted).
+    pub fn reap(&mut self, stop: bool) -> Result<Vec<(RunId, ExitStatus)>, SessionError> {
+        let mut exited = Vec::new();
+        let mut index = 0;
+        while index < self.working.len() {
+            match self.working[index].child.try_wait() {
+                Ok(Some(status)) => {
+                    let done = self.working.swap_remove(index);
+                    exited.push((done.run, status));
+                }
+                Ok(None) => {
+                    if stop {
+                        // SAFETY: signalling our own child by its pid.
+                        unsafe {
+                            libc::kill(self.working[index].child.id() as libc::pid_t, libc::SIGINT);
+                        }
+                    }
+                    index += 1;
+                }
+                Err(error) => {
+                    return Err(SessionError::system(
+                        format!("cannot watch the worker of {}", self.working[index].run),
+                        error,
+                    ))
+                }
+            }
+        }
+        Ok(exited)
+    }
+
+    /// Stops every worker (their runs stored as interrupted) and waits for
+    /// them; runs that never got one are stored as interrupted too.
+    /// Returns those runs.
+    pub fn stop(&mut self) -> Vec<RunId> {
+        while !self.working.is_empty() {
+            if self.reap(true).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let unstarted: Vec<RunId> = self.pending.drain(..).collect();
+        unstarted
+            .into_iter()
+            .filter(|run| self.store.interrupt_if_queued(run))
+            .collect()
+    }
+}
+
 /// Trains `runs` (already created as queued) on `slots`, a worker each,
 /// holding the slots' devices for all of them; `quiet` says only how each ends.
 pub fn train(
@@ -84,8 +209,10 @@ pub fn train(
         );
     }
     let titles: HashMap<RunId, RunSpec> = runs.iter().cloned().collect();
-    let mut pending: VecDeque<RunId> = ids.iter().cloned().collect();
-    let mut working: Vec<Working> = Vec::new();
+    let mut pool = Pool::new(slots, store, data_dir);
+    for id in &ids {
+        pool.push(id.clone());
+    }
     let mut follower = Follower::new(store.clone(), Duration::from_secs(3600)).only(ids.clone());
     let mut printer = Printer::titled(store.dir().to_path_buf()).quiet(quiet);
     let mut tally = Tally::new(runs.len());
@@ -94,9 +221,9 @@ pub fn train(
     loop {
         let stop = stopping.load(Ordering::SeqCst);
         if !stop {
-            start_free_slots(slots, &mut pending, &mut working, store, data_dir)?;
+            pool.start_free_slots()?;
         }
-        let exited = reap(&mut working, stop)?;
+        let exited = pool.reap(stop)?;
         for update in follower.poll() {
             // Their queuing was said when they were created.
             for event in update_events(update)
@@ -114,46 +241,26 @@ pub fn train(
                 let title = titles
                     .get(&run)
                     .map_or_else(|| run.to_string(), RunSpec::title);
-                let title = printable(&title);
-                sayln!("{title}: its worker {status} before the run ended; it stands crashed, continue it with `atelier resume {run}`");
+                sayln!("{}", worker_died(&printable(&title), &run, status));
                 outcome.failed += 1;
                 ended.insert(run);
             }
         }
-        if working.is_empty() && (pending.is_empty() || stop) {
+        if pool.working.is_empty() && (pool.pending.is_empty() || stop) {
             break;
         }
         std::thread::sleep(POLL_INTERVAL);
     }
-    if !pending.is_empty() {
+    for run in pool.stop() {
+        sayln!("{run}: not started; stored as interrupted");
         outcome.interrupted = true;
-        cancel_unstarted(store, pending);
     }
     Ok(outcome)
 }
 
-fn start_free_slots(
-    slots: &[Slot],
-    pending: &mut VecDeque<RunId>,
-    working: &mut Vec<Working>,
-    store: &RunStore,
-    data_dir: Option<&Path>,
-) -> Result<(), SessionError> {
-    for (index, slot) in slots.iter().enumerate() {
-        if working.iter().any(|w| w.slot == index) {
-            continue;
-        }
-        let Some(run) = pending.pop_front() else {
-            return Ok(());
-        };
-        let child = spawn_worker(&run, slot, slots.len(), store, data_dir)?;
-        working.push(Working {
-            child,
-            run,
-            slot: index,
-        });
-    }
-    Ok(())
+/// What to say of a run whose worker exited before the run ended.
+pub fn worker_died(title: &str, run: &RunId, status: ExitStatus) -> String {
+    format!("{title}: its worker {status} before the run ended; it stands crashed, continue it with `atelier resume {run}`")
 }
 
 /// `atelier resume RUN --worker` for one slot of `at_once`, its output
@@ -212,37 +319,6 @@ fn spawn_worker(
     })
 }
 
-/// The workers that ended since the last look; on `stop`, asks the others
-/// to stop (as Ctrl-C would: their runs are stored as interrupted).
-fn reap(working: &mut Vec<Working>, stop: bool) -> Result<Vec<(RunId, ExitStatus)>, SessionError> {
-    let mut exited = Vec::new();
-    let mut index = 0;
-    while index < working.len() {
-        match working[index].child.try_wait() {
-            Ok(Some(status)) => {
-                let done = working.swap_remove(index);
-                exited.push((done.run, status));
-            }
-            Ok(None) => {
-                if stop {
-                    // SAFETY: signalling our own child by its pid.
-                    unsafe {
-                        libc::kill(working[index].child.id() as libc::pid_t, libc::SIGINT);
-                    }
-                }
-                index += 1;
-            }
-            Err(error) => {
-                return Err(SessionError::system(
-                    format!("cannot watch the worker of {}", working[index].run),
-                    error,
-                ))
-            }
-        }
-    }
-    Ok(exited)
-}
-
 fn update_events(update: Update) -> Vec<Event> {
     match update {
         Update::New { events, .. } | Update::Events { events, .. } => events,
@@ -269,20 +345,11 @@ fn note_end(
 
 /// Whether the run's record says it ended (its last events may not have
 /// been followed yet when its worker exits).
-fn ends_in_store(store: &RunStore, run: &RunId) -> bool {
+pub fn ends_in_store(store: &RunStore, run: &RunId) -> bool {
     store.load(run).is_ok_and(|record| {
         matches!(
             record.status,
             RunStatus::Done | RunStatus::Interrupted | RunStatus::Failed
         )
     })
-}
-
-/// Runs that never got a worker are stored as interrupted, to resume later.
-fn cancel_unstarted(store: &RunStore, pending: VecDeque<RunId>) {
-    for run in pending {
-        if store.interrupt_if_queued(&run) {
-            sayln!("{run}: not started; stored as interrupted");
-        }
-    }
 }

@@ -17,6 +17,7 @@ use crate::{
     remote::{alerting::Alerting, Sources},
     screen::{self, ScreenError},
     session::{
+        batch::{Batch, Handed, Tick, Verdict, Withdrawn},
         control::{self, Control},
         locks::Claims,
         requests, SessionError,
@@ -40,6 +41,9 @@ pub enum EffectError {
     Signal(std::io::Error),
     #[error(transparent)]
     Screenshot(#[from] ScreenError),
+    /// Runs queued together could not be handed to workers (the store refused one).
+    #[error(transparent)]
+    Queue(SessionError),
 }
 
 /// What the app's keys may ask for beyond its own state.
@@ -53,6 +57,24 @@ pub trait Effects {
     fn claim(&mut self, spec: &RunSpec, run: &RunId) -> Result<(), EffectError>;
     /// Sends the trainer `command`; false when it has stopped.
     fn send(&mut self, command: Command) -> bool;
+    /// Takes runs queued together (claimed, with their ids); `trainer_idle`:
+    /// the trainer has nothing to do. Returns what the trainer gets now;
+    /// the rest wait for timing or train in workers. By default all go to
+    /// the trainer.
+    fn offer(
+        &mut self,
+        requests: Vec<RunRequest>,
+        _trainer_idle: bool,
+    ) -> Result<Handed, EffectError> {
+        Ok(Handed {
+            to_trainer: requests,
+            message: None,
+        })
+    }
+    /// Takes a queued run back from the runs queued together, before it starts.
+    fn withdraw(&mut self, _run: &RunId) -> Withdrawn {
+        Withdrawn::NotHere
+    }
     /// Deletes a stored run's folder.
     fn delete(&mut self, run: &RunId) -> Result<(), EffectError>;
     /// Asks another training process to pause, go on or stop.
@@ -111,6 +133,9 @@ pub struct System {
     claims: Claims,
     /// `--data-dir`, where the gallery finds the test images (else the usual places).
     pub data_dir: Option<PathBuf>,
+    /// Runs queued together, timed and trained in workers when faster;
+    /// `None`: every run goes to the trainer.
+    pub batch: Option<Batch>,
 }
 
 impl System {
@@ -129,6 +154,37 @@ impl System {
             alerting: None,
             screenshots,
             data_dir: None,
+            batch: None,
+        }
+    }
+
+    /// Where the batch's timing verdicts arrive (`never` without a batch).
+    pub fn verdicts(&self) -> crossbeam_channel::Receiver<Verdict> {
+        self.batch
+            .as_ref()
+            .map_or_else(crossbeam_channel::never, Batch::verdicts)
+    }
+
+    /// The batch's timing ended: what the trainer gets.
+    pub fn decided(&mut self, verdict: Verdict) -> Result<Handed, EffectError> {
+        match &mut self.batch {
+            Some(batch) => batch.decided(verdict).map_err(EffectError::Queue),
+            None => Ok(Handed::default()),
+        }
+    }
+
+    /// What the batch's workers did since the last look.
+    pub fn tick_batch(&mut self) -> Result<Tick, EffectError> {
+        match &mut self.batch {
+            Some(batch) => batch.tick().map_err(EffectError::Queue),
+            None => Ok(Tick::default()),
+        }
+    }
+
+    /// Stops the batch's workers and waits for them (the app is quitting).
+    pub fn stop_batch(&mut self) {
+        if let Some(batch) = &mut self.batch {
+            batch.stop();
         }
     }
 }
@@ -154,6 +210,28 @@ impl Effects for System {
         self.training
             .as_ref()
             .is_some_and(|training| training.commands.send(command).is_ok())
+    }
+
+    fn offer(
+        &mut self,
+        requests: Vec<RunRequest>,
+        trainer_idle: bool,
+    ) -> Result<Handed, EffectError> {
+        match &mut self.batch {
+            Some(batch) => batch
+                .offer(requests, trainer_idle)
+                .map_err(EffectError::Queue),
+            None => Ok(Handed {
+                to_trainer: requests,
+                message: None,
+            }),
+        }
+    }
+
+    fn withdraw(&mut self, run: &RunId) -> Withdrawn {
+        self.batch
+            .as_mut()
+            .map_or(Withdrawn::NotHere, |batch| batch.withdraw(run))
     }
 
     fn delete(&mut self, run: &RunId) -> Result<(), EffectError> {

@@ -15,8 +15,10 @@ use super::{
     input, loader, ui, Action, App,
 };
 use crate::{
-    protocol::{Command, Event},
+    plan::RunSpec,
+    protocol::{Command, Event, RunId},
     remote::{alerting::Told, News, Sourced},
+    session::batch::{Handed, Verdict, Withdrawn},
     session::control::Control,
     slurm::watch::Poll,
     store::follow::POLL_INTERVAL,
@@ -100,6 +102,7 @@ pub fn run<B: Backend>(
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     let mut slurm = inputs.slurm.clone();
+    let verdicts = system.verdicts();
     loop {
         if pacing.frame_due() {
             let frame = terminal.draw(|frame| ui::draw(frame, app))?;
@@ -126,8 +129,16 @@ pub fn run<B: Backend>(
                     pacing.changed(false);
                 }
             },
+            recv(verdicts) -> message => {
+                if let Ok(verdict) = message {
+                    on_verdict(app, system, verdict);
+                    pacing.changed(false);
+                }
+            },
             recv(inputs.store_ticks) -> _ => {
-                if catch_up(app, system) {
+                // Rows a worker took follow the store from this poll on.
+                let workers_moved = tick_batch(app, system);
+                if catch_up(app, system) || workers_moved {
                     loader::load_needed_from(
                 app,
                 &system.sources,
@@ -214,9 +225,8 @@ impl Pacing {
 fn on_terminal(app: &mut App, system: &mut System, screen: &Buffer, event: event::Event) {
     match event {
         event::Event::Key(key) => {
-            for action in input::handle_key(app, key) {
-                perform(app, action, system, screen);
-            }
+            let actions = input::handle_key(app, key);
+            perform_all(app, actions, system, screen);
             loader::load_needed_from(
                 app,
                 &system.sources,
@@ -246,6 +256,37 @@ fn on_trainer(app: &mut App, system: &mut System, first: &Event, events: &Receiv
         &system.store,
         system.data_dir.as_deref(),
     );
+}
+
+/// The timing of runs queued together ended: the trainer gets those it
+/// should train; workers start on the others.
+fn on_verdict(app: &mut App, system: &mut System, verdict: Verdict) {
+    match system.decided(verdict) {
+        Ok(handed) => hand_over(app, system, handed),
+        Err(error) => app.message = Some(error.to_string()),
+    }
+    tick_batch(app, system);
+}
+
+/// Starts workers on free slots and notes the ones that ended; true when
+/// a row changed hands or a message was set.
+fn tick_batch(app: &mut App, system: &mut System) -> bool {
+    match system.tick_batch() {
+        Ok(tick) => {
+            for run in &tick.started {
+                app.hand_to_worker(run);
+            }
+            let changed = !tick.started.is_empty() || !tick.crashed.is_empty();
+            if let Some((_, said)) = tick.crashed.into_iter().last() {
+                app.message = Some(said);
+            }
+            changed
+        }
+        Err(error) => {
+            app.message = Some(error.to_string());
+            true
+        }
+    }
 }
 
 /// Applies what the sources brought since they were last asked (at
@@ -303,21 +344,7 @@ const TRAINER_GONE: &str = "the trainer has stopped; restart atelier";
 /// screen as last drawn.
 pub fn perform(app: &mut App, action: Action, effects: &mut impl Effects, screen: &Buffer) {
     match action {
-        Action::Queue { index, spec } => {
-            if !effects.trains() {
-                app.message = Some(READ_ONLY.into());
-                return;
-            }
-            let request = effects.request(*spec);
-            if let Err(error) = effects.claim(&request.spec, &request.id) {
-                app.message = Some(error.to_string());
-                return;
-            }
-            app.assign_id(index, request.id.clone());
-            if !effects.send(Command::Queue(Box::new(request))) {
-                app.message = Some(TRAINER_GONE.into());
-            }
-        }
+        Action::Queue { index, spec } => queue_together(app, vec![(index, spec)], effects),
         Action::Continue { run, spec } => {
             if !effects.trains() {
                 app.message = Some(READ_ONLY.into());
@@ -332,6 +359,7 @@ pub fn perform(app: &mut App, action: Action, effects: &mut impl Effects, screen
                 app.message = Some(TRAINER_GONE.into());
             }
         }
+        Action::Send(Command::Cancel { run: Some(run) }) => cancel(app, run, effects),
         Action::Send(command) => {
             if effects.trains() {
                 effects.send(command);
@@ -358,6 +386,88 @@ pub fn perform(app: &mut App, action: Action, effects: &mut impl Effects, screen
                 ),
                 Err(error) => format!("screenshot not saved: {error}"),
             });
+        }
+    }
+}
+
+/// Carries out a key's actions; the runs it queues are queued together
+/// (`a`, Enter on a group), so they may train at once.
+pub fn perform_all(
+    app: &mut App,
+    actions: Vec<Action>,
+    effects: &mut impl Effects,
+    screen: &Buffer,
+) {
+    let mut rows = Vec::new();
+    for action in actions {
+        match action {
+            Action::Queue { index, spec } => rows.push((index, spec)),
+            action => perform(app, action, effects, screen),
+        }
+    }
+    if !rows.is_empty() {
+        queue_together(app, rows, effects);
+    }
+}
+
+/// Gives each planned row an id and its device, then offers them together:
+/// the trainer gets what it should train; the rest wait to be timed or train in workers.
+fn queue_together(app: &mut App, rows: Vec<(usize, Box<RunSpec>)>, effects: &mut impl Effects) {
+    if !effects.trains() {
+        app.message = Some(READ_ONLY.into());
+        return;
+    }
+    let trainer_idle = !app.any_active();
+    let mut requests = Vec::new();
+    for (index, spec) in rows {
+        let request = effects.request(*spec);
+        if let Err(error) = effects.claim(&request.spec, &request.id) {
+            app.message = Some(error.to_string());
+            break;
+        }
+        app.assign_id(index, request.id.clone());
+        requests.push(request);
+    }
+    if requests.is_empty() {
+        return;
+    }
+    match effects.offer(requests, trainer_idle) {
+        Ok(handed) => hand_over(app, effects, handed),
+        Err(error) => app.message = Some(error.to_string()),
+    }
+}
+
+/// The runs for the trainer, queued there, and what to say.
+fn hand_over(app: &mut App, effects: &mut impl Effects, handed: Handed) {
+    for request in handed.to_trainer {
+        if !effects.send(Command::Queue(Box::new(request))) {
+            app.message = Some(TRAINER_GONE.into());
+            return;
+        }
+    }
+    if let Some(message) = handed.message {
+        app.message = Some(message);
+    }
+}
+
+/// Cancels the app's run: one waiting for a worker is taken out of the
+/// queue here; the trainer cancels its own.
+fn cancel(app: &mut App, run: RunId, effects: &mut impl Effects) {
+    match effects.withdraw(&run) {
+        Withdrawn::Cancelled => {
+            app.apply(&Event::Cancelled {
+                run: run.clone(),
+                epochs_done: 0,
+            });
+            app.message = Some(format!("{run}: not started; stored as interrupted"));
+        }
+        Withdrawn::NotYet => {
+            app.message = Some("the queue is being timed: cancel the run in a moment".into());
+        }
+        Withdrawn::NotHere => {
+            if effects.trains() {
+                effects.send(Command::Cancel { run: Some(run) });
+            }
         }
     }
 }

@@ -430,7 +430,11 @@ pub static GLOBAL: Layer = Layer {
             Intent::RunAgain,
             "run the selected stored run again, from scratch, as a new row",
         ),
-        bind(&[ch('a')], Intent::QueueAll, "queue every planned run"),
+        bind(
+            &[ch('a')],
+            Intent::QueueAll,
+            "queue every planned run (several at once when faster)",
+        ),
         bind(
             &[ch('x')],
             Intent::Cancel,

@@ -57,6 +57,9 @@ pub struct RunView {
     /// Trained by another process (a detached `train`, another app): this
     /// app can show it but not pause, cancel or delete it.
     pub external: bool,
+    /// Trained by a worker process of this app (`a`): followed from the
+    /// store like another process's run, yet this app's, stopped when it quits.
+    pub by_worker: bool,
     /// That process, for the messages that say how to stop it.
     pub writer_pid: Option<u32>,
     /// It runs on this machine, so the app can pause or cancel it by signal.
@@ -95,6 +98,7 @@ impl RunView {
             recent_accuracy: VecDeque::new(),
             fold: RunState::default(),
             external: false,
+            by_worker: false,
             writer_pid: None,
             writer_here: false,
             slurm_label: None,
@@ -224,9 +228,9 @@ impl RunView {
         )
     }
 
-    /// Whether this app's own trainer is working on the run.
+    /// Whether this app's trainer, or one of its workers, is working on the run.
     pub fn is_own_active(&self) -> bool {
-        !self.external && self.is_active()
+        (!self.external || self.by_worker) && self.is_active()
     }
 
     /// Seconds left in the run at the current pace, once there is a pace.

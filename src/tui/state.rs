@@ -168,6 +168,19 @@ impl App {
         self.keep_cursor_listed();
     }
 
+    /// The app's queued run `id` is now trained by one of its worker
+    /// processes: its row follows the store from here on.
+    pub fn hand_to_worker(&mut self, id: &RunId) {
+        if let Some(view) = self
+            .runs
+            .iter_mut()
+            .find(|view| view.id.as_ref() == Some(id))
+        {
+            view.external = true;
+            view.by_worker = true;
+        }
+    }
+
     /// Marks a stored run as this app's own again: it is about to continue here.
     pub fn take_over(&mut self, id: &RunId) {
         if let Some(view) = self
@@ -246,7 +259,12 @@ impl App {
         }
         match update {
             Update::New { record, events } => {
-                if find(self, &record.id).is_some() {
+                if let Some(view) = find(self, &record.id) {
+                    // A worker's run, first read from the store: the whole log.
+                    if view.by_worker {
+                        *view = RunView::stored(record, events);
+                        view.by_worker = true;
+                    }
                     return;
                 }
                 // Stored and external runs stay above the plan's runs, oldest first.

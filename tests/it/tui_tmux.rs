@@ -432,3 +432,150 @@ fn the_app_shows_a_remote_folder_beside_its_plan() {
     tmux.keys(&["q"]);
     tmux.wait_for("the app to exit", limit, |s| s.contains("EXIT=0"));
 }
+
+/// Each stored run's `run.json`, as JSON, by run name.
+fn records(runs: &Path) -> Vec<(String, serde_json::Value)> {
+    let mut records: Vec<(String, serde_json::Value)> = std::fs::read_dir(runs)
+        .unwrap()
+        .filter_map(|entry| {
+            let text = std::fs::read_to_string(entry.ok()?.path().join("run.json")).ok()?;
+            let record: serde_json::Value = serde_json::from_str(&text).ok()?;
+            Some((record["spec"]["name"].as_str()?.to_string(), record))
+        })
+        .collect();
+    records.sort_by(|a, b| a.0.cmp(&b.0));
+    records
+}
+
+/// Waits until every stored run's record satisfies `ready`.
+fn wait_for_records(
+    runs: &Path,
+    what: &str,
+    limit: Duration,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<(String, serde_json::Value)> {
+    let started = Instant::now();
+    loop {
+        let records = records(runs);
+        if records.len() == 2 && records.iter().all(|(_, record)| ready(record)) {
+            return records;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "no {what} within {limit:?}: {records:?}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `a` on a plan with `[workers] jobs = 2`: both runs train at once, each in
+/// a worker process of the app, shown live as the app's own; quitting asks
+/// first, stops both, and stores them as interrupted.
+#[test]
+fn queue_all_trains_in_workers_and_quitting_stops_them() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 1_000, 300);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = data.path().join("workers.toml");
+    let text = PLAN.replace("epochs = 1", "epochs = 200") + "\n[workers]\njobs = 2\n";
+    std::fs::write(&plan, text).unwrap();
+    let command = format!(
+        "{} --data-dir {} --runs-dir {} --plan {}; echo EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_atelier"),
+        quoted(data.path()),
+        quoted(runs.path()),
+        quoted(&plan)
+    );
+    let tmux = Tmux {
+        socket: format!("atelier-workers-{}", std::process::id()),
+        target: "app".into(),
+    };
+    tmux.session("app", &command);
+    let limit = Duration::from_secs(90);
+    tmux.wait_for("the plan's runs", limit, |s| {
+        s.contains("wide · MLP [64]") && s.matches("· planned").count() >= 2
+    });
+    tmux.keys(&["a"]);
+    // Rows of the run list (the live pane names one run, without epochs).
+    tmux.wait_for("both runs training at once", limit, |s| {
+        s.lines()
+            .filter(|line| line.contains("▶ running") && line.contains("/200"))
+            .count()
+            == 2
+    });
+    let training = wait_for_records(runs.path(), "worker threads", limit, |record| {
+        record["thread_reason"]["by"] == "shared"
+    });
+    for (name, record) in &training {
+        assert_eq!(record["thread_reason"]["jobs"], 2, "{name}: {record}");
+        assert_eq!(record["status"], "running", "{name}: {record}");
+    }
+    let pids: Vec<&serde_json::Value> = training.iter().map(|(_, r)| &r["writer"]["pid"]).collect();
+    assert_ne!(pids[0], pids[1], "a worker process each: {training:?}");
+
+    // They are the app's: quitting asks, then stops both.
+    tmux.keys(&["q"]);
+    tmux.wait_for("the quit question", limit, |s| {
+        s.contains("Training is under way. Quit?")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the app to exit", limit, |s| s.contains("EXIT=0"));
+    let stopped = records(runs.path());
+    assert_eq!(stopped.len(), 2, "{stopped:?}");
+    for (name, record) in &stopped {
+        assert_eq!(record["status"], "interrupted", "{name}: {record}");
+    }
+}
+
+/// `a` on a CPU plan without `[workers]`: the app times the runs off its
+/// drawing thread, says what it chose, and trains them all, in workers or
+/// one at a time, whichever the timing found faster on this machine.
+#[test]
+fn queue_all_times_the_runs_and_trains_them_the_faster_way() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 1_000, 300);
+    let runs = tempfile::tempdir().unwrap();
+    let plan = data.path().join("timed.toml");
+    std::fs::write(&plan, PLAN.replace("epochs = 1", "epochs = 3")).unwrap();
+    let command = format!(
+        "{}={} {} --data-dir {} --runs-dir {} --plan {}; echo EXIT=$?; sleep 60",
+        atelier::train::threads::PROBE_ENV,
+        "always",
+        env!("CARGO_BIN_EXE_atelier"),
+        quoted(data.path()),
+        quoted(runs.path()),
+        quoted(&plan)
+    );
+    let tmux = Tmux {
+        socket: format!("atelier-timed-{}", std::process::id()),
+        target: "app".into(),
+    };
+    tmux.session("app", &command);
+    let limit = Duration::from_secs(120);
+    tmux.wait_for("the plan's runs", limit, |s| {
+        s.contains("wide · MLP [64]") && s.matches("· planned").count() >= 2
+    });
+    tmux.keys(&["a"]);
+    let done = wait_for_records(runs.path(), "both runs done", limit, |record| {
+        record["status"] == "done"
+    });
+    let reasons: Vec<&serde_json::Value> = done
+        .iter()
+        .map(|(_, record)| &record["thread_reason"]["by"])
+        .collect();
+    // Workers each train on their share; the trainer measures each run.
+    assert!(
+        reasons.iter().all(|by| *by == "shared") || reasons.iter().all(|by| *by == "measured"),
+        "{done:?}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the app to exit", limit, |s| s.contains("EXIT=0"));
+}
