@@ -70,6 +70,10 @@ pub struct Tick {
     pub started: Vec<RunId>,
     /// Runs whose worker exited before they ended, with what to say.
     pub crashed: Vec<(RunId, String)>,
+    /// Runs stored as interrupted before they started: no worker could be
+    /// started (`problem` says why), so every worker was stopped.
+    pub stopped: Vec<RunId>,
+    pub problem: Option<String>,
 }
 
 /// The app's runs queued together, from offer to their workers' end.
@@ -201,18 +205,24 @@ impl Batch {
         let Some(pool) = &mut self.pool else {
             return Ok(Tick::default());
         };
-        let mut tick = Tick {
-            started: pool.start_free_slots()?,
-            crashed: Vec::new(),
-        };
+        let mut tick = Tick::default();
+        match pool.start_free_slots() {
+            Ok(started) => tick.started = started,
+            Err(error) => {
+                tick.problem = Some(format!(
+                    "{error}; the runs not started are stored as interrupted"
+                ));
+                tick.stopped = pool.stop();
+                self.pool = None;
+                return Ok(tick);
+            }
+        }
         for (run, status) in pool.reap(false)? {
             if !workers::ends_in_store(&self.store, &run) {
                 let said = workers::worker_died(run.as_str(), &run, status);
                 tick.crashed.push((run, said));
             }
         }
-        // A run that ended may free a slot for the next one at once.
-        tick.started.extend(pool.start_free_slots()?);
         if pool.is_idle() {
             self.pool = None;
         }

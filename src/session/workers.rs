@@ -118,7 +118,15 @@ impl Pool {
                 break;
             };
             let at_once = self.slots.len();
-            let child = spawn_worker(&run, slot, at_once, &self.store, self.data_dir.as_deref())?;
+            let child =
+                match spawn_worker(&run, slot, at_once, &self.store, self.data_dir.as_deref()) {
+                    Ok(child) => child,
+                    Err(error) => {
+                        // Still queued: [`Pool::stop`] stores it as interrupted.
+                        self.pending.push_front(run);
+                        return Err(error);
+                    }
+                };
             started.push(run.clone());
             self.working.push(Working {
                 child,
@@ -221,7 +229,14 @@ pub fn train(
     loop {
         let stop = stopping.load(Ordering::SeqCst);
         if !stop {
-            pool.start_free_slots()?;
+            if let Err(error) = pool.start_free_slots() {
+                // The runs already training stop as interrupted, and the
+                // rest are stored so: `atelier resume` continues them all.
+                for run in pool.stop() {
+                    sayln!("{run}: not started; stored as interrupted");
+                }
+                return Err(error);
+            }
         }
         let exited = pool.reap(stop)?;
         for update in follower.poll() {
@@ -263,6 +278,18 @@ pub fn worker_died(title: &str, run: &RunId, status: ExitStatus) -> String {
     format!("{title}: its worker {status} before the run ended; it stands crashed, continue it with `atelier resume {run}`")
 }
 
+/// The executable this process runs. On Linux `/proc/self/exe`, which
+/// still opens it after a rebuild replaced its file: workers started
+/// hours into a session run the same atelier as their parent.
+fn running_executable() -> Result<PathBuf, SessionError> {
+    let own = Path::new("/proc/self/exe");
+    if own.exists() {
+        return Ok(own.to_path_buf());
+    }
+    std::env::current_exe()
+        .map_err(|error| SessionError::system("cannot find the atelier executable", error))
+}
+
 /// `atelier resume RUN --worker` for one slot of `at_once`, its output
 /// into the run's folder.
 fn spawn_worker(
@@ -272,8 +299,7 @@ fn spawn_worker(
     store: &RunStore,
     data_dir: Option<&Path>,
 ) -> Result<Child, SessionError> {
-    let exe = std::env::current_exe()
-        .map_err(|error| SessionError::system("cannot find the atelier executable", error))?;
+    let exe = running_executable()?;
     let log_path = store.run_dir(run).join(WORKER_LOG);
     let log = File::create(&log_path).map_err(|error| {
         SessionError::system(

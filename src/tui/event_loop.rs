@@ -276,8 +276,16 @@ fn tick_batch(app: &mut App, system: &mut System) -> bool {
             for run in &tick.started {
                 app.hand_to_worker(run);
             }
-            let changed = !tick.started.is_empty() || !tick.crashed.is_empty();
-            if let Some((_, said)) = tick.crashed.into_iter().last() {
+            for run in &tick.stopped {
+                app.apply(&Event::Cancelled {
+                    run: run.clone(),
+                    epochs_done: 0,
+                });
+            }
+            let changed =
+                !tick.started.is_empty() || !tick.crashed.is_empty() || !tick.stopped.is_empty();
+            let crashed = tick.crashed.into_iter().last().map(|(_, said)| said);
+            if let Some(said) = tick.problem.or(crashed) {
                 app.message = Some(said);
             }
             changed

@@ -175,6 +175,57 @@ fn a_killed_worker_leaves_its_run_crashed_and_the_others_finish() {
     assert_eq!(store.load(&victim.id).unwrap().status, RunStatus::Done);
 }
 
+/// A rebuild that replaces the executable mid-sweep (`cargo build`, a new
+/// release installed over it) does not stop the sweep: the workers started
+/// after it run the parent's own executable.
+#[test]
+fn workers_start_after_the_executable_is_replaced() {
+    let (data, plan) = setup();
+    let runs = tempfile::tempdir().unwrap();
+    let store = RunStore::open(runs.path()).unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let copy = bin.path().join("atelier");
+    std::fs::copy(env!("CARGO_BIN_EXE_atelier"), &copy).unwrap();
+    let child = std::process::Command::new(&copy)
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--runs-dir")
+        .arg(runs.path())
+        .args(["train", "--plan"])
+        .arg(&plan)
+        .args(["--jobs", "2"])
+        .env_remove("ATELIER_RUNS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !store
+        .list()
+        .0
+        .iter()
+        .any(|record| record.status == RunStatus::Running)
+    {
+        assert!(started.elapsed() < common::WAIT, "no run started");
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Three runs on two workers: the third starts after this.
+    std::fs::remove_file(&copy).unwrap();
+    std::fs::write(&copy, "#!/bin/sh\nexit 3\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (records, _) = store.list();
+    assert_eq!(records.len(), 3, "{said}");
+    for record in &records {
+        assert_eq!(record.status, RunStatus::Done, "{}: {said}", record.id);
+    }
+}
+
 /// What the app does to a run another process trains here: a pause, an
 /// unpause and a stop, by signal, each logged by that process.
 #[test]
