@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-2}
 limit=${2:-12000}
-epochs=${3:-2}
+epochs=${3:-4}
 bin=${ATELIER:-target/release/atelier}
 cores=$(nproc)
 work=$(mktemp -d)
