@@ -481,7 +481,8 @@ fn queue_all_trains_in_workers_and_quitting_stops_them() {
     common::write_idx_dataset(data.path(), 1_000, 300);
     let runs = tempfile::tempdir().unwrap();
     let plan = data.path().join("workers.toml");
-    let text = PLAN.replace("epochs = 1", "epochs = 200") + "\n[workers]\njobs = 2\n";
+    // Long enough to be stopped mid-way on any machine.
+    let text = PLAN.replace("epochs = 1", "epochs = 5000") + "\n[workers]\njobs = 2\n";
     std::fs::write(&plan, text).unwrap();
     let command = format!(
         "{} --data-dir {} --runs-dir {} --plan {}; echo EXIT=$?; sleep 60",
@@ -503,7 +504,7 @@ fn queue_all_trains_in_workers_and_quitting_stops_them() {
     // Rows of the run list (the live pane names one run, without epochs).
     tmux.wait_for("both runs training at once", limit, |s| {
         s.lines()
-            .filter(|line| line.contains("▶ running") && line.contains("/200"))
+            .filter(|line| line.contains("▶ running") && line.contains("/5000"))
             .count()
             == 2
     });
