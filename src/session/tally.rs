@@ -22,6 +22,11 @@ impl Tally {
         }
     }
 
+    /// How many runs the sweep has.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
     pub fn count(&mut self, event: &Event) {
         match event {
             Event::Finished { seconds, .. } => {

@@ -247,8 +247,13 @@ pub fn train(
             {
                 printer.show(&event, titles.get(event.run()));
                 tally.count(&event);
-                let total = if quiet { 0 } else { runs.len() };
-                note_end(&event, &mut ended, &mut outcome, &tally, total);
+                note_end(
+                    &event,
+                    &mut ended,
+                    &mut outcome,
+                    &tally,
+                    !printer.is_quiet(),
+                );
             }
         }
         for (run, status) in exited {
@@ -352,19 +357,22 @@ fn update_events(update: Update) -> Vec<Event> {
     }
 }
 
+/// Notes a run's end; `tally` says how the sweep stands unless quiet or
+/// the last run ended.
 fn note_end(
     event: &Event,
     ended: &mut HashSet<RunId>,
     outcome: &mut Outcome,
     tally: &Tally,
-    total: usize,
+    tally_lines: bool,
 ) {
     if !event.is_terminal() {
         return;
     }
     outcome.note(event);
     ended.insert(event.run().clone());
-    if total > 1 && ended.len() < total {
+    let total = tally.total();
+    if tally_lines && total > 1 && ended.len() < total {
         sayln!("{}", tally.line());
     }
 }
