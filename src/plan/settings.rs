@@ -170,7 +170,12 @@ impl GroupLabel {
     /// name, the part every configuration shares, is cut first; then the
     /// keys are shortened, then left out, before any value is cut.
     pub fn fit(&self, width: usize) -> String {
-        let whole = match &self.sweep {
+        // A sweep of one configuration labels it by its own name (`M1`,
+        // `M1 seed=2`): said once, not `M1 M1`.
+        let sweep = self.sweep.as_ref().filter(|sweep| {
+            self.label != **sweep && !self.label.starts_with(&format!("{sweep} "))
+        });
+        let whole = match sweep {
             Some(sweep) => format!("{sweep} {}", self.label),
             None => self.label.clone(),
         };
@@ -181,7 +186,7 @@ impl GroupLabel {
         if count(&whole) <= width {
             return whole;
         }
-        match &self.sweep {
+        match sweep {
             // Room for a cut sweep name and the whole label.
             Some(sweep) if count(&self.label) + 2 <= width => {
                 let keep = width - count(&self.label) - 2;
@@ -436,6 +441,18 @@ mod tests {
         assert_eq!(keys.map(|key| abbreviation(key, &keys)), ["lr", "la", "li"]);
         let twins = label("lr=1e-3 (M1 lr=0.001)");
         assert_eq!(twins.fit(12), "lr=1e-3 (M1…", "no key=value form: cut");
+    }
+
+    #[test]
+    fn a_sweep_of_one_configuration_is_named_once() {
+        let label = |label: &str| GroupLabel {
+            sweep: Some("M1".into()),
+            label: label.into(),
+        };
+        assert_eq!(label("M1").fit(40), "M1");
+        assert_eq!(label("M1 seed=2").fit(40), "M1 seed=2");
+        assert_eq!(label("M1 seed=2").fit(6), "M1 se…");
+        assert_eq!(label("M10 seed=2").fit(40), "M1 M10 seed=2");
     }
 
     #[test]
