@@ -149,7 +149,6 @@ RUNS ?= $(HOME)/.local/share/atelier/runs
 SEED_RUNS ?= $(RUNS)
 ABLATION_RUNS ?= $(RUNS)
 readme-images: build
-	$(BIN) --runs-dir $(RUNS) screenshot --view runs --size 140x24 -o assets/readme/runs.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view confusion --run MLP --size 120x40 -o assets/readme/confusion.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view gallery --run M1 --cell Shirt:T-shirt/top --size 120x40 -o assets/readme/gallery.png
 	$(BIN) --runs-dir $(RUNS) screenshot --view diff --run M1 --base MLP --cell Shirt:T-shirt/top --size 100x24 -o assets/readme/diff.png
@@ -162,6 +161,7 @@ readme-images: build
 
 # The seeds study alone: SEED_RUNS holds the runs of assets/plans/original-5-seeds.toml.
 readme-seeds: build
+	$(BIN) --runs-dir $(SEED_RUNS) screenshot --view runs --size 140x24 -o assets/readme/runs.png
 	$(BIN) --runs-dir $(SEED_RUNS) screenshot --view compare --size 160x48 -o assets/readme/compare.png
 	rm -rf target/report-seeds
 	$(BIN) --runs-dir $(SEED_RUNS) report -o target/report-seeds
