@@ -172,9 +172,10 @@ impl GroupLabel {
     pub fn fit(&self, width: usize) -> String {
         // A sweep of one configuration labels it by its own name (`M1`,
         // `M1 seed=2`): said once, not `M1 M1`.
-        let sweep = self.sweep.as_ref().filter(|sweep| {
-            self.label != **sweep && !self.label.starts_with(&format!("{sweep} "))
-        });
+        let sweep = self
+            .sweep
+            .as_ref()
+            .filter(|sweep| self.label != **sweep && !self.label.starts_with(&format!("{sweep} ")));
         let whole = match sweep {
             Some(sweep) => format!("{sweep} {}", self.label),
             None => self.label.clone(),
