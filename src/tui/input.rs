@@ -348,7 +348,7 @@ fn ask_to_cancel(app: &mut App) {
 /// d: asks before deleting the selected stored run; an active one is cancelled first.
 fn ask_to_delete(app: &mut App) {
     match app.selected_run() {
-        Some(view) if view.external && view.is_active() => {
+        Some(view) if view.external && !view.by_worker && view.is_active() => {
             app.message = Some(another_process(view));
         }
         Some(view) if view.is_active() => {
@@ -899,6 +899,30 @@ mod tests {
             app.overlay,
             Overlay::Confirm(Confirm::Cancel("theirs".into()))
         );
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('y'))),
+            [Action::Control {
+                pid: 4242,
+                control: Control::Cancel
+            }]
+        );
+    }
+
+    #[test]
+    fn a_run_of_the_apps_own_worker_is_the_apps_to_stop() {
+        let mut app = app();
+        queue(&mut app, 0, "ours");
+        app.hand_to_worker(&"ours".into());
+        start(&mut app, "ours");
+        app.runs[0].writer_pid = Some(4242);
+        app.runs[0].writer_here = true;
+        assert!(app.any_active(), "quitting stops it: the app asks first");
+        handle_key(&mut app, key(KeyCode::Char('d')));
+        assert_eq!(
+            app.message.as_deref(),
+            Some("cancel the run (x) before deleting it")
+        );
+        handle_key(&mut app, key(KeyCode::Char('x')));
         assert_eq!(
             handle_key(&mut app, key(KeyCode::Char('y'))),
             [Action::Control {
