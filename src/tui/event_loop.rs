@@ -499,6 +499,132 @@ mod tests {
         tui::{effects::Screenshots, test_support::planned_app},
     };
 
+    /// A world whose batch keeps every run queued together but the first
+    /// (for the trainer), and takes back the ones it keeps.
+    #[derive(Default)]
+    struct Batching {
+        sent: Vec<Command>,
+        kept: Vec<RunId>,
+        offers: Vec<(usize, bool)>,
+    }
+
+    impl Effects for Batching {
+        fn trains(&self) -> bool {
+            true
+        }
+
+        fn request(&mut self, spec: RunSpec) -> crate::protocol::RunRequest {
+            crate::protocol::RunRequest {
+                id: RunId::from(format!("id-{}", spec.name)),
+                plan: "test".into(),
+                spec,
+            }
+        }
+
+        fn claim(
+            &mut self,
+            _: &RunSpec,
+            _: &RunId,
+        ) -> Result<(), crate::tui::effects::EffectError> {
+            Ok(())
+        }
+
+        fn send(&mut self, command: Command) -> bool {
+            self.sent.push(command);
+            true
+        }
+
+        fn offer(
+            &mut self,
+            mut requests: Vec<crate::protocol::RunRequest>,
+            trainer_idle: bool,
+        ) -> Result<Handed, crate::tui::effects::EffectError> {
+            self.offers.push((requests.len(), trainer_idle));
+            let kept = requests.split_off(1);
+            self.kept.extend(kept.into_iter().map(|request| request.id));
+            Ok(Handed {
+                to_trainer: requests,
+                message: Some("timing".into()),
+            })
+        }
+
+        fn withdraw(&mut self, run: &RunId) -> Withdrawn {
+            if self.kept.contains(run) {
+                Withdrawn::Cancelled
+            } else {
+                Withdrawn::NotHere
+            }
+        }
+
+        fn delete(&mut self, _: &RunId) -> Result<(), crate::tui::effects::EffectError> {
+            Ok(())
+        }
+
+        fn control(&mut self, _: u32, _: Control) -> Result<(), crate::tui::effects::EffectError> {
+            Ok(())
+        }
+
+        fn screenshot(
+            &mut self,
+            _: &Buffer,
+            _: crate::tui::View,
+        ) -> Result<std::path::PathBuf, crate::tui::effects::EffectError> {
+            Ok("unused".into())
+        }
+    }
+
+    #[test]
+    fn the_runs_of_one_key_are_offered_together_and_a_kept_one_is_withdrawn() {
+        let mut app = planned_app(&["M1", "M2", "MLP"]);
+        let mut world = Batching::default();
+        let screen = Buffer::empty(Rect::new(0, 0, 80, 24));
+        let keys = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('a'));
+        let actions = input::handle_key(&mut app, keys);
+        perform_all(&mut app, actions, &mut world, &screen);
+        assert_eq!(world.offers, [(3, true)], "one offer, the trainer idle");
+        assert!(
+            matches!(&world.sent[..], [Command::Queue(request)] if request.id == "id-M1"),
+            "{:?}",
+            world.sent
+        );
+        assert_eq!(app.message.as_deref(), Some("timing"));
+        assert!(app
+            .runs
+            .iter()
+            .all(|view| view.status == crate::tui::run_view::UiStatus::Queued));
+        // x, y on a run the batch kept: taken back here, not sent to the trainer.
+        perform(
+            &mut app,
+            Action::Send(Command::Cancel {
+                run: Some("id-MLP".into()),
+            }),
+            &mut world,
+            &screen,
+        );
+        assert_eq!(world.sent.len(), 1, "{:?}", world.sent);
+        assert_eq!(
+            app.runs[2].status,
+            crate::tui::run_view::UiStatus::Interrupted
+        );
+        assert_eq!(
+            app.message.as_deref(),
+            Some("id-MLP: not started; stored as interrupted")
+        );
+        // One the trainer has: the trainer cancels it.
+        perform(
+            &mut app,
+            Action::Send(Command::Cancel {
+                run: Some("id-M1".into()),
+            }),
+            &mut world,
+            &screen,
+        );
+        assert!(matches!(
+            world.sent.last(),
+            Some(Command::Cancel { run: Some(run) }) if run == "id-M1"
+        ));
+    }
+
     #[test]
     fn a_screenshot_saves_every_format_and_says_where() {
         let dir = tempfile::tempdir().unwrap();
