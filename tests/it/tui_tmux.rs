@@ -433,6 +433,33 @@ fn the_app_shows_a_remote_folder_beside_its_plan() {
     tmux.wait_for("the app to exit", limit, |s| s.contains("EXIT=0"));
 }
 
+/// The app on a dataset of 1,000 images and `plan` (two runs, `tiny` and
+/// `wide`), in tmux, once it shows both planned; `env` is put before the
+/// command (`KEY=value `). Returns tmux, the runs folder and the data folder.
+fn app_on_plan(name: &str, plan: &str, env: &str) -> (Tmux, tempfile::TempDir, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    common::write_idx_dataset(data.path(), 1_000, 300);
+    let runs = tempfile::tempdir().unwrap();
+    let plan_path = data.path().join(format!("{name}.toml"));
+    std::fs::write(&plan_path, plan).unwrap();
+    let command = format!(
+        "{env}{} --data-dir {} --runs-dir {} --plan {}; echo EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_atelier"),
+        quoted(data.path()),
+        quoted(runs.path()),
+        quoted(&plan_path)
+    );
+    let tmux = Tmux {
+        socket: format!("atelier-{name}-{}", std::process::id()),
+        target: "app".into(),
+    };
+    tmux.session("app", &command);
+    tmux.wait_for("the plan's runs", Duration::from_secs(90), |s| {
+        s.contains("wide · MLP [64]") && s.matches("· planned").count() >= 2
+    });
+    (tmux, runs, data)
+}
+
 /// Each stored run's `run.json`, as JSON, by run name.
 fn records(runs: &Path) -> Vec<(String, serde_json::Value)> {
     let mut records: Vec<(String, serde_json::Value)> = std::fs::read_dir(runs)
@@ -477,29 +504,10 @@ fn queue_all_trains_in_workers_and_quitting_stops_them() {
         eprintln!("skipped: tmux is not installed");
         return;
     }
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 1_000, 300);
-    let runs = tempfile::tempdir().unwrap();
-    let plan = data.path().join("workers.toml");
     // Long enough to be stopped mid-way on any machine.
     let text = PLAN.replace("epochs = 1", "epochs = 5000") + "\n[workers]\njobs = 2\n";
-    std::fs::write(&plan, text).unwrap();
-    let command = format!(
-        "{} --data-dir {} --runs-dir {} --plan {}; echo EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_atelier"),
-        quoted(data.path()),
-        quoted(runs.path()),
-        quoted(&plan)
-    );
-    let tmux = Tmux {
-        socket: format!("atelier-workers-{}", std::process::id()),
-        target: "app".into(),
-    };
-    tmux.session("app", &command);
+    let (tmux, runs, _data) = app_on_plan("workers", &text, "");
     let limit = Duration::from_secs(90);
-    tmux.wait_for("the plan's runs", limit, |s| {
-        s.contains("wide · MLP [64]") && s.matches("· planned").count() >= 2
-    });
     tmux.keys(&["a"]);
     // Rows of the run list (the live pane names one run, without epochs).
     tmux.wait_for("both runs training at once", limit, |s| {
@@ -541,29 +549,10 @@ fn queue_all_times_the_runs_and_trains_them_the_faster_way() {
         eprintln!("skipped: tmux is not installed");
         return;
     }
-    let data = tempfile::tempdir().unwrap();
-    common::write_idx_dataset(data.path(), 1_000, 300);
-    let runs = tempfile::tempdir().unwrap();
-    let plan = data.path().join("timed.toml");
-    std::fs::write(&plan, PLAN.replace("epochs = 1", "epochs = 3")).unwrap();
-    let command = format!(
-        "{}={} {} --data-dir {} --runs-dir {} --plan {}; echo EXIT=$?; sleep 60",
-        atelier::train::threads::PROBE_ENV,
-        "always",
-        env!("CARGO_BIN_EXE_atelier"),
-        quoted(data.path()),
-        quoted(runs.path()),
-        quoted(&plan)
-    );
-    let tmux = Tmux {
-        socket: format!("atelier-timed-{}", std::process::id()),
-        target: "app".into(),
-    };
-    tmux.session("app", &command);
+    let probe = format!("{}=always ", atelier::train::threads::PROBE_ENV);
+    let (tmux, runs, _data) =
+        app_on_plan("timed", &PLAN.replace("epochs = 1", "epochs = 3"), &probe);
     let limit = Duration::from_secs(120);
-    tmux.wait_for("the plan's runs", limit, |s| {
-        s.contains("wide · MLP [64]") && s.matches("· planned").count() >= 2
-    });
     tmux.keys(&["a"]);
     let done = wait_for_records(runs.path(), "both runs done", limit, |record| {
         record["status"] == "done"
