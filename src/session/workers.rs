@@ -316,6 +316,10 @@ fn spawn_worker(
         SessionError::system(format!("cannot open {} twice", log_path.display()), error)
     })?;
     let mut command = std::process::Command::new(&exe);
+    // `ps` and `top` show the worker under the parent's name, not `/proc/self/exe`.
+    if let Some(name) = std::env::args_os().next() {
+        command.arg0(name);
+    }
     command.arg("--runs-dir").arg(store.dir());
     if let Some(dir) = data_dir {
         command.arg("--data-dir").arg(dir);

@@ -143,6 +143,15 @@ fn a_killed_worker_leaves_its_run_crashed_and_the_others_finish() {
         child.id(),
         "the run trains in a worker, not the parent"
     );
+    // Listed by `ps` under atelier's own name.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let name = cmdline.split(|byte| *byte == 0).next().unwrap_or_default();
+    assert_eq!(
+        name,
+        env!("CARGO_BIN_EXE_atelier").as_bytes(),
+        "{}",
+        String::from_utf8_lossy(&cmdline)
+    );
     common::signal(pid, libc::SIGKILL);
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
