@@ -89,13 +89,19 @@ impl AtOnce {
     }
 }
 
-/// Workers for `runs` when several train on the CPU and that is measurably
-/// faster; `None` to train them one at a time in this process.
-pub fn choose(runs: &[RunSpec], gpus: usize, cores: usize) -> Result<Option<AtOnce>, FitError> {
+/// Whether workers could help `runs` at all: several, all on the CPU of a
+/// machine with several cores (`gpus`: how many libtorch sees).
+pub fn applies(runs: &[RunSpec], gpus: usize, cores: usize) -> bool {
     let on_cpu = |spec: &RunSpec| {
         spec.device == DevicePref::Cpu || (spec.device == DevicePref::Auto && gpus == 0)
     };
-    if runs.len() < 2 || cores < 2 || !runs.iter().all(on_cpu) {
+    runs.len() >= 2 && cores >= 2 && runs.iter().all(on_cpu)
+}
+
+/// Workers for `runs` when several train on the CPU and that is measurably
+/// faster; `None` to train them one at a time in this process.
+pub fn choose(runs: &[RunSpec], gpus: usize, cores: usize) -> Result<Option<AtOnce>, FitError> {
+    if !applies(runs, gpus, cores) {
         return Ok(None);
     }
     let Some(kinds) = measure(runs)? else {

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     edge::printable,
-    plan::{DevicePref, RunSpec, Workers},
+    plan::{RunSpec, Workers},
     protocol::{RunId, RunRequest},
     store::RunStore,
 };
@@ -37,7 +37,8 @@ pub struct Handed {
 }
 
 impl Handed {
-    fn to_trainer(requests: Vec<RunRequest>) -> Self {
+    /// Every run for the trainer, nothing to say.
+    pub fn to_trainer(requests: Vec<RunRequest>) -> Self {
         Self {
             to_trainer: requests,
             message: None,
@@ -160,10 +161,10 @@ impl Batch {
             self.hand_to_workers(requests, &slots)?;
             return Ok(Handed::said(message));
         }
-        if self.workers.threads.is_some() || !self.all_on_cpu(&requests) || self.cores < 2 {
+        let specs: Vec<RunSpec> = requests.iter().map(|r| r.spec.clone()).collect();
+        if self.workers.threads.is_some() || !at_once::applies(&specs, self.gpus, self.cores) {
             return Ok(Handed::to_trainer(requests));
         }
-        let specs: Vec<RunSpec> = requests.iter().map(|r| r.spec.clone()).collect();
         let (gpus, cores) = (self.gpus, self.cores);
         let answer = self.verdicts.0.clone();
         let names = kinds(&specs);
@@ -253,13 +254,6 @@ impl Batch {
         }
     }
 
-    fn all_on_cpu(&self, requests: &[RunRequest]) -> bool {
-        requests.iter().all(|request| {
-            request.spec.device == DevicePref::Cpu
-                || (request.spec.device == DevicePref::Auto && self.gpus == 0)
-        })
-    }
-
     /// Creates the runs as queued for workers on `slots` (no more than runs).
     fn hand_to_workers(
         &mut self,
@@ -298,7 +292,11 @@ fn kinds(specs: &[RunSpec]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{plan::Jobs, store::RunStatus, testing::tiny_spec};
+    use crate::{
+        plan::{DevicePref, Jobs},
+        store::RunStatus,
+        testing::tiny_spec,
+    };
 
     fn requests(names: &[&str]) -> Vec<RunRequest> {
         names

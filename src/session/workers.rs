@@ -81,16 +81,6 @@ impl Pool {
         self.pending.push_back(run);
     }
 
-    /// The slots workers start on.
-    pub fn slots(&self) -> &[Slot] {
-        &self.slots
-    }
-
-    /// Whether `run` waits for a slot.
-    pub fn is_pending(&self, run: &RunId) -> bool {
-        self.pending.contains(run)
-    }
-
     /// Nothing waits and no worker works.
     pub fn is_idle(&self) -> bool {
         self.pending.is_empty() && self.working.is_empty()

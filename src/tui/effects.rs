@@ -66,10 +66,7 @@ pub trait Effects {
         requests: Vec<RunRequest>,
         _trainer_idle: bool,
     ) -> Result<Handed, EffectError> {
-        Ok(Handed {
-            to_trainer: requests,
-            message: None,
-        })
+        Ok(Handed::to_trainer(requests))
     }
     /// Takes a queued run back from the runs queued together, before it starts.
     fn withdraw(&mut self, _run: &RunId) -> Withdrawn {
@@ -221,10 +218,7 @@ impl Effects for System {
             Some(batch) => batch
                 .offer(requests, trainer_idle)
                 .map_err(EffectError::Queue),
-            None => Ok(Handed {
-                to_trainer: requests,
-                message: None,
-            }),
+            None => Ok(Handed::to_trainer(requests)),
         }
     }
 
