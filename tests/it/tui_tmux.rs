@@ -505,14 +505,17 @@ fn queue_all_trains_in_workers_and_quitting_stops_them() {
         return;
     }
     // Long enough to be stopped mid-way on any machine.
-    let text = PLAN.replace("epochs = 1", "epochs = 5000") + "\n[workers]\njobs = 2\n";
+    // No plateau alert: its badge would stand in the rows' status column.
+    let text = PLAN.replace("epochs = 1", "epochs = 5000")
+        + "\n[workers]\njobs = 2\n\n[alerts]\nplateau_epochs = 10000\n";
     let (tmux, runs, _data) = app_on_plan("workers", &text, "");
     let limit = Duration::from_secs(90);
     tmux.keys(&["a"]);
-    // Rows of the run list (the live pane names one run, without epochs).
+    // Rows of the run list, above the live pane (which names one run too).
     tmux.wait_for("both runs training at once", limit, |s| {
         s.lines()
-            .filter(|line| line.contains("▶ running") && line.contains("/5000"))
+            .take_while(|line| !line.contains("┌ Live"))
+            .filter(|line| line.contains("▶ running"))
             .count()
             == 2
     });
